@@ -1,0 +1,54 @@
+/**
+ * Known base and quote assets. Exchange symbols such as Binance's `BTCUSDT` are split with this
+ * table (longest known quote suffix whose remainder is a known base), never by guessing a position.
+ */
+export const QUOTE_ASSETS = ['USDT', 'USDC', 'FDUSD', 'TUSD', 'BUSD', 'USD', 'EUR', 'GBP', 'TRY', 'BRL', 'BTC', 'ETH', 'BNB'] as const;
+
+export const BASE_ASSETS = [
+  'BTC', 'ETH', 'SOL', 'BNB', 'XRP', 'ADA', 'DOGE', 'AVAX', 'DOT', 'LINK', 'LTC', 'MATIC', 'POL', 'TRX',
+  'ATOM', 'NEAR', 'UNI', 'ARB', 'OP', 'APT', 'SUI', 'SHIB', 'PEPE', 'BCH', 'ETC', 'FIL', 'XLM', 'BAND',
+  'USDC', 'USDT', 'TON', 'INJ', 'AAVE', 'MKR', 'SEI', 'TIA', 'WIF', 'BONK',
+] as const;
+
+const quotesLongestFirst = [...QUOTE_ASSETS].sort((a, b) => b.length - a.length);
+const baseSet: ReadonlySet<string> = new Set(BASE_ASSETS);
+const quoteSet: ReadonlySet<string> = new Set(QUOTE_ASSETS);
+
+export interface SymbolParts {
+  base: string;
+  quote: string;
+}
+
+const cache = new Map<string, SymbolParts | null>();
+
+/** `BTCUSDT` → {BTC, USDT}; undefined when the table does not know the pair. */
+export function splitConcatenatedSymbol(raw: string): SymbolParts | undefined {
+  const upper = raw.toUpperCase();
+  const hit = cache.get(upper);
+  if (hit !== undefined) return hit ?? undefined;
+  let found: SymbolParts | null = null;
+  for (const quote of quotesLongestFirst) {
+    if (upper.length > quote.length && upper.endsWith(quote)) {
+      const base = upper.slice(0, upper.length - quote.length);
+      if (baseSet.has(base)) {
+        found = { base, quote };
+        break;
+      }
+    }
+  }
+  cache.set(upper, found);
+  return found ?? undefined;
+}
+
+/** `btc-usdt` / `BTC-USDT` → {BTC, USDT}; undefined when malformed or unknown. */
+export function parseUnifiedSymbol(symbol: string): SymbolParts | undefined {
+  const parts = symbol.toUpperCase().split('-');
+  if (parts.length !== 2) return undefined;
+  const [base, quote] = parts as [string, string];
+  if (!baseSet.has(base) || !quoteSet.has(quote)) return undefined;
+  return { base, quote };
+}
+
+export function unifiedSymbol(parts: SymbolParts): string {
+  return `${parts.base}-${parts.quote}`;
+}

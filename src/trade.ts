@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/** ISO-8601 UTC with `Z`, millisecond or microsecond precision: `2024-05-01T12:00:00.123Z`. */
+export const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.(\d{3}|\d{6})Z$/;
+
+export const EXCHANGES = ['binance', 'coinbase'] as const;
+export type Exchange = (typeof EXCHANGES)[number];
+
+/**
+ * The unified trade, schema version 1: one JSON object per trade, one per Kinesis record,
+ * partition key = `symbol`. This schema is the single source of truth; `docs/unified-trade.schema.json`
+ * is generated from it (`npm run schema`) and a test keeps the two equal.
+ */
+export const UnifiedTradeSchema = z
+  .object({
+    schema_version: z.literal(1).describe('Schema version of this record: 1.'),
+    event_id: z
+      .string()
+      .regex(/^(binance|coinbase):[A-Z0-9]+-[A-Z0-9]+:.+$/)
+      .describe('`{exchange}:{symbol}:{trade_id}`: deterministic, so replays and reconnect overlaps dedupe.'),
+    exchange: z.enum(EXCHANGES).describe('Where the trade printed.'),
+    symbol: z
+      .string()
+      .regex(/^[A-Z0-9]+-[A-Z0-9]+$/)
+      .describe('`BASE-QUOTE`, upper case, e.g. `BTC-USDT`.'),
+    trade_id: z.string().min(1).describe("The exchange's trade id, as a string."),
+    price: z.number().positive().finite().describe('Price in quote currency.'),
+    quantity: z.number().positive().finite().describe('Size in base currency.'),
+    quote_volume: z
+      .number()
+      .positive()
+      .finite()
+      .describe("price × quantity, computed in decimal from the exchange's strings."),
+    side: z.enum(['buy', 'sell']).describe("The TAKER's side (the aggressor)."),
+    timestamp: z
+      .string()
+      .regex(ISO_TIMESTAMP)
+      .describe('Trade time, ISO-8601 UTC with `Z`: milliseconds, or microseconds where the exchange gives them.'),
+    ingested_at: z
+      .string()
+      .regex(ISO_TIMESTAMP)
+      .describe('When the producer received the trade, same format.'),
+  })
+  .strict()
+  .describe('coattail unified trade, schema version 1');
+
+export type UnifiedTrade = z.infer<typeof UnifiedTradeSchema>;
+export type TakerSide = UnifiedTrade['side'];
+
+export function unifiedTradeJsonSchema(): Record<string, unknown> {
+  return {
+    $id: 'https://coattail.dev/schemas/unified-trade-v1.json',
+    ...z.toJSONSchema(UnifiedTradeSchema, { target: 'draft-2020-12' }),
+  };
+}
