@@ -1,0 +1,108 @@
+/**
+ * The command tree, and nothing else: each command's module is imported only when it runs, so
+ * `coattail --help` loads no AWS SDK, no React and no WebSocket code.
+ */
+import { Command, Option } from 'commander';
+import { runCommand, type GlobalOptions } from './core/run.js';
+
+const DEFAULT_SYMBOLS = 'BTC-USDT,ETH-USDT,SOL-USDT';
+
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('coattail')
+    .description("Coat Tail Capital's trade pipeline: Binance and Coinbase trades → Kinesis → Spark → alerts and Iceberg.")
+    .version('0.1.0')
+    .option('-v, --verbose', 'debug logs on stderr')
+    .option('-q, --quiet', 'only warnings and errors on stderr')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', examples(['make demo', 'coattail local up', 'coattail simulate --scenario default', 'coattail ingest --local --max-trades 1000', 'coattail ingest --sink stdout --duration 10']));
+
+  const global = (): GlobalOptions => program.opts<GlobalOptions>();
+
+  program
+    .command('ingest')
+    .description('Exchanges → normalize → Kinesis (or --sink stdout: NDJSON unified trades on stdout)')
+    .addOption(new Option('--exchanges <list>', 'comma-separated exchanges').env('COATTAIL_EXCHANGES').default('binance,coinbase'))
+    .addOption(new Option('--symbols <list>', 'comma-separated BASE-QUOTE symbols').env('COATTAIL_SYMBOLS').default(DEFAULT_SYMBOLS))
+    .addOption(new Option('--stream <name>', 'Kinesis stream').env('COATTAIL_STREAM').default('coattail-trades'))
+    .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
+    .addOption(new Option('--kinesis-endpoint <url>', 'Kinesis endpoint (a local emulator)').env('COATTAIL_KINESIS_ENDPOINT'))
+    .addOption(new Option('--local', "use the emulators started by 'coattail local up'").env('COATTAIL_LOCAL'))
+    .addOption(new Option('--state-dir <dir>', 'where local state lives').env('COATTAIL_STATE_DIR').default('.coattail/local'))
+    .addOption(new Option('--sink <sink>', 'where trades go').choices(['kinesis', 'stdout']).env('COATTAIL_SINK').default('kinesis'))
+    .addOption(new Option('--binance-url <url>', 'Binance WebSocket base URL').env('COATTAIL_BINANCE_URL').default('wss://stream.binance.com:9443'))
+    .addOption(new Option('--coinbase-url <url>', 'Coinbase Exchange feed URL').env('COATTAIL_COINBASE_URL').default('wss://ws-feed.exchange.coinbase.com'))
+    .addOption(new Option('--binance-time-unit <unit>', 'ask Binance for ms or us timestamps').choices(['ms', 'us']).env('COATTAIL_BINANCE_TIME_UNIT').default('ms'))
+    .addOption(new Option('--max-trades <n>', 'stop cleanly after N trades').env('COATTAIL_MAX_TRADES'))
+    .addOption(new Option('--duration <seconds>', 'stop cleanly after S seconds').env('COATTAIL_DURATION'))
+    .addOption(new Option('--aggregate', 'KPL-aggregate records that share a partition key').env('COATTAIL_AGGREGATE'))
+    .addOption(new Option('--linger-ms <ms>', 'longest a record waits for its batch').env('COATTAIL_LINGER_MS').default('100'))
+    .addOption(new Option('--buffer-records <n>', 'records buffered before the sockets are paused').env('COATTAIL_BUFFER_RECORDS').default('20000'))
+    .addOption(new Option('--stats-interval <seconds>', 'periodic stats on stderr (0: off)').env('COATTAIL_STATS_INTERVAL').default('10'))
+    .addOption(new Option('--shutdown-timeout <seconds>', 'how long a stop may take to flush').env('COATTAIL_SHUTDOWN_TIMEOUT').default('20'))
+    .addOption(new Option('--json', 'final summary as JSON on stderr'))
+    .addHelpText('after', examples([
+      'coattail ingest --local',
+      'coattail ingest --sink stdout --symbols BTC-USDT --max-trades 100 > trades.jsonl',
+      'COATTAIL_KINESIS_ENDPOINT=http://127.0.0.1:4568 coattail ingest --duration 60',
+      'coattail ingest --binance-url ws://127.0.0.1:9443 --coinbase-url ws://127.0.0.1:9443/coinbase --sink stdout',
+    ]))
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/ingest.js')).ingest(opts, ctx)));
+
+  program
+    .command('simulate')
+    .description('Local market simulator speaking the Binance and Coinbase WebSocket protocols on one port')
+    .addOption(new Option('--port <port>', 'port to listen on').env('COATTAIL_SIM_PORT').default('9443'))
+    .addOption(new Option('--host <host>', 'address to listen on').env('COATTAIL_SIM_HOST').default('127.0.0.1'))
+    .addOption(new Option('--scenario <name|file>', 'built-in scenario name or a scenario JSON file').env('COATTAIL_SIM_SCENARIO').default('default'))
+    .addOption(new Option('--seed <n>', 'random seed (overrides the scenario)').env('COATTAIL_SIM_SEED'))
+    .addOption(new Option('--rate <trades-per-second>', 'trade rate (overrides the scenario)').env('COATTAIL_SIM_RATE'))
+    .addOption(new Option('--record <file>', 'write every trade the simulator prints as NDJSON'))
+    .addOption(new Option('--list', 'list the built-in scenarios and exit'))
+    .addOption(new Option('--json', 'print the endpoints as JSON on stdout'))
+    .addHelpText('after', examples([
+      'coattail simulate',
+      'coattail simulate --scenario whales --seed 7',
+      'coattail simulate --scenario ./my-scenario.json --port 9500 --record sim-trades.jsonl',
+      'coattail ingest --binance-url ws://127.0.0.1:9443 --coinbase-url ws://127.0.0.1:9443/coinbase --sink stdout',
+    ]))
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/simulate.js')).simulate(opts, ctx)));
+
+  const local = program
+    .command('local')
+    .description('Start, stop and inspect the local emulators (Kinesis, DynamoDB-compatible store)');
+  const stateDir = (): Option => new Option('--state-dir <dir>', 'where local state lives').env('COATTAIL_STATE_DIR').default('.coattail/local');
+  local
+    .command('up')
+    .description('Start the emulators in the background, create the stream and the alert tables')
+    .addOption(stateDir())
+    .addOption(new Option('--kinesis-port <port>', 'Kinesis emulator port').env('COATTAIL_KINESIS_PORT').default('4568'))
+    .addOption(new Option('--dynamodb-port <port>', 'DynamoDB-compatible store port').env('COATTAIL_DYNAMODB_PORT').default('8000'))
+    .addOption(new Option('--stream <name>', 'Kinesis stream to create').env('COATTAIL_STREAM').default('coattail-trades'))
+    .addOption(new Option('--shards <n>', 'shards of the stream').env('COATTAIL_SHARDS').default('2'))
+    .addOption(new Option('--json', 'print the endpoints as JSON'))
+    .addHelpText('after', examples(['coattail local up', 'coattail local up --json', 'COATTAIL_KINESIS_PORT=4600 coattail local up']))
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local.js')).localUp(opts, ctx)));
+  local
+    .command('down')
+    .description('Stop the emulators (fine when nothing runs)')
+    .addOption(stateDir())
+    .addHelpText('after', examples(['coattail local down']))
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local.js')).localDown(opts, ctx)));
+  local
+    .command('status')
+    .description('Show whether the emulators run, and their endpoints')
+    .addOption(stateDir())
+    .addOption(new Option('--json', 'machine-readable output'))
+    .addHelpText('after', examples(['coattail local status', 'coattail local status --json | jq .kinesis.endpoint']))
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local.js')).localStatus(opts, ctx)));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,54 @@
+import { CoattailError, errorMessage } from './errors.js';
+import { processContext, type CommandContext } from './context.js';
+
+export interface GlobalOptions {
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+/**
+ * Runs one command handler with the process's context: SIGINT/SIGTERM abort its signal (a second
+ * signal exits at once), a CoattailError prints as one line, anything else as one line plus a hint.
+ * The only place that turns outcomes into exit codes.
+ */
+export async function runCommand(
+  global: GlobalOptions,
+  handler: (ctx: CommandContext) => Promise<number | void>,
+): Promise<never> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      process.stderr.write(`coattail: second ${sig}, exiting now without waiting.\n`);
+      process.exit(130);
+    }
+    controller.abort(new Error(sig));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ctx = processContext(controller.signal, global);
+  let code = 0;
+  try {
+    code = (await handler(ctx)) ?? 0;
+  } catch (err) {
+    if (err instanceof CoattailError) {
+      process.stderr.write(`${err.line()}\n`);
+      code = err.exitCode;
+    } else {
+      process.stderr.write(`coattail: unexpected error: ${errorMessage(err)}. Re-run with --verbose and report it if it persists.\n`);
+      if (global.verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+      code = 1;
+    }
+  }
+  await flushStreams();
+  process.exit(code);
+}
+
+async function flushStreams(): Promise<void> {
+  await Promise.all(
+    [process.stdout, process.stderr].map(
+      (s) => new Promise<void>((resolve) => (s.writableNeedDrain ? s.once('drain', () => resolve()) : resolve())),
+    ),
+  );
+}
