@@ -1,0 +1,207 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { createKinesisClient } from '../aws/kinesis.js';
+import type { CommandContext } from '../core/context.js';
+import { CoattailError, errorMessage, usageError } from '../core/errors.js';
+import { parseUnifiedSymbol, splitConcatenatedSymbol } from '../core/symbols.js';
+import { binanceFeed } from '../exchanges/binance/feed.js';
+import { coinbaseFeed } from '../exchanges/coinbase/feed.js';
+import type { FeedSpec } from '../exchanges/types.js';
+import { KinesisSink } from '../ingest/kinesis-sink.js';
+import { runIngest, type IngestSummary } from '../ingest/pipeline.js';
+import type { TradeSink } from '../ingest/sink.js';
+import { StdoutSink } from '../ingest/stdout-sink.js';
+import { KinesisWriter } from '../kinesis/writer.js';
+import { localEndpoints } from '../local/state.js';
+import { EXCHANGES, type Exchange } from '../trade.js';
+
+/** Options as commander hands them over (strings; environment variables already applied). */
+export interface IngestOptions {
+  exchanges: string;
+  symbols: string;
+  stream: string;
+  region?: string;
+  kinesisEndpoint?: string;
+  local?: boolean;
+  stateDir: string;
+  sink: 'kinesis' | 'stdout';
+  binanceUrl: string;
+  coinbaseUrl: string;
+  binanceTimeUnit: 'ms' | 'us';
+  maxTrades?: string;
+  duration?: string;
+  aggregate?: boolean;
+  lingerMs: string;
+  bufferRecords: string;
+  statsInterval: string;
+  shutdownTimeout: string;
+  json?: boolean;
+}
+
+export function parseExchanges(text: string): Exchange[] {
+  const list = splitList(text).map((e) => e.toLowerCase());
+  if (list.length === 0) throw usageError('no exchanges given', '--exchanges is empty', `name at least one of ${EXCHANGES.join(', ')}`);
+  for (const e of list) {
+    if (!(EXCHANGES as readonly string[]).includes(e)) {
+      throw usageError(`unknown exchange '${e}'`, `coattail reads ${EXCHANGES.join(' and ')}`, `pass --exchanges ${EXCHANGES.join(',')}`);
+    }
+  }
+  return [...new Set(list)] as Exchange[];
+}
+
+export function parseSymbols(text: string, exchanges: Exchange[]): string[] {
+  const list = [...new Set(splitList(text).map((s) => s.toUpperCase()))];
+  if (list.length === 0) throw usageError('no symbols given', '--symbols is empty', 'pass symbols like --symbols BTC-USDT,ETH-USDT');
+  for (const s of list) {
+    if (!/^[A-Z0-9]+-[A-Z0-9]+$/.test(s)) {
+      throw usageError(`symbol '${s}' is not BASE-QUOTE`, 'symbols are written with a dash, upper case', 'write it like BTC-USDT');
+    }
+    // Binance names the pair without a dash (BTCUSDT): we map it back only for assets we know.
+    if (exchanges.includes('binance') && (!parseUnifiedSymbol(s) || !splitConcatenatedSymbol(s.replace('-', '')))) {
+      throw usageError(`symbol '${s}' is not in the known asset table`, 'Binance symbols are split into base and quote with a table, never by guessing', 'add the assets to src/core/symbols.ts or drop the symbol');
+    }
+  }
+  return list;
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export function positiveNumber(name: string, text: string | undefined, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw usageError(`${name} must be a positive ${integer ? 'whole number' : 'number'}`, `got '${text}'`, `pass e.g. ${name} ${integer ? '1000' : '30'}`);
+  }
+  return n;
+}
+
+function nonNegative(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw usageError(`${name} must be a number ≥ 0`, `got '${text}'`, `pass e.g. ${name} 10`);
+  return n;
+}
+
+export function buildFeeds(opts: IngestOptions): FeedSpec[] {
+  const exchanges = parseExchanges(opts.exchanges);
+  const symbols = parseSymbols(opts.symbols, exchanges);
+  return exchanges.map((e) =>
+    e === 'binance'
+      ? binanceFeed({ baseUrl: checkWsUrl('--binance-url', opts.binanceUrl), symbols, timeUnit: opts.binanceTimeUnit })
+      : coinbaseFeed({ url: checkWsUrl('--coinbase-url', opts.coinbaseUrl), symbols }),
+  );
+}
+
+function checkWsUrl(flag: string, text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw usageError(`${flag} is not a URL`, `got '${text}'`, `pass e.g. ${flag} wss://host:port`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw usageError(`${flag} must be a ws:// or wss:// URL`, `got '${text}'`, `pass e.g. ${flag} ws://127.0.0.1:9443`);
+  }
+  return text;
+}
+
+async function checkStream(client: KinesisClient, stream: string, where: string): Promise<void> {
+  try {
+    await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+  } catch (err) {
+    const name = err instanceof Error ? err.name : '';
+    if (name === 'ResourceNotFoundException') {
+      throw new CoattailError(`Kinesis stream '${stream}' not found`, `no such stream at ${where}`, "create it, pass --stream, or run 'coattail local up' for the local emulator");
+    }
+    throw new CoattailError(`cannot reach Kinesis at ${where}`, errorMessage(err), 'check --kinesis-endpoint / --region and your credentials');
+  }
+}
+
+async function createSink(opts: IngestOptions, ctx: CommandContext): Promise<{ sink: TradeSink; target: string }> {
+  if (opts.sink === 'stdout') return { sink: new StdoutSink(ctx.stdout), target: 'stdout' };
+  let endpoint = opts.kinesisEndpoint;
+  let region = opts.region;
+  if (opts.local && !endpoint) {
+    const local = localEndpoints(path.resolve(ctx.cwd, opts.stateDir));
+    endpoint = local.kinesis;
+    region = region ?? local.region;
+  }
+  const client = createKinesisClient({ region, endpoint }, ctx.env);
+  const where = endpoint ?? `region ${await client.config.region()}`;
+  await checkStream(client, opts.stream, where);
+  const writer = new KinesisWriter({
+    client,
+    streamName: opts.stream,
+    lingerMs: nonNegative('--linger-ms', opts.lingerMs),
+    highWaterRecords: positiveNumber('--buffer-records', opts.bufferRecords, true) ?? 20_000,
+    aggregate: opts.aggregate === true,
+    logger: ctx.logger.child({ sink: 'kinesis' }),
+    clock: ctx.clock,
+  });
+  return { sink: new KinesisSink(writer), target: `Kinesis stream ${opts.stream} at ${where}` };
+}
+
+/** `coattail ingest`: exchanges → normalize → Kinesis or stdout. */
+export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<number> {
+  const feeds = buildFeeds(opts);
+  const maxTrades = positiveNumber('--max-trades', opts.maxTrades, true);
+  const duration = positiveNumber('--duration', opts.duration, false);
+  const statsIntervalMs = nonNegative('--stats-interval', opts.statsInterval) * 1000;
+  const shutdownTimeoutMs = (positiveNumber('--shutdown-timeout', opts.shutdownTimeout, false) ?? 20) * 1000;
+  const { sink, target } = await createSink(opts, ctx);
+  ctx.logger.info('ingesting', { exchanges: feeds.map((f) => f.exchange).join(','), symbols: feeds[0]?.symbols.join(','), into: target });
+
+  const result = await runIngest(
+    {
+      feeds,
+      statsIntervalMs,
+      shutdownTimeoutMs,
+      ...(maxTrades !== undefined ? { maxTrades } : {}),
+      ...(duration !== undefined ? { durationMs: duration * 1000 } : {}),
+    },
+    sink,
+    { logger: ctx.logger, clock: ctx.clock, signal: ctx.signal },
+  );
+  printSummary(result.summary, opts, ctx);
+  if (result.undelivered.length > 0) {
+    const file = await saveUndelivered(result.undelivered, ctx);
+    throw new CoattailError(
+      `${result.undelivered.length} trades could not be delivered`,
+      result.undelivered[0]?.reason ?? 'retries exhausted',
+      `they are saved in ${file}; send them again once the sink is healthy`,
+    );
+  }
+  if (result.fatal) throw result.fatal;
+  return 0;
+}
+
+function printSummary(summary: IngestSummary, opts: IngestOptions, ctx: CommandContext): void {
+  if (opts.json) {
+    // stdout carries the trades with --sink stdout, so the summary goes to stderr there.
+    const out = opts.sink === 'stdout' ? ctx.stderr : ctx.stdout;
+    out.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  const lines = [
+    `ingest summary (${summary.stop_reason}, ${summary.duration_s}s)`,
+    `  received ${summary.received}  sent ${summary.sent}  retried ${summary.retried}  failed ${summary.failed}`,
+    `  gaps ${summary.gaps} (${summary.missing_trades} trades missing)  duplicates dropped ${summary.duplicates}  malformed frames ${summary.malformed_frames}  reconnects ${summary.reconnects}`,
+    ...Object.entries(summary.exchanges).map(
+      ([ex, s]) => `  ${ex.padEnd(9)} trades ${s.trades}  gaps ${s.gaps}  missing ${s.missing_trades}  reconnects ${s.reconnects}  malformed ${s.malformed_frames}`,
+    ),
+  ];
+  ctx.stderr.write(`${lines.join('\n')}\n`);
+}
+
+async function saveUndelivered(records: { partitionKey: string; data: string; reason: string }[], ctx: CommandContext): Promise<string> {
+  const dir = path.resolve(ctx.cwd, '.coattail', 'undelivered');
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `trades-${new Date(ctx.clock.now()).toISOString().replace(/[:.]/g, '-')}.ndjson`);
+  await writeFile(file, records.map((r) => JSON.stringify({ partition_key: r.partitionKey, reason: r.reason, record: r.data })).join('\n') + '\n');
+  return file;
+}

@@ -1,0 +1,41 @@
+import { usageError } from '../../core/errors.js';
+import type { FeedSpec } from '../types.js';
+import { createBinanceMapper, type BinanceTimeUnit } from './mapper.js';
+
+// Binance: the server pings every 20 s and drops a client that has not ponged within a minute;
+// every connection is cut at 24 h. One combined connection takes up to 1024 streams.
+const STALE_AFTER_MS = 60_000;
+const PLANNED_RECONNECT_MS = 23 * 60 * 60 * 1000 + 50 * 60 * 1000;
+const MAX_STREAMS_PER_CONNECTION = 1024;
+
+export interface BinanceFeedOptions {
+  baseUrl: string;
+  symbols: string[];
+  timeUnit?: BinanceTimeUnit;
+  staleAfterMs?: number;
+  maxConnectionAgeMs?: number;
+}
+
+/** `BTC-USDT` → `btcusdt@trade`. */
+export function binanceStreamName(symbol: string): string {
+  return `${symbol.replace('-', '').toLowerCase()}@trade`;
+}
+
+export function binanceFeed(opts: BinanceFeedOptions): FeedSpec {
+  if (opts.symbols.length > MAX_STREAMS_PER_CONNECTION) {
+    throw usageError('too many Binance symbols', `one connection carries at most ${MAX_STREAMS_PER_CONNECTION} streams`, 'run several ingest processes with fewer --symbols each');
+  }
+  const timeUnit = opts.timeUnit ?? 'ms';
+  const base = opts.baseUrl.replace(/\/+$/, '');
+  const streams = opts.symbols.map(binanceStreamName).join('/');
+  const url = `${base}/stream?streams=${streams}${timeUnit === 'us' ? '&timeUnit=MICROSECOND' : ''}`;
+  return {
+    exchange: 'binance',
+    url,
+    subscribeMessages: [], // the combined-stream URL subscribes
+    staleAfterMs: opts.staleAfterMs ?? STALE_AFTER_MS,
+    maxConnectionAgeMs: opts.maxConnectionAgeMs ?? PLANNED_RECONNECT_MS,
+    symbols: opts.symbols,
+    map: createBinanceMapper(timeUnit),
+  };
+}

@@ -1,0 +1,319 @@
+import WebSocket from 'ws';
+import { DEFAULT_BACKOFF, fullJitterDelay, type BackoffPolicy } from '../core/backoff.js';
+import { errorMessage } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { systemClock, type Clock } from '../core/time.js';
+import type { UnifiedTrade } from '../trade.js';
+import { TradeSequences, type TradeGap } from './sequences.js';
+import type { FeedEvent, FeedSpec } from './types.js';
+
+export interface FeedHooks {
+  onTrade(trade: UnifiedTrade): void;
+  onGap?(gap: TradeGap): void;
+}
+
+export interface EngineOptions {
+  logger?: Logger;
+  backoff?: BackoffPolicy;
+  random?: () => number;
+  clock?: Clock;
+  /** How often the watchdog looks at the connections. */
+  watchdogIntervalMs?: number;
+  /** A replaced connection still open after this long is terminated. */
+  closeGraceMs?: number;
+}
+
+export interface FeedStats {
+  exchange: string;
+  connects: number;
+  reconnects: number;
+  plannedReconnects: number;
+  staleDisconnects: number;
+  frames: number;
+  trades: number;
+  duplicates: number;
+  rejected: number;
+  ignored: number;
+  exchangeErrors: number;
+  gaps: number;
+  missingTrades: number;
+  connected: boolean;
+}
+
+interface Conn {
+  id: number;
+  ws: WebSocket;
+  openedAt: number;
+  lastActivity: number;
+  /** Has delivered a protocol message: the subscription works. */
+  live: boolean;
+  retired: boolean;
+}
+
+/**
+ * One exchange feed kept alive: connects, subscribes, answers pings (ws does it for us), reconnects
+ * with full-jitter backoff, notices a silent connection, and on a planned disconnect (Binance's
+ * `serverShutdown`, the 24 h cut) opens the new connection before closing the old one. Trades from
+ * every connection pass one TradeSequences, so overlaps and a repeated `last_match` emit once.
+ */
+export class FeedConnection {
+  private readonly logger: Logger;
+  private readonly backoff: BackoffPolicy;
+  private readonly random: () => number;
+  private readonly clock: Clock;
+  private readonly sequences: TradeSequences;
+  private active: Conn | undefined;
+  private standby: Conn | undefined;
+  private nextId = 1;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private paused = false;
+  /** After a failed standby, the age trigger waits before trying again. */
+  private standbyNotBefore = 0;
+  private standbyAttempt = 0;
+  private readonly counters = {
+    connects: 0,
+    reconnects: 0,
+    plannedReconnects: 0,
+    staleDisconnects: 0,
+    frames: 0,
+    trades: 0,
+    duplicates: 0,
+    rejected: 0,
+    ignored: 0,
+    exchangeErrors: 0,
+  };
+
+  constructor(
+    private readonly spec: FeedSpec,
+    private readonly hooks: FeedHooks,
+    private readonly opts: EngineOptions = {},
+  ) {
+    this.logger = (opts.logger ?? silentLogger).child({ exchange: spec.exchange });
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.random = opts.random ?? Math.random;
+    this.clock = opts.clock ?? systemClock;
+    this.sequences = new TradeSequences(spec.exchange, (gap) => {
+      this.logger.warn('trade-id gap: trades missed', { symbol: gap.symbol, from: gap.from, to: gap.to, missing: gap.count });
+      hooks.onGap?.(gap);
+    });
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.active = this.open();
+    const every = this.opts.watchdogIntervalMs ?? Math.max(50, Math.min(1_000, Math.floor(this.spec.staleAfterMs / 4)));
+    this.watchdog = setInterval(() => this.checkHealth(), every);
+  }
+
+  /** Stop reading from the sockets (TCP pushes back on the exchange) until resume(). */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.active?.ws.pause();
+    this.standby?.ws.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const now = this.clock.now();
+    for (const c of [this.active, this.standby]) {
+      if (!c) continue;
+      c.lastActivity = now; // we were not reading: silence while paused is ours, not the exchange's
+      c.ws.resume();
+    }
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Close every connection; no reconnect follows. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.watchdog);
+    const conns = [this.active, this.standby].filter((c): c is Conn => c !== undefined);
+    this.active = undefined;
+    this.standby = undefined;
+    await Promise.all(conns.map((c) => this.closeConn(c, 'stopping')));
+  }
+
+  stats(): FeedStats {
+    const { gaps, missingTrades } = this.sequences.totals();
+    return {
+      exchange: this.spec.exchange,
+      ...this.counters,
+      gaps,
+      missingTrades,
+      connected: this.active?.ws.readyState === WebSocket.OPEN,
+    };
+  }
+
+  private open(): Conn {
+    const ws = new WebSocket(this.spec.url, { handshakeTimeout: 10_000, perMessageDeflate: false });
+    const now = this.clock.now();
+    const conn: Conn = { id: this.nextId++, ws, openedAt: now, lastActivity: now, live: false, retired: false };
+    this.counters.connects += 1;
+    const log = this.logger.child({ conn: conn.id });
+    ws.on('open', () => {
+      conn.lastActivity = this.clock.now();
+      log.info('connected', { url: this.spec.url });
+      for (const m of this.spec.subscribeMessages) ws.send(m);
+      if (this.paused) ws.pause();
+    });
+    ws.on('message', (data: WebSocket.RawData) => {
+      conn.lastActivity = this.clock.now();
+      this.handleFrame(conn, rawToString(data), log);
+    });
+    // ws answers pings with pongs by itself; both still prove the connection is alive.
+    ws.on('ping', () => (conn.lastActivity = this.clock.now()));
+    ws.on('pong', () => (conn.lastActivity = this.clock.now()));
+    ws.on('unexpected-response', (_req, res) => {
+      log.warn('exchange refused the WebSocket upgrade', { status: res.statusCode });
+      ws.terminate();
+    });
+    ws.on('error', (err) => log.warn('connection error', { reason: errorMessage(err) }));
+    ws.on('close', (code, reason) => this.onClose(conn, code, reason.toString(), log));
+    return conn;
+  }
+
+  private handleFrame(conn: Conn, text: string, log: Logger): void {
+    this.counters.frames += 1;
+    const event: FeedEvent = this.spec.map(text, this.clock.now());
+    switch (event.kind) {
+      case 'trade':
+        this.markLive(conn);
+        if (this.sequences.accept(event.trade.symbol, event.seq)) {
+          this.counters.trades += 1;
+          this.hooks.onTrade(event.trade);
+        } else {
+          this.counters.duplicates += 1;
+        }
+        return;
+      case 'heartbeat':
+        this.markLive(conn);
+        if (event.lastSeq !== undefined) this.sequences.observeLast(event.symbol, event.lastSeq);
+        return;
+      case 'shutdown':
+        log.info('exchange announced a shutdown of this connection: opening a new one first');
+        this.startStandby('server shutdown');
+        return;
+      case 'control':
+        this.markLive(conn);
+        log.debug('control message', { detail: event.detail });
+        return;
+      case 'exchange_error':
+        this.counters.exchangeErrors += 1;
+        log.warn('exchange reported an error', { detail: event.detail });
+        return;
+      case 'ignored':
+        this.counters.ignored += 1;
+        return;
+      case 'rejected':
+        this.counters.rejected += 1;
+        if (log.enabled('debug')) log.debug('skipped malformed frame', { reason: event.reason, frame: text.slice(0, 200) });
+    }
+  }
+
+  /** The first protocol message proves the subscription; a standby that gets one takes over. */
+  private markLive(conn: Conn): void {
+    if (conn.live) return;
+    conn.live = true;
+    this.attempt = 0;
+    if (conn === this.standby) this.standbyAttempt = 0;
+    if (conn === this.standby) this.promoteStandby();
+  }
+
+  private startStandby(reason: string): void {
+    if (this.stopped || this.standby || !this.active) return;
+    this.counters.plannedReconnects += 1;
+    this.logger.info('make-before-break reconnect', { reason });
+    this.standby = this.open();
+  }
+
+  private promoteStandby(): void {
+    const next = this.standby;
+    if (!next) return;
+    const old = this.active;
+    this.active = next;
+    this.standby = undefined;
+    if (old) void this.closeConn(old, 'replaced by a new connection');
+  }
+
+  private onClose(conn: Conn, code: number, reason: string, log: Logger): void {
+    if (conn.retired || this.stopped) return;
+    conn.retired = true;
+    log.warn('disconnected', { code, reason: reason || undefined });
+    if (conn === this.standby) {
+      this.standby = undefined;
+      // The active connection still serves; the age trigger tries again after a backoff.
+      this.standbyNotBefore = this.clock.now() + fullJitterDelay(this.standbyAttempt++, this.backoff, this.random);
+      return;
+    }
+    if (conn !== this.active) return;
+    this.active = undefined;
+    if (this.standby) {
+      // The old one went first: the standby takes over even before its first message.
+      this.active = this.standby;
+      this.standby = undefined;
+      return;
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.reconnectTimer) return;
+    const delay = fullJitterDelay(this.attempt, this.backoff, this.random);
+    this.attempt += 1;
+    this.counters.reconnects += 1;
+    this.logger.info('reconnecting', { in_ms: delay, attempt: this.attempt });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.stopped || this.active) return;
+      this.active = this.open();
+    }, delay);
+  }
+
+  private checkHealth(): void {
+    if (this.stopped || this.paused) return;
+    const now = this.clock.now();
+    for (const conn of [this.active, this.standby]) {
+      if (!conn || conn.retired) continue;
+      if (now - conn.lastActivity > this.spec.staleAfterMs) {
+        this.counters.staleDisconnects += 1;
+        this.logger.warn('no message or ping within the stale limit: reconnecting', { conn: conn.id, silent_ms: now - conn.lastActivity });
+        conn.ws.terminate();
+      }
+    }
+    const age = this.active ? now - this.active.openedAt : 0;
+    if (this.spec.maxConnectionAgeMs !== undefined && this.active?.live && age >= this.spec.maxConnectionAgeMs && now >= this.standbyNotBefore) {
+      this.startStandby('connection age limit');
+    }
+  }
+
+  private closeConn(conn: Conn, why: string): Promise<void> {
+    conn.retired = true;
+    return new Promise((resolve) => {
+      const ws = conn.ws;
+      if (ws.readyState === WebSocket.CLOSED) return resolve();
+      const timer = setTimeout(() => ws.terminate(), this.opts.closeGraceMs ?? 2_000);
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1000, why);
+    });
+  }
+}
+
+function rawToString(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}

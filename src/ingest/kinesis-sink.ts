@@ -1,0 +1,32 @@
+import type { KinesisWriter } from '../kinesis/writer.js';
+import type { UnifiedTrade } from '../trade.js';
+import type { SinkStats, TradeSink, UndeliveredRecord } from './sink.js';
+
+/** Unified trades into Kinesis, one record each, partition key = symbol. */
+export class KinesisSink implements TradeSink {
+  constructor(private readonly writer: KinesisWriter) {}
+
+  write(trade: UnifiedTrade, line: string): boolean {
+    return this.writer.write(trade.symbol, Buffer.from(line, 'utf8'));
+  }
+
+  onDrain(cb: () => void): void {
+    this.writer.onDrain(cb);
+  }
+
+  onFatal(cb: (err: Error) => void): void {
+    this.writer.onFatal(cb);
+  }
+
+  async close(deadlineMs: number): Promise<{ undelivered: UndeliveredRecord[] }> {
+    const { undelivered } = await this.writer.close({ deadlineMs });
+    return {
+      undelivered: undelivered.map((r) => ({ partitionKey: r.partitionKey, data: Buffer.from(r.data).toString('utf8'), reason: r.reason })),
+    };
+  }
+
+  stats(): SinkStats {
+    const s = this.writer.stats();
+    return { accepted: s.accepted, sent: s.sent, retried: s.retried, failed: s.failed, buffered: s.buffered };
+  }
+}
