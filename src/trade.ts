@@ -53,3 +53,30 @@ export function unifiedTradeJsonSchema(): Record<string, unknown> {
     ...z.toJSONSchema(UnifiedTradeSchema, { target: 'draft-2020-12' }),
   };
 }
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
+
+/**
+ * The trade as one JSON line, fields in schema order. Equal to JSON.stringify of a trade built in that
+ * order, about twice as fast on the ingest hot path; falls back to JSON.stringify for any string that
+ * would need escaping.
+ */
+export function serializeTrade(t: UnifiedTrade): string {
+  if (NEEDS_ESCAPE.test(t.event_id) || NEEDS_ESCAPE.test(t.symbol) || NEEDS_ESCAPE.test(t.trade_id)) {
+    return JSON.stringify({
+      schema_version: t.schema_version,
+      event_id: t.event_id,
+      exchange: t.exchange,
+      symbol: t.symbol,
+      trade_id: t.trade_id,
+      price: t.price,
+      quantity: t.quantity,
+      quote_volume: t.quote_volume,
+      side: t.side,
+      timestamp: t.timestamp,
+      ingested_at: t.ingested_at,
+    });
+  }
+  // Finite numbers print the same through String() as through JSON.stringify.
+  return `{"schema_version":${t.schema_version},"event_id":"${t.event_id}","exchange":"${t.exchange}","symbol":"${t.symbol}","trade_id":"${t.trade_id}","price":${t.price},"quantity":${t.quantity},"quote_volume":${t.quote_volume},"side":"${t.side}","timestamp":"${t.timestamp}","ingested_at":"${t.ingested_at}"}`;
+}

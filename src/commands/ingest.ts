@@ -127,8 +127,8 @@ async function createSink(opts: IngestOptions, ctx: CommandContext): Promise<{ s
   let endpoint = opts.kinesisEndpoint;
   let region = opts.region;
   if (opts.local && !endpoint) {
-    const local = localEndpoints(path.resolve(ctx.cwd, opts.stateDir));
-    endpoint = local.kinesis;
+    const local = localEndpoints(path.resolve(ctx.cwd, opts.stateDir), ['kinesis']);
+    endpoint = local.kinesisEndpoint;
     region = region ?? local.region;
   }
   const client = createKinesisClient({ region, endpoint }, ctx.env);

@@ -1,45 +1,56 @@
 /**
  * Exact decimal arithmetic on the exchanges' decimal strings. Prices and sizes arrive as strings
- * such as "0.00426990"; multiplying their float64 values would print 0.14440801799999998 where the
+ * such as "0.00426990"; multiplying their float64 values would give 0.14440801799999998 where the
  * decimal product is 0.144408018. We multiply the digits as integers instead.
  */
 
-const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
-
 export interface Decimal {
-  /** All digits without the point, leading zeros removed (may be "0"). */
+  /** The digits without the point as an integer: exact while below 2^53. */
+  readonly mantissa: number;
+  /** The digits without the point, leading zeros removed, for products beyond 2^53. */
   readonly digits: string;
-  /** Number of digits after the point. */
+  /** Number of digits after the point (trailing zeros dropped). */
   readonly scale: number;
 }
 
+/** Parses `123`, `0.00426990`; undefined for anything else (signs, exponents, spaces, empty parts). */
 export function parseDecimal(text: string): Decimal | undefined {
-  const m = DECIMAL.exec(text);
-  if (!m) return undefined;
-  const int = m[1] ?? '';
-  // Trailing zeros of the fraction carry no value: "65000.01000000" is 6500001 × 10^-2.
-  const frac = (m[2] ?? '').replace(/0+$/, '');
-  const digits = (int + frac).replace(/^0+(?=\d)/, '');
-  return { digits, scale: frac.length };
-}
-
-function toText(digits: string, scale: number): string {
-  if (scale === 0) return digits;
-  const padded = digits.length <= scale ? '0'.repeat(scale - digits.length + 1) + digits : digits;
-  const cut = padded.length - scale;
-  const frac = padded.slice(cut).replace(/0+$/, '');
-  return frac.length > 0 ? `${padded.slice(0, cut)}.${frac}` : padded.slice(0, cut);
-}
-
-/** The exact product of two decimals, as a decimal string without trailing zeros. */
-export function multiplyDecimal(a: Decimal, b: Decimal): string {
-  const scale = a.scale + b.scale;
-  // Fast path: both factors fit in 26 bits, so the integer product is exact in a float64.
-  if (a.digits.length <= 7 && b.digits.length <= 7) {
-    const product = Number(a.digits) * Number(b.digits);
-    return toText(String(product), scale);
+  const n = text.length;
+  let point = -1;
+  let last = -1; // index of the last non-zero digit after the point
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (point >= 0 || i === 0 || i === n - 1) return undefined;
+      point = i;
+    } else if (c < 48 || c > 57) {
+      return undefined;
+    } else if (point >= 0 && c !== 48) {
+      last = i;
+    }
   }
-  return toText((BigInt(a.digits) * BigInt(b.digits)).toString(), scale);
+  if (n === 0) return undefined;
+  // Trailing zeros of the fraction carry no value: "65000.01000000" is 6500001 × 10^-2.
+  const end = point < 0 ? n : last > point ? last + 1 : point;
+  const scale = point < 0 ? 0 : end - point - 1;
+  const raw = point < 0 ? text : text.slice(0, point) + text.slice(point + 1, end);
+  const digits = raw.charCodeAt(0) === 48 ? raw.replace(/^0+(?=\d)/, '') : raw;
+  return { mantissa: Number(digits), digits, scale };
+}
+
+/**
+ * The decimal product as the nearest float64. When the integer product is below 2^53 it is exact, and
+ * dividing it by 10^scale (exact for scale ≤ 22) rounds once, correctly: the same float64 that
+ * Number() of the exact decimal string gives. Larger products go through BigInt.
+ */
+export function multiplyDecimal(a: Decimal, b: Decimal): number {
+  const scale = a.scale + b.scale;
+  const product = a.mantissa * b.mantissa;
+  if (product <= Number.MAX_SAFE_INTEGER && scale <= 22) return product / 10 ** scale;
+  const text = (BigInt(a.digits) * BigInt(b.digits)).toString();
+  if (scale === 0) return Number(text);
+  const padded = text.padStart(scale + 1, '0');
+  return Number(`${padded.slice(0, -scale)}.${padded.slice(-scale)}`);
 }
 
 /** Decimal product of two decimal strings, as the nearest float64; undefined if either is not a decimal. */
@@ -47,5 +58,5 @@ export function decimalProduct(a: string, b: string): number | undefined {
   const x = parseDecimal(a);
   const y = parseDecimal(b);
   if (!x || !y) return undefined;
-  return Number(multiplyDecimal(x, y));
+  return multiplyDecimal(x, y);
 }

@@ -23,9 +23,9 @@ const cache = new Map<string, SymbolParts | null>();
 
 /** `BTCUSDT` → {BTC, USDT}; undefined when the table does not know the pair. */
 export function splitConcatenatedSymbol(raw: string): SymbolParts | undefined {
-  const upper = raw.toUpperCase();
-  const hit = cache.get(upper);
+  const hit = cache.get(raw);
   if (hit !== undefined) return hit ?? undefined;
+  const upper = raw.toUpperCase();
   let found: SymbolParts | null = null;
   for (const quote of quotesLongestFirst) {
     if (upper.length > quote.length && upper.endsWith(quote)) {
@@ -36,7 +36,7 @@ export function splitConcatenatedSymbol(raw: string): SymbolParts | undefined {
       }
     }
   }
-  cache.set(upper, found);
+  if (cache.size < 10_000) cache.set(raw, found); // bounded: symbols come from frames
   return found ?? undefined;
 }
 

@@ -2,7 +2,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { systemClock, type Clock } from '../core/time.js';
 import { FeedConnection, type EngineOptions, type FeedStats } from '../exchanges/engine.js';
 import type { FeedSpec } from '../exchanges/types.js';
-import { UnifiedTradeSchema, type UnifiedTrade } from '../trade.js';
+import { serializeTrade, UnifiedTradeSchema, type UnifiedTrade } from '../trade.js';
 import type { TradeSink, UndeliveredRecord } from './sink.js';
 
 export interface IngestPlan {
@@ -74,7 +74,7 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
       return;
     }
     received += 1;
-    if (!sink.write(trade, JSON.stringify(trade)) && !stopping) {
+    if (!sink.write(trade, serializeTrade(trade)) && !stopping) {
       for (const c of connections) c.pause();
     }
     if (plan.maxTrades !== undefined && received >= plan.maxTrades) requestStop(`reached --max-trades ${plan.maxTrades}`);

@@ -64,7 +64,7 @@ function mapTrade(e: Json, iso: (n: number) => string, receivedAtMs: number): Fe
     trade_id: tradeId,
     price,
     quantity,
-    quote_volume: Number(multiplyDecimal(pd, qd)),
+    quote_volume: multiplyDecimal(pd, qd),
     // m = buyer is the maker, so the aggressor (taker) was the seller.
     side: m ? 'sell' : 'buy',
     timestamp: iso(T),

@@ -64,7 +64,7 @@ function mapMatch(m: Json, replay: boolean, receivedAtMs: number): FeedEvent {
     trade_id: tradeId,
     price: p,
     quantity: q,
-    quote_volume: Number(multiplyDecimal(pd, sd)),
+    quote_volume: multiplyDecimal(pd, sd),
     // `side` is the maker's: a resting sell order filled means the taker bought.
     side: side === 'sell' ? 'buy' : 'sell',
     timestamp,

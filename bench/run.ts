@@ -1,0 +1,10 @@
+/** `make bench` / `npm run bench`: every benchmark, printed as JSON on stdout. Record results in docs/PERFORMANCE.md. */
+import { benchNormalize } from './normalize.js';
+
+const only = process.argv[2];
+const results: Record<string, unknown> = {};
+if (!only || only === 'normalize') {
+  process.stderr.write('normalize + serialize vs JSON.parse + JSON.stringify ...\n');
+  results.normalize = benchNormalize();
+}
+process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

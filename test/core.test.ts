@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { decimalProduct, parseDecimal } from '../src/core/decimal.js';
+import { fullJitterDelay } from '../src/core/backoff.js';
+import { isoFromMicros, isoFromMillis, normalizeIso } from '../src/core/time.js';
+import { parseUnifiedSymbol, splitConcatenatedSymbol } from '../src/core/symbols.js';
+
+describe('decimal', () => {
+  it('multiplies exactly', () => {
+    expect(decimalProduct('0.1', '0.2')).toBe(0.02);
+    expect(decimalProduct('65000.01000000', '0.00100000')).toBe(65.00001);
+    expect(decimalProduct('100', '1000')).toBe(100000);
+    expect(decimalProduct('0.00000001', '0.00000001')).toBe(1e-16);
+    // 123456789.123456789 × 987654321.987654321, checked with Python's Decimal
+    expect(decimalProduct('123456789.123456789', '987654321.987654321')).toBe(Number('121932631356500531.347203169112635269'));
+  });
+  it('refuses what is not a plain decimal', () => {
+    for (const bad of ['', '1e5', '-1', '1.', '.5', '1,5', ' 1', 'NaN']) expect(parseDecimal(bad), bad).toBeUndefined();
+  });
+});
+
+describe('time', () => {
+  it('formats epoch ms and µs as ISO UTC', () => {
+    expect(isoFromMillis(0)).toBe('1970-01-01T00:00:00.000Z');
+    expect(isoFromMillis(1714564800999)).toBe('2024-05-01T12:00:00.999Z');
+    expect(isoFromMillis(1714564801007)).toBe('2024-05-01T12:00:01.007Z');
+    expect(isoFromMillis(1714564800050)).toBe('2024-05-01T12:00:00.050Z');
+    expect(isoFromMicros(1_000_001)).toBe('1970-01-01T00:00:01.000001Z');
+    expect(isoFromMicros(1714564800123456)).toBe('2024-05-01T12:00:00.123456Z');
+  });
+  it('normalizes ISO strings', () => {
+    expect(normalizeIso('2024-05-01T12:00:00.1Z')).toBe('2024-05-01T12:00:00.100Z');
+    expect(normalizeIso('2024-05-01T12:00:00.1234Z')).toBe('2024-05-01T12:00:00.123400Z');
+    expect(normalizeIso('2024-13-01T12:00:00Z')).toBeUndefined();
+    expect(normalizeIso('2024-05-01T12:00:00.123456Z')).toBe('2024-05-01T12:00:00.123456Z');
+    expect(normalizeIso('2024-13-01T12:00:00.123456Z')).toBeUndefined();
+    expect(normalizeIso('2024-05-01T24:00:00.123456Z')).toBeUndefined();
+    expect(normalizeIso('2024-05-01T12:00:00.12345xZ')).toBeUndefined();
+  });
+});
+
+describe('symbols', () => {
+  it('splits by the asset table only', () => {
+    expect(splitConcatenatedSymbol('btcusdt')).toEqual({ base: 'BTC', quote: 'USDT' });
+    expect(splitConcatenatedSymbol('BTCUSD')).toEqual({ base: 'BTC', quote: 'USD' });
+    expect(splitConcatenatedSymbol('FOOUSDT')).toBeUndefined();
+    expect(parseUnifiedSymbol('sol-usdt')).toEqual({ base: 'SOL', quote: 'USDT' });
+    expect(parseUnifiedSymbol('SOLUSDT')).toBeUndefined();
+  });
+});
+
+describe('backoff', () => {
+  it('is uniform below min(cap, base × 2^attempt)', () => {
+    const p = { baseMs: 100, capMs: 1000 };
+    expect(fullJitterDelay(0, p, () => 0.999)).toBe(99);
+    expect(fullJitterDelay(3, p, () => 0.5)).toBe(400);
+    expect(fullJitterDelay(10, p, () => 0.5)).toBe(500);
+    expect(fullJitterDelay(5, p, () => 0)).toBe(0);
+  });
+});
