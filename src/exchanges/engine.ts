@@ -167,6 +167,7 @@ export class FeedConnection {
       if (this.paused) ws.pause();
     });
     ws.on('message', (data: WebSocket.RawData) => {
+      if (this.stopped) return; // stopping: nothing more is accepted
       conn.lastActivity = this.clock.now();
       this.handleFrame(conn, rawToString(data), log);
     });
@@ -306,8 +307,13 @@ export class FeedConnection {
         clearTimeout(timer);
         resolve();
       });
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      else ws.close(1000, why);
+      if (ws.readyState === WebSocket.CONNECTING) {
+        ws.terminate();
+        return;
+      }
+      // A paused socket would never read the server's close reply; when stopping, frames are ignored anyway.
+      if (this.stopped) ws.resume();
+      ws.close(1000, why);
     });
   }
 }

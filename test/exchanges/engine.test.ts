@@ -1,51 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { FeedConnection } from '../../src/exchanges/engine.js';
 import { binanceFeed } from '../../src/exchanges/binance/feed.js';
 import { coinbaseFeed } from '../../src/exchanges/coinbase/feed.js';
 import { freePort } from '../../src/local/processes.js';
 import type { UnifiedTrade } from '../../src/trade.js';
 import { captureLogger, waitFor } from '../helpers.js';
+import { closeServers, server } from '../ws-server.js';
 
 const FAST = { backoff: { baseMs: 10, capMs: 40 }, watchdogIntervalMs: 20, closeGraceMs: 200 };
 
-interface TestServer {
-  url: string;
-  wss: WebSocketServer;
-  open: () => WebSocket[];
-  connections: number;
-  maxConcurrent: number;
-  close: () => Promise<void>;
-}
-
-const servers: TestServer[] = [];
 const engines: FeedConnection[] = [];
-
-async function server(onConnection: (ws: WebSocket, n: number, srv: TestServer) => void): Promise<TestServer> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  await new Promise<void>((r) => wss.once('listening', () => r()));
-  const addr = wss.address();
-  const port = typeof addr === 'object' ? addr.port : 0;
-  const srv: TestServer = {
-    url: `ws://127.0.0.1:${port}`,
-    wss,
-    open: () => [...wss.clients].filter((c) => c.readyState === c.OPEN),
-    connections: 0,
-    maxConcurrent: 0,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const c of wss.clients) c.terminate();
-        wss.close(() => r());
-      }),
-  };
-  wss.on('connection', (ws) => {
-    srv.connections += 1;
-    srv.maxConcurrent = Math.max(srv.maxConcurrent, srv.open().length);
-    onConnection(ws, srv.connections, srv);
-  });
-  servers.push(srv);
-  return srv;
-}
 
 function track(e: FeedConnection): FeedConnection {
   engines.push(e);
@@ -54,7 +19,7 @@ function track(e: FeedConnection): FeedConnection {
 
 afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.stop()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await closeServers();
 });
 
 const match = (type: 'match' | 'last_match', id: number) =>
