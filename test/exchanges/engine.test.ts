@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WebSocket } from 'ws';
 import { FeedConnection } from '../../src/exchanges/engine.js';
 import { binanceFeed } from '../../src/exchanges/binance/feed.js';
 import { coinbaseFeed } from '../../src/exchanges/coinbase/feed.js';
