@@ -1,4 +1,5 @@
 /** `make bench` / `npm run bench`: every benchmark, printed as JSON on stdout. Record results in docs/PERFORMANCE.md. */
+import { benchColdStart } from './coldstart.js';
 import { benchNormalize } from './normalize.js';
 
 const only = process.argv[2];
@@ -6,5 +7,9 @@ const results: Record<string, unknown> = {};
 if (!only || only === 'normalize') {
   process.stderr.write('normalize + serialize vs JSON.parse + JSON.stringify ...\n');
   results.normalize = benchNormalize();
+}
+if (!only || only === 'coldstart') {
+  process.stderr.write('coattail --help cold start ...\n');
+  results.coldstart = benchColdStart();
 }
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

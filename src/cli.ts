@@ -100,6 +100,16 @@ export function buildProgram(): Command {
     .addHelpText('after', examples(['coattail local status', 'coattail local status --json | jq .kinesis.endpoint']))
     .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local.js')).localStatus(opts, ctx)));
 
+  local
+    .command('peek')
+    .description('Show what the local Kinesis stream holds: trades per exchange and symbol, and the newest few')
+    .addOption(stateDir())
+    .addOption(new Option('--stream <name>', 'stream to read (default: the one local up created)').env('COATTAIL_STREAM'))
+    .addOption(new Option('--last <n>', 'how many of the newest trades to print').default('5'))
+    .addOption(new Option('--json', 'machine-readable output'))
+    .addHelpText('after', examples(['coattail local peek', 'coattail local peek --last 0 --json | jq .trades']))
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local-peek.js')).localPeek(opts, ctx)));
+
   return program;
 }
 

@@ -14,7 +14,7 @@ export class CoattailError extends Error {
   }
 
   line(): string {
-    return `coattail: ${this.what}: ${this.why}. ${this.fix}`;
+    return `coattail: ${this.what}: ${this.why}. ${this.fix.charAt(0).toUpperCase()}${this.fix.slice(1)}`;
   }
 }
 
