@@ -54,6 +54,7 @@ export function unifiedTradeJsonSchema(): Record<string, unknown> {
   };
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON must escape
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
 
 /**
