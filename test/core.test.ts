@@ -9,9 +9,17 @@ describe('decimal', () => {
     expect(decimalProduct('0.1', '0.2')).toBe(0.02);
     expect(decimalProduct('65000.01000000', '0.00100000')).toBe(65.00001);
     expect(decimalProduct('100', '1000')).toBe(100000);
+    expect(decimalProduct('150.00000000', '2.50000000')).toBe(375);
+    expect(decimalProduct('0.00', '7')).toBe(0);
+    expect(decimalProduct('10.0', '0.5')).toBe(5);
     expect(decimalProduct('0.00000001', '0.00000001')).toBe(1e-16);
     // 123456789.123456789 × 987654321.987654321, checked with Python's Decimal
     expect(decimalProduct('123456789.123456789', '987654321.987654321')).toBe(Number('121932631356500531.347203169112635269'));
+  });
+  it('parses digits and scale, dropping trailing zeros of the fraction', () => {
+    expect(parseDecimal('150.00000000')).toEqual({ mantissa: 150, digits: '150', scale: 0 });
+    expect(parseDecimal('0.00426990')).toEqual({ mantissa: 42699, digits: '42699', scale: 7 });
+    expect(parseDecimal('007.50')).toEqual({ mantissa: 75, digits: '75', scale: 1 });
   });
   it('refuses what is not a plain decimal', () => {
     for (const bad of ['', '1e5', '-1', '1.', '.5', '1,5', ' 1', 'NaN']) expect(parseDecimal(bad), bad).toBeUndefined();

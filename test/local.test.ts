@@ -3,8 +3,8 @@
  * processes on free ports with a temporary state directory. The handlers run in-process; the
  * binary is spawned once for what needs a process (stdout/stderr split, exit codes).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -120,21 +120,7 @@ afterAll(async () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** dist/ must hold the compiled dynalite server (and, for the binary, this command); rebuild when stale. */
-function ensureBuilt(): void {
-  const outputs = ['dist/src/local/dynalite-server.js', 'dist/src/commands/local.js', 'dist/src/cli.js'].map((f) => path.join(repoRoot, f));
-  const sources = ['src/cli.ts', 'src/commands/local.ts', 'src/aws/kinesis.ts', 'src/aws/dynamodb.ts', 'src/core', 'src/local']
-    .map((f) => path.join(repoRoot, f))
-    .flatMap((f) => (statSync(f).isDirectory() ? readdirSync(f).filter((n) => n.endsWith('.ts')).map((n) => path.join(f, n)) : [f]));
-  const newestSource = Math.max(...sources.map((f) => statSync(f).mtimeMs));
-  const stale = outputs.some((f) => !existsSync(f) || statSync(f).mtimeMs < newestSource);
-  if (!stale) return;
-  // Type errors in files other engineers are still writing must not stop us: tsc emits anyway.
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: repoRoot, stdio: 'ignore' });
-  for (const f of outputs) expect(existsSync(f), `${f} after the build`).toBe(true);
-}
 
-beforeAll(() => ensureBuilt(), 120_000);
 
 describe('pickTlsPort', () => {
   it('takes the plain port + 1 when it is free', async () => {

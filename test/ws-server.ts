@@ -15,7 +15,7 @@ export async function server(onConnection: (ws: WebSocket, n: number, srv: TestS
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   const addr = wss.address();
-  const port = typeof addr === 'object' ? addr.port : 0;
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
   const srv: TestServer = {
     url: `ws://127.0.0.1:${port}`,
     wss,

@@ -32,7 +32,7 @@ export function parseDecimal(text: string): Decimal | undefined {
   if (n === 0) return undefined;
   // Trailing zeros of the fraction carry no value: "65000.01000000" is 6500001 × 10^-2.
   const end = point < 0 ? n : last > point ? last + 1 : point;
-  const scale = point < 0 ? 0 : end - point - 1;
+  const scale = end > point && point >= 0 ? end - point - 1 : 0;
   const raw = point < 0 ? text : text.slice(0, point) + text.slice(point + 1, end);
   const digits = raw.charCodeAt(0) === 48 ? raw.replace(/^0+(?=\d)/, '') : raw;
   return { mantissa: Number(digits), digits, scale };

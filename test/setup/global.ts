@@ -3,6 +3,10 @@
  * as a child process and dynalite in-process, each on a free port. Tests read the endpoints with
  * `inject('kinesisEndpoint')` / `inject('dynamoEndpoint')`.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import dynalite from 'dynalite';
 import { freePort, spawnKinesisEmulator, stopProcess, waitForPort } from '../../src/local/processes.js';
@@ -14,7 +18,27 @@ declare module 'vitest' {
   }
 }
 
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Tests that spawn bin/coattail need dist/ to match src/: rebuild when a source is newer. */
+function ensureBuilt(): void {
+  const marker = path.join(repoRoot, 'dist/src/cli.js');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= newestMtime(path.join(repoRoot, 'src'))) return;
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: repoRoot, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`the build failed before the tests:\n${r.stdout}${r.stderr}`);
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  ensureBuilt();
   const port = await freePort();
   const tlsPort = await freePort();
   const kinesis = spawnKinesisEmulator({ port, tlsPort });
