@@ -1,6 +1,7 @@
 /** `make bench` / `npm run bench`: every benchmark, printed as JSON on stdout. Record results in docs/PERFORMANCE.md. */
 import { benchColdStart } from './coldstart.js';
 import { benchNormalize } from './normalize.js';
+import { benchProducer } from './producer.js';
 
 const only = process.argv[2];
 const results: Record<string, unknown> = {};
@@ -11,5 +12,9 @@ if (!only || only === 'normalize') {
 if (!only || only === 'coldstart') {
   process.stderr.write('coattail --help cold start ...\n');
   results.coldstart = benchColdStart();
+}
+if (!only || only === 'producer') {
+  process.stderr.write('producer: peak RSS under a 20,000 trades/s burst with Kinesis stalled ...\n');
+  results.producer = await benchProducer();
 }
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

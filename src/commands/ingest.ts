@@ -190,7 +190,7 @@ function printSummary(summary: IngestSummary, opts: IngestOptions, ctx: CommandC
   const lines = [
     `ingest summary (${summary.stop_reason}, ${summary.duration_s}s)`,
     `  received ${summary.received}  sent ${summary.sent}  retried ${summary.retried}  failed ${summary.failed}`,
-    `  gaps ${summary.gaps} (${summary.missing_trades} trades missing)  duplicates dropped ${summary.duplicates}  malformed frames ${summary.malformed_frames}  reconnects ${summary.reconnects}`,
+    `  gaps ${summary.gaps} (${summary.missing_trades} trades missing)  duplicates dropped ${summary.duplicates}  malformed frames ${summary.malformed_frames}  unexpected frames ${summary.unexpected_frames}  reconnects ${summary.reconnects}`,
     ...Object.entries(summary.exchanges).map(
       ([ex, s]) => `  ${ex.padEnd(9)} trades ${s.trades}  gaps ${s.gaps}  missing ${s.missing_trades}  reconnects ${s.reconnects}  malformed ${s.malformed_frames}`,
     ),

@@ -214,6 +214,7 @@ export class FeedConnection {
         return;
       case 'ignored':
         this.counters.ignored += 1;
+        if (log.enabled('debug')) log.debug('skipped unexpected frame', { detail: event.detail });
         return;
       case 'rejected':
         this.counters.rejected += 1;

@@ -15,7 +15,7 @@ export type FeedEvent =
   | { kind: 'control'; detail: string }
   /** The exchange reports an error about our request (bad subscription, rate limit). */
   | { kind: 'exchange_error'; detail: string }
-  /** Well-formed but not for us (another event type). Counted, not logged. */
+  /** Well-formed but not for us (another event type): counted and skipped with a debug log. */
   | { kind: 'ignored'; detail: string }
   /** Malformed or unexpected: counted and skipped with a debug log. */
   | { kind: 'rejected'; reason: string };

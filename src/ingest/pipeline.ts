@@ -25,6 +25,7 @@ export interface IngestSummary {
   invalid: number;
   duplicates: number;
   malformed_frames: number;
+  unexpected_frames: number;
   gaps: number;
   missing_trades: number;
   reconnects: number;
@@ -134,6 +135,7 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
     invalid,
     duplicates: sum(feeds, 'duplicates'),
     malformed_frames: sum(feeds, 'rejected'),
+    unexpected_frames: sum(feeds, 'ignored'),
     gaps: sum(feeds, 'gaps'),
     missing_trades: sum(feeds, 'missingTrades'),
     reconnects: sum(feeds, 'reconnects') + sum(feeds, 'plannedReconnects'),
@@ -147,6 +149,6 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
   return fatal ? { summary, undelivered, fatal } : { summary, undelivered };
 }
 
-function sum(feeds: FeedStats[], key: 'gaps' | 'missingTrades' | 'duplicates' | 'rejected' | 'reconnects' | 'plannedReconnects'): number {
+function sum(feeds: FeedStats[], key: 'gaps' | 'missingTrades' | 'duplicates' | 'rejected' | 'ignored' | 'reconnects' | 'plannedReconnects'): number {
   return feeds.reduce((n, f) => n + f[key], 0);
 }

@@ -1,0 +1,365 @@
+/**
+ * The producer under a simulator burst (20,000 trades/s) while Kinesis is stalled: the `coattail ingest`
+ * binary's peak RSS must stay bounded (its writer pauses the sockets at --buffer-records), and once
+ * Kinesis answers again every printed trade must land in the stream exactly once. The baseline, measured
+ * in the same run against the same emulator, is the same binary's peak RSS on a small unstalled run.
+ *
+ * The stall holds requests unanswered rather than refusing connections: a Kinesis outage seen from a
+ * producer is an endpoint that still accepts connections (its load balancers stay up) while calls hang,
+ * and it is the harsher case for memory, since in-flight batches stay pinned and nothing fails fast.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createKinesisClient } from '../src/aws/kinesis.js';
+import { readStreamRecords } from '../src/kinesis/read-stream.js';
+import { userRecords } from '../src/kinesis/user-records.js';
+import { freePort, spawnKinesisEmulator, stopProcess, waitForPort } from '../src/local/processes.js';
+import { ensureStream } from '../src/local/resources.js';
+import { loadScenario, parseScenario, startSimulator, type PrintedTrade, type SimulatorStats } from '../src/simulator/index.js';
+
+const BIN = fileURLToPath(new URL('../../bin/coattail', import.meta.url));
+const SYMBOLS = 'BTC-USDT,ETH-USDT,SOL-USDT';
+const MB = 1024 * 1024;
+
+export interface ProducerBenchOptions {
+  /** Trades the burst prints, at the burst scenario's 20,000/s. */
+  burstTrades?: number;
+  /** How long Kinesis stays stalled after the burst has printed everything. */
+  stallAfterBurstMs?: number;
+  baselineTrades?: number;
+  baselineRate?: number;
+  shards?: number;
+}
+
+export interface ProducerResult {
+  burst_trades: number;
+  burst_rate: number;
+  /** VmHWM of the ingest process over its whole life (stall, drain and flush). */
+  peak_rss_mb: number;
+  /** Highest VmRSS sampled every 100 ms while Kinesis was stalled. */
+  peak_rss_stalled_mb: number;
+  baseline_rss_mb: number;
+  ratio: number;
+  target_peak_rss_mb: number;
+  /** Highest `buffered` in the ingester's stats lines (every 250 ms). */
+  max_buffered: number | null;
+  /** Trades the ingester had taken when Kinesis came back. */
+  received_at_release: number | null;
+  requests_held_max: number;
+  stall_s: number;
+  drain_s: number;
+  expected: number;
+  in_stream: number;
+  lost: number;
+  duplicates: number;
+  unexpected: number;
+  ingest_summary: Record<string, unknown>;
+  simulator: Pick<SimulatorStats, 'printed' | 'framesSent' | 'slowClientsDropped' | 'socketErrors' | 'connectionsAccepted'>;
+  baseline: { trades: number; rate: number; lost: number; duplicates: number };
+}
+
+// ---------- the stall switch: a proxy in front of the emulator ----------
+
+interface StallProxy {
+  url: string;
+  stall(): void;
+  release(): void;
+  /** Requests held at once, at most. */
+  heldMax(): number;
+  close(): Promise<void>;
+}
+
+async function startStallProxy(upstreamPort: number): Promise<StallProxy> {
+  const agent = new http.Agent({ keepAlive: true });
+  let stalled = false;
+  let heldMax = 0;
+  const held: Array<() => void> = [];
+
+  const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void => {
+    // The client gave up while we held its call: a black hole delivers nothing, so neither do we.
+    if (res.destroyed || req.socket.destroyed) return;
+    const up = http.request(
+      { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
+    up.on('error', (err) => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end(String(err));
+    });
+    up.end(body);
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (!stalled) return forward(req, body, res);
+      held.push(() => forward(req, body, res));
+      heldMax = Math.max(heldMax, held.length);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stall: () => void (stalled = true),
+    release: () => {
+      stalled = false;
+      for (const go of held.splice(0)) go();
+    },
+    heldMax: () => heldMax,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      agent.destroy();
+    },
+  };
+}
+
+// ---------- the ingest process and its memory ----------
+
+interface IngestChild {
+  proc: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+  /** Highest `buffered` and latest `received` from its stats lines. */
+  stats: { maxBuffered: number | null; received: number | null };
+}
+
+function spawnIngest(args: string[]): IngestChild {
+  const proc = spawn(process.execPath, [BIN, 'ingest', '--json', '--symbols', SYMBOLS, ...args], {
+    env: { ...process.env, COATTAIL_LOG_FORMAT: 'json', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let partial = '';
+  const stats: IngestChild['stats'] = { maxBuffered: null, received: null };
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => {
+    const text = d.toString();
+    err += text;
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('"msg":"stats"')) continue;
+      const s = JSON.parse(line) as { buffered?: number; received?: number };
+      if (typeof s.buffered === 'number') stats.maxBuffered = Math.max(stats.maxBuffered ?? 0, s.buffered);
+      if (typeof s.received === 'number') stats.received = s.received;
+    }
+  });
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, stdout: () => out, stderr: () => err, exit, stats };
+}
+
+/** VmRSS and VmHWM (peak) in bytes, or undefined once the process is gone. */
+function memoryOf(pid: number): { rss: number; hwm: number } | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  const rss = kb('VmRSS');
+  const hwm = kb('VmHWM');
+  // A zombie has no memory lines: treat it as gone.
+  return Number.isFinite(rss) && Number.isFinite(hwm) ? { rss, hwm } : undefined;
+}
+
+/** Samples every 100 ms; `hwm` is the last VmHWM read, which is the peak up to 100 ms before exit. */
+function watchMemory(pid: number): { maxRss: () => number; hwm: () => number; resetMaxRss: () => void; stop: () => void } {
+  let maxRss = 0;
+  let hwm = 0;
+  const sample = (): void => {
+    const m = memoryOf(pid);
+    if (!m) return;
+    maxRss = Math.max(maxRss, m.rss);
+    hwm = Math.max(hwm, m.hwm);
+  };
+  sample();
+  const timer = setInterval(sample, 100);
+  return { maxRss: () => maxRss, hwm: () => hwm, resetMaxRss: () => void (maxRss = 0), stop: () => clearInterval(timer) };
+}
+
+async function exitWithin(child: IngestChild, ms: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([child.exit, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)))]);
+  clearTimeout(timer);
+  if (code === 0) return;
+  const tail = child.stderr().split('\n').slice(-15).join('\n');
+  throw new Error(`${what}: ingest ${code === 'timeout' ? `still running after ${ms} ms` : `exited ${code}`}\n${tail}`);
+}
+
+// ---------- one run: simulator → ingest (→ proxy) → emulator, then read back ----------
+
+const eventId = (t: PrintedTrade): string => `${t.exchange}:${t.symbol}:${t.tradeId}`;
+
+async function countInStream(endpoint: string, stream: string, expected: Set<string>): Promise<{ inStream: number; lost: number; duplicates: number; unexpected: number }> {
+  const client = createKinesisClient({ endpoint }, {});
+  const ids = userRecords(await readStreamRecords(client, stream)).map((u) => (JSON.parse(Buffer.from(u.data).toString('utf8')) as { event_id: string }).event_id);
+  const distinct = new Set(ids);
+  let lost = 0;
+  for (const id of expected) if (!distinct.has(id)) lost += 1;
+  let unexpected = 0;
+  for (const id of distinct) if (!expected.has(id)) unexpected += 1;
+  return { inStream: ids.length, lost, duplicates: ids.length - distinct.size, unexpected };
+}
+
+interface RunPlan {
+  stream: string;
+  trades: number;
+  rate: number;
+  /** Stall Kinesis from the first printed trade until this long after the last. */
+  stallAfterBurstMs?: number;
+}
+
+async function ingestRun(proxy: StallProxy, endpoint: string, plan: RunPlan, log: (m: string) => void) {
+  const scenario = parseScenario({ ...loadScenario('burst'), totalTrades: plan.trades, rate: plan.rate, waitForClients: true }, 'burst (benchmark)');
+  const sim = await startSimulator({ scenario });
+  const children: IngestChild[] = [];
+  try {
+    // Coinbase sends each product's last trade (last_match) at subscribe: the ingester takes those too.
+    const expected = new Set(sim.initialTrades.filter((t) => t.exchange === 'coinbase').map(eventId));
+    const total = plan.trades + expected.size;
+    sim.onTrade((t) => expected.add(eventId(t)));
+    const child = spawnIngest([
+      '--stream', plan.stream,
+      '--binance-url', sim.binanceUrl,
+      '--coinbase-url', sim.coinbaseUrl,
+      '--kinesis-endpoint', proxy.url,
+      '--max-trades', String(total),
+      '--stats-interval', '0.25',
+      '--shutdown-timeout', '120',
+    ]);
+    children.push(child);
+    const mem = watchMemory(child.proc.pid!);
+    const stalling = plan.stallAfterBurstMs !== undefined;
+    // Set in the same tick generation starts, before the first PutRecords can leave the ingester.
+    await sim.started;
+    if (stalling) proxy.stall();
+    const stallStart = performance.now();
+    await sim.done;
+    let receivedAtRelease: number | null = null;
+    let stallMs = 0;
+    let peakStalled = 0;
+    if (stalling) {
+      log(`  burst printed ${plan.trades} trades in ${((performance.now() - stallStart) / 1000).toFixed(1)} s; Kinesis still stalled`);
+      await new Promise((r) => setTimeout(r, plan.stallAfterBurstMs));
+      peakStalled = mem.maxRss();
+      receivedAtRelease = child.stats.received;
+      stallMs = performance.now() - stallStart;
+      proxy.release();
+      log(`  released after ${(stallMs / 1000).toFixed(1)} s stalled; draining`);
+    }
+    const releasedAt = performance.now();
+    await exitWithin(child, 150_000, plan.stream);
+    const drainMs = performance.now() - releasedAt;
+    mem.stop();
+    const summary = JSON.parse(child.stdout().trim()) as Record<string, unknown>;
+    if (expected.size !== total) throw new Error(`${plan.stream}: the simulator printed ${expected.size} distinct trades, expected ${total}`);
+    const check = await countInStream(endpoint, plan.stream, expected);
+    return {
+      total,
+      hwm: mem.hwm(),
+      peakStalled,
+      stallMs,
+      drainMs,
+      receivedAtRelease,
+      maxBuffered: child.stats.maxBuffered,
+      summary,
+      check,
+      sim: sim.stats(),
+    };
+  } finally {
+    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    await sim.close();
+  }
+}
+
+const mb = (bytes: number): number => Math.round((bytes / MB) * 10) / 10;
+
+export async function benchProducer(opts: ProducerBenchOptions = {}): Promise<ProducerResult> {
+  const burstTrades = opts.burstTrades ?? 100_000;
+  const burstRate = loadScenario('burst').rate;
+  const baselineTrades = opts.baselineTrades ?? 2_000;
+  const baselineRate = opts.baselineRate ?? 1_000;
+  const log = (m: string): void => void process.stderr.write(`${m}\n`);
+
+  const port = await freePort();
+  const tlsPort = await freePort();
+  const emulator = spawnKinesisEmulator({ port, tlsPort });
+  let proxy: StallProxy | undefined;
+  try {
+    const exited = new AbortController();
+    emulator.once('exit', (code) => exited.abort(new Error(`the Kinesis emulator exited (${code}) before it listened`)));
+    await waitForPort(port, '127.0.0.1', 60_000, exited.signal);
+    const endpoint = `http://127.0.0.1:${port}`;
+    const client = createKinesisClient({ endpoint }, {});
+    const suffix = Date.now();
+    const baselineStream = `bench-producer-baseline-${suffix}`;
+    const burstStream = `bench-producer-burst-${suffix}`;
+    await ensureStream(client, baselineStream, opts.shards ?? 4);
+    await ensureStream(client, burstStream, opts.shards ?? 4);
+    proxy = await startStallProxy(port);
+
+    log(`  baseline: ${baselineTrades} trades at ${baselineRate}/s, Kinesis answering`);
+    const base = await ingestRun(proxy, endpoint, { stream: baselineStream, trades: baselineTrades, rate: baselineRate }, log);
+    log(`  burst: ${burstTrades} trades at ${burstRate}/s, Kinesis stalled`);
+    const burst = await ingestRun(proxy, endpoint, { stream: burstStream, trades: burstTrades, rate: burstRate, stallAfterBurstMs: opts.stallAfterBurstMs ?? 3_000 }, log);
+
+    const result: ProducerResult = {
+      burst_trades: burstTrades,
+      burst_rate: burstRate,
+      peak_rss_mb: mb(burst.hwm),
+      peak_rss_stalled_mb: mb(burst.peakStalled),
+      baseline_rss_mb: mb(base.hwm),
+      ratio: Math.round((burst.hwm / base.hwm) * 100) / 100,
+      target_peak_rss_mb: 250,
+      max_buffered: burst.maxBuffered,
+      received_at_release: burst.receivedAtRelease,
+      requests_held_max: proxy.heldMax(),
+      stall_s: Math.round(burst.stallMs / 100) / 10,
+      drain_s: Math.round(burst.drainMs / 100) / 10,
+      expected: burst.total,
+      in_stream: burst.check.inStream,
+      lost: burst.check.lost,
+      duplicates: burst.check.duplicates,
+      unexpected: burst.check.unexpected,
+      ingest_summary: burst.summary,
+      simulator: {
+        printed: burst.sim.printed,
+        framesSent: burst.sim.framesSent,
+        slowClientsDropped: burst.sim.slowClientsDropped,
+        socketErrors: burst.sim.socketErrors,
+        connectionsAccepted: burst.sim.connectionsAccepted,
+      },
+      baseline: { trades: base.total, rate: baselineRate, lost: base.check.lost, duplicates: base.check.duplicates },
+    };
+    const broken = [
+      result.lost > 0 && `${result.lost} trades lost`,
+      result.duplicates > 0 && `${result.duplicates} duplicates`,
+      result.unexpected > 0 && `${result.unexpected} records the simulator never printed`,
+      base.check.lost + base.check.duplicates > 0 && 'the baseline run lost or duplicated trades',
+      result.simulator.slowClientsDropped > 0 && 'the simulator cut the ingester off as a slow reader',
+      result.peak_rss_mb >= result.target_peak_rss_mb && `peak RSS ${result.peak_rss_mb} MB is over the ${result.target_peak_rss_mb} MB target`,
+    ].filter((s): s is string => typeof s === 'string');
+    // The numbers still print; the exit code tells CI the run missed its contract.
+    if (broken.length > 0) {
+      log(`  producer benchmark FAILED: ${broken.join('; ')}`);
+      process.exitCode = 1;
+    }
+    return result;
+  } finally {
+    await proxy?.close();
+    if (emulator.pid) await stopProcess(emulator.pid, 500);
+  }
+}
