@@ -9,7 +9,9 @@
  * and it is the harsher case for memory, since in-flight batches stay pinned and nothing fails fast.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +50,8 @@ export interface ProducerResult {
   max_buffered: number | null;
   /** Trades the ingester had taken when Kinesis came back. */
   received_at_release: number | null;
-  requests_held_max: number;
+  /** What the stall proxy saw: held at once, forwarded, answered, still pending. */
+  kinesis_requests: ProxyCounts & { pending: number };
   stall_s: number;
   drain_s: number;
   expected: number;
@@ -63,24 +66,38 @@ export interface ProducerResult {
 
 // ---------- the stall switch: a proxy in front of the emulator ----------
 
+interface ProxyCounts {
+  /** Requests held at once, at most. */
+  heldMax: number;
+  forwarded: number;
+  answered: number;
+  upstreamErrors: number;
+  /** Held calls whose client gave up before the release (not forwarded). */
+  abandoned: number;
+}
+
 interface StallProxy {
   url: string;
   stall(): void;
   release(): void;
-  /** Requests held at once, at most. */
-  heldMax(): number;
+  counts(): ProxyCounts & { pending: number };
   close(): Promise<void>;
 }
 
 async function startStallProxy(upstreamPort: number): Promise<StallProxy> {
   const agent = new http.Agent({ keepAlive: true });
   let stalled = false;
-  let heldMax = 0;
+  const counts: ProxyCounts = { heldMax: 0, forwarded: 0, answered: 0, upstreamErrors: 0, abandoned: 0 };
   const held: Array<() => void> = [];
 
   const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void => {
     // The client gave up while we held its call: a black hole delivers nothing, so neither do we.
-    if (res.destroyed || req.socket.destroyed) return;
+    if (res.destroyed || req.socket.destroyed) {
+      counts.abandoned += 1;
+      return;
+    }
+    counts.forwarded += 1;
+    res.on('finish', () => (counts.answered += 1));
     const up = http.request(
       { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent },
       (upRes) => {
@@ -89,6 +106,7 @@ async function startStallProxy(upstreamPort: number): Promise<StallProxy> {
       },
     );
     up.on('error', (err) => {
+      counts.upstreamErrors += 1;
       if (!res.headersSent) res.writeHead(502);
       res.end(String(err));
     });
@@ -102,7 +120,7 @@ async function startStallProxy(upstreamPort: number): Promise<StallProxy> {
       const body = Buffer.concat(chunks);
       if (!stalled) return forward(req, body, res);
       held.push(() => forward(req, body, res));
-      heldMax = Math.max(heldMax, held.length);
+      counts.heldMax = Math.max(counts.heldMax, held.length);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -114,7 +132,7 @@ async function startStallProxy(upstreamPort: number): Promise<StallProxy> {
       stalled = false;
       for (const go of held.splice(0)) go();
     },
-    heldMax: () => heldMax,
+    counts: () => ({ ...counts, pending: counts.forwarded - counts.answered }),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -134,7 +152,10 @@ interface IngestChild {
   stats: { maxBuffered: number | null; received: number | null };
 }
 
-function spawnIngest(args: string[]): IngestChild {
+/** The ingesters' logs, kept for a look after a run that went wrong. */
+const LOG_DIR = path.join(tmpdir(), 'coattail-bench-producer');
+
+function spawnIngest(name: string, args: string[]): IngestChild {
   const proc = spawn(process.execPath, [BIN, 'ingest', '--json', '--symbols', SYMBOLS, ...args], {
     env: { ...process.env, COATTAIL_LOG_FORMAT: 'json', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -143,6 +164,9 @@ function spawnIngest(args: string[]): IngestChild {
   let err = '';
   let partial = '';
   const stats: IngestChild['stats'] = { maxBuffered: null, received: null };
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = createWriteStream(path.join(LOG_DIR, `${name}.log`));
+  proc.stderr!.pipe(logFile);
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => {
     const text = d.toString();
@@ -190,13 +214,13 @@ function watchMemory(pid: number): { maxRss: () => number; hwm: () => number; re
   return { maxRss: () => maxRss, hwm: () => hwm, resetMaxRss: () => void (maxRss = 0), stop: () => clearInterval(timer) };
 }
 
-async function exitWithin(child: IngestChild, ms: number, what: string): Promise<void> {
+async function exitWithin(child: IngestChild, ms: number, what: string, context: () => string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const code = await Promise.race([child.exit, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)))]);
   clearTimeout(timer);
   if (code === 0) return;
-  const tail = child.stderr().split('\n').slice(-15).join('\n');
-  throw new Error(`${what}: ingest ${code === 'timeout' ? `still running after ${ms} ms` : `exited ${code}`}\n${tail}`);
+  const tail = child.stderr().split('\n').slice(-5).join('\n');
+  throw new Error(`${what}: ingest ${code === 'timeout' ? `still running after ${ms} ms` : `exited ${code}`} (${context()}; its log: ${LOG_DIR}/${what}.log)\n${tail}`);
 }
 
 // ---------- one run: simulator → ingest (→ proxy) → emulator, then read back ----------
@@ -231,7 +255,7 @@ async function ingestRun(proxy: StallProxy, endpoint: string, plan: RunPlan, log
     const expected = new Set(sim.initialTrades.filter((t) => t.exchange === 'coinbase').map(eventId));
     const total = plan.trades + expected.size;
     sim.onTrade((t) => expected.add(eventId(t)));
-    const child = spawnIngest([
+    const child = spawnIngest(plan.stream, [
       '--stream', plan.stream,
       '--binance-url', sim.binanceUrl,
       '--coinbase-url', sim.coinbaseUrl,
@@ -261,7 +285,7 @@ async function ingestRun(proxy: StallProxy, endpoint: string, plan: RunPlan, log
       log(`  released after ${(stallMs / 1000).toFixed(1)} s stalled; draining`);
     }
     const releasedAt = performance.now();
-    await exitWithin(child, 150_000, plan.stream);
+    await exitWithin(child, 150_000, plan.stream, () => `Kinesis requests ${JSON.stringify(proxy.counts())}`);
     const drainMs = performance.now() - releasedAt;
     mem.stop();
     const summary = JSON.parse(child.stdout().trim()) as Record<string, unknown>;
@@ -326,7 +350,7 @@ export async function benchProducer(opts: ProducerBenchOptions = {}): Promise<Pr
       target_peak_rss_mb: 250,
       max_buffered: burst.maxBuffered,
       received_at_release: burst.receivedAtRelease,
-      requests_held_max: proxy.heldMax(),
+      kinesis_requests: proxy.counts(),
       stall_s: Math.round(burst.stallMs / 100) / 10,
       drain_s: Math.round(burst.drainMs / 100) / 10,
       expected: burst.total,

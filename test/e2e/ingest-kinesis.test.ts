@@ -88,7 +88,7 @@ describe('simulator → coattail ingest → Kinesis emulator', () => {
   ])('every printed trade arrives exactly once (%s)', async (_name, aggregate) => {
     const stream = `e2e-${aggregate ? 'agg' : 'plain'}-${Date.now()}`;
     const client = await freshStream(stream);
-    const sim = await startSimulator({ scenario: market({ rate: 1500, totalTrades: 3000 }), seed: 11 });
+    const sim = await startSimulator({ scenario: market({ rate: 1000, totalTrades: 3000 }), seed: 11 });
     running.sims.push(sim);
     // Coinbase's first message per product is last_match: the trade printed before we subscribed.
     const expected = new Map<string, PrintedTrade>(sim.initialTrades.filter((t) => t.exchange === 'coinbase').map((t) => [eventId(t), t]));
@@ -111,14 +111,18 @@ describe('simulator → coattail ingest → Kinesis emulator', () => {
       expect(p, g.trade.event_id).toBeDefined();
       expectMatchesPrint(g.trade, p!);
       expect(g.key).toBe(g.trade.symbol);
-      expect(g.aggregated).toBe(aggregate);
     }
+    // Aggregation packs a symbol's trades together (a lone trade in a flush goes plain, as the KPL does).
+    const packed = got.filter((g) => g.aggregated).length;
+    if (aggregate) expect(packed).toBeGreaterThan(total / 2);
+    else expect(packed).toBe(0);
   });
 
   it('SIGTERM mid-stream flushes every accepted trade and exits 0 with a summary', async () => {
     const stream = `e2e-sigterm-${Date.now()}`;
     const client = await freshStream(stream);
-    const sim = await startSimulator({ scenario: market({ rate: 3000 }), seed: 5 });
+    // The JS Kinesis emulator takes a few hundred records a second: keep the flow within that.
+    const sim = await startSimulator({ scenario: market({ rate: 400 }), seed: 5 });
     running.sims.push(sim);
     const printed = new Map<string, PrintedTrade>(sim.initialTrades.map((t) => [eventId(t), t]));
     sim.onTrade((t) => printed.set(eventId(t), t));
@@ -131,7 +135,7 @@ describe('simulator → coattail ingest → Kinesis emulator', () => {
     expect(code, child.stderr()).toBe(0);
     const summary = JSON.parse(child.stdout().trim()) as { stop_reason: string; received: number; sent: number; failed: number };
     expect(summary.stop_reason).toBe('signal');
-    expect(summary.received).toBeGreaterThan(1000);
+    expect(summary.received).toBeGreaterThan(400);
     expect(summary.sent).toBe(summary.received);
     expect(summary.failed).toBe(0);
     expect(child.stderr()).toContain('stopping: no more reads, flushing what was accepted');
