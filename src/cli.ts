@@ -94,7 +94,7 @@ export function buildProgram(): Command {
     .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local.js')).localDown(opts, ctx)));
   local
     .command('status')
-    .description('Show whether the emulators run, and their endpoints')
+    .description('Show whether the emulators run, and their endpoints (exit 0 when all is ready, 3 when not)')
     .addOption(stateDir())
     .addOption(new Option('--json', 'machine-readable output'))
     .addHelpText('after', examples(['coattail local status', 'coattail local status --json | jq .kinesis.endpoint']))

@@ -1,13 +1,17 @@
-// Trades cluster in time: format the `YYYY-MM-DDTHH:MM:SS` part once per second, not per trade.
-let cachedSecond = Number.NaN;
-let cachedPrefix = '';
+// Trades cluster in time: format the `YYYY-MM-DDTHH:MM:SS` part once per second, not per trade. Two
+// entries, because a trade's time and its receive time are formatted alternately and may straddle a second.
+const cachedSeconds = [Number.NaN, Number.NaN];
+const cachedPrefixes = ['', ''];
+let nextSlot = 0;
 
 function secondPrefix(second: number): string {
-  if (second !== cachedSecond) {
-    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 19);
-    cachedSecond = second;
-  }
-  return cachedPrefix;
+  if (cachedSeconds[0] === second) return cachedPrefixes[0]!;
+  if (cachedSeconds[1] === second) return cachedPrefixes[1]!;
+  const prefix = new Date(second * 1000).toISOString().slice(0, 19);
+  cachedSeconds[nextSlot] = second;
+  cachedPrefixes[nextSlot] = prefix;
+  nextSlot ^= 1;
+  return prefix;
 }
 
 function pad3(n: number): string {
