@@ -43,7 +43,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--buffer-records <n>', 'records buffered before the sockets are paused').env('COATTAIL_BUFFER_RECORDS').default('20000'))
     .addOption(new Option('--stats-interval <seconds>', 'periodic stats on stderr (0: off)').env('COATTAIL_STATS_INTERVAL').default('10'))
     .addOption(new Option('--shutdown-timeout <seconds>', 'how long a stop may take to flush').env('COATTAIL_SHUTDOWN_TIMEOUT').default('20'))
-    .addOption(new Option('--json', 'final summary as JSON on stderr'))
+    .addOption(new Option('--json', 'final summary as one JSON line on stderr (stdout stays data only)'))
     .addHelpText('after', examples([
       'coattail ingest --local',
       'coattail ingest --sink stdout --symbols BTC-USDT --max-trades 100 > trades.jsonl',

@@ -1,4 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { createKinesisClient } from '../aws/kinesis.js';
@@ -12,6 +11,7 @@ import { KinesisSink } from '../ingest/kinesis-sink.js';
 import { runIngest, type IngestSummary } from '../ingest/pipeline.js';
 import type { TradeSink } from '../ingest/sink.js';
 import { StdoutSink } from '../ingest/stdout-sink.js';
+import { UndeliveredFile } from '../ingest/undelivered-file.js';
 import { KinesisWriter } from '../kinesis/writer.js';
 import { localEndpoints } from '../local/state.js';
 import { EXCHANGES, type Exchange } from '../trade.js';
@@ -154,6 +154,11 @@ export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<
   const statsIntervalMs = nonNegative('--stats-interval', opts.statsInterval) * 1000;
   const shutdownTimeoutMs = (positiveNumber('--shutdown-timeout', opts.shutdownTimeout, false) ?? 20) * 1000;
   const { sink, target } = await createSink(opts, ctx);
+  const spill = new UndeliveredFile(path.resolve(ctx.cwd, '.coattail', 'undelivered'), ctx.clock.now());
+  sink.onUndelivered((records) => {
+    spill.append(records);
+    ctx.logger.error('trades not delivered were saved', { count: records.length, file: spill.file });
+  });
   ctx.logger.info('ingesting', { exchanges: feeds.map((f) => f.exchange).join(','), symbols: feeds[0]?.symbols.join(','), into: target });
 
   const result = await runIngest(
@@ -168,23 +173,18 @@ export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<
     { logger: ctx.logger, clock: ctx.clock, signal: ctx.signal },
   );
   printSummary(result.summary, opts, ctx);
-  if (result.undelivered.length > 0) {
-    const file = await saveUndelivered(result.undelivered, ctx);
-    throw new CoattailError(
-      `${result.undelivered.length} trades could not be delivered`,
-      result.undelivered[0]?.reason ?? 'retries exhausted',
-      `they are saved in ${file}; send them again once the sink is healthy`,
-    );
-  }
   if (result.fatal) throw result.fatal;
+  if (result.summary.failed > 0) {
+    const where = spill.saved() > 0 ? `the ${spill.saved()} saved are in ${spill.file}; send them again once the sink is healthy` : 'see the errors above';
+    throw new CoattailError(`${result.summary.failed} trades could not be delivered`, 'retries ran out or the sink went away', where);
+  }
   return 0;
 }
 
+/** The summary goes to stderr: stdout carries only data (the trades, with --sink stdout). */
 function printSummary(summary: IngestSummary, opts: IngestOptions, ctx: CommandContext): void {
   if (opts.json) {
-    // stdout carries the trades with --sink stdout, so the summary goes to stderr there.
-    const out = opts.sink === 'stdout' ? ctx.stderr : ctx.stdout;
-    out.write(`${JSON.stringify(summary)}\n`);
+    ctx.stderr.write(`${JSON.stringify(summary)}\n`);
     return;
   }
   const lines = [
@@ -196,12 +196,4 @@ function printSummary(summary: IngestSummary, opts: IngestOptions, ctx: CommandC
     ),
   ];
   ctx.stderr.write(`${lines.join('\n')}\n`);
-}
-
-async function saveUndelivered(records: { partitionKey: string; data: string; reason: string }[], ctx: CommandContext): Promise<string> {
-  const dir = path.resolve(ctx.cwd, '.coattail', 'undelivered');
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `trades-${new Date(ctx.clock.now()).toISOString().replace(/[:.]/g, '-')}.ndjson`);
-  await writeFile(file, records.map((r) => JSON.stringify({ partition_key: r.partitionKey, reason: r.reason, record: r.data })).join('\n') + '\n');
-  return file;
 }

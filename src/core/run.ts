@@ -45,10 +45,16 @@ export async function runCommand(
   process.exit(code);
 }
 
-async function flushStreams(): Promise<void> {
-  await Promise.all(
-    [process.stdout, process.stderr].map(
-      (s) => new Promise<void>((resolve) => (s.writableNeedDrain ? s.once('drain', () => resolve()) : resolve())),
+/** Lets buffered output reach a slow reader, but never waits on a stalled one for long. */
+async function flushStreams(timeoutMs = 2_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(
+      [process.stdout, process.stderr].map(
+        (s) => new Promise<void>((resolve) => (s.writableNeedDrain ? s.once('drain', () => resolve()) : resolve())),
+      ),
     ),
-  );
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+  ]);
+  clearTimeout(timer);
 }

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { DEFAULT_BACKOFF, fullJitterDelay, type BackoffPolicy } from '../core/backoff.js';
-import { errorMessage } from '../core/errors.js';
+import { CoattailError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { systemClock, type Clock } from '../core/time.js';
 import type { UnifiedTrade } from '../trade.js';
@@ -10,6 +10,8 @@ import type { FeedEvent, FeedSpec } from './types.js';
 export interface FeedHooks {
   onTrade(trade: UnifiedTrade): void;
   onGap?(gap: TradeGap): void;
+  /** The exchange refused us for good (a bad subscription, a refused upgrade): retrying cannot help. */
+  onFatal?(err: CoattailError): void;
 }
 
 export interface EngineOptions {
@@ -21,6 +23,12 @@ export interface EngineOptions {
   watchdogIntervalMs?: number;
   /** A replaced connection still open after this long is terminated. */
   closeGraceMs?: number;
+  /** After a planned switch both connections deliver for this long, so nothing in flight is lost. */
+  overlapMs?: number;
+  /** A connection up this long has proven itself: the reconnect backoff starts over. */
+  stableAfterMs?: number;
+  /** A jump in trade ids is confirmed as a gap only if still missing after this long. */
+  gapSettleMs?: number;
 }
 
 export interface FeedStats {
@@ -50,6 +58,8 @@ interface Conn {
   retired: boolean;
 }
 
+const EXCHANGE_NAMES = { binance: 'Binance', coinbase: 'Coinbase' } as const;
+
 /**
  * One exchange feed kept alive: connects, subscribes, answers pings (ws does it for us), reconnects
  * with full-jitter backoff, notices a silent connection, and on a planned disconnect (Binance's
@@ -64,12 +74,18 @@ export class FeedConnection {
   private readonly sequences: TradeSequences;
   private active: Conn | undefined;
   private standby: Conn | undefined;
+  /** Replaced connections still delivering during the overlap. */
+  private readonly retiring = new Set<Conn>();
   private nextId = 1;
   private attempt = 0;
+  /** The exchange asked us to wait (HTTP 429/418 Retry-After) until this time. */
+  private notBefore = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private stopped = true;
   private paused = false;
+  /** Some connection has delivered a protocol message: refusals after that are passing trouble. */
+  private everLive = false;
   /** After a failed standby, the age trigger waits before trying again. */
   private standbyNotBefore = 0;
   private standbyAttempt = 0;
@@ -95,9 +111,13 @@ export class FeedConnection {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.random = opts.random ?? Math.random;
     this.clock = opts.clock ?? systemClock;
-    this.sequences = new TradeSequences(spec.exchange, (gap) => {
-      this.logger.warn('trade-id gap: trades missed', { symbol: gap.symbol, from: gap.from, to: gap.to, missing: gap.count });
-      hooks.onGap?.(gap);
+    this.sequences = new TradeSequences(spec.exchange, {
+      ...(opts.gapSettleMs !== undefined ? { settleMs: opts.gapSettleMs } : {}),
+      onGap: (gap) => {
+        this.logger.warn('trade-id gap: trades missed', { symbol: gap.symbol, from: gap.from, to: gap.to, missing: gap.count });
+        hooks.onGap?.(gap);
+      },
+      onReset: ({ symbol, last, seq }) => this.logger.warn('trade ids went back: the exchange restarted its sequence; counting from here', { symbol, last, now: seq }),
     });
   }
 
@@ -109,20 +129,21 @@ export class FeedConnection {
     this.watchdog = setInterval(() => this.checkHealth(), every);
   }
 
-  /** Stop reading from the sockets (TCP pushes back on the exchange) until resume(). */
+  /**
+   * Stop reading from the sockets (TCP pushes back on the exchange) until resume(). A Binance
+   * connection paused past a minute misses its pongs and is dropped: it comes back with a counted gap.
+   */
   pause(): void {
     if (this.paused) return;
     this.paused = true;
-    this.active?.ws.pause();
-    this.standby?.ws.pause();
+    for (const c of this.conns()) c.ws.pause();
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
     const now = this.clock.now();
-    for (const c of [this.active, this.standby]) {
-      if (!c) continue;
+    for (const c of this.conns()) {
       c.lastActivity = now; // we were not reading: silence while paused is ours, not the exchange's
       c.ws.resume();
     }
@@ -132,15 +153,18 @@ export class FeedConnection {
     return this.paused;
   }
 
-  /** Close every connection; no reconnect follows. */
+  /** Close every connection; no reconnect follows. Gaps still provisional are settled now. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     clearInterval(this.watchdog);
-    const conns = [this.active, this.standby].filter((c): c is Conn => c !== undefined);
+    const conns = this.conns();
     this.active = undefined;
     this.standby = undefined;
+    this.retiring.clear();
     await Promise.all(conns.map((c) => this.closeConn(c, 'stopping')));
+    this.sequences.settle(this.clock.now(), true);
   }
 
   stats(): FeedStats {
@@ -152,6 +176,10 @@ export class FeedConnection {
       missingTrades,
       connected: this.active?.ws.readyState === WebSocket.OPEN,
     };
+  }
+
+  private conns(): Conn[] {
+    return [this.active, this.standby, ...this.retiring].filter((c): c is Conn => c !== undefined);
   }
 
   private open(): Conn {
@@ -175,7 +203,7 @@ export class FeedConnection {
     ws.on('ping', () => (conn.lastActivity = this.clock.now()));
     ws.on('pong', () => (conn.lastActivity = this.clock.now()));
     ws.on('unexpected-response', (_req, res) => {
-      log.warn('exchange refused the WebSocket upgrade', { status: res.statusCode });
+      this.onRefused(conn, res.statusCode ?? 0, res.headers['retry-after'], log);
       ws.terminate();
     });
     ws.on('error', (err) => log.warn('connection error', { reason: errorMessage(err) }));
@@ -185,11 +213,17 @@ export class FeedConnection {
 
   private handleFrame(conn: Conn, text: string, log: Logger): void {
     this.counters.frames += 1;
-    const event: FeedEvent = this.spec.map(text, this.clock.now());
+    let event: FeedEvent;
+    try {
+      event = this.spec.map(text, this.clock.now());
+    } catch (err) {
+      // A mapper must not throw, but a frame must never crash the process either.
+      event = { kind: 'rejected', reason: `mapper error: ${errorMessage(err)}` };
+    }
     switch (event.kind) {
       case 'trade':
         this.markLive(conn);
-        if (this.sequences.accept(event.trade.symbol, event.seq)) {
+        if (this.sequences.accept(event.trade.symbol, event.seq, this.clock.now())) {
           this.counters.trades += 1;
           this.hooks.onTrade(event.trade);
         } else {
@@ -198,9 +232,10 @@ export class FeedConnection {
         return;
       case 'heartbeat':
         this.markLive(conn);
-        if (event.lastSeq !== undefined) this.sequences.observeLast(event.symbol, event.lastSeq);
+        if (event.lastSeq !== undefined) this.sequences.observeLast(event.symbol, event.lastSeq, this.clock.now());
         return;
       case 'shutdown':
+        if (conn !== this.active) return; // a notice from a connection already being replaced
         log.info('exchange announced a shutdown of this connection: opening a new one first');
         this.startStandby('server shutdown');
         return;
@@ -210,6 +245,12 @@ export class FeedConnection {
         return;
       case 'exchange_error':
         this.counters.exchangeErrors += 1;
+        if (event.fatal) {
+          this.fail(
+            new CoattailError(`${EXCHANGE_NAMES[this.spec.exchange]} refused the subscription`, event.detail, 'drop the symbols it does not list from --symbols, or leave the exchange out of --exchanges'),
+          );
+          return;
+        }
         log.warn('exchange reported an error', { detail: event.detail });
         return;
       case 'ignored':
@@ -222,13 +263,40 @@ export class FeedConnection {
     }
   }
 
+  /** The HTTP upgrade was refused: wait when asked to (429/418), give up when retrying cannot help. */
+  private onRefused(conn: Conn, status: number, retryAfter: string | string[] | undefined, log: Logger): void {
+    const name = EXCHANGE_NAMES[this.spec.exchange];
+    if (status === 429 || status === 418) {
+      const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+      const waitMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 60_000;
+      this.notBefore = this.clock.now() + waitMs;
+      log.warn(`${name} rate-limited the connection: waiting before reconnecting`, { status, wait_ms: waitMs });
+      return;
+    }
+    if (status >= 400 && status < 500 && !this.everLive) {
+      const why = status === 451 ? `HTTP 451: ${name} refuses connections from this location` : `HTTP ${status} for ${this.spec.url}`;
+      conn.retired = true;
+      this.fail(new CoattailError(`${name} refused the WebSocket connection`, why, `check --${this.spec.exchange}-url, or leave ${this.spec.exchange} out of --exchanges`));
+      return;
+    }
+    log.warn(`${name} refused the WebSocket upgrade`, { status });
+  }
+
+  private fail(err: CoattailError): void {
+    this.logger.error(err.line());
+    this.hooks.onFatal?.(err);
+    void this.stop();
+  }
+
   /** The first protocol message proves the subscription; a standby that gets one takes over. */
   private markLive(conn: Conn): void {
     if (conn.live) return;
     conn.live = true;
-    this.attempt = 0;
-    if (conn === this.standby) this.standbyAttempt = 0;
-    if (conn === this.standby) this.promoteStandby();
+    this.everLive = true;
+    if (conn === this.standby) {
+      this.standbyAttempt = 0;
+      this.promoteStandby();
+    }
   }
 
   private startStandby(reason: string): void {
@@ -238,16 +306,23 @@ export class FeedConnection {
     this.standby = this.open();
   }
 
+  /** The standby becomes active; the old connection keeps delivering for the overlap, then closes. */
   private promoteStandby(): void {
     const next = this.standby;
     if (!next) return;
     const old = this.active;
     this.active = next;
     this.standby = undefined;
-    if (old) void this.closeConn(old, 'replaced by a new connection');
+    if (!old) return;
+    this.retiring.add(old);
+    setTimeout(() => {
+      this.retiring.delete(old);
+      if (!old.retired) void this.closeConn(old, 'replaced by a new connection');
+    }, this.opts.overlapMs ?? 2_000).unref();
   }
 
   private onClose(conn: Conn, code: number, reason: string, log: Logger): void {
+    this.retiring.delete(conn);
     if (conn.retired || this.stopped) return;
     conn.retired = true;
     log.warn('disconnected', { code, reason: reason || undefined });
@@ -270,7 +345,7 @@ export class FeedConnection {
 
   private scheduleReconnect(): void {
     if (this.stopped || this.reconnectTimer) return;
-    const delay = fullJitterDelay(this.attempt, this.backoff, this.random);
+    const delay = Math.max(fullJitterDelay(this.attempt, this.backoff, this.random), this.notBefore - this.clock.now());
     this.attempt += 1;
     this.counters.reconnects += 1;
     this.logger.info('reconnecting', { in_ms: delay, attempt: this.attempt });
@@ -282,18 +357,25 @@ export class FeedConnection {
   }
 
   private checkHealth(): void {
-    if (this.stopped || this.paused) return;
+    if (this.stopped) return;
     const now = this.clock.now();
-    for (const conn of [this.active, this.standby]) {
-      if (!conn || conn.retired) continue;
+    this.sequences.settle(now);
+    if (this.paused) return; // silence while we are not reading is ours
+    for (const conn of this.conns()) {
+      if (conn.retired) continue;
       if (now - conn.lastActivity > this.spec.staleAfterMs) {
         this.counters.staleDisconnects += 1;
         this.logger.warn('no message or ping within the stale limit: reconnecting', { conn: conn.id, silent_ms: now - conn.lastActivity });
         conn.ws.terminate();
       }
     }
-    const age = this.active ? now - this.active.openedAt : 0;
-    if (this.spec.maxConnectionAgeMs !== undefined && this.active?.live && age >= this.spec.maxConnectionAgeMs && now >= this.standbyNotBefore) {
+    const active = this.active;
+    if (!active?.live) return;
+    const age = now - active.openedAt;
+    // Only a connection that stays up proves the server healthy: one that drops right after its
+    // first message must not reset the backoff, or a flapping server is hammered.
+    if (this.attempt > 0 && age >= (this.opts.stableAfterMs ?? 30_000)) this.attempt = 0;
+    if (this.spec.maxConnectionAgeMs !== undefined && age >= this.spec.maxConnectionAgeMs && now >= this.standbyNotBefore) {
       this.startStandby('connection age limit');
     }
   }

@@ -6,15 +6,15 @@ import type { Exchange, UnifiedTrade } from '../trade.js';
  */
 export type FeedEvent =
   /** A trade. `seq` is the numeric trade id, consecutive per (exchange, symbol), for dedupe and gaps. */
-  | { kind: 'trade'; trade: UnifiedTrade; seq: number; replay: boolean }
+  | { kind: 'trade'; trade: UnifiedTrade; seq: number }
   /** The exchange says the last trade id it printed for a symbol (Coinbase `heartbeat`). */
   | { kind: 'heartbeat'; symbol: string; lastSeq?: number }
   /** A planned disconnect is coming: open a new connection now (Binance `serverShutdown`). */
   | { kind: 'shutdown' }
   /** Subscription acknowledgements and other protocol chatter. */
   | { kind: 'control'; detail: string }
-  /** The exchange reports an error about our request (bad subscription, rate limit). */
-  | { kind: 'exchange_error'; detail: string }
+  /** The exchange reports an error about our request; `fatal` when retrying cannot help (a refused subscription). */
+  | { kind: 'exchange_error'; detail: string; fatal: boolean }
   /** Well-formed but not for us (another event type): counted and skipped with a debug log. */
   | { kind: 'ignored'; detail: string }
   /** Malformed or unexpected: counted and skipped with a debug log. */
@@ -33,7 +33,7 @@ export interface FeedSpec {
   staleAfterMs: number;
   /** Make-before-break reconnect when a connection reaches this age (Binance cuts at 24 h). */
   maxConnectionAgeMs?: number;
-  /** Symbols (unified) this feed carries: their trade-id sequences are tracked for gaps. */
+  /** Symbols (unified) this feed subscribes to. */
   symbols: string[];
   map: Mapper;
 }

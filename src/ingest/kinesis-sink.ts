@@ -18,11 +18,18 @@ export class KinesisSink implements TradeSink {
     this.writer.onFatal(cb);
   }
 
-  async close(deadlineMs: number): Promise<{ undelivered: UndeliveredRecord[] }> {
-    const { undelivered } = await this.writer.close({ deadlineMs });
-    return {
-      undelivered: undelivered.map((r) => ({ partitionKey: r.partitionKey, data: Buffer.from(r.data).toString('utf8'), reason: r.reason })),
-    };
+  onEnd(_cb: (reason: string) => void): void {
+    // Kinesis never ends a run by itself.
+  }
+
+  onUndelivered(cb: (records: UndeliveredRecord[]) => void): void {
+    this.writer.onUndelivered((records) =>
+      cb(records.map((r) => ({ partitionKey: r.partitionKey, data: Buffer.from(r.data).toString('utf8'), reason: r.reason }))),
+    );
+  }
+
+  async close(deadlineMs: number): Promise<void> {
+    await this.writer.close({ deadlineMs });
   }
 
   stats(): SinkStats {

@@ -3,7 +3,7 @@ import { systemClock, type Clock } from '../core/time.js';
 import { FeedConnection, type EngineOptions, type FeedStats } from '../exchanges/engine.js';
 import type { FeedSpec } from '../exchanges/types.js';
 import { serializeTrade, UnifiedTradeSchema, type UnifiedTrade } from '../trade.js';
-import type { TradeSink, UndeliveredRecord } from './sink.js';
+import type { TradeSink } from './sink.js';
 
 export interface IngestPlan {
   feeds: FeedSpec[];
@@ -34,7 +34,6 @@ export interface IngestSummary {
 
 export interface IngestResult {
   summary: IngestSummary;
-  undelivered: UndeliveredRecord[];
   fatal?: Error;
 }
 
@@ -75,18 +74,33 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
       return;
     }
     received += 1;
-    if (!sink.write(trade, serializeTrade(trade)) && !stopping) {
+    let accepted: boolean;
+    try {
+      accepted = sink.write(trade, serializeTrade(trade));
+    } catch (err) {
+      // The sink has failed for good (it also reports through onFatal): stop, never swallow.
+      fatal ??= err instanceof Error ? err : new Error(String(err));
+      received -= 1;
+      requestStop('the sink failed');
+      return;
+    }
+    if (!accepted && !stopping) {
       for (const c of connections) c.pause();
     }
     if (plan.maxTrades !== undefined && received >= plan.maxTrades) requestStop(`reached --max-trades ${plan.maxTrades}`);
   };
 
-  const connections = plan.feeds.map((feed) => new FeedConnection(feed, { onTrade }, { logger, ...plan.engine }));
+  const onFatal = (err: Error): void => {
+    fatal ??= err;
+    requestStop('an exchange refused the connection');
+  };
+  const connections = plan.feeds.map((feed) => new FeedConnection(feed, { onTrade, onFatal }, { logger, ...plan.engine }));
   sink.onDrain(() => {
     if (!stopping) for (const c of connections) c.resume();
   });
+  sink.onEnd((reason) => requestStop(reason));
   sink.onFatal((err) => {
-    fatal = err;
+    fatal ??= err;
     requestStop('the sink failed');
   });
 
@@ -115,14 +129,14 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
         }, plan.statsIntervalMs)
       : undefined;
 
-  for (const c of connections) c.start();
+  if (!stopping) for (const c of connections) c.start();
   const reason = await stopped;
   clearTimeout(durationTimer);
   clearInterval(statsTimer);
   env.signal?.removeEventListener('abort', onAbort);
   logger.info('stopping: no more reads, flushing what was accepted', { reason });
   await Promise.all(connections.map((c) => c.stop()));
-  const { undelivered } = await sink.close(plan.shutdownTimeoutMs);
+  await sink.close(plan.shutdownTimeoutMs);
   const feeds = connections.map((c) => c.stats());
   const s = sink.stats();
   const summary: IngestSummary = {
@@ -146,7 +160,7 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
       ]),
     ),
   };
-  return fatal ? { summary, undelivered, fatal } : { summary, undelivered };
+  return fatal ? { summary, fatal } : { summary };
 }
 
 function sum(feeds: FeedStats[], key: 'gaps' | 'missingTrades' | 'duplicates' | 'rejected' | 'ignored' | 'reconnects' | 'plannedReconnects'): number {

@@ -14,14 +14,18 @@ export interface UndeliveredRecord {
   reason: string;
 }
 
-/** Where normalized trades go. Never drops a record: it delivers it, or reports it undelivered. */
+/** Where normalized trades go. Never drops a record: it delivers it, or hands it to onUndelivered. */
 export interface TradeSink {
   /** Accepts the trade; false means "at the high-water mark: pause the sources until onDrain". */
   write(trade: UnifiedTrade, line: string): boolean;
   onDrain(cb: () => void): void;
-  /** A failure no retry can fix (stream missing, stdout closed): the run must stop. */
+  /** A failure no retry can fix (stream missing, access denied): the run must stop, and fail. */
   onFatal(cb: (err: Error) => void): void;
-  /** Delivers everything accepted (up to the deadline) and reports what could not be delivered. */
-  close(deadlineMs: number): Promise<{ undelivered: UndeliveredRecord[] }>;
+  /** The sink asks the run to end without an error (the reader of stdout went away, as with `| head`). */
+  onEnd(cb: (reason: string) => void): void;
+  /** Records given up on, as it happens, so they can be kept safe at once. */
+  onUndelivered(cb: (records: UndeliveredRecord[]) => void): void;
+  /** Delivers everything accepted, up to the deadline; what is left goes to onUndelivered. */
+  close(deadlineMs: number): Promise<void>;
   stats(): SinkStats;
 }

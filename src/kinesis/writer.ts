@@ -124,7 +124,9 @@ export class KinesisWriter {
   private bufferedRecords = 0;
   private bufferedBytes = 0;
   private inFlight = 0;
+  /** Given-up records, kept for close() only while nobody listens to onUndelivered. */
   private readonly undelivered: UndeliveredRecord[] = [];
+  private readonly undeliveredListeners: Array<(records: UndeliveredRecord[]) => void> = [];
 
   private lingerTimer: NodeJS.Timeout | undefined;
   /** The linger time has passed (or close asked): send partial batches too. */
@@ -207,6 +209,14 @@ export class KinesisWriter {
     this.fatalListeners.push(cb);
     const fatal = this.fatal;
     if (fatal) queueMicrotask(() => cb(fatal)); // registered after the fact: still told
+  }
+
+  /**
+   * Called as records are given up on, so the caller can keep them safe at once (a long outage must
+   * not pile them up in memory until exit). With a listener, close() no longer returns them.
+   */
+  onUndelivered(cb: (records: UndeliveredRecord[]) => void): void {
+    this.undeliveredListeners.push(cb);
   }
 
   /** The error that stopped the writer, if one did. */
@@ -417,15 +427,18 @@ export class KinesisWriter {
   private giveUp(entries: Entry[], reason: (e: Entry) => string): void {
     if (entries.length === 0) return;
     let records = 0;
+    const given: UndeliveredRecord[] = [];
     for (const e of entries) {
       const why = reason(e);
-      for (const r of userRecordsOf(e)) this.undelivered.push({ ...r, reason: why });
+      for (const r of userRecordsOf(e)) given.push({ ...r, reason: why });
       records += e.userRecords;
       this.bufferedRecords -= e.userRecords;
       this.bufferedBytes -= e.userBytes;
     }
     this.counters.failed += records;
     this.logger.error('records not delivered to Kinesis', { stream: this.streamName, records, reason: reason(entries[0] as Entry) });
+    if (this.undeliveredListeners.length === 0) this.undelivered.push(...given);
+    for (const cb of this.undeliveredListeners) cb(given);
     this.checkDrain();
   }
 

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ingest, type IngestOptions } from '../../src/commands/ingest.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { freePort } from '../../src/local/processes.js';
+import { parseScenario, startSimulator } from '../../src/simulator/index.js';
 import { UnifiedTradeSchema } from '../../src/trade.js';
 import { testContext } from '../helpers.js';
 import { closeServers, server } from '../ws-server.js';
@@ -114,6 +115,28 @@ describe('the coattail binary', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toEqual(["coattail: --max-trades must be a positive whole number: got '-3'. Pass e.g. --max-trades 1000"]);
+  });
+
+  it('ends quietly with exit 0 when the reader of stdout goes away (| head)', async () => {
+    const sim = await startSimulator({ scenario: parseScenario({ rate: 500, symbols: [{ symbol: 'BTC-USDT', startPrice: 65000 }] }) });
+    try {
+      const cmd = `set -o pipefail; "${process.execPath}" "${BIN}" ingest --sink stdout --symbols BTC-USDT --binance-url ${sim.binanceUrl} --coinbase-url ${sim.coinbaseUrl} --stats-interval 0 2>ingest.err | head -n 3; echo "ingest exit \${PIPESTATUS[0]}" >&2; cat ingest.err >&2`;
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'coattail-head-'));
+      const r = await new Promise<{ out: string; err: string }>((resolve) => {
+        const child = spawn('bash', ['-c', cmd], { cwd: dir });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.on('exit', () => resolve({ out, err }));
+      });
+      expect(r.out.trim().split('\n')).toHaveLength(3);
+      expect(r.err).toContain('ingest exit 0');
+      expect(r.err).toContain('ingest summary (stdout closed by its reader');
+      expect(r.err).not.toMatch(/^coattail: /m);
+    } finally {
+      await sim.close();
+    }
   });
 
   it('reads options from the environment, flags winning', () => {

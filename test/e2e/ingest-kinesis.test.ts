@@ -99,7 +99,7 @@ describe('simulator → coattail ingest → Kinesis emulator', () => {
     await sim.done;
     expect(expected.size).toBe(total);
     expect(await child.exit, child.stderr()).toBe(0);
-    const summary = JSON.parse(child.stdout().trim()) as { received: number; sent: number; failed: number; gaps: number; duplicates: number };
+    const summary = JSON.parse(child.stderr().trim().split('\n').at(-1)!) as { received: number; sent: number; failed: number; gaps: number; duplicates: number };
 
     const got = await tradesInStream(client, stream);
     const ids = got.map((g) => g.trade.event_id);
@@ -133,7 +133,7 @@ describe('simulator → coattail ingest → Kinesis emulator', () => {
     child.proc.kill('SIGTERM');
     const code = await child.exit;
     expect(code, child.stderr()).toBe(0);
-    const summary = JSON.parse(child.stdout().trim()) as { stop_reason: string; received: number; sent: number; failed: number };
+    const summary = JSON.parse(child.stderr().trim().split('\n').at(-1)!) as { stop_reason: string; received: number; sent: number; failed: number };
     expect(summary.stop_reason).toBe('signal');
     expect(summary.received).toBeGreaterThan(400);
     expect(summary.sent).toBe(summary.received);

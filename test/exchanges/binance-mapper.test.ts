@@ -16,7 +16,6 @@ describe('binance mapper', () => {
     expect(ev).toEqual({
       kind: 'trade',
       seq: 40756030,
-      replay: false,
       trade: {
         schema_version: 1,
         event_id: 'binance:BNB-BTC:40756030',
@@ -84,6 +83,7 @@ describe('binance mapper', () => {
     expect(map('{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1"}', RECEIVED)).toEqual({
       kind: 'exchange_error',
       detail: 'code 3: Invalid JSON: expected value at line 1 column 1',
+      fatal: false,
     });
   });
 
@@ -93,11 +93,15 @@ describe('binance mapper', () => {
     ['price as a number', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":65000,"q":"1","T":1700000000000,"m":false}', 'price or quantity is not a decimal string'],
     ['price missing', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"q":"1","T":1700000000000,"m":false}', 'price or quantity is not a decimal string'],
     ['exponent notation', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1e3","q":"1","T":1700000000000,"m":false}', 'price or quantity is not a decimal string'],
-    ['zero quantity', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"0.000","T":1700000000000,"m":false}', 'price and quantity must be positive'],
+    ['zero quantity', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"0.000","T":1700000000000,"m":false}', 'price or quantity must be positive'],
     ['negative price', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"-1","q":"1","T":1700000000000,"m":false}', 'price or quantity is not a decimal string'],
     ['trade id as string', '{"e":"trade","E":1,"s":"BTCUSDT","t":"1","p":"1","q":"1","T":1700000000000,"m":false}', 'trade id is not a non-negative integer'],
     ['m missing', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1700000000000}', 'buyer-is-maker flag is not a boolean'],
     ['no event type', '{"foo":1}', 'no event type'],
+    ['a time past the year 275760', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":9000000000000000,"m":false}', 'trade time is not a plausible epoch time in the unit asked for'],
+    ['microseconds where milliseconds were asked for', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1700000000000000,"m":false}', 'trade time is not a plausible epoch time in the unit asked for'],
+    ['a fractional time', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1700000000000.5,"m":false}', 'trade time is not a plausible epoch time in the unit asked for'],
+    ['a JSON object that looks like an event', '{"kind":"trade","trade":{}}', 'no event type'],
     ['combined data not an object', '{"stream":"x","data":5}', 'combined-stream data is not an object'],
   ])('rejects %s', (_name, frame, reason) => {
     expect(map(frame, RECEIVED)).toEqual({ kind: 'rejected', reason });

@@ -15,7 +15,6 @@ describe('coinbase mapper', () => {
     expect(ev).toEqual({
       kind: 'trade',
       seq: 10,
-      replay: false,
       trade: {
         schema_version: 1,
         event_id: 'coinbase:BTC-USD:10',
@@ -34,12 +33,12 @@ describe('coinbase mapper', () => {
     if (ev.kind === 'trade') expect(UnifiedTradeSchema.parse(ev.trade)).toEqual(ev.trade);
   });
 
-  it('marks last_match as a replay of an older trade', () => {
+  it('maps last_match like a match (the engine drops it when already seen)', () => {
     const ev = mapCoinbase(LAST_MATCH, RECEIVED);
     expect(ev.kind).toBe('trade');
     if (ev.kind !== 'trade') return;
-    expect(ev.replay).toBe(true);
     expect(ev.seq).toBe(881613);
+    expect(ev.trade.event_id).toBe('coinbase:BAND-GBP:881613');
     expect(ev.trade.side).toBe('buy');
     expect(ev.trade.quote_volume).toBe(0.5911); // 14.7775 × 0.04
   });
@@ -66,10 +65,13 @@ describe('coinbase mapper', () => {
 
   it('yields no trade for protocol chatter and other channels', () => {
     expect(mapCoinbase('{"type":"subscriptions","channels":[{"name":"matches","product_ids":["BTC-USDT"]}]}', RECEIVED)).toEqual({ kind: 'control', detail: 'subscriptions' });
+    // A refused subscription is final; other errors are not.
     expect(mapCoinbase('{"type":"error","message":"Failed to subscribe","reason":"FOO-BAR is not a valid product"}', RECEIVED)).toEqual({
       kind: 'exchange_error',
       detail: 'Failed to subscribe: FOO-BAR is not a valid product',
+      fatal: true,
     });
+    expect(mapCoinbase('{"type":"error","message":"rate limit exceeded"}', RECEIVED)).toEqual({ kind: 'exchange_error', detail: 'rate limit exceeded', fatal: false });
     expect(mapCoinbase('{"type":"ticker","product_id":"BTC-USD"}', RECEIVED)).toEqual({ kind: 'ignored', detail: 'type ticker' });
   });
 
@@ -81,7 +83,7 @@ describe('coinbase mapper', () => {
     ['price as number', MATCH.replace('"price":"400.23"', '"price":400.23'), 'price or size is not a decimal string'],
     ['bad side', MATCH.replace('"side":"sell"', '"side":"hold"'), 'side is neither buy nor sell'],
     ['time missing', MATCH.replace('"time":"2014-11-07T08:19:27.028459Z",', ''), 'time is not a string'],
-    ['zero size', MATCH.replace('"size":"5.23512"', '"size":"0"'), 'price and size must be positive'],
+    ['zero size', MATCH.replace('"size":"5.23512"', '"size":"0"'), 'price or size must be positive'],
     ['no type', '{"trade_id":1}', 'no message type'],
   ])('rejects %s', (_name, frame, reason) => {
     expect(mapCoinbase(frame, RECEIVED)).toEqual({ kind: 'rejected', reason });

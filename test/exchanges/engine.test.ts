@@ -7,7 +7,7 @@ import type { UnifiedTrade } from '../../src/trade.js';
 import { captureLogger, waitFor } from '../helpers.js';
 import { closeServers, server } from '../ws-server.js';
 
-const FAST = { backoff: { baseMs: 10, capMs: 40 }, watchdogIntervalMs: 20, closeGraceMs: 200 };
+const FAST = { backoff: { baseMs: 10, capMs: 40 }, watchdogIntervalMs: 20, closeGraceMs: 200, gapSettleMs: 50, overlapMs: 100 };
 
 const engines: FeedConnection[] = [];
 
@@ -61,7 +61,7 @@ describe('connection engine', () => {
     const feed = coinbaseFeed({ url: srv.url, symbols: ['BTC-USDT'] });
     const engine = track(new FeedConnection(feed, { onTrade: (t) => got.push(t) }, { ...FAST, logger }));
     engine.start();
-    await waitFor(() => got.length >= 10, 5_000, 'ten trades');
+    await waitFor(() => got.length >= 10 && engine.stats().gaps === 1, 5_000, 'ten trades and the settled gap');
     expect(got.map((t) => Number(t.trade_id))).toEqual([100, 101, 102, 103, 104, 105, 107, 108, 109, 110]);
     expect(subscribes).toHaveLength(2);
     expect(JSON.parse(subscribes[1]!)).toEqual({ type: 'subscribe', product_ids: ['BTC-USDT'], channels: ['matches', 'heartbeat'] });
@@ -128,6 +128,32 @@ describe('connection engine', () => {
     expect(engine.stats().duplicates).toBeGreaterThanOrEqual(3);
   });
 
+  it('keeps the old connection through the overlap when the new one is ahead, so its last trades still count', async () => {
+    const srv = await server((ws, n, s) => {
+      if (n === 1) {
+        for (let id = 1; id <= 5; id++) ws.send(binanceTrade(id));
+        ws.send('{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1714564800000}}');
+        return;
+      }
+      // The new connection starts at 8; 6 and 7 are still on their way over the old one.
+      for (let id = 8; id <= 12; id++) ws.send(binanceTrade(id));
+      const [first] = s.open().filter((c) => c !== ws);
+      setTimeout(() => {
+        first?.send(binanceTrade(6));
+        first?.send(binanceTrade(7));
+      }, 30);
+    });
+    const got: number[] = [];
+    const { logger, records } = captureLogger();
+    const engine = track(new FeedConnection(binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }), { onTrade: (t) => got.push(Number(t.trade_id)) }, { ...FAST, logger }));
+    engine.start();
+    await waitFor(() => got.length >= 12, 5_000, 'twelve trades');
+    await new Promise((r) => setTimeout(r, 200)); // past the settle time
+    expect([...got].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(engine.stats()).toMatchObject({ gaps: 0, missingTrades: 0 });
+    expect(records().filter((r) => r.msg === 'trade-id gap: trades missed')).toEqual([]);
+  });
+
   it('replaces a connection that reaches its age limit without a gap', async () => {
     let nextId = 1;
     const srv = await server(() => {});
@@ -170,6 +196,90 @@ describe('connection engine', () => {
       .slice(0, 5)
       .map((r) => r.in_ms);
     expect(delays).toEqual([20, 40, 80, 100, 100]);
+  });
+
+  it('does not reset the backoff for a server that drops every connection right after its first message', async () => {
+    const srv = await server((ws) => {
+      ws.send(binanceTrade(srv.connections));
+      ws.close();
+    });
+    const { logger, records } = captureLogger('info');
+    const engine = track(
+      new FeedConnection(binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }), { onTrade: () => {} }, { backoff: { baseMs: 20, capMs: 1_000 }, random: () => 1, logger }),
+    );
+    engine.start();
+    await waitFor(() => records().filter((r) => r.msg === 'reconnecting').length >= 4, 5_000, 'four reconnects');
+    expect(records().filter((r) => r.msg === 'reconnecting').slice(0, 4).map((r) => r.in_ms)).toEqual([20, 40, 80, 160]);
+  });
+
+  it('stops with one clear error when Coinbase refuses the subscription, without reconnecting', async () => {
+    const srv = await server((ws) =>
+      ws.on('message', () => ws.send('{"type":"error","message":"Failed to subscribe","reason":"BNB-USDT is not a valid product"}')),
+    );
+    const errors: string[] = [];
+    const engine = track(
+      new FeedConnection(coinbaseFeed({ url: srv.url, symbols: ['BNB-USDT'] }), { onTrade: () => {}, onFatal: (e) => errors.push(e.line()) }, FAST),
+    );
+    engine.start();
+    await waitFor(() => errors.length === 1, 5_000, 'the fatal error');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(errors).toEqual([
+      'coattail: Coinbase refused the subscription: Failed to subscribe: BNB-USDT is not a valid product. Drop the symbols it does not list from --symbols, or leave the exchange out of --exchanges',
+    ]);
+    expect(srv.connections).toBe(1);
+  });
+
+  it('gives up on a refused upgrade (HTTP 451) but waits out a 429 with Retry-After', async () => {
+    const { WebSocketServer } = await import('ws');
+    let attempts: number[] = [];
+    const answer = { status: 451, headers: {} as Record<string, string> };
+    const wss = new WebSocketServer({
+      port: 0,
+      host: '127.0.0.1',
+      verifyClient: (_info, cb) => {
+        attempts.push(Date.now());
+        cb(false, answer.status, 'refused', answer.headers);
+      },
+    });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const port = (wss.address() as { port: number }).port;
+    try {
+      const errors: string[] = [];
+      const a = track(new FeedConnection(binanceFeed({ baseUrl: `ws://127.0.0.1:${port}`, symbols: ['BTC-USDT'] }), { onTrade: () => {}, onFatal: (e) => errors.push(e.line()) }, FAST));
+      a.start();
+      await waitFor(() => errors.length === 1, 5_000, 'the fatal error');
+      expect(errors[0]).toBe(
+        'coattail: Binance refused the WebSocket connection: HTTP 451: Binance refuses connections from this location. Check --binance-url, or leave binance out of --exchanges',
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      expect(attempts).toHaveLength(1);
+
+      attempts = [];
+      answer.status = 429;
+      answer.headers = { 'Retry-After': '1' };
+      const b = track(new FeedConnection(binanceFeed({ baseUrl: `ws://127.0.0.1:${port}`, symbols: ['BTC-USDT'] }), { onTrade: () => {} }, FAST));
+      b.start();
+      await waitFor(() => attempts.length >= 2, 5_000, 'a second attempt');
+      expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(950);
+    } finally {
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
+  });
+
+  it('a mapper that throws costs one frame, not the process', async () => {
+    const srv = await server((ws) => {
+      ws.send('boom');
+      ws.send(binanceTrade(1));
+    });
+    const feed = binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] });
+    const map = feed.map;
+    const got: UnifiedTrade[] = [];
+    const engine = track(
+      new FeedConnection({ ...feed, map: (text, at) => (text === 'boom' ? (() => { throw new RangeError('Invalid time value'); })() : map(text, at)) }, { onTrade: (t) => got.push(t) }, FAST),
+    );
+    engine.start();
+    await waitFor(() => got.length === 1, 5_000, 'the trade after the bad frame');
+    expect(engine.stats()).toMatchObject({ rejected: 1, trades: 1 });
   });
 
   it('counts malformed frames and keeps going', async () => {

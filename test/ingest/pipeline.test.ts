@@ -38,9 +38,9 @@ class HoldingSink implements TradeSink {
   fail(err: Error): void {
     this.fatal?.(err);
   }
-  async close(): Promise<{ undelivered: [] }> {
-    return { undelivered: [] };
-  }
+  onUndelivered(): void {}
+  onEnd(): void {}
+  async close(): Promise<void> {}
   stats(): SinkStats {
     return { accepted: this.lines.length, sent: this.lines.length, retried: 0, failed: 0, buffered: this.held };
   }
