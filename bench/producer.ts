@@ -29,6 +29,7 @@ import { loadScenario, parseScenario, startSimulator, type PrintedTrade, type Si
 const BIN = fileURLToPath(new URL('../../bin/coattail', import.meta.url));
 const SYMBOLS = 'BTC-USDT,ETH-USDT,SOL-USDT';
 const MB = 1024 * 1024;
+const mb = (bytes: number): number => Math.round((bytes / MB) * 10) / 10;
 /** The ingesters' logs, kept for a look after a run that went wrong. */
 const LOG_DIR = path.join(tmpdir(), 'coattail-bench-producer');
 
@@ -52,6 +53,8 @@ interface ProxyCounts {
   upstreamErrors: number;
   /** Held calls whose client gave up before the release (not forwarded). */
   abandoned: number;
+  /** Largest request body: a PutRecords call as the SDK serialized it. */
+  largestBodyMb: number;
 }
 
 export interface ProducerResult {
@@ -97,7 +100,7 @@ interface StallProxy {
 
 async function startStallProxy(upstreamPort: number): Promise<StallProxy> {
   const agent = new http.Agent({ keepAlive: true });
-  const counts: ProxyCounts = { heldMax: 0, forwarded: 0, answered: 0, upstreamErrors: 0, abandoned: 0 };
+  const counts: ProxyCounts = { heldMax: 0, forwarded: 0, answered: 0, upstreamErrors: 0, abandoned: 0, largestBodyMb: 0 };
   let stalled = false;
   const held: Array<() => void> = [];
 
@@ -126,6 +129,7 @@ async function startStallProxy(upstreamPort: number): Promise<StallProxy> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
+      counts.largestBodyMb = Math.max(counts.largestBodyMb, mb(body.length));
       if (!stalled) return forward(req, body, res);
       held.push(() => forward(req, body, res));
       counts.heldMax = Math.max(counts.heldMax, held.length);
@@ -331,8 +335,6 @@ async function ingestRun(proxy: StallProxy, endpoint: string, plan: RunPlan, log
     await sim.close();
   }
 }
-
-const mb = (bytes: number): number => Math.round((bytes / MB) * 10) / 10;
 
 function contractBreaks(r: ProducerResult): string[] {
   return [

@@ -17,9 +17,35 @@ describe('decimal', () => {
     expect(decimalProduct('123456789.123456789', '987654321.987654321')).toBe(Number('121932631356500531.347203169112635269'));
   });
   it('parses digits and scale, dropping trailing zeros of the fraction', () => {
-    expect(parseDecimal('150.00000000')).toEqual({ mantissa: 150, digits: '150', scale: 0 });
-    expect(parseDecimal('0.00426990')).toEqual({ mantissa: 42699, digits: '42699', scale: 7 });
-    expect(parseDecimal('007.50')).toEqual({ mantissa: 75, digits: '75', scale: 1 });
+    expect(parseDecimal('150.00000000')).toEqual({ mantissa: 150, digits: '', scale: 0 });
+    expect(parseDecimal('0.00426990')).toEqual({ mantissa: 42699, digits: '', scale: 7 });
+    expect(parseDecimal('007.50')).toEqual({ mantissa: 75, digits: '', scale: 1 });
+    expect(parseDecimal('100.0010')).toEqual({ mantissa: 100001, digits: '', scale: 3 });
+    // beyond 2^53 the digits are kept as text for BigInt
+    expect(parseDecimal('0123456789.1234567890')).toEqual({ mantissa: Number.POSITIVE_INFINITY, digits: '123456789123456789', scale: 9 });
+  });
+  it('agrees with a plain BigInt reference on thousands of exchange-like decimals', () => {
+    // Reference: exact product of the two decimal strings with BigInt, then Number() of its text.
+    const reference = (a: string, b: string): number => {
+      const [ai, af = ''] = a.split('.') as [string, string?];
+      const [bi, bf = ''] = b.split('.') as [string, string?];
+      const digits = (BigInt(ai + af) * BigInt(bi + bf)).toString();
+      const scale = af.length + bf.length;
+      const padded = digits.padStart(scale + 1, '0');
+      return Number(scale ? `${padded.slice(0, -scale)}.${padded.slice(-scale)}` : padded);
+    };
+    let seed = 7;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const decimal = (): string => {
+      const int = String(rnd(10 ** (1 + rnd(6))));
+      const frac = rnd(3) === 0 ? '' : String(rnd(10 ** 8)).padStart(1 + rnd(8), '0') + '0'.repeat(rnd(4));
+      return frac ? `${int}.${frac}` : int;
+    };
+    for (let i = 0; i < 5_000; i++) {
+      const a = decimal();
+      const b = decimal();
+      expect(decimalProduct(a, b), `${a} × ${b}`).toBe(reference(a, b));
+    }
   });
   it('refuses what is not a plain decimal', () => {
     for (const bad of ['', '1e5', '-1', '1.', '.5', '1,5', ' 1', 'NaN']) expect(parseDecimal(bad), bad).toBeUndefined();
@@ -48,10 +74,10 @@ describe('time', () => {
 
 describe('symbols', () => {
   it('splits by the asset table only', () => {
-    expect(splitConcatenatedSymbol('btcusdt')).toEqual({ base: 'BTC', quote: 'USDT' });
-    expect(splitConcatenatedSymbol('BTCUSD')).toEqual({ base: 'BTC', quote: 'USD' });
+    expect(splitConcatenatedSymbol('btcusdt')).toEqual({ base: 'BTC', quote: 'USDT', unified: 'BTC-USDT' });
+    expect(splitConcatenatedSymbol('BTCUSD')).toEqual({ base: 'BTC', quote: 'USD', unified: 'BTC-USD' });
     expect(splitConcatenatedSymbol('FOOUSDT')).toBeUndefined();
-    expect(parseUnifiedSymbol('sol-usdt')).toEqual({ base: 'SOL', quote: 'USDT' });
+    expect(parseUnifiedSymbol('sol-usdt')).toEqual({ base: 'SOL', quote: 'USDT', unified: 'SOL-USDT' });
     expect(parseUnifiedSymbol('SOLUSDT')).toBeUndefined();
   });
 });

@@ -6,6 +6,16 @@ export interface AwsClientOptions {
   /** A local emulator's endpoint (http://127.0.0.1:4568); unset for AWS. */
   endpoint?: string | undefined;
   maxAttempts?: number;
+  /** A call with no answer within this long fails (and is retried) instead of waiting forever. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * AWS answers a 5 MiB PutRecords in well under a second; the JavaScript Kinesis emulator can take over
+ * 30 s for one, so endpoints (emulators) get a longer limit before a call is abandoned and resent.
+ */
+export function defaultRequestTimeoutMs(endpoint: string | undefined): number {
+  return endpoint ? 120_000 : 30_000;
 }
 
 /** Credentials the local emulators accept; used only when an endpoint is set and none are configured. */
@@ -29,6 +39,10 @@ export function createKinesisClient(opts: AwsClientOptions, env: NodeJS.ProcessE
     ...(credentials ? { credentials } : {}),
     // Our writer retries failed entries itself; the SDK retries whole calls on transport errors.
     maxAttempts: opts.maxAttempts ?? 3,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 5_000,
+      requestTimeout: opts.requestTimeoutMs ?? defaultRequestTimeoutMs(opts.endpoint),
+      throwOnRequestTimeout: true,
+    }),
   });
 }

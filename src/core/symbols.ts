@@ -17,6 +17,8 @@ const quoteSet: ReadonlySet<string> = new Set(QUOTE_ASSETS);
 export interface SymbolParts {
   base: string;
   quote: string;
+  /** `BASE-QUOTE`. */
+  unified: string;
 }
 
 const cache = new Map<string, SymbolParts | null>();
@@ -31,7 +33,7 @@ export function splitConcatenatedSymbol(raw: string): SymbolParts | undefined {
     if (upper.length > quote.length && upper.endsWith(quote)) {
       const base = upper.slice(0, upper.length - quote.length);
       if (baseSet.has(base)) {
-        found = { base, quote };
+        found = { base, quote, unified: `${base}-${quote}` };
         break;
       }
     }
@@ -46,9 +48,6 @@ export function parseUnifiedSymbol(symbol: string): SymbolParts | undefined {
   if (parts.length !== 2) return undefined;
   const [base, quote] = parts as [string, string];
   if (!baseSet.has(base) || !quoteSet.has(quote)) return undefined;
-  return { base, quote };
+  return { base, quote, unified: `${base}-${quote}` };
 }
 
-export function unifiedSymbol(parts: SymbolParts): string {
-  return `${parts.base}-${parts.quote}`;
-}

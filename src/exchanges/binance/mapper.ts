@@ -1,4 +1,4 @@
-import { splitConcatenatedSymbol, unifiedSymbol } from '../../core/symbols.js';
+import { splitConcatenatedSymbol } from '../../core/symbols.js';
 import { isoFromMicros, isoFromMillis } from '../../core/time.js';
 import type { UnifiedTrade } from '../../trade.js';
 import { isJsonObject, parseFrame, priceAndSize, rejected, type Json } from '../frames.js';
@@ -49,7 +49,7 @@ function mapTrade(e: BinanceTradeEvent, iso: (n: number) => string, receivedAtMs
   if (!parts) return rejected(`unknown symbol ${e.s}`);
   const amounts = priceAndSize(e.p, e.q, 'price or quantity');
   if (typeof amounts === 'string') return rejected(amounts);
-  const symbol = unifiedSymbol(parts);
+  const symbol = parts.unified;
   const tradeId = String(e.t);
   const trade: UnifiedTrade = {
     schema_version: 1,
