@@ -1,5 +1,6 @@
 /** `make bench` / `npm run bench`: every benchmark, printed as JSON on stdout. Record results in docs/PERFORMANCE.md. */
 import { benchColdStart } from './coldstart.js';
+import { benchEmulator } from './emulator.js';
 import { benchNormalize } from './normalize.js';
 import { benchProducer } from './producer.js';
 
@@ -16,5 +17,9 @@ if (!only || only === 'coldstart') {
 if (!only || only === 'producer') {
   process.stderr.write('producer: peak RSS under a 20,000 trades/s burst with Kinesis stalled ...\n');
   results.producer = await benchProducer();
+}
+if (!only || only === 'emulator') {
+  process.stderr.write('the local Kinesis emulator: plain records per second by batch size ...\n');
+  results.emulator = await benchEmulator();
 }
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
