@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js';
-import { BTC_ETH, PrintLog, testScenario, TestClient } from './simulator-support.js';
+import { closedAfterEach, BTC_ETH, PrintLog, testScenario, TestClient } from './simulator-support.js';
 
 // Frames from EXCHANGES.md: a current `trade` event, and a combined-stream one (older, with b/a).
 const SAMPLE_TRADE = JSON.parse('{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}') as Record<string, unknown>;
 const SAMPLE_COMBINED = JSON.parse('{"stream":"bnbbtc@trade","data":{"e":"trade","E":1554076800945,"s":"BNBBTC","t":40756030,"p":"0.00426990","q":"33.82000000","b":133829535,"a":133829504,"T":1554076800940,"m":false,"M":true}}') as Record<string, unknown>;
 const EIGHT_DECIMALS = /^\d+\.\d{8}$/;
 
-let sims: SimulatorHandle[] = [];
-let clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(sims.map((s) => s.close()));
-  sims = [];
-  clients = [];
-});
+const { sims, clients } = closedAfterEach();
 
 async function sim(overrides: Parameters<typeof testScenario>[0] = {}): Promise<{ sim: SimulatorHandle; log: PrintLog }> {
   const handle = await startSimulator({ scenario: testScenario({ exchanges: ['binance'], waitForClients: true, ...overrides }) });

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js';
-import { BTC_ETH, PrintLog, testScenario, TestClient, UUID } from './simulator-support.js';
+import { closedAfterEach, BTC_ETH, PrintLog, testScenario, TestClient, UUID } from './simulator-support.js';
 
 // Frames from EXCHANGES.md.
 const SAMPLE_MATCH = JSON.parse('{"type":"match","trade_id":10,"sequence":50,"maker_order_id":"ac928c66-ca53-498f-9c13-a110027a60e8","taker_order_id":"132fb6ae-456b-4654-b4e0-d681ac05cea1","time":"2014-11-07T08:19:27.028459Z","product_id":"BTC-USD","size":"5.23512","price":"400.23","side":"sell"}') as Record<string, unknown>;
@@ -9,14 +9,7 @@ const SAMPLE_LAST_MATCH = JSON.parse('{"type":"last_match","trade_id":881613,"ma
 const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const DECIMAL = /^\d+(\.\d+)?$/;
 
-let sims: SimulatorHandle[] = [];
-let clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(sims.map((s) => s.close()));
-  sims = [];
-  clients = [];
-});
+const { sims, clients } = closedAfterEach();
 
 async function sim(overrides: Parameters<typeof testScenario>[0] = {}): Promise<{ sim: SimulatorHandle; log: PrintLog }> {
   const handle = await startSimulator({ scenario: testScenario({ exchanges: ['coinbase'], waitForClients: true, symbols: BTC_ETH, ...overrides }) });

@@ -1,19 +1,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator, type SimulatorEvent, type SimulatorHandle } from '../src/simulator/server.js';
 import type { PrintedTrade } from '../src/simulator/types.js';
-import { BTC_ETH, PrintLog, productAtLeast, testScenario, TestClient } from './simulator-support.js';
+import { closedAfterEach, BTC_ETH, PrintLog, productAtLeast, testScenario, TestClient } from './simulator-support.js';
 
-let sims: SimulatorHandle[] = [];
-let clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(sims.map((s) => s.close()));
-  sims = [];
-  clients = [];
-});
+const { sims, clients } = closedAfterEach();
 
 async function start(opts: Parameters<typeof startSimulator>[0]): Promise<{ sim: SimulatorHandle; log: PrintLog; events: SimulatorEvent[] }> {
   const sim = await startSimulator(opts);

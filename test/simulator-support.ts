@@ -2,9 +2,11 @@
  * Test helpers for the simulator: a real WebSocket client that records everything it receives and
  * lets a test await the frames it needs, and a builder for small, fast scenarios.
  */
+import { afterEach } from 'vitest';
 import { WebSocket } from 'ws';
 import { parseScenario } from '../src/simulator/scenario-loader.js';
 import type { Scenario, ScenarioInput } from '../src/simulator/scenario.js';
+import type { SimulatorHandle } from '../src/simulator/server.js';
 import type { PrintedTrade } from '../src/simulator/types.js';
 
 export interface Frame {
@@ -172,3 +174,13 @@ export function productAtLeast(price: string, size: string, target: string): boo
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Simulators and clients a test file opened, all closed after each test. */
+export function closedAfterEach(): { sims: SimulatorHandle[]; clients: TestClient[] } {
+  const open = { sims: [] as SimulatorHandle[], clients: [] as TestClient[] };
+  afterEach(async () => {
+    await Promise.all(open.clients.splice(0).map((c) => c.close()));
+    await Promise.all(open.sims.splice(0).map((s) => s.close()));
+  });
+  return open;
+}
