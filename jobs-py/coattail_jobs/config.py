@@ -1,0 +1,96 @@
+"""Job settings (from arguments and the environment) and the SparkConf for local mode and for EMR.
+
+The same job code runs in both places; only this configuration differs:
+- local: ``local[*]``, Iceberg in a Hadoop catalog in a local folder, the Kinesis emulator, dynalite;
+- EMR Serverless: Iceberg in the Glue Data Catalog on S3, Kinesis and DynamoDB on AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ICEBERG_VERSION = "1.10.1"
+ICEBERG_RUNTIME = f"org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:{ICEBERG_VERSION}"
+CATALOG = "coattail"
+DATABASE = "crypto_pulse"
+DEFAULT_SYMBOLS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
+EXCHANGES = ("binance", "coinbase")
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value else default
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """Everything a job needs to know; built from arguments, the environment, then defaults."""
+
+    job: str
+    mode: str = "local"  # local | emr
+    stream: str = "coattail-trades"
+    region: str = "us-east-1"
+    kinesis_endpoint: str | None = None
+    dynamodb_endpoint: str | None = None
+    alerts_table: str = "coattail-alerts"
+    warehouse: str = ".coattail/warehouse"
+    checkpoint_root: str = ".coattail/checkpoints"
+    raw_root: str = ".coattail/raw"
+    watermark: str = "2 minutes"
+    trigger: str = "5 seconds"
+    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
+    whale_threshold: float = 100_000.0
+    anomaly_threshold: float = 2.5
+    anomaly_min_periods: int = 10
+    spread_threshold_pct: float = 0.5
+    cloudwatch_namespace: str = "CryptoPulse/Quality"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def table_prefix(self) -> str:
+        return f"{CATALOG}.{DATABASE}"
+
+    def table(self, name: str) -> str:
+        return f"{self.table_prefix}.{name}"
+
+    def checkpoint(self, name: str) -> str:
+        return (
+            str(Path(self.checkpoint_root) / self.job / name)
+            if self.mode == "local"
+            else f"{self.checkpoint_root}/{self.job}/{name}"
+        )
+
+
+def local_spark_conf(config: JobConfig, ivy_dir: str | None = None) -> dict[str, str]:
+    """SparkConf for local mode: Iceberg in a Hadoop catalog under ``config.warehouse``."""
+    conf = {
+        "spark.master": _env("COATTAIL_SPARK_MASTER", "local[*]"),
+        "spark.jars.packages": ICEBERG_RUNTIME,
+        "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        f"spark.sql.catalog.{CATALOG}": "org.apache.iceberg.spark.SparkCatalog",
+        f"spark.sql.catalog.{CATALOG}.type": "hadoop",
+        f"spark.sql.catalog.{CATALOG}.warehouse": str(Path(config.warehouse).resolve()),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": _env("COATTAIL_SHUFFLE_PARTITIONS", "4"),
+        "spark.ui.enabled": "false",
+    }
+    if ivy_dir:
+        conf["spark.jars.ivy"] = ivy_dir
+    return conf
+
+
+def emr_spark_conf(config: JobConfig, warehouse_s3: str) -> dict[str, str]:
+    """SparkConf for EMR Serverless: Iceberg in the Glue Data Catalog (EMR 7.x bundles the runtime)."""
+    return {
+        "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        f"spark.sql.catalog.{CATALOG}": "org.apache.iceberg.spark.SparkCatalog",
+        f"spark.sql.catalog.{CATALOG}.catalog-impl": "org.apache.iceberg.aws.glue.GlueCatalog",
+        f"spark.sql.catalog.{CATALOG}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+        f"spark.sql.catalog.{CATALOG}.warehouse": warehouse_s3,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.hadoop.hive.metastore.client.factory.class": (
+            "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
+        ),
+    }
