@@ -30,3 +30,50 @@ def spark(warehouse: Path) -> Iterator[SparkSession]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    """The real DynamoDB-compatible store the product uses locally (dynalite, from the repo's node_modules)."""
+    import shutil
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    node = shutil.which("node")
+    if node is None or not (REPO / "node_modules" / "dynalite").exists():
+        pytest.fail("dynalite is needed: run `make test` (it installs the Node packages) from the repository root")
+    port = _free_port()
+    script = (
+        f"import('dynalite').then(m => m.default({{createTableMs: 0, deleteTableMs: 0}}).listen({port}, '127.0.0.1'))"
+    )
+    proc = subprocess.Popen([node, "-e", script], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(endpoint, timeout=1)
+            break
+        except urllib.error.HTTPError:
+            break  # it answers (with an error for a bare GET): it is up
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"dynalite did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
+                ) from None
+            time.sleep(0.1)
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -1,0 +1,162 @@
+"""The sinks against real parts: Iceberg in a local warehouse, alerts in dynalite; AWS errors stubbed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from coattail_jobs.schemas import TABLES_BY_NAME, WHALE_ALERT
+from coattail_jobs.writers import AlertWriteError, ensure_tables, merge_into_iceberg, put_alerts, rows_as_items
+
+
+def _dynamo(endpoint: str) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def _alerts_table(client: Any) -> str:
+    # The same design as `coattail local up` creates (src/local/resources.ts).
+    name = f"alerts-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "alert_id", "AttributeType": "S"},
+            {"AttributeName": "alert_type", "AttributeType": "S"},
+            {"AttributeName": "alert_time", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "alert_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_type_time",
+                "KeySchema": [
+                    {"AttributeName": "alert_type", "KeyType": "HASH"},
+                    {"AttributeName": "alert_time", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    return name
+
+
+def test_alerts_are_written_once_however_often_a_batch_is_replayed(dynamodb_endpoint: str) -> None:
+    client = _dynamo(dynamodb_endpoint)
+    table = _alerts_table(client)
+    items = [
+        {
+            "alert_id": f"whale:binance:BTC-USDT:{i}",
+            "alert_type": "whale",
+            "alert_time": f"2024-05-01T12:00:0{i}.000Z",
+            "quote_volume": 150000.5,
+        }
+        for i in range(3)
+    ]
+    first = put_alerts(client, table, items)
+    replay = put_alerts(client, table, items)
+    assert (first.written, first.already_written) == (3, 0)
+    assert (replay.written, replay.already_written) == (0, 3)
+    newest = client.query(
+        TableName=table,
+        IndexName="by_type_time",
+        KeyConditionExpression="alert_type = :t",
+        ExpressionAttributeValues={":t": {"S": "whale"}},
+        ScanIndexForward=False,
+    )["Items"]
+    assert [i["alert_id"]["S"] for i in newest] == [f"whale:binance:BTC-USDT:{i}" for i in (2, 1, 0)]
+    assert newest[0]["quote_volume"] == {"N": "150000.5"}
+    assert newest[0]["written_at"]["S"].endswith("Z")
+
+
+def test_throttling_is_retried_and_other_errors_raise() -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    item = {"alert_id": "spread:BTC-USDT:2024-05-01T12:00:00.000Z", "alert_type": "spread"}
+    expected = {
+        "TableName": "alerts",
+        "Item": {
+            "alert_id": {"S": item["alert_id"]},
+            "alert_type": {"S": "spread"},
+            "written_at": {"S": "2024-05-01T12:00:00.000Z"},
+        },
+        "ConditionExpression": "attribute_not_exists(alert_id)",
+    }
+    fixed_now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    with Stubber(client) as stub:
+        stub.add_client_error("put_item", "ProvisionedThroughputExceededException", expected_params=expected)
+        stub.add_response("put_item", {}, expected_params=expected)
+        stats = put_alerts(client, "alerts", [item], sleep=lambda _s: None, now=lambda: fixed_now)
+        stub.assert_no_pending_responses()
+    assert (stats.written, stats.retries) == (1, 1)
+
+    with Stubber(client) as stub:
+        stub.add_client_error("put_item", "AccessDeniedException", "not allowed", expected_params=expected)
+        with pytest.raises(AlertWriteError, match="AccessDeniedException"):
+            put_alerts(client, "alerts", [item], sleep=lambda _s: None, now=lambda: fixed_now)
+
+    with Stubber(client) as stub:
+        for _ in range(3):
+            stub.add_client_error("put_item", "ThrottlingException", expected_params=expected)
+        with pytest.raises(AlertWriteError, match="ThrottlingException"):
+            put_alerts(client, "alerts", [item], max_attempts=3, sleep=lambda _s: None, now=lambda: fixed_now)
+
+
+def test_iceberg_merge_writes_each_row_once_even_for_a_larger_replay(spark: SparkSession) -> None:
+    namespace = f"coattail.test_{uuid.uuid4().hex[:8]}"
+    spec = TABLES_BY_NAME["whale_trades"]
+    ensure_tables(spark, [spec], lambda name: f"{namespace}.{name}")
+    table = f"{namespace}.whale_trades"
+
+    def whales(ids: list[int]) -> Any:
+        rows = []
+        for i in ids:
+            trade = (
+                f"binance:BTC-USDT:{i}",
+                "binance",
+                "BTC-USDT",
+                "BTC",
+                "USDT",
+                str(i),
+                60000.0,
+                2.0,
+                120000.0,
+                "buy",
+            )
+            when = (datetime(2024, 5, 1, 12, 0, i, 123456), 100000.0, 1.2, datetime(2024, 5, 1, 12, 1))
+            rows.append((f"whale:binance:BTC-USDT:{i}", *trade, *when))
+        return spark.createDataFrame(rows, WHALE_ALERT)
+
+    merge_into_iceberg(whales([1, 2]), spec, table)
+    merge_into_iceberg(whales([1, 2]), spec, table)  # the same batch again
+    merge_into_iceberg(whales([1, 2, 3]), spec, table)  # a replay that now holds one more
+    got = (
+        spark.table(table)
+        .orderBy("trade_id")
+        .select("alert_id", F.date_format("trade_time", "HH:mm:ss.SSSSSS").alias("t"))
+        .collect()
+    )
+    assert [(r.alert_id, r.t) for r in got] == [
+        ("whale:binance:BTC-USDT:1", "12:00:01.123456"),
+        ("whale:binance:BTC-USDT:2", "12:00:02.123456"),
+        ("whale:binance:BTC-USDT:3", "12:00:03.123456"),
+    ]
+    snapshots = spark.sql(f"SELECT count(*) AS n FROM {table}.snapshots").collect()[0].n
+    assert snapshots >= 2
+
+
+def test_rows_as_items_formats_timestamps_in_utc(spark: SparkSession) -> None:
+    df = spark.createDataFrame([("a", "2024-05-01T12:00:00.987654Z")], ["alert_id", "t"]).select(
+        "alert_id", F.to_timestamp("t").alias("alert_time")
+    )
+    assert rows_as_items(df) == [{"alert_id": "a", "alert_time": "2024-05-01T12:00:00.987Z"}]
