@@ -13,6 +13,10 @@ from pathlib import Path
 
 ICEBERG_VERSION = "1.10.1"
 ICEBERG_RUNTIME = f"org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:{ICEBERG_VERSION}"
+# Locally Kinesis is the emulator, read by the open-source connector (see sources.py for why).
+LOCAL_KINESIS_PACKAGE = "com.qubole.spark:spark-sql-kinesis_2.12:1.2.0_spark-3.0"
+# That connector shades the AWS SDK, renaming its CBOR switch; the emulator needs CBOR off.
+LOCAL_KINESIS_JAVA_OPTIONS = "-Dorg.apache.spark.sql.kinesis.shaded.amazonaws.sdk.disableCbor=true"
 CATALOG = "coattail"
 DATABASE = "crypto_pulse"
 DEFAULT_SYMBOLS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
@@ -67,7 +71,9 @@ def local_spark_conf(config: JobConfig, ivy_dir: str | None = None) -> dict[str,
     """SparkConf for local mode: Iceberg in a Hadoop catalog under ``config.warehouse``."""
     conf = {
         "spark.master": _env("COATTAIL_SPARK_MASTER", "local[*]"),
-        "spark.jars.packages": ICEBERG_RUNTIME,
+        "spark.jars.packages": f"{ICEBERG_RUNTIME},{LOCAL_KINESIS_PACKAGE}",
+        "spark.driver.extraJavaOptions": LOCAL_KINESIS_JAVA_OPTIONS,
+        "spark.executor.extraJavaOptions": LOCAL_KINESIS_JAVA_OPTIONS,
         "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
         f"spark.sql.catalog.{CATALOG}": "org.apache.iceberg.spark.SparkCatalog",
         f"spark.sql.catalog.{CATALOG}.type": "hadoop",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,4 +77,43 @@ def dynamodb_endpoint() -> Iterator[str]:
             time.sleep(0.1)
     yield endpoint
     proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def kinesis_endpoint() -> Iterator[str]:
+    """The real Kinesis emulator the product uses locally (kinesis-local, from the repo's node_modules)."""
+    import shutil
+    import signal
+    import subprocess
+    import time
+
+    node = shutil.which("node")
+    main = REPO / "node_modules" / "kinesis-local" / "main.js"
+    if node is None or not main.exists():
+        pytest.fail("kinesis-local is needed: run `make test` (it installs the Node packages) from the repository root")
+    port, tls_port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "KINESIS_MOCK_PLAIN_PORT": str(port),
+        "KINESIS_MOCK_TLS_PORT": str(tls_port),
+        # It resolves a relative certificate path against its working directory and dies: absolute.
+        "KINESIS_MOCK_CERT_PATH": str(main.parent / "server.json"),
+        "CREATE_STREAM_DURATION": "0ms",
+        "LOG_LEVEL": "WARN",
+    }
+    proc = subprocess.Popen([node, str(main)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    import socket
+
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the Kinesis emulator did not start") from None
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.send_signal(signal.SIGKILL)  # it ignores SIGTERM
     proc.wait(timeout=10)
