@@ -1,0 +1,1 @@
+"""The jobs' pure transforms: each a ``DataFrame -> DataFrame`` function (or a factory returning one)."""
