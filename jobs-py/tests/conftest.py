@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,9 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def spark(warehouse: Path) -> Iterator[SparkSession]:
+    # Python workers (pandas UDFs, applyInPandasWithState) must run this interpreter, which has pandas and
+    # pyarrow, not whatever `python3` is first on the PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     conf = local_spark_conf(JobConfig(job="tests", warehouse=str(warehouse)), ivy_dir=IVY_DIR)
     conf["spark.master"] = "local[2]"
     conf["spark.sql.shuffle.partitions"] = "2"
