@@ -78,6 +78,9 @@ def local_spark_conf(config: JobConfig, ivy_dir: str | None = None) -> dict[str,
         f"spark.sql.catalog.{CATALOG}": "org.apache.iceberg.spark.SparkCatalog",
         f"spark.sql.catalog.{CATALOG}.type": "hadoop",
         f"spark.sql.catalog.{CATALOG}.warehouse": str(Path(config.warehouse).resolve()),
+        # Each streaming query runs in its own session with its own catalog instance: a cached table
+        # there would not see commits made through another, so every read loads the current snapshot.
+        f"spark.sql.catalog.{CATALOG}.cache-enabled": "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": _env("COATTAIL_SHUFFLE_PARTITIONS", "4"),
         "spark.ui.enabled": "false",

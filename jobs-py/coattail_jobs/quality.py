@@ -109,6 +109,15 @@ class DataQualityChecker:
         self._checks.append(QualityCheck(name, condition, severity))
         return self
 
+    def passes(self) -> Column:
+        """True for a well-formed record with no ERROR failure: the filter streaming jobs apply before their
+        event-time logic (counting, metrics and the dead-letter queue happen in ``validate``)."""
+        condition = ~F.coalesce(_col(MALFORMED_COL), F.lit(False))
+        for check in self._checks:
+            if check.severity == "ERROR":
+                condition = condition & F.coalesce(check.condition, F.lit(False))
+        return condition
+
     def validate(self, df: DataFrame) -> tuple[DataFrame, DataFrame, dict[str, float]]:
         """Split ``df`` into (valid_df, invalid_df, metrics) and publish the metrics.
 

@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType, TimestampType
+from pyspark.sql.types import StructType
 
 from .schemas import TableSpec
 
@@ -120,8 +121,10 @@ def _attribute(value: Any) -> dict[str, Any]:
         return {"NULL": True}
     if isinstance(value, bool):
         return {"BOOL": value}
-    if isinstance(value, int | float):
-        return {"N": repr(float(value)) if isinstance(value, float) else str(value)}
+    if isinstance(value, Decimal | int):
+        return {"N": str(value)}
+    if isinstance(value, float):
+        return {"N": repr(value)}
     if isinstance(value, datetime):
         return {"S": iso_utc(value)}
     return {"S": str(value)}
@@ -170,16 +173,3 @@ def put_alerts(
             log.warning("retrying alert %s in %.2fs (attempt %d)", item["alert_id"], delay, attempt)
             sleep(delay)
     return stats
-
-
-def rows_as_items(df: DataFrame) -> list[dict[str, Any]]:
-    """A batch's alerts (few) as plain dicts, timestamps formatted by Spark as ISO-8601 UTC strings.
-
-    Spark formats them (the session runs in UTC), so the driver's own time zone never matters.
-    """
-    iso = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
-    cols = [
-        F.date_format(F.col(f.name), iso).alias(f.name) if isinstance(f.dataType, TimestampType) else F.col(f.name)
-        for f in df.schema.fields
-    ]
-    return [row.asDict() for row in df.select(*cols).collect()]

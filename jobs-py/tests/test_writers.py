@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from coattail_jobs.schemas import TABLES_BY_NAME, WHALE_ALERT
-from coattail_jobs.writers import AlertWriteError, ensure_tables, merge_into_iceberg, put_alerts, rows_as_items
+from coattail_jobs.writers import AlertWriteError, ensure_tables, merge_into_iceberg, put_alerts
 
 
 def _dynamo(endpoint: str) -> Any:
@@ -153,10 +153,3 @@ def test_iceberg_merge_writes_each_row_once_even_for_a_larger_replay(spark: Spar
     ]
     snapshots = spark.sql(f"SELECT count(*) AS n FROM {table}.snapshots").collect()[0].n
     assert snapshots >= 2
-
-
-def test_rows_as_items_formats_timestamps_in_utc(spark: SparkSession) -> None:
-    df = spark.createDataFrame([("a", "2024-05-01T12:00:00.987654Z")], ["alert_id", "t"]).select(
-        "alert_id", F.to_timestamp("t").alias("alert_time")
-    )
-    assert rows_as_items(df) == [{"alert_id": "a", "alert_time": "2024-05-01T12:00:00.987Z"}]

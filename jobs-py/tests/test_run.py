@@ -1,0 +1,111 @@
+"""The thin runs, end to end over a file stream: Iceberg in a local warehouse, alerts in dynalite.
+
+A query stopped and started again from its checkpoint — with a replayed record among the new ones —
+writes no row and no alert twice.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+from pyspark.sql import SparkSession
+
+from coattail_jobs.config import JobConfig
+from coattail_jobs.run import JobRunner
+from coattail_jobs.sources import file_source
+
+from .test_writers import _alerts_table
+
+
+def _trade(i: int, quote_volume: float, price: float = 60000.0, symbol: str = "BTC-USDT") -> str:
+    quantity = quote_volume / price
+    return json.dumps(
+        {
+            "schema_version": 1,
+            "event_id": f"binance:{symbol}:{i}",
+            "exchange": "binance",
+            "symbol": symbol,
+            "trade_id": str(i),
+            "price": price,
+            "quantity": quantity,
+            "quote_volume": quote_volume,
+            "side": "buy",
+            "timestamp": f"2024-05-01T12:00:{i:02d}.000000Z",
+            "ingested_at": f"2024-05-01T12:00:{i:02d}.100Z",
+        }
+    )
+
+
+def _dynamo(endpoint: str) -> Any:
+    return boto3.client(
+        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="l", aws_secret_access_key="l"
+    )
+
+
+def _run_once(spark: SparkSession, config: JobConfig, source_dir: Path, dynamo: Any) -> None:
+    runner = JobRunner(spark, config, dynamodb=dynamo)
+    for query in runner.start(file_source(spark, str(source_dir))):
+        query.processAllAvailable()
+        query.stop()
+
+
+def test_whale_detector_restarts_from_its_checkpoint_without_duplicates(
+    spark: SparkSession, dynamodb_endpoint: str, tmp_path: Path
+) -> None:
+    dynamo = _dynamo(dynamodb_endpoint)
+    table = _alerts_table(dynamo)
+    config = JobConfig(
+        job="whale-detector",
+        checkpoint_root=str(tmp_path / "checkpoints"),
+        raw_root=str(tmp_path / "raw"),
+        alerts_table=table,
+        trigger="1 second",
+    )
+    source = tmp_path / "in"
+    source.mkdir()
+    # 150,000 and 100,000.01 are whales; exactly 100,000 is not (strictly greater).
+    (source / "1.jsonl").write_text("\n".join([_trade(1, 150_000.0), _trade(2, 100_000.0), _trade(3, 5_000.0)]) + "\n")
+    _run_once(spark, config, source, dynamo)
+    # Restart: trade 1 arrives again (a replay) with a new whale, 4.
+    (source / "2.jsonl").write_text("\n".join([_trade(1, 150_000.0), _trade(4, 100_000.01)]) + "\n")
+    _run_once(spark, config, source, dynamo)
+
+    whales = spark.table(config.table("whale_trades")).where("trade_id in ('1', '2', '3', '4')")
+    assert sorted(r.alert_id for r in whales.collect()) == ["whale:binance:BTC-USDT:1", "whale:binance:BTC-USDT:4"]
+    alerts = spark.table(config.table("alerts")).where(
+        "alert_id in ('whale:binance:BTC-USDT:1', 'whale:binance:BTC-USDT:4')"
+    )
+    assert alerts.count() == 2
+    items = dynamo.scan(TableName=table)["Items"]
+    assert sorted(i["alert_id"]["S"] for i in items) == ["whale:binance:BTC-USDT:1", "whale:binance:BTC-USDT:4"]
+    first = next(i for i in items if i["alert_id"]["S"].endswith(":1"))
+    assert first["alert_type"] == {"S": "whale"}
+    assert first["alert_time"] == {"S": "2024-05-01T12:00:01.000Z"}
+    assert float(first["quote_volume"]["N"]) == 150_000.0
+
+
+def test_raw_archiver_keeps_valid_trades_and_sends_failures_to_the_dlq(spark: SparkSession, tmp_path: Path) -> None:
+    config = JobConfig(
+        job="raw-archiver", checkpoint_root=str(tmp_path / "ck"), raw_root=str(tmp_path / "raw"), trigger="1 second"
+    )
+    source = tmp_path / "in"
+    source.mkdir()
+    bad_symbol = json.loads(_trade(12, 10.0))
+    bad_symbol["symbol"] = "DOGE-USDT"
+    bad_symbol["event_id"] = "binance:DOGE-USDT:12"
+    lines = [_trade(10, 1_000.0), _trade(11, 2_000.0), "{not json", json.dumps(bad_symbol)]
+    (source / "1.jsonl").write_text("\n".join(lines) + "\n")
+    _run_once(spark, config, source, None)
+    (source / "2.jsonl").write_text(_trade(10, 1_000.0) + "\n")  # replayed
+    _run_once(spark, config, source, None)
+
+    rows = spark.table(config.table("raw_trades")).where("trade_id in ('10', '11', '12')").collect()
+    assert sorted(r.event_id for r in rows) == ["binance:BTC-USDT:10", "binance:BTC-USDT:11"]
+    dlq = tmp_path / "raw" / "dlq"
+    reasons = sorted(p.name for p in dlq.iterdir())
+    assert reasons == ["malformed", "validity_symbol_allowed"]
+    lines_out = [json.loads(line) for f in (dlq / "malformed").rglob("*.json") for line in f.read_text().splitlines()]
+    assert [(r["reason"], r["record"], r["job"]) for r in lines_out] == [("malformed", "{not json", "raw-archiver")]
