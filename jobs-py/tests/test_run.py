@@ -7,6 +7,7 @@ writes no row and no alert twice.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from pyspark.sql import SparkSession
 
 from coattail_jobs.config import JobConfig
 from coattail_jobs.run import JobRunner
-from coattail_jobs.sources import file_source
+from coattail_jobs.sources import file_source, kinesis_source
 
 from .test_writers import _alerts_table
 
@@ -109,3 +110,41 @@ def test_raw_archiver_keeps_valid_trades_and_sends_failures_to_the_dlq(spark: Sp
     assert reasons == ["malformed", "validity_symbol_allowed"]
     lines_out = [json.loads(line) for f in (dlq / "malformed").rglob("*.json") for line in f.read_text().splitlines()]
     assert [(r["reason"], r["record"], r["job"]) for r in lines_out] == [("malformed", "{not json", "raw-archiver")]
+
+
+def test_whale_detector_reads_the_local_kinesis_emulator_end_to_end(
+    spark: SparkSession, kinesis_endpoint: str, dynamodb_endpoint: str, tmp_path: Path
+) -> None:
+    kinesis = boto3.client(
+        "kinesis",
+        endpoint_url=kinesis_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="l",
+        aws_secret_access_key="l",
+    )
+    stream = f"e2e-{tmp_path.name[-8:].replace('_', '-')}"
+    kinesis.create_stream(StreamName=stream, ShardCount=2)
+    while kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamStatus"] != "ACTIVE":
+        time.sleep(0.1)
+    records = [_trade(40, 300_000.0), _trade(41, 99.0), _trade(42, 120_000.0, symbol="ETH-USDT", price=3000.0)]
+    kinesis.put_records(StreamName=stream, Records=[{"PartitionKey": "k", "Data": r.encode()} for r in records])
+    dynamo = _dynamo(dynamodb_endpoint)
+    table = _alerts_table(dynamo)
+    config = JobConfig(
+        job="whale-detector",
+        stream=stream,
+        kinesis_endpoint=kinesis_endpoint,
+        alerts_table=table,
+        checkpoint_root=str(tmp_path / "ck"),
+        trigger="1 second",
+    )
+    runner = JobRunner(spark, config, dynamodb=dynamo)
+    (query,) = runner.start(kinesis_source(spark, config))
+    try:
+        query.processAllAvailable()
+    finally:
+        query.stop()
+    items = dynamo.scan(TableName=table)["Items"]
+    assert sorted(i["alert_id"]["S"] for i in items) == ["whale:binance:BTC-USDT:40", "whale:binance:ETH-USDT:42"]
+    whales = spark.table(config.table("whale_trades")).where("trade_id in ('40', '41', '42')").collect()
+    assert sorted((w.symbol, w.threshold_multiple) for w in whales) == [("BTC-USDT", 3.0), ("ETH-USDT", 1.2)]
