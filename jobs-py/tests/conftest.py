@@ -25,6 +25,7 @@ def spark(warehouse: Path) -> Iterator[SparkSession]:
     # Python workers (pandas UDFs, applyInPandasWithState) must run this interpreter, which has pandas and
     # pyarrow, not whatever `python3` is first on the PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")  # what pandas-on-Spark asks for with pyarrow >= 2
     conf = local_spark_conf(JobConfig(job="tests", warehouse=str(warehouse)), ivy_dir=IVY_DIR)
     conf["spark.master"] = "local[2]"
     conf["spark.sql.shuffle.partitions"] = "2"
