@@ -32,7 +32,7 @@ lint: $(NODE_STAMP)
 typecheck: $(NODE_STAMP)
 	npx tsc -p tsconfig.test.json --noEmit
 
-test-ts: build
+test-ts: build $(PY_STAMP)
 	npx vitest run
 
 # The PySpark jobs: their own virtualenv; Spark resolves the Iceberg runtime into jobs-py/.ivy on first use.

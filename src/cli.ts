@@ -71,6 +71,24 @@ export function buildProgram(): Command {
     ]))
     .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/simulate.js')).simulate(opts, ctx)));
 
+  program
+    .command('replay')
+    .description("Run one job's streaming logic over recorded trades (backtest); outputs as NDJSON files")
+    .argument('<job>', 'raw-archiver, volume-anomaly, whale-detector or spread-calculator')
+    .addOption(new Option('--input <file>', 'recorded unified trades (NDJSON)').env('COATTAIL_REPLAY_INPUT'))
+    .addOption(new Option('--out <dir>', "folder for the output files (created; the job's files replaced)").env('COATTAIL_REPLAY_OUT'))
+    .addOption(
+      new Option('--set <name=value>', 'override a setting (repeatable): threshold, min_periods, watermark, symbols, trigger')
+        .argParser((v: string, prev: string[]) => [...prev, v])
+        .default([]),
+    )
+    .addOption(new Option('--json', 'summary as one JSON object on stdout'))
+    .addHelpText('after', examples([
+      'coattail replay whale-detector --input trades.jsonl --out backtest --set threshold=250000',
+      'coattail replay volume-anomaly --input day.jsonl --out va --set threshold=3.0 --json',
+    ]))
+    .action(async (job: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/replay.js')).replay({ ...opts, job }, ctx)));
+
   const local = program
     .command('local')
     .description('Start, stop and inspect the local emulators (Kinesis, DynamoDB-compatible store)');

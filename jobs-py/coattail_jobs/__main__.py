@@ -11,43 +11,14 @@ import argparse
 import logging
 import os
 import sys
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 from .config import JobConfig, local_spark_conf
 from .ddl import write_all
+from .replay import ReplayUsageError, add_replay_parser, replay_config, run_replay_from_args
 
 STREAMING_JOBS = ("raw-archiver", "volume-anomaly", "whale-detector", "spread-calculator")
-# Threshold names an operator may set with --set, per the JobConfig fields they change.
-SETTABLE = {f.name for f in fields(JobConfig)} - {"job", "mode", "extra"}
-
-
-class UsageError(Exception):
-    """A bad option: one line on stderr, exit 2."""
-
-
-def parse_settings(pairs: list[str], config: JobConfig) -> JobConfig:
-    """``name=value`` overrides of JobConfig fields, converted to each field's type."""
-    changes: dict[str, object] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or name not in SETTABLE:
-            raise UsageError(f"--set {pair}: expected name=value with name one of {', '.join(sorted(SETTABLE))}")
-        current = getattr(config, name)
-        try:
-            if isinstance(current, bool):
-                changes[name] = value.lower() in ("1", "true", "yes")
-            elif isinstance(current, int):
-                changes[name] = int(value)
-            elif isinstance(current, float):
-                changes[name] = float(value)
-            elif isinstance(current, tuple):
-                changes[name] = tuple(v.strip() for v in value.split(",") if v.strip())
-            else:
-                changes[name] = value
-        except ValueError:
-            raise UsageError(f"--set {pair}: {value!r} is not a valid {type(current).__name__}") from None
-    return replace(config, **changes)  # type: ignore[arg-type]
 
 
 def add_job_options(p: argparse.ArgumentParser) -> None:
@@ -61,8 +32,8 @@ def add_job_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warehouse", default=env("COATTAIL_WAREHOUSE", ".coattail/warehouse"))
     p.add_argument("--checkpoint-root", default=env("COATTAIL_CHECKPOINT_ROOT", ".coattail/checkpoints"))
     p.add_argument("--raw-root", default=env("COATTAIL_RAW_ROOT", ".coattail/raw"))
-    p.add_argument("--watermark", default=env("COATTAIL_WATERMARK", "2 minutes"))
-    p.add_argument("--trigger", default=env("COATTAIL_TRIGGER", "5 seconds"))
+    p.add_argument("--watermark", default=env("COATTAIL_WATERMARK"), help="late-data allowance (default 2 minutes)")
+    p.add_argument("--trigger", default=env("COATTAIL_TRIGGER"), help="micro-batch interval (default 5 seconds)")
     p.add_argument(
         "--set",
         action="append",
@@ -73,8 +44,10 @@ def add_job_options(p: argparse.ArgumentParser) -> None:
 
 
 def job_config(job: str, args: argparse.Namespace) -> JobConfig:
-    base = JobConfig(
-        job=job,
+    """The job's settings: --set overrides (the same names and checks as replay), then the options."""
+    timing = {k: v for k, v in (("watermark", args.watermark), ("trigger", args.trigger)) if v is not None}
+    return replace(
+        replay_config(job, args.set),
         mode=args.mode,
         stream=args.stream,
         region=args.region,
@@ -84,10 +57,8 @@ def job_config(job: str, args: argparse.Namespace) -> JobConfig:
         warehouse=args.warehouse,
         checkpoint_root=args.checkpoint_root,
         raw_root=args.raw_root,
-        watermark=args.watermark,
-        trigger=args.trigger,
+        **timing,
     )
-    return parse_settings(args.set, base)
 
 
 def run_streaming_job(config: JobConfig) -> int:
@@ -125,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for job in STREAMING_JOBS:
         add_job_options(sub.add_parser(job, help=f"run the {job} streaming job"))
+    add_replay_parser(sub)
     ddl = sub.add_parser("ddl", help="write the Athena DDL (one file per table) rendered from the schemas")
     ddl.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "ddl", help="folder to write to")
     args = parser.parse_args(argv)
@@ -133,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             for path in write_all(args.out):
                 print(path, file=sys.stderr)
             return 0
+        if args.command == "replay":
+            return int(run_replay_from_args(args))
         return run_streaming_job(job_config(args.command, args))
-    except UsageError as err:
+    except ReplayUsageError as err:
         print(f"coattail_jobs: {err}", file=sys.stderr)
         return 2
 

@@ -2,38 +2,49 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
-from coattail_jobs.__main__ import UsageError, main, parse_settings
-from coattail_jobs.config import JobConfig
+from coattail_jobs.__main__ import add_job_options, job_config, main
 
 
-def test_settings_override_fields_with_their_types() -> None:
-    config = parse_settings(
-        ["whale_threshold=250000", "anomaly_min_periods=5", "symbols=BTC-USDT, ETH-USDT", "watermark=30 seconds"],
-        JobConfig(job="whale-detector"),
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_job_options(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_settings_and_options_make_the_job_config() -> None:
+    config = job_config(
+        "volume-anomaly",
+        _args(
+            "--set",
+            "threshold=3.0",
+            "--set",
+            "min_periods=5",
+            "--kinesis-endpoint",
+            "http://127.0.0.1:4568",
+            "--trigger",
+            "2 seconds",
+        ),
     )
-    assert config.whale_threshold == 250_000.0
-    assert config.anomaly_min_periods == 5
-    assert config.symbols == ("BTC-USDT", "ETH-USDT")
-    assert config.watermark == "30 seconds"
-
-
-@pytest.mark.parametrize(
-    ("pair", "message"),
-    [
-        ("nonsense=1", "--set nonsense=1: expected name=value with name one of"),
-        ("whale_threshold", "--set whale_threshold: expected name=value"),
-        ("anomaly_min_periods=ten", "--set anomaly_min_periods=ten: 'ten' is not a valid int"),
-    ],
-)
-def test_bad_settings_say_what_is_wrong(pair: str, message: str) -> None:
-    with pytest.raises(UsageError) as err:
-        parse_settings([pair], JobConfig(job="x"))
-    assert str(err.value).startswith(message)
+    assert (config.anomaly_threshold, config.anomaly_min_periods) == (3.0, 5)
+    assert config.kinesis_endpoint == "http://127.0.0.1:4568"
+    assert (config.trigger, config.watermark) == ("2 seconds", "2 minutes")
 
 
 def test_a_bad_setting_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["whale-detector", "--set", "spread_threshold_pct=wide"]) == 2
+    assert main(["spread-calculator", "--set", "threshold=wide"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["coattail_jobs: --set spread_threshold_pct=wide: 'wide' is not a valid float"]
+    assert len(err) == 1
+    assert err[0].startswith("coattail_jobs: bad value for threshold: ")
+    assert err[0].endswith("write it like --set threshold=0.4")
+
+
+def test_an_unknown_setting_names_the_ones_the_job_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["whale-detector", "--set", "min_periods=3"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "coattail_jobs: unknown setting 'min_periods' for whale-detector: "
+        "it takes threshold, whale_threshold, watermark, symbols, trigger"
+    )

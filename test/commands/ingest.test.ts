@@ -148,7 +148,7 @@ describe('the coattail binary', () => {
   });
 
   it('shows examples in --help of every command', () => {
-    for (const cmd of [[], ['ingest'], ['simulate'], ['local', 'up'], ['local', 'down'], ['local', 'status'], ['local', 'peek']]) {
+    for (const cmd of [[], ['ingest'], ['simulate'], ['replay'], ['local', 'up'], ['local', 'down'], ['local', 'status'], ['local', 'peek']]) {
       const r = spawnSync(process.execPath, [BIN, ...cmd, '--help'], { encoding: 'utf8' });
       expect(r.status, cmd.join(' ')).toBe(0);
       expect(r.stdout, cmd.join(' ')).toMatch(/Examples:\n {2}\$ /);

@@ -1,0 +1,871 @@
+"""Replay (backtesting): one job's streaming logic over a recording of unified trades, written as NDJSON.
+
+``python -m coattail_jobs replay <job> --input trades.jsonl --out DIR [--set NAME=VALUE ...] [--json]``
+
+The recording runs through the live pipeline as a bounded stream: a file stream (``sources.file_source``)
+-> ``parse_trades`` -> the data-quality checks (valid rows by the checks' own conditions; dead letters
+through ``foreachBatch`` and ``DataQualityChecker.validate``) -> the job's transform, built by the same
+factories the live jobs use -> one NDJSON file per output in DIR. Each output is deduplicated on its
+table's natural key (``writers.NATURAL_KEYS``, what the live Iceberg MERGE does) and sorted by time, then
+key, so two runs of the same recording write identical files.
+
+Micro-batches. Only the batch boundaries decide which trades are late: Spark moves the watermark between
+micro-batches, never inside one. Live, a micro-batch holds what arrived in one trigger interval. So the
+recording (in its line order, which is arrival order) is cut into slots of ``config.trigger`` by each
+line's ``ingested_at``; a slot becomes a micro-batch of its own only when one of its trades is at or
+behind the watermark that the trades before it set (the newest trade time seen minus ``watermark``).
+Otherwise it joins the current micro-batch: none of its trades can be late there, and apart from lateness
+the outputs do not depend on where batches end (windows are emitted once, deduplication spans batches,
+and the anomaly detector orders windows itself). That estimate counts every trade, also those the quality
+checks or the job's filter later drop, so it can only overestimate the watermark: it may cut where no
+cut was needed, never merge where live would have dropped a trade. A clean recording is one micro-batch.
+
+End of input. A streaming window is emitted only once the watermark passes its end, and a bounded
+input never moves the watermark past its last windows. After the recording, one synthetic trade, far in
+the future on the private symbol and exchange ``replay-flush``, enters the trades stream in a micro-batch
+of its own (a second file stream, unioned after the quality step: it must not be dead-lettered nor
+counted). Its batch moves the watermark past every real window, and the no-data micro-batch Spark runs
+next emits them all; ``processAllAvailable`` waits for that batch too. Every output drops the synthetic
+symbol, and the synthetic trade's own window is never emitted (the watermark stays behind it).
+
+volume-anomaly runs two queries, as live (``applyInPandasWithState`` cannot follow a streaming
+aggregation): the aggregates first, then the stateful ``detect_anomalies`` as a stream over them.
+
+The replay clock: ``detected_at``, ``archived_at`` and the quality checks' processing time are the
+newest ``ingested_at`` of the recording (its newest trade time when it has none), not the wall clock, so
+reruns agree. ``timeliness_recent`` (a WARN check: it never dead-letters a trade) is judged against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.streaming.query import StreamingQuery
+from pyspark.sql.streaming.readwriter import DataStreamWriter
+from pyspark.sql.types import LongType, StructField, StructType, TimestampType
+
+from .alerts import anomaly_alerts_to_alerts, spread_alerts_to_alerts, whale_alerts_to_alerts
+from .config import JobConfig
+from .jobs.spread_calculator import spread_records
+from .jobs.volume_anomaly import detect_anomalies, volume_aggregates
+from .jobs.whale_detector import whale_trades
+from .parse import MALFORMED_COL, RECORD_COL, parse_trades, to_trades
+from .quality import CHECKS_FAILED_COL, PROCESSING_TIME_COL, REASON_COL, DataQualityChecker, default_checker
+from .schemas import ALERT, ANOMALY_ALERT, DLQ_RECORD, RAW_TRADES, SPREAD_RECORD, VOLUME_AGGREGATE, WHALE_ALERT
+from .sources import file_source
+from .writers import NATURAL_KEYS, conform
+
+RAW_ARCHIVER = "raw-archiver"
+VOLUME_ANOMALY = "volume-anomaly"
+WHALE_DETECTOR = "whale-detector"
+SPREAD_CALCULATOR = "spread-calculator"
+JOBS = (RAW_ARCHIVER, VOLUME_ANOMALY, WHALE_DETECTOR, SPREAD_CALCULATOR)
+
+FLUSH_SYMBOL = "replay-flush"
+"""Symbol and exchange of the end-of-input trade: lower case, so no configurable symbol can equal it."""
+FLUSH_TRADE = json.dumps(
+    {
+        "schema_version": 1,
+        "event_id": f"{FLUSH_SYMBOL}:{FLUSH_SYMBOL}:0",
+        "exchange": FLUSH_SYMBOL,
+        "symbol": FLUSH_SYMBOL,
+        "trade_id": "0",
+        "price": 1.0,
+        "quantity": 1.0,
+        "quote_volume": 1.0,
+        "side": "buy",
+        "timestamp": "9000-01-01T00:00:00.000Z",
+        "ingested_at": "9000-01-01T00:00:00.000Z",
+    }
+)
+
+_BATCH_COL = "_replay_batch"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNREADABLE = -(2**63)
+"""The planner's trade time for a timestamp it cannot read: before any real one, so never the newest."""
+
+
+class ReplayUsageError(ValueError):
+    """A bad job name, setting or path: reported as one line, exit status 2."""
+
+
+# ---------------------------------------------------------------- outputs
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output file: the rows' schema, the natural key it is deduplicated on, and its sort order."""
+
+    name: str
+    schema: StructType
+    order: tuple[str, ...]
+    extra: tuple[StructField, ...] = ()
+    """Columns staged only to sort by (not written)."""
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.jsonl"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return NATURAL_KEYS.get(self.name, ())
+
+    @property
+    def staged_schema(self) -> StructType:
+        return StructType([*self.schema.fields, *self.extra])
+
+
+_DLQ_FIELDS = {f.name: f for f in DLQ_RECORD.fields}
+RAW_TRADES_OUT = Output("raw_trades", RAW_TRADES, ("trade_time", "event_id"))
+VOLUME_AGGREGATES_OUT = Output("volume_aggregates", VOLUME_AGGREGATE, ("window_start", "symbol", "exchange"))
+ANOMALIES_OUT = Output("anomalies", ANOMALY_ALERT, ("window_start", "alert_id"))
+WHALE_TRADES_OUT = Output("whale_trades", WHALE_ALERT, ("trade_time", "alert_id"))
+SPREADS_OUT = Output("spreads", SPREAD_RECORD, ("window_start", "symbol"))
+ALERTS_OUT = Output("alerts", ALERT, ("alert_time", "alert_id"))
+DLQ_OUT = Output(
+    "dlq",
+    StructType([_DLQ_FIELDS["reason"], _DLQ_FIELDS["checks_failed"], _DLQ_FIELDS["record"]]),
+    # Dead letters have no natural key; the trade time where they have one, then the text, fix the order.
+    ("trade_time", "record", "reason"),
+    (StructField("trade_time", TimestampType(), True),),
+)
+
+OUTPUTS: Mapping[str, tuple[Output, ...]] = {
+    RAW_ARCHIVER: (RAW_TRADES_OUT, DLQ_OUT),
+    VOLUME_ANOMALY: (VOLUME_AGGREGATES_OUT, ANOMALIES_OUT, ALERTS_OUT, DLQ_OUT),
+    WHALE_DETECTOR: (WHALE_TRADES_OUT, ALERTS_OUT, DLQ_OUT),
+    SPREAD_CALCULATOR: (SPREADS_OUT, ALERTS_OUT, DLQ_OUT),
+}
+"""The files each job writes, in the order the summary lists them."""
+
+
+# ---------------------------------------------------------------- settings (--set NAME=VALUE)
+
+_INTERVAL_PART = re.compile(r"(\d+)\s+(millisecond|second|minute|hour|day)s?", re.IGNORECASE)
+_INTERVAL_UNIT_US = {
+    "millisecond": 1_000,
+    "second": 1_000_000,
+    "minute": 60_000_000,
+    "hour": 3_600_000_000,
+    "day": 86_400_000_000,
+}
+_SYMBOL = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+$")
+
+
+def interval_micros(text: str) -> int:
+    """``2 minutes``, ``90 seconds``, ``1 minute 30 seconds`` -> microseconds: the forms Spark reads too."""
+    parts = text.split()
+    if not parts or len(parts) % 2:
+        raise ValueError(f"{text!r} is not an interval like '2 minutes'")
+    total = 0
+    for number, unit in zip(parts[::2], parts[1::2], strict=True):
+        match = _INTERVAL_PART.fullmatch(f"{number} {unit}")
+        if match is None:
+            raise ValueError(f"{text!r} is not an interval like '2 minutes'")
+        total += int(match.group(1)) * _INTERVAL_UNIT_US[match.group(2).lower()]
+    return total
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
+def _positive_number(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise ValueError(f"{text!r} is not above 0")
+    return value
+
+
+def _non_negative_number(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise ValueError(f"{text!r} is below 0")
+    return value
+
+
+def _periods(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _watermark(text: str) -> str:
+    interval_micros(text)
+    return " ".join(text.split())
+
+
+def _trigger(text: str) -> str:
+    if interval_micros(text) <= 0:
+        raise ValueError(f"{text!r} is not longer than 0")
+    return " ".join(text.split())
+
+
+def _symbols(text: str) -> tuple[str, ...]:
+    symbols = tuple(dict.fromkeys(s.strip().upper() for s in text.split(",") if s.strip()))
+    if not symbols:
+        raise ValueError("no symbols given")
+    for symbol in symbols:
+        if not _SYMBOL.match(symbol):
+            raise ValueError(f"{symbol!r} is not BASE-QUOTE")
+    return symbols
+
+
+_PARSERS: Mapping[str, tuple[Callable[[str], object], str]] = {
+    "whale_threshold": (_positive_number, "250000"),
+    "anomaly_threshold": (_number, "3.0"),
+    "anomaly_min_periods": (_periods, "10"),
+    "spread_threshold_pct": (_non_negative_number, "0.4"),
+    "watermark": (_watermark, "'5 minutes'"),
+    "trigger": (_trigger, "'1 minute'"),
+    "symbols": (_symbols, "BTC-USDT,ETH-USDT"),
+}
+"""JobConfig field -> (parser, an example value for the error line)."""
+
+_COMMON = {"watermark": "watermark", "symbols": "symbols", "trigger": "trigger"}
+SETTINGS: Mapping[str, Mapping[str, str]] = {
+    # raw-archiver has no watermark: it archives late trades too.
+    RAW_ARCHIVER: {"symbols": "symbols"},
+    WHALE_DETECTOR: {"threshold": "whale_threshold", "whale_threshold": "whale_threshold", **_COMMON},
+    VOLUME_ANOMALY: {
+        "threshold": "anomaly_threshold",
+        "anomaly_threshold": "anomaly_threshold",
+        "min_periods": "anomaly_min_periods",
+        "anomaly_min_periods": "anomaly_min_periods",
+        **_COMMON,
+    },
+    SPREAD_CALCULATOR: {
+        "threshold": "spread_threshold_pct",
+        "spread_threshold_pct": "spread_threshold_pct",
+        **_COMMON,
+    },
+}
+"""Per job: the names ``--set`` takes and the JobConfig field each sets (``threshold`` is the job's own)."""
+
+
+def check_job(job: str) -> str:
+    if job not in JOBS:
+        raise ReplayUsageError(f"unknown job {job!r}: replay runs {', '.join(JOBS)}")
+    return job
+
+
+def replay_config(job: str, assignments: Iterable[str]) -> JobConfig:
+    """The job's JobConfig with ``NAME=VALUE`` settings applied (later ones win); ReplayUsageError if bad."""
+    names = SETTINGS[check_job(job)]
+    changes: dict[str, object] = {}
+    for assignment in assignments:
+        name, sep, value = assignment.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ReplayUsageError(f"--set {assignment!r} is not NAME=VALUE: write it like --set threshold=3.0")
+        if name not in names:
+            raise ReplayUsageError(f"unknown setting {name!r} for {job}: it takes {', '.join(names)}")
+        target = names[name]
+        parse, example = _PARSERS[target]
+        try:
+            changes[target] = parse(value.strip())
+        except ValueError as err:
+            raise ReplayUsageError(f"bad value for {name}: {err}: write it like --set {name}={example}") from None
+    return replace(JobConfig(job=job), **changes)  # type: ignore[arg-type]  # each parser returns its field's type
+
+
+def settings_of(config: JobConfig) -> dict[str, object]:
+    """The job's effective settings, by JobConfig field name."""
+    values = {name: getattr(config, name) for name in dict.fromkeys(SETTINGS[config.job].values())}
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
+
+
+# ---------------------------------------------------------------- micro-batches
+
+
+def iso_micros(text: object) -> int | None:
+    """ISO-8601 with a zone -> epoch microseconds; None when absent or unreadable (no zone included)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return (parsed - _EPOCH) // timedelta(microseconds=1)
+
+
+@dataclass
+class Slot:
+    """Consecutive recording lines that arrived within one trigger interval."""
+
+    lines: list[bytes]
+    starts_batch: bool
+
+
+@dataclass
+class BatchPlanner:
+    """Cuts a recording into micro-batches (see the module doc); counts what it saw.
+
+    ``watermark_us`` None: the job has no watermark, so nothing is late and the recording is one batch.
+    """
+
+    trigger_us: int
+    watermark_us: int | None
+    records: int = 0
+    batches: int = 0
+    newest_arrival_us: int | None = None
+    newest_trade_us: int | None = None
+
+    def slots(self, lines: Iterable[bytes]) -> Iterator[Slot]:
+        slot: list[bytes] = []
+        slot_times: list[int | None] = []
+        slot_index: int | None = None
+        for raw in lines:
+            line = raw.rstrip(b"\r\n")
+            if not line.strip():
+                continue  # a blank line is no record
+            self.records += 1
+            arrival, trade_time = self._times(line)
+            index = None if arrival is None else arrival // self.trigger_us
+            if index is not None and slot_index is not None and index > slot_index and slot:
+                yield self._close(slot, slot_times)
+                slot, slot_times = [], []
+            if index is not None and (slot_index is None or index > slot_index):
+                slot_index = index  # a line that arrived "earlier" than its predecessor stays in their slot
+            slot.append(line)
+            slot_times.append(trade_time)
+            if arrival is not None:
+                self.newest_arrival_us = max(arrival, self.newest_arrival_us or arrival)
+        if slot:
+            yield self._close(slot, slot_times)
+
+    @property
+    def clock(self) -> datetime:
+        """The replay clock: the newest arrival, else the newest trade time, else the epoch."""
+        newest = self.newest_arrival_us if self.newest_arrival_us is not None else self.newest_trade_us
+        return _EPOCH + timedelta(microseconds=newest or 0)
+
+    def _times(self, line: bytes) -> tuple[int | None, int | None]:
+        """(arrival, trade time) in epoch microseconds; the trade time ``_UNREADABLE`` when present but unread."""
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return None, None  # malformed: it never reaches a watermark
+        if not isinstance(record, dict):
+            return None, None
+        timestamp = record.get("timestamp")
+        trade_time = iso_micros(timestamp)
+        if trade_time is None and timestamp is not None:
+            trade_time = _UNREADABLE  # treated as possibly late, which only costs a cut
+        return iso_micros(record.get("ingested_at")), trade_time
+
+    def _close(self, lines: list[bytes], times: list[int | None]) -> Slot:
+        starts_batch = self.batches == 0
+        if not starts_batch and self.watermark_us is not None and self.newest_trade_us is not None:
+            watermark = self.newest_trade_us - self.watermark_us
+            starts_batch = any(t is not None and t <= watermark for t in times)
+        if starts_batch:
+            self.batches += 1
+        readable = [t for t in times if t is not None and t != _UNREADABLE]
+        if self.newest_trade_us is not None:
+            readable.append(self.newest_trade_us)
+        if readable:
+            self.newest_trade_us = max(readable)
+        return Slot(lines, starts_batch)
+
+
+# ---------------------------------------------------------------- the quality step on a stream
+
+
+def valid_rows(parsed: DataFrame, checker: DataQualityChecker, processing_time: datetime) -> DataFrame:
+    """The ``parse_trades`` rows ``checker.validate`` keeps, as a filter that also works on a stream.
+
+    ``validate`` runs on batches only (it counts and caches). Its valid rows are those not malformed and
+    passing every ERROR check, a NULL result failing; this is that condition over the same Columns.
+    """
+    passes = ~F.coalesce(F.col(MALFORMED_COL), F.lit(False))
+    for check in checker.checks:
+        if check.severity == "ERROR":
+            passes = passes & F.coalesce(check.condition, F.lit(False))
+    # A check may read the processing time (quality.processing_time()): give it the replay clock.
+    return parsed.withColumn(PROCESSING_TIME_COL, F.lit(processing_time)).where(passes).drop(PROCESSING_TIME_COL)
+
+
+class _QualityTotals:
+    """A MetricsSink that sums the per-batch counts the summary reports."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+
+    def publish(self, namespace: str, metrics: Mapping[str, float], dimensions: Mapping[str, str]) -> None:
+        for name in ("RecordsProcessed", "RecordsPassed", "RecordsFailed", "malformed"):
+            self.totals[name] = self.totals.get(name, 0.0) + metrics.get(name, 0.0)
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class ReplaySummary:
+    job: str
+    input: str
+    out: str
+    as_of: str
+    settings: dict[str, object]
+    records: int
+    micro_batches: int
+    passed: int
+    dead_lettered: int
+    malformed: int
+    late_dropped: int
+    watermark: str | None
+    outputs: dict[str, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """For people, on stderr: what ran, then one line per file written."""
+        late = (
+            f"{_count(self.late_dropped, 'late row')} dropped behind the {self.watermark} watermark, as live would"
+            if self.watermark is not None
+            else "no watermark: late trades are archived too"
+        )
+        head = (
+            f"replay {self.job}: {_count(self.records, 'record')} in {_count(self.micro_batches, 'micro-batch')} "
+            f"as of {self.as_of}; {self.passed} passed the quality checks, {self.dead_lettered} to the dead-letter "
+            f"queue ({self.malformed} malformed); {late}"
+        )
+        files = [
+            f"replay {self.job}: {_count(n, 'row')} in {Path(self.out) / name}" for name, n in self.outputs.items()
+        ]
+        return [head, *files]
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "job": self.job,
+                "input": self.input,
+                "out": self.out,
+                "as_of": self.as_of,
+                "settings": self.settings,
+                "records": self.records,
+                "micro_batches": self.micro_batches,
+                "passed": self.passed,
+                "dead_lettered": self.dead_lettered,
+                "malformed": self.malformed,
+                "late_dropped": self.late_dropped,
+                "watermark": self.watermark,
+                "outputs": self.outputs,
+            }
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}es" if noun.endswith("batch") else f"{n} {noun}s"
+
+
+def run_replay(spark: SparkSession, config: JobConfig, input_path: Path, out_dir: Path) -> ReplaySummary:
+    """Replay ``input_path`` through ``config.job`` and write its NDJSON files into ``out_dir`` (created)."""
+    check_job(config.job)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="coattail-replay-") as work:
+        return _Replay(spark, config, Path(work)).run(input_path, out_dir)
+
+
+class _Replay:
+    def __init__(self, spark: SparkSession, config: JobConfig, work: Path) -> None:
+        self.spark = spark
+        self.config = config
+        self.job = config.job
+        self.work = work
+        self.source = work / "source"
+        self.flush = work / "flush"
+        self.staging = work / "staging"
+        for folder in (self.source, self.flush, work / "pending"):
+            folder.mkdir()
+        self.watermarked = self.job != RAW_ARCHIVER
+        self.totals = _QualityTotals()
+        self.late_by_batch: dict[int, int] = {}
+
+    def run(self, input_path: Path, out_dir: Path) -> ReplaySummary:
+        planner = BatchPlanner(
+            interval_micros(self.config.trigger),
+            interval_micros(self.config.watermark) if self.watermarked else None,
+        )
+        batches = self._plan(planner, input_path)
+        as_of = planner.clock
+        checker = default_checker(self.spark, self.config, metrics_sink=self.totals, clock=lambda: as_of)
+        queries: list[StreamingQuery] = []
+        try:
+            quality = self._quality_query(checker, as_of)
+            queries.append(quality)
+            main = None if self.job == RAW_ARCHIVER else self._main_query(checker, as_of)
+            if main is not None:
+                queries.append(main)
+            for batch in batches:
+                os.replace(batch, self.source / batch.name)  # a rename: the source never sees half a file
+                for query in queries:
+                    query.processAllAvailable()
+                    self._record_progress(query, main)
+            if main is not None:
+                _write_atomically(self.flush / "flush.jsonl", FLUSH_TRADE + "\n")
+                main.processAllAvailable()
+                self._record_progress(main, main)
+        finally:
+            for query in queries:
+                query.stop()
+        if self.job == VOLUME_ANOMALY:
+            self._detect_anomalies(as_of)
+        outputs = self._write_outputs(out_dir, as_of)
+        totals = self.totals.totals
+        return ReplaySummary(
+            job=self.job,
+            input=str(input_path),
+            out=str(out_dir),
+            as_of=format_timestamp(_micros(as_of)),
+            settings=settings_of(self.config),
+            records=planner.records,
+            micro_batches=len(batches),
+            passed=int(totals.get("RecordsPassed", 0)),
+            dead_lettered=int(totals.get("RecordsFailed", 0)),
+            malformed=int(totals.get("malformed", 0)),
+            late_dropped=sum(self.late_by_batch.values()),
+            watermark=self.config.watermark if self.watermarked else None,
+            outputs=outputs,
+        )
+
+    def _plan(self, planner: BatchPlanner, input_path: Path) -> list[Path]:
+        """The recording as one file per micro-batch, in order, waiting outside the source folder."""
+        batches: list[Path] = []
+        handle = None
+        try:
+            with input_path.open("rb") as recording:
+                for slot in planner.slots(recording):
+                    if slot.starts_batch or handle is None:
+                        if handle is not None:
+                            handle.close()
+                        batches.append(self.work / "pending" / f"batch-{len(batches):06d}.jsonl")
+                        handle = batches[-1].open("wb")
+                    handle.write(b"".join(line + b"\n" for line in slot.lines))
+        finally:
+            if handle is not None:
+                handle.close()
+        return batches
+
+    def _quality_query(self, checker: DataQualityChecker, as_of: datetime) -> StreamingQuery:
+        """Dead letters (and, for raw-archiver, the archived trades) per micro-batch, through ``validate``."""
+
+        def each_batch(parsed: DataFrame, batch_id: int) -> None:
+            with checker.validated(parsed) as (valid, invalid, metrics):
+                if metrics["RecordsFailed"]:  # most batches have none: skip the write
+                    letters = invalid.select(
+                        F.col(REASON_COL), F.col(CHECKS_FAILED_COL), F.col(RECORD_COL), F.col("trade_time")
+                    )
+                    self._stage(DLQ_OUT, letters, batch_id)
+                if self.job == RAW_ARCHIVER:
+                    self._stage(RAW_TRADES_OUT, raw_trade_rows(valid, as_of), batch_id)
+
+        parsed = parse_trades(file_source(self.spark, str(self.source)))
+        return self._start(parsed.writeStream.foreachBatch(each_batch), "quality")
+
+    def _main_query(self, checker: DataQualityChecker, as_of: datetime) -> StreamingQuery:
+        """valid trades (then the end-of-input trade) -> the job's transform -> its first output."""
+        trades = to_trades(valid_rows(parse_trades(file_source(self.spark, str(self.source))), checker, as_of))
+        flush = to_trades(parse_trades(file_source(self.spark, str(self.flush))))
+        stream = trades.unionByName(flush)
+        transform: Callable[[DataFrame], DataFrame]
+        if self.job == WHALE_DETECTOR:
+            output, transform = WHALE_TRADES_OUT, whale_trades(self.config, detected_at=as_of)
+        elif self.job == SPREAD_CALCULATOR:
+            output, transform = SPREADS_OUT, spread_records(self.config)
+        else:
+            output, transform = VOLUME_AGGREGATES_OUT, volume_aggregates(self.config)
+
+        def each_batch(rows: DataFrame, batch_id: int) -> None:
+            self._stage(output, rows.where(F.col("symbol") != F.lit(FLUSH_SYMBOL)), batch_id)
+
+        return self._start(stream.transform(transform).writeStream.foreachBatch(each_batch), "main")
+
+    def _detect_anomalies(self, as_of: datetime) -> None:
+        """The second volume-anomaly query: the stateful detector as a stream over the aggregates."""
+        aggregates = self.staging / VOLUME_AGGREGATES_OUT.name
+        if not aggregates.exists():
+            return
+
+        def each_batch(rows: DataFrame, batch_id: int) -> None:
+            self._stage(ANOMALIES_OUT, rows, batch_id)
+
+        stream = self.spark.readStream.schema(VOLUME_AGGREGATE).parquet(str(aggregates))
+        writer = stream.transform(detect_anomalies(self.config, detected_at=as_of)).writeStream.foreachBatch(each_batch)
+        query = self._start(writer.trigger(availableNow=True), "anomalies")
+        query.awaitTermination()
+        error = query.exception()
+        if error is not None:
+            raise error
+
+    def _start(self, writer: DataStreamWriter, name: str) -> StreamingQuery:
+        return writer.option("checkpointLocation", str(self.work / "checkpoints" / name)).outputMode("append").start()
+
+    def _record_progress(self, query: StreamingQuery, main: StreamingQuery | None) -> None:
+        """Keep, per micro-batch of the main query, the rows its stateful operators dropped as late."""
+        if query is not main:
+            return
+        # Progress is Spark's JSON (hence Any); recentProgress holds the last 100 batches, and this runs
+        # after every few, so no batch is missed.
+        for progress in query.recentProgress:
+            operators = progress.get("stateOperators") or []
+            self.late_by_batch[int(progress["batchId"])] = sum(
+                int(operator.get("numRowsDroppedByWatermark", 0)) for operator in operators
+            )
+
+    def _stage(self, output: Output, rows: DataFrame, batch_id: int) -> None:
+        staged = rows.select(*output.staged_schema.names).withColumn(_BATCH_COL, F.lit(batch_id).cast("long"))
+        staged.write.mode("append").parquet(str(self.staging / output.name))
+
+    def _staged(self, output: Output) -> DataFrame:
+        schema = StructType([*output.staged_schema.fields, StructField(_BATCH_COL, LongType(), True)])
+        folder = self.staging / output.name
+        if not folder.exists():
+            return self.spark.createDataFrame([], schema)
+        return self.spark.read.schema(schema).parquet(str(folder))
+
+    def _write_outputs(self, out_dir: Path, as_of: datetime) -> dict[str, int]:
+        written: dict[str, int] = {}
+        finals: dict[str, DataFrame] = {}
+        for output in OUTPUTS[self.job]:
+            if output is ALERTS_OUT:
+                rows = self._alerts(finals, as_of)
+            else:
+                rows = first_per_key(self._staged(output), output.keys)
+            finals[output.name] = rows
+            written[output.file] = write_ndjson(rows, output, out_dir / output.file)
+        return written
+
+    def _alerts(self, finals: Mapping[str, DataFrame], as_of: datetime) -> DataFrame:
+        if self.job == WHALE_DETECTOR:
+            return whale_alerts_to_alerts(finals[WHALE_TRADES_OUT.name])
+        if self.job == SPREAD_CALCULATOR:
+            return spread_alerts_to_alerts(finals[SPREADS_OUT.name], detected_at=as_of)
+        return anomaly_alerts_to_alerts(finals[ANOMALIES_OUT.name])
+
+
+# ---------------------------------------------------------------- rows and files
+
+
+def raw_trade_rows(valid: DataFrame, archived_at: datetime) -> DataFrame:
+    """Valid ``parse_trades`` rows -> schemas.RAW_TRADES rows, as raw-archiver archives them."""
+    return conform(
+        valid.select(
+            "*",
+            F.col("sequence_number").alias("kinesis_sequence_number"),
+            F.lit(archived_at).alias("archived_at"),
+        ),
+        RAW_TRADES,
+    )
+
+
+def first_per_key(rows: DataFrame, keys: Iterable[str]) -> DataFrame:
+    """One row per natural key, the earliest micro-batch's (what a MERGE inserting only new keys keeps).
+
+    Within a batch the live MERGE keeps any one; here the smallest row does, so reruns agree.
+    """
+    keys = list(keys)
+    if not keys:
+        return rows
+    # The staged micro-batch first, then every other column.
+    tie_break = sorted((c for c in rows.columns if c not in keys), key=lambda c: c != _BATCH_COL)
+    first = Window.partitionBy(*keys).orderBy(*[F.col(c).asc_nulls_first() for c in tie_break])
+    return (
+        rows.withColumn("_replay_rank", F.row_number().over(first))
+        .where(F.col("_replay_rank") == 1)
+        .drop("_replay_rank")
+    )
+
+
+def format_timestamp(micros: int) -> str:
+    """Epoch microseconds -> ISO-8601 UTC with Z: milliseconds, or microseconds where there are any."""
+    moment = _EPOCH + timedelta(microseconds=micros)
+    fraction = f"{moment.microsecond:06d}" if micros % 1000 else f"{moment.microsecond // 1000:03d}"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + fraction + "Z"
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def write_ndjson(rows: DataFrame, output: Output, path: Path) -> int:
+    """The rows, sorted by ``output.order``, as one JSON object a line (the schema's fields, in order).
+
+    Replaces ``path`` atomically; returns the number of rows. Timestamps leave Spark as epoch
+    microseconds, so neither the session's nor the driver's time zone touches them.
+    """
+    names = output.schema.names
+    times = {f.name for f in output.schema.fields if isinstance(f.dataType, TimestampType)}
+    # One sorted partition: no sampling job for a range partitioning, and the file is written in one pass
+    # anyway. Spark sorts out of core, so a day of trades still fits.
+    ordered = rows.repartition(1).sortWithinPartitions(*[F.col(c).asc_nulls_first() for c in output.order])
+    projected = ordered.select(*[F.unix_micros(F.col(n)).alias(n) if n in times else F.col(n) for n in names])
+    staging = path.with_name(f".{path.name}.partial")
+    count = 0
+    with staging.open("w", encoding="utf-8") as handle:
+        for row in projected.toLocalIterator():
+            record = {
+                name: format_timestamp(value) if name in times and value is not None else value
+                for name, value in zip(names, row, strict=True)
+            }
+            handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+            count += 1
+    os.replace(staging, path)
+    return count
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    staging = path.with_name(f"_{path.name}")  # file sources skip names starting with "_"
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
+
+
+# ---------------------------------------------------------------- command line
+
+_EXAMPLES = """examples:
+  python -m coattail_jobs replay whale-detector --input trades.jsonl --out backtest/
+  python -m coattail_jobs replay whale-detector --input trades.jsonl --out backtest-250k/ --set threshold=250000
+  python -m coattail_jobs replay volume-anomaly --input day.jsonl --out va/ --set threshold=3.0 --set min_periods=20
+  python -m coattail_jobs replay spread-calculator --input day.jsonl --out spreads/ --json | jq .outputs
+
+settings (--set NAME=VALUE, repeatable): threshold (the job's: whale_threshold, anomaly_threshold or
+spread_threshold_pct), min_periods (volume-anomaly), watermark ('2 minutes'), symbols (BTC-USDT,ETH-USDT),
+trigger (the arrival-time slot of one micro-batch, '5 seconds')."""
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job", metavar="JOB", help=f"the job to replay: {', '.join(JOBS)}")
+    parser.add_argument("--input", required=True, type=Path, help="recorded unified trades, one JSON object a line")
+    parser.add_argument(
+        "--out", required=True, type=Path, help="folder for the NDJSON outputs (created; files replaced)"
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a job setting, e.g. threshold=3.0 (repeatable)",
+    )
+    parser.add_argument("--json", action="store_true", help="also print the summary as one JSON object on stdout")
+
+
+def add_replay_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Add ``replay`` to a command's subparsers; ``run_replay_from_args`` runs the parsed arguments."""
+    parser = subparsers.add_parser(
+        "replay",
+        help="run one job's streaming logic over recorded trades (backtest), outputs as NDJSON",
+        description=__doc__.split("\n\n", 2)[0] if __doc__ else None,
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_arguments(parser)
+    parser.set_defaults(handler=run_replay_from_args)
+    return parser
+
+
+# Spark's start-up chatter (log level hints, native-library and host warnings) would bury the summary on
+# stderr; errors still show. (PySpark counts as a shell: giving its gateway's logger a level keeps
+# Spark from lowering the root level to WARN and announcing it.)
+_LOG4J2 = """status = error
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.console.type = Console
+appender.console.name = stderr
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = error
+"""
+
+
+def replay_session() -> SparkSession:
+    """A local SparkSession for one replay: no Iceberg, no Kinesis, nothing to resolve from Maven."""
+    # Python workers (the anomaly detector's applyInPandasWithState) must run this interpreter.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    log4j2 = Path(tempfile.gettempdir()) / f"coattail-replay-log4j2-{os.getuid()}.properties"  # one per user
+    if not log4j2.exists() or log4j2.read_text(encoding="utf-8") != _LOG4J2:
+        # A uniquely named draft, renamed: replays starting together never read half a file.
+        fd, draft = tempfile.mkstemp(dir=log4j2.parent, prefix=".coattail-replay-log4j2-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(_LOG4J2)
+        os.replace(draft, log4j2)
+    builder = SparkSession.builder.appName("coattail-replay")
+    conf = {
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={log4j2.as_uri()}",
+        "spark.master": os.environ.get("COATTAIL_SPARK_MASTER") or "local[*]",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": os.environ.get("COATTAIL_SHUFFLE_PARTITIONS") or "4",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def _usage_error(message: str) -> int:
+    print(f"replay: {message}", file=sys.stderr)
+    return 2
+
+
+def run_replay_from_args(args: argparse.Namespace) -> int:
+    """Run a replay from parsed ``replay`` arguments; 0 when done, 2 (one line on stderr) for bad usage."""
+    try:
+        config = replay_config(args.job, args.settings)
+    except ReplayUsageError as err:
+        return _usage_error(str(err))
+    input_path, out_dir = Path(args.input).resolve(), Path(args.out).resolve()
+    if not input_path.is_file():
+        return _usage_error(f"--input {args.input}: no such file: pass a recording of unified trades (NDJSON)")
+    if not os.access(input_path, os.R_OK):
+        return _usage_error(f"--input {args.input}: not readable: check its permissions")
+    if out_dir.exists() and not out_dir.is_dir():
+        return _usage_error(f"--out {args.out}: is a file, not a folder: pass a folder for the outputs")
+    active = SparkSession.getActiveSession()
+    spark = active if active is not None else replay_session()
+    try:
+        summary = run_replay(spark, config, input_path, out_dir)
+    finally:
+        if active is None:
+            spark.stop()
+    for line in summary.lines():
+        print(line, file=sys.stderr)
+    if args.json:
+        print(summary.as_json())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m coattail_jobs.replay``: the same command as ``python -m coattail_jobs replay``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m coattail_jobs.replay",
+        description=__doc__.split("\n\n", 2)[0] if __doc__ else None,
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_arguments(parser)
+    return run_replay_from_args(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
