@@ -90,6 +90,7 @@ def run_streaming_job(config: JobConfig) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its connection chatter is not ours to show
     parser = argparse.ArgumentParser(
         prog="python -m coattail_jobs", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
