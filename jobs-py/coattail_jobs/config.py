@@ -91,8 +91,13 @@ def local_spark_conf(config: JobConfig, ivy_dir: str | None = None) -> dict[str,
 
 
 def emr_spark_conf(config: JobConfig, warehouse_s3: str) -> dict[str, str]:
-    """SparkConf for EMR Serverless: Iceberg in the Glue Data Catalog (EMR 7.x bundles the runtime)."""
+    """SparkConf for EMR Serverless: Iceberg in the Glue Data Catalog.
+
+    EMR 7.x ships the Iceberg runtime but does not put it on the classpath: ``spark.jars`` does.
+    """
     return {
+        "spark.jars": "/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar",
+        f"spark.sql.catalog.{CATALOG}.cache-enabled": "false",
         "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
         f"spark.sql.catalog.{CATALOG}": "org.apache.iceberg.spark.SparkCatalog",
         f"spark.sql.catalog.{CATALOG}.catalog-impl": "org.apache.iceberg.aws.glue.GlueCatalog",

@@ -32,9 +32,9 @@ def kinesis_source(spark: SparkSession, config: JobConfig, starting_position: st
             .option("kinesis.region", config.region)
             .option("kinesis.consumerType", "GetRecords")
             .option("kinesis.startingPosition", starting_position)
+            # The connector requires the endpoint even on AWS; it does not derive it from the region.
+            .option("kinesis.endpointUrl", config.kinesis_endpoint or f"https://kinesis.{config.region}.amazonaws.com")
         )
-        if config.kinesis_endpoint:
-            reader = reader.option("kinesis.endpointUrl", config.kinesis_endpoint)
         raw = reader.load()
     else:
         if not config.kinesis_endpoint:

@@ -77,6 +77,8 @@ class MergeResult:
 def merge_into_iceberg(df: DataFrame, spec: TableSpec, qualified_name: str) -> MergeResult:
     """Inserts the batch's rows whose natural key is not in the table yet; returns how many rows came in."""
     keys = NATURAL_KEYS[spec.name]
+    if df.isEmpty():
+        return MergeResult(qualified_name, 0)  # no-data batches commit no empty snapshot
     target = df.sparkSession.table(qualified_name).schema
     batch = conform(df, target).dropDuplicates(list(keys))
     view = f"coattail_batch_{spec.name}_{int(time.time() * 1e6)}"
