@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,10 +12,10 @@ from coattail_jobs.config import JobConfig
 from coattail_jobs.jobs.spread_calculator import spread_records
 from coattail_jobs.schemas import SPREAD_RECORD, TRADE
 
+from .streams import TradeRow, drop_json_file
+
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 CONFIG = JobConfig(job="spread-calculator")
-
-TradeRow = tuple[str, str, str, str, float, float, float, str, datetime, datetime]
 
 
 def at(seconds: float) -> datetime:
@@ -130,20 +128,6 @@ def test_the_threshold_comes_from_the_config(spark: SparkSession) -> None:
     assertDataFrameEqual(actual, spark.createDataFrame(expected, SPREAD_RECORD))
 
 
-def _drop_file(folder: Path, name: str, rows: list[TradeRow]) -> None:
-    """Write trades as one JSON file, atomically: the file source must never see half a file."""
-    lines = []
-    for row in rows:
-        record = {
-            name: value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
-            for name, value in zip(TRADE.names, row, strict=True)
-        }
-        lines.append(json.dumps(record))
-    staging = folder / f"_{name}"  # the file source skips names starting with "_"
-    staging.write_text("\n".join(lines) + "\n")
-    os.replace(staging, folder / name)
-
-
 def test_on_a_stream_each_window_is_emitted_once_after_the_watermark(spark: SparkSession, tmp_path: Path) -> None:
     source = tmp_path / "trades"
     source.mkdir()
@@ -162,9 +146,10 @@ def test_on_a_stream_each_window_is_emitted_once_after_the_watermark(spark: Spar
     # binance 100 x 1, coinbase (100 x 1 + 100 x 1) / 2 = 100: equal, binance high.
     second = spread(30, "BTC-USDT", ("binance", 100.0), ("coinbase", 100.0), 0.0, 1, 2, False)
     try:
-        _drop_file(
+        drop_json_file(
             source,
             "1.json",
+            TRADE,
             [
                 trade("binance", "BTC-USDT", "1", 100.0, 1.0, 5),
                 trade("coinbase", "BTC-USDT", "1", 101.0, 1.0, 10),
@@ -177,16 +162,17 @@ def test_on_a_stream_each_window_is_emitted_once_after_the_watermark(spark: Spar
         assert spark.table("spreads_stream_test").count() == 0
 
         # 00:02:45 moves the watermark to 00:00:45: past the first window's end (:30), not the second's (1:00).
-        _drop_file(source, "2.json", [trade("binance", "BTC-USDT", "3", 100.0, 1.0, 165)])
+        drop_json_file(source, "2.json", TRADE, [trade("binance", "BTC-USDT", "3", 100.0, 1.0, 165)])
         query.processAllAvailable()
         assertDataFrameEqual(spark.table("spreads_stream_test"), spark.createDataFrame([first], SPREAD_RECORD))
 
         # A trade for the closed first window (00:00:20, behind the watermark) is dropped: had it counted,
         # coinbase's VWAP there would be 125.5. One at 00:00:55 is out of order but on time, so it counts.
         # 00:03:10 moves the watermark to 00:01:10, closing the second window.
-        _drop_file(
+        drop_json_file(
             source,
             "3.json",
+            TRADE,
             [
                 trade("coinbase", "BTC-USDT", "3", 150.0, 1.0, 20),
                 trade("coinbase", "BTC-USDT", "4", 100.0, 1.0, 55),

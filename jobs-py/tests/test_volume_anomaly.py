@@ -10,7 +10,6 @@ So a window of 130 has z = (130 - 100) / 10 = 3.0 > 2.5, and one of 125 has z = 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -22,12 +21,13 @@ from pathlib import Path
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming.query import StreamingQuery
-from pyspark.sql.types import StructType
 from pyspark.testing import assertDataFrameEqual
 
 from coattail_jobs.config import JobConfig
 from coattail_jobs.jobs.volume_anomaly import detect_anomalies, detect_anomalies_batch, volume_aggregates
 from coattail_jobs.schemas import ANOMALY_ALERT, TRADE, VOLUME_AGGREGATE
+
+from .streams import TradeRow, drop_json_file
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 DETECTED = datetime(2024, 1, 2, tzinfo=UTC)
@@ -36,7 +36,6 @@ BASELINE = [115.0, 85.0, 115.0, 85.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0]
 
 AggregateRow = tuple[datetime, datetime, str, str, int, float, float, float, float, float]
 AlertRow = tuple[str, datetime, datetime, str, str, float, int, float, float, int, float, float, datetime]
-TradeRow = tuple[str, str, str, str, float, float, float, str, datetime, datetime]
 
 
 def minute(m: int) -> datetime:
@@ -190,20 +189,6 @@ def test_each_symbol_and_exchange_has_its_own_baseline(spark: SparkSession) -> N
     assertDataFrameEqual(actual, expect(spark, alerts), rtol=0, atol=1e-12)
 
 
-def _write_json(folder: Path, name: str, schema: StructType, rows: list[AggregateRow] | list[TradeRow]) -> None:
-    """Rows as one JSON-lines file, atomically (the file source must never see half a file)."""
-    lines = []
-    for row in rows:
-        record = {
-            key: value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
-            for key, value in zip(schema.names, row, strict=True)
-        }
-        lines.append(json.dumps(record))
-    staging = folder / f"_{name}"  # the file source skips names starting with "_"
-    staging.write_text("\n".join(lines) + "\n")
-    os.replace(staging, folder / name)
-
-
 @contextmanager
 def one_shuffle_partition(spark: SparkSession) -> Iterator[None]:
     """Streaming queries fix their state partitions when they start: one keeps the tests light on 2 cores."""
@@ -247,7 +232,7 @@ def on_a_stream(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -
     for h in range(3):
         name = f"{h}.json"
         hour = [r for r in rows if minute(60 * h) <= r[0] < minute(60 * (h + 1))]
-        _write_json(source, name, VOLUME_AGGREGATE, hour + replayed if h == 2 else hour)
+        drop_json_file(source, name, VOLUME_AGGREGATE, hour + replayed if h == 2 else hour)
         # The file source takes the oldest files first: make the order explicit.
         os.utime(source / name, (1_700_000_000 + h, 1_700_000_000 + h))
     with one_shuffle_partition(spark):
@@ -363,7 +348,7 @@ def test_on_a_stream_trades_become_windows_and_the_spike_is_raised_once(spark: S
             queries.append(anomalies)
 
         def step(name: str, trades: list[TradeRow]) -> DataFrame:
-            _write_json(trades_dir, name, TRADE, trades)
+            drop_json_file(trades_dir, name, TRADE, trades)
             aggregates.processAllAvailable()
             anomalies.processAllAvailable()
             return spark.table("volume_anomalies_stream_test")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,11 +12,11 @@ from coattail_jobs.config import JobConfig
 from coattail_jobs.jobs.whale_detector import whale_trades
 from coattail_jobs.schemas import TRADE, WHALE_ALERT
 
+from .streams import TradeRow, drop_json_file
+
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 DETECTED = datetime(2024, 1, 1, 0, 10, tzinfo=UTC)
 CONFIG = JobConfig(job="whale-detector")
-
-TradeRow = tuple[str, str, str, str, float, float, float, str, datetime, datetime]
 
 
 def at(seconds: float) -> datetime:
@@ -93,20 +91,6 @@ def test_the_threshold_comes_from_the_config(spark: SparkSession) -> None:
     assertDataFrameEqual(actual, expected, rtol=0, atol=1e-12)
 
 
-def _drop_file(folder: Path, name: str, rows: list[TradeRow]) -> None:
-    """Write trades as one JSON file, atomically: the file source must never see half a file."""
-    lines = []
-    for row in rows:
-        record = {
-            name: value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
-            for name, value in zip(TRADE.names, row, strict=True)
-        }
-        lines.append(json.dumps(record))
-    staging = folder / f"_{name}"  # the file source skips names starting with "_"
-    staging.write_text("\n".join(lines) + "\n")
-    os.replace(staging, folder / name)
-
-
 def test_on_a_stream_whales_are_emitted_once_and_late_ones_dropped(spark: SparkSession, tmp_path: Path) -> None:
     source = tmp_path / "trades"
     source.mkdir()
@@ -134,13 +118,13 @@ def test_on_a_stream_whales_are_emitted_once_and_late_ones_dropped(spark: SparkS
         # A whale at 00:02:00, its reconnect duplicate, a small trade, and a whale at 00:03:30: the watermark
         # (it follows whales) moves to 00:01:30.
         small = trade("binance", "BTC-USDT", "9", 60_000.0, 0.1, 6_000.0, 130)
-        _drop_file(source, "1.json", [first, first, small, newest])
+        drop_json_file(source, "1.json", TRADE, [first, first, small, newest])
         query.processAllAvailable()
         assertDataFrameEqual(emitted(), spark.createDataFrame([first_whale, newest_whale], WHALE_ALERT))
 
         # The first whale replayed (on time, so the state recognises it); a whale at 00:01:00, behind the
         # watermark: dropped; one at 00:01:45, out of order but ahead of it: emitted.
-        _drop_file(source, "2.json", [first, late, on_time])
+        drop_json_file(source, "2.json", TRADE, [first, late, on_time])
         query.processAllAvailable()
         assertDataFrameEqual(emitted(), spark.createDataFrame([first_whale, newest_whale, on_time_whale], WHALE_ALERT))
     finally:
