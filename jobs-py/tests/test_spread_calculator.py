@@ -114,6 +114,17 @@ def test_windows_are_30_seconds_and_a_trade_at_30_opens_the_next(spark: SparkSes
     assertDataFrameEqual(actual, spark.createDataFrame(expected, SPREAD_RECORD))
 
 
+def test_a_trade_delivered_twice_counts_once(spark: SparkSession) -> None:
+    # binance 101 x 1, delivered twice (a reconnect overlap); coinbase 100 x 1.
+    # Counted once: VWAPs 101 and 100, spread = 1 / 100.5 x 100 = 0.995 % (twice would not change the VWAP
+    # here, but the trade count would read 2).
+    twice = trade("binance", "SOL-USDT", "7", 101.0, 1.0, 3)
+    actual = spreads(spark, [twice, twice, trade("coinbase", "SOL-USDT", "9", 100.0, 1.0, 4)])
+
+    expected = [spread(0, "SOL-USDT", ("binance", 101.0), ("coinbase", 100.0), 1 / 100.5 * 100, 1, 1, True)]
+    assertDataFrameEqual(actual, spark.createDataFrame(expected, SPREAD_RECORD))
+
+
 def test_the_threshold_comes_from_the_config(spark: SparkSession) -> None:
     config = JobConfig(job="spread-calculator", spread_threshold_pct=1.0)
     trades = [

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from ..config import JobConfig
 from ..schemas import SPREAD_RECORD
+from .common import unique_trades
 
 WINDOW = "30 seconds"
 
@@ -34,7 +35,7 @@ def spread_records(config: JobConfig) -> Callable[[DataFrame], DataFrame]:
 
     def transform(trades: DataFrame) -> DataFrame:
         windows = (
-            trades.withWatermark("trade_time", config.watermark)
+            unique_trades(trades, config.watermark)
             .groupBy(F.window("trade_time", WINDOW).alias("window"), F.col("symbol"))
             .agg(
                 F.sum(_on("binance", F.col("quote_volume"))).alias("binance_quote_volume"),

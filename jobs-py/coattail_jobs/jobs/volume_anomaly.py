@@ -50,6 +50,7 @@ from pyspark.sql.types import ArrayType, DoubleType, IntegerType, LongType, Stri
 from ..alerts import VOLUME_ANOMALY, iso_utc_millis
 from ..config import JobConfig
 from ..schemas import ANOMALY_ALERT, VOLUME_AGGREGATE
+from .common import unique_trades
 
 WINDOW = "60 seconds"
 BASELINE_MICROS = 3_600 * 1_000_000
@@ -90,19 +91,16 @@ def volume_aggregates(config: JobConfig) -> Callable[[DataFrame], DataFrame]:
     """Build the transform: schemas.TRADE rows -> schemas.VOLUME_AGGREGATE rows (one per window with trades)."""
 
     def transform(trades: DataFrame) -> DataFrame:
-        watermarked = trades.withWatermark("trade_time", config.watermark)
-        # Spark refuses dropDuplicatesWithinWatermark on batch DataFrames: there the whole batch is the scope.
-        unique = (
-            watermarked.dropDuplicatesWithinWatermark(["event_id"])
-            if watermarked.isStreaming
-            else watermarked.dropDuplicates(["event_id"])
-        )
-        windows = unique.groupBy(F.window("trade_time", WINDOW).alias("window"), "symbol", "exchange").agg(
-            F.count(F.lit(1)).alias("trade_count"),
-            F.sum("quantity").alias("total_volume"),
-            F.sum("quote_volume").alias("total_quote_volume"),
-            F.min("price").alias("min_price"),
-            F.max("price").alias("max_price"),
+        windows = (
+            unique_trades(trades, config.watermark)
+            .groupBy(F.window("trade_time", WINDOW).alias("window"), "symbol", "exchange")
+            .agg(
+                F.count(F.lit(1)).alias("trade_count"),
+                F.sum("quantity").alias("total_volume"),
+                F.sum("quote_volume").alias("total_quote_volume"),
+                F.min("price").alias("min_price"),
+                F.max("price").alias("max_price"),
+            )
         )
         aggregates = windows.select(
             F.col("window.start").alias("window_start"),
