@@ -68,17 +68,11 @@ def conform(df: DataFrame, schema: StructType) -> DataFrame:
     return df.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
 
 
-@dataclass(frozen=True)
-class MergeResult:
-    table: str
-    batch_rows: int
-
-
-def merge_into_iceberg(df: DataFrame, spec: TableSpec, qualified_name: str) -> MergeResult:
-    """Inserts the batch's rows whose natural key is not in the table yet; returns how many rows came in."""
+def merge_into_iceberg(df: DataFrame, spec: TableSpec, qualified_name: str) -> None:
+    """Inserts the batch's rows whose natural key is not in the table yet."""
     keys = NATURAL_KEYS[spec.name]
     if df.isEmpty():
-        return MergeResult(qualified_name, 0)  # no-data batches commit no empty snapshot
+        return  # no-data batches commit no empty snapshot
     target = df.sparkSession.table(qualified_name).schema
     batch = conform(df, target).dropDuplicates(list(keys))
     view = f"coattail_batch_{spec.name}_{int(time.time() * 1e6)}"
@@ -88,7 +82,6 @@ def merge_into_iceberg(df: DataFrame, spec: TableSpec, qualified_name: str) -> M
         batch.sparkSession.sql(f"MERGE INTO {qualified_name} t USING {view} s ON {on} WHEN NOT MATCHED THEN INSERT *")
     finally:
         batch.sparkSession.catalog.dropTempView(view)
-    return MergeResult(qualified_name, batch.count())
 
 
 # ---------------------------------------------------------------- DynamoDB alerts
