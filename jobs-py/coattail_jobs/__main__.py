@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .config import JobConfig, local_spark_conf
+from .config import ConfigError, JobConfig, check_locations, local_spark_conf
 from .ddl import write_all
 from .replay import ReplayUsageError, add_replay_parser, replay_config, run_replay_from_args
 
@@ -68,6 +68,7 @@ def run_streaming_job(config: JobConfig) -> int:
     from .run import JobRunner
     from .sources import kinesis_source
 
+    check_locations(config)
     builder = SparkSession.builder.appName(f"coattail-{config.job}")
     if config.mode == "local":
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "replay":
             return int(run_replay_from_args(args))
         return run_streaming_job(job_config(args.command, args))
-    except ReplayUsageError as err:
+    except (ReplayUsageError, ConfigError) as err:
         print(f"coattail_jobs: {err}", file=sys.stderr)
         return 2
 

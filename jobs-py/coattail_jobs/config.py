@@ -67,6 +67,23 @@ class JobConfig:
         )
 
 
+class ConfigError(ValueError):
+    """Settings a job cannot run with: reported as one line, exit status 2."""
+
+
+def check_locations(config: JobConfig) -> None:
+    """On EMR the checkpoints and the raw zone (DLQ) must be on S3: the workers' local disks vanish with
+    the job run, and a checkpoint there would restart the stream from scratch after every failure."""
+    if config.mode != "emr":
+        return
+    for name, value in (("--checkpoint-root", config.checkpoint_root), ("--raw-root", config.raw_root)):
+        if not value.startswith("s3://"):
+            raise ConfigError(
+                f"{name} {value!r} is not on S3: in --mode emr it must be an s3:// location "
+                f"(e.g. s3://<bucket>/coattail/{name.removeprefix('--').removesuffix('-root')}s)"
+            )
+
+
 def local_spark_conf(config: JobConfig, ivy_dir: str | None = None) -> dict[str, str]:
     """SparkConf for local mode: Iceberg in a Hadoop catalog under ``config.warehouse``."""
     conf = {

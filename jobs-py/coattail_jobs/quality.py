@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -141,15 +142,37 @@ class DataQualityChecker:
             self._cached.pop().unpersist()
 
     @contextmanager
-    def validated(self, df: DataFrame) -> Iterator[tuple[DataFrame, DataFrame, dict[str, float]]]:
-        """``validate`` for a ``with`` block: the batch it cached is released at the block's end."""
-        valid_df, invalid_df, metrics, cached = self._validate(df)
+    def validated(
+        self, df: DataFrame, *, publish: bool = True
+    ) -> Iterator[tuple[DataFrame, DataFrame, dict[str, float]]]:
+        """``validate`` for a ``with`` block: the batch it cached is released at the block's end.
+
+        ``publish=False`` leaves publishing to the caller (``publish_metrics``), so a job can publish only
+        once the batch is written: a batch that fails and is replayed then counts once, not twice.
+        """
+        valid_df, invalid_df, metrics, cached = self._validate(df, publish=publish)
         try:
             yield valid_df, invalid_df, metrics
         finally:
             cached.unpersist()
 
-    def _validate(self, df: DataFrame) -> tuple[DataFrame, DataFrame, dict[str, float], DataFrame]:
+    def publish_metrics(self, metrics: Mapping[str, float]) -> bool:
+        """Send one batch's metrics; False when the metrics service refused them.
+
+        A refusal (a missing ``cloudwatch:PutMetricData`` permission, throttling past the retries, the service
+        down) is logged as an ERROR with the service's reason and does not fail the batch: the trades are
+        written already, and stopping the stream over its dashboard would lose more than it saves.
+        """
+        try:
+            self._sink.publish(self.namespace, metrics, self._dimensions)
+        except (ClientError, BotoCoreError) as err:
+            logger.error("quality metrics not published to %s (the batch's data is written): %s", self.namespace, err)
+            return False
+        return True
+
+    def _validate(
+        self, df: DataFrame, *, publish: bool = True
+    ) -> tuple[DataFrame, DataFrame, dict[str, float], DataFrame]:
         if df.isStreaming:
             raise ValueError("validate works on a batch DataFrame: call it from foreachBatch")
         for reserved in (PROCESSING_TIME_COL, CHECKS_FAILED_COL, REASON_COL, _INVALID, _MALFORMED_FLAG):
@@ -195,7 +218,8 @@ class DataQualityChecker:
         try:
             metrics = self._count(annotated)
             self._log(metrics)
-            self._sink.publish(self.namespace, metrics, self._dimensions)
+            if publish:
+                self.publish_metrics(metrics)
         except BaseException:
             annotated.unpersist()  # nobody else holds it: free it, then let the error through
             raise

@@ -98,7 +98,7 @@ class JobRunner:
 
     def _archive(self, batch: DataFrame, batch_id: int) -> None:
         parsed = parse_trades(batch)
-        with self.checker.validated(parsed) as (valid, invalid, metrics):
+        with self.checker.validated(parsed, publish=False) as (valid, invalid, metrics):
             rows = valid.select(
                 *[f.name for f in TRADE.fields],
                 "schema_version",
@@ -108,6 +108,8 @@ class JobRunner:
             merge_into_iceberg(rows, TABLES_BY_NAME["raw_trades"], self.config.table("raw_trades"))
             if metrics["RecordsFailed"] > 0:
                 write_dlq(invalid, self.config.raw_root, self.config.job, batch_id, datetime.now(UTC))
+            # Published once the batch is written: a batch that fails here is replayed and counted once.
+            self.checker.publish_metrics(metrics)
 
     def _whales(self, batch: DataFrame, batch_id: int) -> None:
         batch.persist()

@@ -7,6 +7,7 @@ import argparse
 import pytest
 
 from coattail_jobs.__main__ import add_job_options, job_config, main
+from coattail_jobs.config import check_locations
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -48,3 +49,18 @@ def test_an_unknown_setting_names_the_ones_the_job_takes(capsys: pytest.CaptureF
         "coattail_jobs: unknown setting 'min_periods' for whale-detector: "
         "it takes threshold, whale_threshold, watermark, symbols, trigger"
     )
+
+
+def test_emr_mode_refuses_local_checkpoint_and_raw_roots(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["whale-detector", "--mode", "emr", "--raw-root", "s3://b/raw"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "coattail_jobs: --checkpoint-root '.coattail/checkpoints' is not on S3: in --mode emr it must be an "
+        "s3:// location (e.g. s3://<bucket>/coattail/checkpoints)"
+    )
+    assert main(["raw-archiver", "--mode", "emr", "--checkpoint-root", "s3://b/ck", "--raw-root", "/tmp/raw"]) == 2
+    assert "--raw-root '/tmp/raw' is not on S3" in capsys.readouterr().err
+    # Both on S3, or local mode with local folders: accepted.
+    check_locations(
+        job_config("raw-archiver", _args("--mode", "emr", "--checkpoint-root", "s3://b/ck", "--raw-root", "s3://b/raw"))
+    )
+    check_locations(job_config("raw-archiver", _args()))

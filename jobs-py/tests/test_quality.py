@@ -8,12 +8,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from coattail_jobs.config import JobConfig
+from coattail_jobs.metrics import CloudWatchMetrics
 from coattail_jobs.parse import parse_trades
 from coattail_jobs.quality import DataQualityChecker, default_checker, write_dlq
 from coattail_jobs.schemas import DLQ_RECORD
@@ -286,11 +289,34 @@ class FailingSink:
         raise ConnectionError("metrics endpoint unreachable")
 
 
-def test_a_failed_publish_fails_the_batch(spark: SparkSession) -> None:
+def test_an_unexpected_publish_failure_fails_the_batch(spark: SparkSession) -> None:
     chk = DataQualityChecker(spark, metrics_sink=FailingSink()).add_check("x_positive", F.col("x") > 0)
 
     with pytest.raises(ConnectionError, match="unreachable"):
         chk.validate(spark.createDataFrame([(1,)], "x int"))
+
+
+def test_cloudwatch_refusing_the_metrics_is_logged_and_the_batch_goes_on(
+    spark: SparkSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    chk = DataQualityChecker(spark, metrics_sink=CloudWatchMetrics(client)).add_check("x_positive", F.col("x") > 0)
+    df = spark.createDataFrame([(1,), (-1,)], "x int")
+    with Stubber(client) as stub, caplog.at_level(logging.ERROR, logger="coattail_jobs.quality"):
+        stub.add_client_error("put_metric_data", "AccessDenied", "not authorized to perform cloudwatch:PutMetricData")
+        valid, invalid, metrics = chk.validate(df)
+        stub.assert_no_pending_responses()
+    assert (valid.count(), invalid.count(), metrics["RecordsFailed"]) == (1, 1, 1.0)
+    assert any("AccessDenied" in m and "not published" in m for m in caplog.messages)
+
+
+def test_validated_can_leave_publishing_until_the_batch_is_written(spark: SparkSession) -> None:
+    sink = RecordingSink()
+    chk = DataQualityChecker(spark, "Test/Quality", sink).add_check("x_positive", F.col("x") > 0)
+    with chk.validated(spark.createDataFrame([(1,), (-1,), (2,)], "x int"), publish=False) as (_, _, metrics):
+        assert sink.calls == []
+        assert chk.publish_metrics(metrics) is True
+    assert [(ns, m["RecordsProcessed"], m["RecordsFailed"]) for ns, m, _ in sink.calls] == [("Test/Quality", 3.0, 1.0)]
 
 
 def test_misuse_is_refused(spark: SparkSession) -> None:

@@ -5,12 +5,17 @@ one). Each whale carries its base and quote assets, the threshold and its multip
 ``whale:{event_id}``, so a replayed trade yields the same alert id and the DynamoDB conditional put
 writes it once.
 
-Duplicates are also dropped here, by ``event_id`` within the watermark: the producer re-sends trades
-across reconnect overlaps (and Coinbase's ``last_match``), and Kinesis delivers at least once. The
-alert table would absorb those by its key, but the Iceberg ``whale_trades`` table is append-only and
-would not. Deduplicating after the filter keeps the state to whale ids only, and the watermark bounds
-it. The cost: a whale arriving later than the watermark (2 minutes behind the latest whale) is dropped,
-like late data in every job.
+Late data and duplicates. Structured Streaming drops rows behind the watermark only in a stateful
+operator, so the deduplication by ``event_id`` within the watermark is what makes the job's watermark
+real: a whale that arrives later than the watermark is dropped, like late data in every job. It also
+keeps a trade that reached Kinesis twice (a reconnect overlap, Coinbase's ``last_match``, an
+at-least-once redelivery) to one row before the sinks, which key on ``alert_id`` anyway (an Iceberg
+MERGE and a conditional put), so a replayed batch writes nothing twice either way.
+
+The watermark follows whale trades only: Spark pushes the threshold filter below the watermark (a filter
+that does not read the event time moves down), so the watermark is the newest *whale* time minus the
+delay. That keeps small trades out of the state and errs on the safe side: a whale is dropped only when
+it is more than the watermark behind the newest whale, never for being behind ordinary trades.
 """
 
 from __future__ import annotations
@@ -35,9 +40,7 @@ def whale_trades(config: JobConfig, detected_at: datetime | None = None) -> Call
     detected: Column = F.current_timestamp() if detected_at is None else F.lit(detected_at)
 
     def transform(trades: DataFrame) -> DataFrame:
-        # Spark pushes a filter that ignores the event time below the watermark anyway; written in that
-        # order, it says what happens: the watermark follows whale trades only. That errs on the safe side
-        # (duplicates are remembered longer, fewer late whales are dropped) and keeps small trades out of state.
+        # Written in the order Spark runs it (see the module docstring): the watermark follows whales only.
         whales = trades.where(F.col("quote_volume") > F.lit(threshold)).withWatermark("trade_time", config.watermark)
         # Spark refuses dropDuplicatesWithinWatermark on batch DataFrames (replays, tests): there the whole
         # batch is the scope.
