@@ -8,20 +8,27 @@ comes from the EMR Serverless job run and they read Kinesis, write Glue/S3 Icebe
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import signal
 import sys
-from dataclasses import replace
+import threading
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import ConfigError, JobConfig, check_locations, local_spark_conf
 from .ddl import write_all
 from .replay import ReplayUsageError, add_replay_parser, replay_config, run_replay_from_args
 
+if TYPE_CHECKING:
+    from pyspark.sql.streaming.query import StreamingQuery
+
 STREAMING_JOBS = ("raw-archiver", "volume-anomaly", "whale-detector", "spread-calculator")
 
 
-def add_job_options(p: argparse.ArgumentParser) -> None:
+def add_job_options(p: argparse.ArgumentParser, *, job_qualified: bool = False) -> None:
     env = os.environ.get
     p.add_argument("--mode", choices=("local", "emr"), default=env("COATTAIL_MODE", "local"))
     p.add_argument("--stream", default=env("COATTAIL_STREAM", "coattail-trades"))
@@ -38,16 +45,21 @@ def add_job_options(p: argparse.ArgumentParser) -> None:
         "--set",
         action="append",
         default=[],
-        metavar="NAME=VALUE",
-        help="override a setting, e.g. whale_threshold=250000",
+        metavar="JOB:NAME=VALUE" if job_qualified else "NAME=VALUE",
+        help=(
+            "override one job's setting, e.g. whale-detector:threshold=250000"
+            if job_qualified
+            else "override a setting, e.g. whale_threshold=250000"
+        ),
     )
 
 
 def job_config(job: str, args: argparse.Namespace) -> JobConfig:
-    """The job's settings: --set overrides (the same names and checks as replay), then the options."""
+    """The job's settings: defaults, then the options, then the --set overrides (same names and checks as
+    replay), so a setting named for one job wins over an option given to all."""
     timing = {k: v for k, v in (("watermark", args.watermark), ("trigger", args.trigger)) if v is not None}
-    return replace(
-        replay_config(job, args.set),
+    options = JobConfig(
+        job=job,
         mode=args.mode,
         stream=args.stream,
         region=args.region,
@@ -59,34 +71,107 @@ def job_config(job: str, args: argparse.Namespace) -> JobConfig:
         raw_root=args.raw_root,
         **timing,
     )
+    return replay_config(job, args.set, base=options)
 
 
-def run_streaming_job(config: JobConfig) -> int:
-    """Starts the job's queries on Kinesis and runs until they stop (Ctrl-C stops them cleanly)."""
+def pipeline_configs(args: argparse.Namespace) -> list[JobConfig]:
+    """One JobConfig per job of ``--jobs``; ``--set JOB:NAME=VALUE`` goes to that job only."""
+    jobs = [j.strip() for j in args.jobs.split(",") if j.strip()]
+    unknown = [j for j in jobs if j not in STREAMING_JOBS]
+    if not jobs or unknown:
+        raise ConfigError(f"--jobs {args.jobs!r}: name one or more of {', '.join(STREAMING_JOBS)}, comma-separated")
+    per_job: dict[str, list[str]] = {job: [] for job in jobs}
+    for item in args.set:
+        job, sep, assignment = item.partition(":")
+        if not sep or job not in STREAMING_JOBS:
+            raise ConfigError(
+                f"--set {item!r} is not JOB:NAME=VALUE: write it like --set whale-detector:trigger=1 second"
+            )
+        if job in per_job:
+            per_job[job].append(assignment)
+    return [job_config(job, argparse.Namespace(**{**vars(args), "set": per_job[job]})) for job in jobs]
+
+
+def run_pipeline(configs: list[JobConfig]) -> int:
+    """Starts every job's queries in one Spark application and runs until they stop or a signal comes.
+
+    SIGINT and SIGTERM stop the queries cleanly (each finishes or abandons its micro-batch; the checkpoint
+    replays it on the next start). stdout carries two JSON lines for whoever runs this: ``started`` once
+    every query is running, ``stopped`` with the rows in each Iceberg table at the end.
+    """
+    from pyspark.errors import StreamingQueryException
     from pyspark.sql import SparkSession
 
     from .run import JobRunner
+    from .schemas import TABLES
     from .sources import kinesis_source
 
-    check_locations(config)
-    builder = SparkSession.builder.appName(f"coattail-{config.job}")
-    if config.mode == "local":
+    for config in configs:
+        check_locations(config)
+    first = configs[0]
+    builder = SparkSession.builder.appName("coattail-" + "+".join(c.job for c in configs))
+    if first.mode == "local":
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        for key, value in local_spark_conf(config, ivy_dir=str(Path(__file__).resolve().parents[1] / ".ivy")).items():
+        for key, value in local_spark_conf(first, ivy_dir=str(Path(__file__).resolve().parents[1] / ".ivy")).items():
             builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    queries = JobRunner(spark, config).start(kinesis_source(spark, config))
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        # Only a flag: the main thread is inside a py4j call, which resumes and returns within a second.
+        logging.getLogger(__name__).info("signal %d: stopping %s", signum, ", ".join(c.job for c in configs))
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    queries = []
     try:
-        spark.streams.awaitAnyTermination()
-    except KeyboardInterrupt:
-        logging.getLogger(__name__).info("stopping %s", config.job)
+        for config in configs:
+            queries.extend(JobRunner(spark, config).start(kinesis_source(spark, config)))
+        _emit({"event": "started", "jobs": [c.job for c in configs], "queries": [q.name for q in queries]})
+        while not stop.is_set() and all(q.isActive for q in queries):
+            try:
+                spark.streams.awaitAnyTermination(1)
+            except StreamingQueryException:
+                break  # reported below, with every other failed query
     finally:
+        # A query that ended by itself failed; one we stop may end with the interruption's error, which
+        # is no failure (its batch is replayed from the checkpoint on the next start).
+        failed = [q for q in queries if not q.isActive and q.exception() is not None]
         for q in queries:
-            q.stop()
-    failed = [q for q in queries if q.exception() is not None]
+            _stop_between_batches(q)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     for q in failed:
-        print(f"coattail_jobs: {config.job}: query {q.name} failed: {q.exception()}", file=sys.stderr)
+        print(f"coattail_jobs: query {q.name} failed: {q.exception()}", file=sys.stderr)
+    rows = {
+        spec.name: spark.table(first.table(spec.name)).count()
+        for spec in TABLES
+        if spec.name != "anomalies_reprocessed"
+    }
+    _emit({"event": "stopped", "failed": [q.name for q in failed], "rows": rows})
     return 1 if failed else 0
+
+
+def _stop_between_batches(query: StreamingQuery, patience_s: float = 30.0) -> None:
+    """Stop once the running micro-batch (if any) is done: stopping mid-batch is safe (the checkpoint replays
+    it) but interrupts its writes with a screenful of errors. After ``patience_s`` it stops anyway."""
+    deadline = time.monotonic() + patience_s
+    if query.isActive and query.status.get("isTriggerActive"):
+        logging.getLogger(__name__).info(
+            "waiting up to %.0f s for %s to finish its micro-batch", patience_s, query.name
+        )
+    while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    query.stop()
+
+
+def _emit(event: dict[str, object]) -> None:
+    print(json.dumps(event), flush=True)
+
+
+def run_streaming_job(config: JobConfig) -> int:
+    """One job's queries on Kinesis until they stop (Ctrl-C or SIGTERM stops them cleanly)."""
+    return run_pipeline([config])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for job in STREAMING_JOBS:
         add_job_options(sub.add_parser(job, help=f"run the {job} streaming job"))
+    pipeline = sub.add_parser(
+        "pipeline",
+        help="run several streaming jobs in one Spark application (the local demo)",
+        description="Every job's queries in one Spark application; each job keeps its own checkpoints.",
+    )
+    add_job_options(pipeline, job_qualified=True)
+    pipeline.add_argument("--jobs", default=",".join(STREAMING_JOBS), help="comma-separated jobs (default: all four)")
     add_replay_parser(sub)
     ddl = sub.add_parser("ddl", help="write the Athena DDL (one file per table) rendered from the schemas")
     ddl.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "ddl", help="folder to write to")
@@ -109,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "replay":
             return int(run_replay_from_args(args))
+        if args.command == "pipeline":
+            return run_pipeline(pipeline_configs(args))
         return run_streaming_job(job_config(args.command, args))
     except (ReplayUsageError, ConfigError) as err:
         print(f"coattail_jobs: {err}", file=sys.stderr)

@@ -101,6 +101,8 @@ def local_spark_conf(config: JobConfig, ivy_dir: str | None = None) -> dict[str,
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": _env("COATTAIL_SHUFFLE_PARTITIONS", "4"),
         "spark.ui.enabled": "false",
+        # Progress bars would bury the jobs' own log lines on stderr (and fill a demo's log file).
+        "spark.ui.showConsoleProgress": "false",
     }
     if ivy_dir:
         conf["spark.jars.ivy"] = ivy_dir

@@ -267,8 +267,9 @@ def check_job(job: str) -> str:
     return job
 
 
-def replay_config(job: str, assignments: Iterable[str]) -> JobConfig:
-    """The job's JobConfig with ``NAME=VALUE`` settings applied (later ones win); ReplayUsageError if bad."""
+def replay_config(job: str, assignments: Iterable[str], base: JobConfig | None = None) -> JobConfig:
+    """The job's JobConfig (``base``, or the defaults) with ``NAME=VALUE`` settings applied (later ones win);
+    ReplayUsageError if bad."""
     names = SETTINGS[check_job(job)]
     changes: dict[str, object] = {}
     for assignment in assignments:
@@ -284,7 +285,7 @@ def replay_config(job: str, assignments: Iterable[str]) -> JobConfig:
             changes[target] = parse(value.strip())
         except ValueError as err:
             raise ReplayUsageError(f"bad value for {name}: {err}: write it like --set {name}={example}") from None
-    return replace(JobConfig(job=job), **changes)  # type: ignore[arg-type]  # each parser returns its field's type
+    return replace(base or JobConfig(job=job), **changes)  # type: ignore[arg-type]  # each parser returns its field's type
 
 
 def settings_of(config: JobConfig) -> dict[str, object]:

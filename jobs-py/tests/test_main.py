@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from coattail_jobs.__main__ import add_job_options, job_config, main
+from coattail_jobs.__main__ import add_job_options, job_config, main, pipeline_configs
 from coattail_jobs.config import check_locations
 
 
@@ -64,3 +64,41 @@ def test_emr_mode_refuses_local_checkpoint_and_raw_roots(capsys: pytest.CaptureF
         job_config("raw-archiver", _args("--mode", "emr", "--checkpoint-root", "s3://b/ck", "--raw-root", "s3://b/raw"))
     )
     check_locations(job_config("raw-archiver", _args()))
+
+
+def _pipeline_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_job_options(parser, job_qualified=True)
+    parser.add_argument("--jobs", default="raw-archiver,volume-anomaly,whale-detector,spread-calculator")
+    return parser.parse_args(list(argv))
+
+
+def test_pipeline_settings_go_to_the_job_they_name() -> None:
+    configs = pipeline_configs(
+        _pipeline_args(
+            "--jobs",
+            "whale-detector,spread-calculator",
+            "--set",
+            "whale-detector:trigger=1 second",
+            "--set",
+            "spread-calculator:threshold=0.2",
+            "--set",
+            "volume-anomaly:threshold=9",  # a job not in --jobs: ignored
+            "--trigger",
+            "3 seconds",
+            "--kinesis-endpoint",
+            "http://127.0.0.1:4567",
+        )
+    )
+    assert [(c.job, c.trigger, c.whale_threshold, c.spread_threshold_pct) for c in configs] == [
+        ("whale-detector", "1 second", 100_000.0, 0.5),
+        ("spread-calculator", "3 seconds", 100_000.0, 0.2),
+    ]
+    assert {c.kinesis_endpoint for c in configs} == {"http://127.0.0.1:4567"}
+
+
+def test_pipeline_refuses_unknown_jobs_and_unqualified_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pipeline", "--jobs", "whale-detector,price-oracle"]) == 2
+    assert "--jobs 'whale-detector,price-oracle': name one or more of raw-archiver" in capsys.readouterr().err
+    assert main(["pipeline", "--set", "threshold=3"]) == 2
+    assert "is not JOB:NAME=VALUE" in capsys.readouterr().err
