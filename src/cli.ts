@@ -2,7 +2,7 @@
  * The command tree, and nothing else: each command's module is imported only when it runs, so
  * `coattail --help` loads no AWS SDK, no React and no WebSocket code.
  */
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { runCommand, type GlobalOptions } from './core/run.js';
 
 const DEFAULT_SYMBOLS = 'BTC-USDT,ETH-USDT,SOL-USDT';
@@ -88,6 +88,29 @@ export function buildProgram(): Command {
       'coattail replay volume-anomaly --input day.jsonl --out va --set threshold=3.0 --json',
     ]))
     .action(async (job: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/replay.js')).replay({ ...opts, job }, ctx)));
+
+  program
+    .command('watch')
+    .description('Live terminal view of alerts from DynamoDB, newest first (NDJSON when stdout is not a terminal, or --json)')
+    .addArgument(new Argument('<what>', 'which alerts').choices(['whales', 'anomalies', 'spreads']))
+    .addOption(new Option('--min-usd <n>', 'only alerts of at least this notional (whales) or window quote volume (anomalies); not for spreads').env('COATTAIL_WATCH_MIN_USD'))
+    .addOption(new Option('--since <duration>', 'show alerts from this long ago on: 30s, 15m, 2h, 1d').env('COATTAIL_WATCH_SINCE').default('15m'))
+    .addOption(new Option('--symbols <list>', 'only these BASE-QUOTE symbols (default: all)').env('COATTAIL_WATCH_SYMBOLS'))
+    .addOption(new Option('--json', 'NDJSON on stdout, one alert a line, even on a terminal'))
+    .addOption(new Option('--local', "use the store started by 'coattail local up'").env('COATTAIL_LOCAL'))
+    .addOption(new Option('--state-dir <dir>', 'where local state lives').env('COATTAIL_STATE_DIR').default('.coattail/local'))
+    .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
+    .addOption(new Option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (a local store)').env('COATTAIL_DYNAMODB_ENDPOINT'))
+    .addOption(new Option('--table <name>', 'alert table').env('COATTAIL_ALERTS_TABLE').default('coattail-alerts'))
+    .addOption(new Option('--interval-ms <ms>', 'poll interval while alerts arrive (waits grow to 4x when none do)').env('COATTAIL_WATCH_INTERVAL_MS').default('1000'))
+    .addHelpText('after', examples([
+      'coattail watch whales --local',
+      'coattail watch whales --local --min-usd 250000 --symbols BTC-USDT,ETH-USDT --since 2h',
+      'coattail watch anomalies --region eu-west-1',
+      'coattail watch spreads --local --json | jq .spread_pct',
+      'coattail watch whales --dynamodb-endpoint http://127.0.0.1:8000 --since 30s > whales.jsonl',
+    ]))
+    .action(async (what: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/watch.js')).watch(what, opts, ctx)));
 
   const local = program
     .command('local')

@@ -1,0 +1,134 @@
+import path from 'node:path';
+import { createDynamoClient } from '../aws/dynamodb.js';
+import { useColor, type CommandContext } from '../core/context.js';
+import { usageError } from '../core/errors.js';
+import { silentLogger } from '../core/logger.js';
+import { localEndpoints } from '../local/state.js';
+import { parseDuration } from '../watch/format.js';
+import { KIND_ALERT_TYPE, WATCH_KINDS, minUsdApplies, type WatchKind } from '../watch/kinds.js';
+import { printNdjson } from '../watch/ndjson.js';
+import { AlertPoller } from '../watch/poller.js';
+import { watchError, type WatchTarget } from '../watch/errors.js';
+
+/** Options as commander hands them over (strings; environment variables already applied). */
+export interface WatchOptions {
+  minUsd?: string;
+  since: string;
+  symbols?: string;
+  json?: boolean;
+  local?: boolean;
+  stateDir: string;
+  region?: string;
+  dynamodbEndpoint?: string;
+  table: string;
+  intervalMs: string;
+}
+
+/** Below this the view would poll the table several times a second for nothing. */
+const MIN_INTERVAL_MS = 50;
+
+export function parseKind(text: string): WatchKind {
+  const kind = text.toLowerCase();
+  if (!(WATCH_KINDS as readonly string[]).includes(kind)) {
+    throw usageError(`cannot watch '${text}'`, `coattail watches ${WATCH_KINDS.join(', ')}`, 'run e.g. coattail watch whales');
+  }
+  return kind as WatchKind;
+}
+
+export function parseSince(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw usageError('--since must be a duration', `got '${text}'`, 'pass e.g. --since 30s, 15m, 2h or 1d');
+  return ms;
+}
+
+/** Upper-cased, deduplicated BASE-QUOTE symbols; empty (all symbols) when not given. */
+export function parseWatchSymbols(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const list = [...new Set(text.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s.length > 0))];
+  if (list.length === 0) throw usageError('no symbols given', '--symbols is empty', 'leave it out to watch every symbol, or pass e.g. --symbols BTC-USDT,ETH-USDT');
+  for (const s of list) {
+    if (!/^[A-Z0-9]+-[A-Z0-9]+$/.test(s)) throw usageError(`symbol '${s}' is not BASE-QUOTE`, 'symbols are written with a dash', 'write it like BTC-USDT');
+  }
+  return list;
+}
+
+function parseMinUsd(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text.replace(/_/g, ''));
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw usageError('--min-usd must be a number ≥ 0', `got '${text}'`, 'pass e.g. --min-usd 250000');
+  return n;
+}
+
+function parseInterval(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < MIN_INTERVAL_MS) {
+    throw usageError(`--interval-ms must be a whole number ≥ ${MIN_INTERVAL_MS}`, `got '${text}'`, 'pass e.g. --interval-ms 1000');
+  }
+  return n;
+}
+
+/**
+ * `coattail watch whales|anomalies|spreads`: the alert table's newest alerts of one type, live. On a
+ * terminal, an ink view; with `--json` or when stdout is not a terminal, NDJSON (one alert a line).
+ */
+export async function watch(kindText: string, opts: WatchOptions, ctx: CommandContext): Promise<number> {
+  const kind = parseKind(kindText);
+  const sinceMs = parseSince(opts.since);
+  const symbols = parseWatchSymbols(opts.symbols);
+  let minUsd = parseMinUsd(opts.minUsd);
+  if (minUsd !== undefined && !minUsdApplies(kind)) {
+    ctx.logger.warn('--min-usd does not apply to spreads (a spread alert has no traded amount); ignored');
+    minUsd = undefined;
+  }
+  const intervalMs = parseInterval(opts.intervalMs);
+
+  let endpoint = opts.dynamodbEndpoint;
+  let region = opts.region;
+  if (opts.local && !endpoint) {
+    const local = localEndpoints(path.resolve(ctx.cwd, opts.stateDir), ['dynamodb']);
+    endpoint = local.dynamodbEndpoint;
+    region = region ?? local.region;
+  }
+  // A short request timeout: a hung store fails one poll (and is retried) instead of freezing the view.
+  const client = createDynamoClient({ region, endpoint, requestTimeoutMs: 10_000 }, ctx.env);
+  const target: WatchTarget = { table: opts.table, where: endpoint ?? `region ${await client.config.region()}`, local: endpoint !== undefined };
+
+  const json = opts.json === true || ctx.stdout.isTTY !== true;
+  const poller = new AlertPoller({
+    client,
+    table: opts.table,
+    type: KIND_ALERT_TYPE[kind],
+    sinceMs: ctx.clock.now() - sinceMs,
+    symbols,
+    ...(minUsd !== undefined ? { minUsd } : {}),
+    // Logs on the terminal the view draws on would tear it: there, the header counts skipped items.
+    logger: json || ctx.stderr.isTTY !== true ? ctx.logger.child({ watch: kind }) : silentLogger,
+  });
+  const loop = { intervalMs };
+  try {
+    if (json) {
+      await printNdjson({ poller, loop, out: ctx.stdout, signal: ctx.signal, logger: ctx.logger });
+    } else {
+      const { runWatchTui } = await import('../watch/tui.js');
+      await runWatchTui({
+        kind,
+        settings: { since: opts.since, symbols, minUsd },
+        color: useColor(ctx.env, ctx.stdout),
+        poller,
+        loop,
+        signal: ctx.signal,
+        // On this path stdout is a terminal, so these are the process's tty streams, as ink wants.
+        stdout: ctx.stdout as NodeJS.WriteStream,
+        stdin: process.stdin,
+        stderr: ctx.stderr as NodeJS.WriteStream,
+      });
+    }
+  } catch (err) {
+    throw watchError(err, target);
+  } finally {
+    client.destroy();
+  }
+  const stats = poller.stats();
+  ctx.logger.debug('watch ended', { ...stats });
+  return 0;
+}
