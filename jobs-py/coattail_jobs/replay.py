@@ -242,8 +242,9 @@ _PARSERS: Mapping[str, tuple[Callable[[str], object], str]] = {
 
 _COMMON = {"watermark": "watermark", "symbols": "symbols", "trigger": "trigger"}
 SETTINGS: Mapping[str, Mapping[str, str]] = {
-    # raw-archiver has no watermark: it archives late trades too.
-    RAW_ARCHIVER: {"symbols": "symbols"},
+    # raw-archiver has no watermark: it archives late trades too. Its trigger only paces the live job (a
+    # replay, with no lateness to decide, runs the recording as one micro-batch whatever it says).
+    RAW_ARCHIVER: {"symbols": "symbols", "trigger": "trigger"},
     WHALE_DETECTOR: {"threshold": "whale_threshold", "whale_threshold": "whale_threshold", **_COMMON},
     VOLUME_ANOMALY: {
         "threshold": "anomaly_threshold",

@@ -533,7 +533,7 @@ def test_settings_map_threshold_to_each_jobs_own() -> None:
         ),
         (
             ["raw-archiver", "--set", "threshold=3"],
-            "replay: unknown setting 'threshold' for raw-archiver: it takes symbols",
+            "replay: unknown setting 'threshold' for raw-archiver: it takes symbols, trigger",
         ),
         (
             ["volume-anomaly", "--set", "threshold=high"],
