@@ -87,6 +87,10 @@ def merge_into_iceberg(df: DataFrame, spec: TableSpec, qualified_name: str) -> N
     key has the same time. Spark pushes that range into the Iceberg scan, which skips every other day
     partition and every data file whose time bounds miss it; without it, each micro-batch anti-joins the
     whole table and gets slower as the history grows.
+
+    Keep it insert-only: Spark plans such a MERGE as an append, and volume-anomaly reads
+    ``volume_aggregates`` as an Iceberg stream, which fails on ``overwrite`` snapshots (a ``WHEN MATCHED``
+    clause would make them).
     """
     keys = NATURAL_KEYS[spec.name]
     target = df.sparkSession.table(qualified_name).schema
