@@ -1,11 +1,15 @@
-"""Fault: the Spark application is killed (kill -9, the driver and its JVM) mid-stream, then started again.
+"""Faults downstream of Kinesis: the Spark application killed mid-stream, and a burst of bad records.
+
+The Spark application is killed (kill -9, the driver and its JVM) mid-stream, then started again.
 
 The jobs run as operators run them, ``python -m coattail_jobs pipeline`` (whale-detector and raw-archiver in one
 Spark application), against the real Kinesis emulator and dynalite. Trades keep arriving in Kinesis while the
 application is down. It is killed the moment the first whale alert lands in DynamoDB: the alert is the last
 write of a micro-batch, so the kill falls between the batch's writes and its checkpoint commit — the batch is
 run again on restart, the very case the idempotent sinks are for. Afterwards: every whale alerted once, every
-trade archived once, no duplicate row in any table.
+trade archived once, no duplicate row in any table. After the restart a burst of malformed and invalid
+records arrives among the trades: each lands in the dead-letter queue once, under its reason, and the valid
+trades flow on. (One test for both: each Spark start costs tens of seconds.)
 """
 
 from __future__ import annotations
@@ -54,6 +58,36 @@ def _trade(i: int, now: datetime) -> bytes:
             "ingested_at": ts,
         }
     ).encode()
+
+
+BAD_BURST_BATCH = 12
+"""The batch (after the restart) that also carries a burst of malformed and invalid records."""
+EXPECTED_DEAD_LETTERS = {
+    "malformed": 4,
+    "validity_price_positive": 1,
+    "validity_symbol_allowed": 2,
+    "completeness_event_id": 1,
+}
+
+
+def _bad_records(now: datetime) -> list[bytes]:
+    """What a buggy producer might write: 4 lines that are not trades, 4 trades that fail an ERROR check."""
+
+    def broken(i: int, **changes: object) -> bytes:
+        trade = json.loads(_trade(i, now))
+        trade.update(changes)
+        return json.dumps({k: v for k, v in trade.items() if v is not None}).encode()
+
+    return [
+        b"{not json",
+        b"[1, 2, 3]",
+        b'{"event_id": "binance:BTC-USDT:x", "price": "sixty thousand"}',
+        b"42",
+        broken(9001, event_id="binance:BTC-USDT:9001", price=-1.0),
+        broken(9002, event_id="binance:DOGE-USDT:9002", symbol="DOGE-USDT"),
+        broken(9003, event_id="binance:PEPE-USDT:9003", symbol="PEPE-USDT"),
+        broken(9004, event_id=None),
+    ]
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.25) -> None:
@@ -117,7 +151,7 @@ def pipelines() -> Iterator[list[Pipeline]]:
         p.ensure_gone()
 
 
-def test_kill_9_mid_stream_then_restart_misses_no_whale_and_duplicates_nothing(
+def test_kill_9_mid_stream_then_restart_misses_no_whale_duplicates_nothing_and_dead_letters_bad_records(
     spark: SparkSession,
     kinesis_endpoint: str,
     dynamodb_endpoint: str,
@@ -182,8 +216,11 @@ def test_kill_9_mid_stream_then_restart_misses_no_whale_and_duplicates_nothing(
         for b in batches:
             now = datetime.now(UTC)
             ids = range(b * per_batch, (b + 1) * per_batch)
+            records = [_trade(i, now) for i in ids]
+            if b == BAD_BURST_BATCH:
+                records += _bad_records(now)
             kinesis.put_records(
-                StreamName=stream, Records=[{"PartitionKey": str(i % 7), "Data": _trade(i, now)} for i in ids]
+                StreamName=stream, Records=[{"PartitionKey": str(n % 7), "Data": r} for n, r in enumerate(records)]
             )
             time.sleep(pause_s)
 
@@ -224,3 +261,22 @@ def test_kill_9_mid_stream_then_restart_misses_no_whale_and_duplicates_nothing(
     assert history == expected_alerts
     assert stopped["rows"]["raw_trades"] == TRADES
     assert stopped["rows"]["whale_trades"] == len(WHALES)
+
+    # The burst: each bad record in the DLQ once, under its reason; the valid trades around it flowed.
+    letters = [
+        json.loads(line)
+        for f in (tmp_path / "raw" / "dlq").rglob("*.json")
+        for line in f.read_text().splitlines()
+        if line.strip()
+    ]
+    by_reason: dict[str, int] = {}
+    for letter in letters:
+        by_reason[letter["reason"]] = by_reason.get(letter["reason"], 0) + 1
+        assert letter["job"] == "raw-archiver"
+    assert by_reason == EXPECTED_DEAD_LETTERS
+    assert {r["record"] for r in letters if r["reason"] == "malformed"} == {
+        "{not json",
+        "[1, 2, 3]",
+        '{"event_id": "binance:BTC-USDT:x", "price": "sixty thousand"}',
+        "42",
+    }
