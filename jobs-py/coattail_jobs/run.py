@@ -114,16 +114,27 @@ class JobRunner:
     def _whales(self, batch: DataFrame, batch_id: int) -> None:
         batch.persist()
         try:
-            merge_into_iceberg(batch, TABLES_BY_NAME["whale_trades"], self.config.table("whale_trades"))
-            self._alerts(whale_alerts_to_alerts(batch), batch_id)
+            alerts = self._notify(whale_alerts_to_alerts(batch), batch_id)
+            if alerts is None:
+                return  # no whale in this micro-batch: nothing to write anywhere
+            try:
+                merge_into_iceberg(batch, TABLES_BY_NAME["whale_trades"], self.config.table("whale_trades"))
+                merge_into_iceberg(alerts, TABLES_BY_NAME["alerts"], self.config.table("alerts"))
+            finally:
+                alerts.unpersist()
         finally:
             batch.unpersist()
 
     def _spreads(self, batch: DataFrame, batch_id: int) -> None:
         batch.persist()
         try:
-            merge_into_iceberg(batch, TABLES_BY_NAME["spreads"], self.config.table("spreads"))
-            self._alerts(spread_alerts_to_alerts(batch), batch_id)
+            alerts = self._notify(spread_alerts_to_alerts(batch), batch_id)
+            merge_into_iceberg(batch, TABLES_BY_NAME["spreads"], self.config.table("spreads"))  # every window
+            if alerts is not None:
+                try:
+                    merge_into_iceberg(alerts, TABLES_BY_NAME["alerts"], self.config.table("alerts"))
+                finally:
+                    alerts.unpersist()
         finally:
             batch.unpersist()
 
@@ -133,21 +144,31 @@ class JobRunner:
     def _anomalies(self, batch: DataFrame, batch_id: int) -> None:
         batch.persist()
         try:
-            merge_into_iceberg(batch, TABLES_BY_NAME["anomalies"], self.config.table("anomalies"))
-            self._alerts(anomaly_alerts_to_alerts(batch), batch_id)
+            alerts = self._notify(anomaly_alerts_to_alerts(batch), batch_id)
+            if alerts is None:
+                return  # the detector emits rows only for anomalies
+            try:
+                merge_into_iceberg(batch, TABLES_BY_NAME["anomalies"], self.config.table("anomalies"))
+                merge_into_iceberg(alerts, TABLES_BY_NAME["alerts"], self.config.table("alerts"))
+            finally:
+                alerts.unpersist()
         finally:
             batch.unpersist()
 
-    def _alerts(self, alerts: DataFrame, batch_id: int) -> None:
-        """History first (Iceberg ``alerts``), then DynamoDB: a failure raises and the batch is replayed."""
+    def _notify(self, alerts: DataFrame, batch_id: int) -> DataFrame | None:
+        """DynamoDB first, then the caller writes the Iceberg history: an alert reaches the people watching
+        without waiting for two table commits. Both sinks key on the alert id, so whichever write fails, the
+        batch is replayed from the checkpoint and nothing is written twice. Returns the persisted alerts (the
+        caller unpersists them), or None when the batch raised none."""
         alerts = alerts.persist()
-        try:
-            merge_into_iceberg(alerts, TABLES_BY_NAME["alerts"], self.config.table("alerts"))
-            items = [alert_to_dynamo_item(row.asDict()) for row in alerts.collect()]  # a batch's alerts are few
-            if items:
-                stats = put_alerts(self.dynamodb, self.config.alerts_table, items)
-                log.info(
-                    "batch %d: %d alerts written, %d already there", batch_id, stats.written, stats.already_written
-                )
-        finally:
+        items = [alert_to_dynamo_item(row.asDict()) for row in alerts.collect()]  # a batch's alerts are few
+        if not items:
             alerts.unpersist()
+            return None
+        try:
+            stats = put_alerts(self.dynamodb, self.config.alerts_table, items)
+        except BaseException:
+            alerts.unpersist()
+            raise
+        log.info("batch %d: %d alerts written, %d already there", batch_id, stats.written, stats.already_written)
+        return alerts
