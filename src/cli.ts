@@ -151,6 +151,93 @@ export function buildProgram(): Command {
     .addHelpText('after', examples(['coattail local peek', 'coattail local peek --last 0 --json | jq .trades']))
     .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local-peek.js')).localPeek(opts, ctx)));
 
+  // ---- jobs (EMR Serverless) and ddl (Athena) ----
+  const awsCommon = (cmd: Command, json = true): Command => {
+    cmd
+      .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
+      .addOption(new Option('--config <file>', 'settings file (default: coattail.config.json here)').env('COATTAIL_CONFIG'))
+      .addOption(new Option('--save-config', 'remember the settings given in the config file'));
+    return json ? cmd.addOption(new Option('--json', 'machine-readable output on stdout')) : cmd;
+  };
+  const emrCommon = (cmd: Command, json = true): Command =>
+    awsCommon(cmd, json).addOption(new Option('--application-id <id>', 'EMR Serverless application').env('COATTAIL_EMR_APPLICATION_ID'));
+  const jobs = program
+    .command('jobs')
+    .description('Run the Spark jobs on EMR Serverless (or --local), follow and stop their runs')
+    .addHelpText('after', examples(['coattail jobs submit whale-detector --wait', 'coattail jobs list --state RUNNING', 'coattail jobs logs 00fabc123 --follow']));
+  emrCommon(jobs.command('submit'))
+    .description('Bundle jobs-py, upload it (content-addressed), start a job run; streaming jobs run in STREAMING mode')
+    .argument('<job>', 'raw-archiver, volume-anomaly, whale-detector, spread-calculator, historical-loader, reprocess-anomalies, schema-evolution-demo')
+    .argument('[args...]', "the job's own arguments, after --")
+    .addOption(new Option('--execution-role-arn <arn>', 'IAM role the job runs as').env('COATTAIL_EMR_ROLE_ARN'))
+    .addOption(new Option('--bucket <name>', 'S3 bucket for bundles, checkpoints, raw zone and logs').env('COATTAIL_BUCKET'))
+    .addOption(new Option('--stream <name>', 'Kinesis stream the streaming jobs read').env('COATTAIL_STREAM'))
+    .addOption(new Option('--alerts-table <name>', 'DynamoDB alert table').env('COATTAIL_ALERTS_TABLE'))
+    .addOption(new Option('--log-group <name>', 'also send the logs to this CloudWatch Logs group').env('COATTAIL_EMR_LOG_GROUP'))
+    .addOption(new Option('--set <name=value>', 'job setting passed through (repeatable)').argParser((v: string, prev: string[]) => [...prev, v]).default([]))
+    .addOption(new Option('--run-name <nonce>', 'start a new run even when the same command ran before'))
+    .addOption(new Option('--venv-archive <file>', 'packed virtualenv for spark.archives (see docs/DEPLOY.md)').env('COATTAIL_EMR_VENV_ARCHIVE'))
+    .addOption(new Option('--emr-python <path>', "the image's Python when no --venv-archive").env('COATTAIL_EMR_PYTHON'))
+    .addOption(new Option('--retries-per-hour <n>', 'streaming: failed attempts an hour before giving up (1-10)').env('COATTAIL_EMR_RETRIES_PER_HOUR'))
+    .addOption(new Option('--timeout-minutes <n>', 'batch: execution timeout').env('COATTAIL_EMR_TIMEOUT_MINUTES'))
+    .addOption(new Option('--wait', 'follow the run to its end (exit 0 SUCCESS, 1 FAILED, 3 CANCELLED, 130 Ctrl-C)'))
+    .addOption(new Option('--cancel-on-interrupt', 'with --wait: Ctrl-C cancels the run instead of leaving it running'))
+    .addOption(new Option('--dry-run', 'print the exact StartJobRun request (with --local: the spark-submit command) and stop'))
+    .addOption(new Option('--local', 'run the job with spark-submit on local Spark and the local emulators'))
+    .addOption(new Option('--state-dir <dir>', "--local: where 'coattail local up' keeps its state").env('COATTAIL_STATE_DIR'))
+    .addOption(new Option('--kinesis-endpoint <url>', '--local: Kinesis emulator').env('COATTAIL_KINESIS_ENDPOINT'))
+    .addOption(new Option('--dynamodb-endpoint <url>', '--local: DynamoDB-compatible store').env('COATTAIL_DYNAMODB_ENDPOINT'))
+    .addOption(new Option('--warehouse <dir>', '--local: Iceberg warehouse folder').env('COATTAIL_WAREHOUSE'))
+    .addOption(new Option('--spark-submit <path>', '--local: spark-submit to use').env('COATTAIL_SPARK_SUBMIT'))
+    .addHelpText('after', examples([
+      'coattail jobs submit whale-detector --application-id 00fabc123 --execution-role-arn arn:aws:iam::123456789012:role/coattail-emr --bucket my-coattail --region eu-west-1 --save-config',
+      'coattail jobs submit volume-anomaly --set threshold=3.0 --wait',
+      'coattail jobs submit historical-loader -- --symbol BTC-USDT --start 2024-01-01 --end 2024-01-02',
+      'coattail jobs submit whale-detector --dry-run | jq .configurationOverrides',
+      'coattail jobs submit whale-detector --local',
+    ]))
+    .action(async (job: string, args: string[], opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-submit.js')).jobsSubmit({ ...opts, job, args }, ctx)));
+  emrCommon(jobs.command('list'))
+    .description('Job runs of the application, newest first')
+    .addOption(new Option('--state <states>', 'only runs in these states, comma-separated (RUNNING,FAILED,...)'))
+    .addOption(new Option('--job <name>', 'only runs of this job'))
+    .addOption(new Option('--limit <n>', 'at most this many runs').default('20'))
+    .addHelpText('after', examples(['coattail jobs list', 'coattail jobs list --state RUNNING --job whale-detector', 'coattail jobs list --json | jq .[].state']))
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-runs.js')).jobsList(opts, ctx)));
+  emrCommon(jobs.command('status'))
+    .description('One job run: state, details, attempt, times, log location')
+    .argument('<run-id>', 'job run id')
+    .addHelpText('after', examples(['coattail jobs status 00fabc123def', 'coattail jobs status 00fabc123def --json | jq .state']))
+    .action(async (runId: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-runs.js')).jobsStatus({ ...opts, runId }, ctx)));
+  emrCommon(jobs.command('logs'), false)
+    .description("The driver's stdout and stderr from S3 (--follow while the run runs)")
+    .argument('<run-id>', 'job run id')
+    .addOption(new Option('--log <which>', 'stdout, stderr or both').default('both'))
+    .addOption(new Option('--follow', 'keep printing new lines until the run ends'))
+    .addOption(new Option('--tail <n>', 'only the last N lines (of what is there at first)'))
+    .addHelpText('after', examples(['coattail jobs logs 00fabc123def --log stderr --tail 100', 'coattail jobs logs 00fabc123def --follow']))
+    .action(async (runId: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-logs.js')).jobsLogs({ ...opts, runId }, ctx)));
+  emrCommon(jobs.command('cancel'))
+    .description('Cancel a job run and wait until it has ended')
+    .argument('<run-id>', 'job run id')
+    .addOption(new Option('--no-wait', 'return once the cancellation is requested'))
+    .addHelpText('after', examples(['coattail jobs cancel 00fabc123def', 'coattail jobs cancel 00fabc123def --no-wait']))
+    .action(async (runId: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-runs.js')).jobsCancel({ ...opts, runId }, ctx)));
+
+  const ddl = program.command('ddl').description('The Iceberg tables: apply ddl/ through Athena (or --local)');
+  awsCommon(ddl.command('apply'))
+    .description('Apply ddl/*.sql and ddl/migrations/*.sql, each statement once (a ledger in S3 records what was applied)')
+    .addOption(new Option('--bucket <name>', 'bucket of the tables and the ledger').env('COATTAIL_BUCKET'))
+    .addOption(new Option('--work-group <name>', 'Athena work group (default primary)').env('COATTAIL_ATHENA_WORKGROUP'))
+    .addOption(new Option('--output-location <s3-uri>', 'Athena query results (default s3://<bucket>/coattail/athena-results/)').env('COATTAIL_ATHENA_OUTPUT'))
+    .addOption(new Option('--ddl-dir <dir>', 'the DDL folder (default: ddl/ of the checkout)').env('COATTAIL_DDL_DIR'))
+    .addOption(new Option('--dry-run', 'print the plan: what would be applied, what is already'))
+    .addOption(new Option('--local', 'apply to the local Iceberg warehouse through Spark SQL'))
+    .addOption(new Option('--warehouse <dir>', '--local: Iceberg warehouse folder').env('COATTAIL_WAREHOUSE'))
+    .addHelpText('after', examples(['coattail ddl apply --bucket my-coattail --region eu-west-1 --dry-run', 'coattail ddl apply --work-group analytics', 'coattail ddl apply --local']))
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/ddl.js')).ddlApply(opts, ctx)));
+  // ---- end jobs / ddl ----
+
   return program;
 }
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import ConfigError, JobConfig, check_locations, local_spark_conf
+from .config import ConfigError, JobConfig, check_locations, emr_spark_conf, local_spark_conf
 from .ddl import write_all
 from .replay import ReplayUsageError, add_replay_parser, replay_config, run_replay_from_args
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from pyspark.sql.streaming.query import StreamingQuery
 
 STREAMING_JOBS = ("raw-archiver", "volume-anomaly", "whale-detector", "spread-calculator")
+IVY_DIR = str(Path(__file__).resolve().parents[1] / ".ivy")
+# The Glue catalog's warehouse; the DDL's table locations (ddl.LOCATION_TEMPLATE) lie under it.
+EMR_WAREHOUSE_TEMPLATE = "s3://${bucket}/warehouse"
 
 
 def add_job_options(p: argparse.ArgumentParser, *, job_qualified: bool = False) -> None:
@@ -174,6 +177,16 @@ def run_streaming_job(config: JobConfig) -> int:
     return run_pipeline([config])
 
 
+def spark_conf_json(target: str, warehouse: str) -> str:
+    """The SparkConf as JSON. ``emr``: the template `coattail jobs submit` sends (it fills in ``${bucket}``),
+    checked in as jobs-py/emr-spark-conf.json; ``local``: what `coattail jobs submit --local` gives spark-submit."""
+    if target == "emr":
+        conf = emr_spark_conf(JobConfig(job="emr", mode="emr"), EMR_WAREHOUSE_TEMPLATE)
+    else:
+        conf = local_spark_conf(JobConfig(job="local", warehouse=warehouse), ivy_dir=IVY_DIR)
+    return json.dumps(conf, indent=2, sort_keys=True) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)  # its connection chatter is not ours to show
@@ -193,12 +206,31 @@ def main(argv: list[str] | None = None) -> int:
     add_replay_parser(sub)
     ddl = sub.add_parser("ddl", help="write the Athena DDL (one file per table) rendered from the schemas")
     ddl.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "ddl", help="folder to write to")
+    conf = sub.add_parser("spark-conf", help="print the SparkConf of EMR (the submit template) or local mode as JSON")
+    conf.add_argument("target", choices=("emr", "local"))
+    conf.add_argument("--warehouse", default=os.environ.get("COATTAIL_WAREHOUSE", ".coattail/warehouse"))
+    conf.add_argument("--out", type=Path, help="write the JSON to this file instead of stdout")
+    apply = sub.add_parser(
+        "ddl-apply-local", help="apply Athena DDL statements (a JSON plan on stdin) to the local Iceberg warehouse"
+    )
+    apply.add_argument("--warehouse", default=os.environ.get("COATTAIL_WAREHOUSE", ".coattail/warehouse"))
     args = parser.parse_args(argv)
     try:
         if args.command == "ddl":
             for path in write_all(args.out):
                 print(path, file=sys.stderr)
             return 0
+        if args.command == "spark-conf":
+            text = spark_conf_json(args.target, args.warehouse)
+            if args.out:
+                args.out.write_text(text)
+            else:
+                sys.stdout.write(text)
+            return 0
+        if args.command == "ddl-apply-local":
+            from .ddl_local import run_from_stdin
+
+            return run_from_stdin(args.warehouse, ivy_dir=IVY_DIR)
         if args.command == "replay":
             return int(run_replay_from_args(args))
         if args.command == "pipeline":

@@ -17,6 +17,8 @@ ICEBERG_RUNTIME = f"org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:{ICEBERG_V
 LOCAL_KINESIS_PACKAGE = "com.qubole.spark:spark-sql-kinesis_2.12:1.2.0_spark-3.0"
 # That connector shades the AWS SDK, renaming its CBOR switch; the emulator needs CBOR off.
 LOCAL_KINESIS_JAVA_OPTIONS = "-Dorg.apache.spark.sql.kinesis.shaded.amazonaws.sdk.disableCbor=true"
+EMR_ICEBERG_JAR = "/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar"
+EMR_KINESIS_CONNECTOR_JAR = "/usr/share/aws/kinesis/spark-sql-kinesis/lib/spark-streaming-sql-kinesis-connector.jar"
 CATALOG = "coattail"
 DATABASE = "crypto_pulse"
 DEFAULT_SYMBOLS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
@@ -112,10 +114,12 @@ def local_spark_conf(config: JobConfig, ivy_dir: str | None = None) -> dict[str,
 def emr_spark_conf(config: JobConfig, warehouse_s3: str) -> dict[str, str]:
     """SparkConf for EMR Serverless: Iceberg in the Glue Data Catalog.
 
-    EMR 7.x ships the Iceberg runtime but does not put it on the classpath: ``spark.jars`` does.
+    EMR 7.x ships the Iceberg runtime and (7.1+) the ``aws-kinesis`` connector but puts neither on the
+    classpath: ``spark.jars`` does (connector path:
+    https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/jobs-spark-streaming-connectors.html).
     """
     return {
-        "spark.jars": "/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar",
+        "spark.jars": f"{EMR_ICEBERG_JAR},{EMR_KINESIS_CONNECTOR_JAR}",
         f"spark.sql.catalog.{CATALOG}.cache-enabled": "false",
         "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
         f"spark.sql.catalog.{CATALOG}": "org.apache.iceberg.spark.SparkCatalog",

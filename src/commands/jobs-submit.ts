@@ -1,0 +1,125 @@
+/**
+ * `coattail jobs submit <job> [-- job arguments]`: bundles jobs-py, uploads the bundle under its content
+ * hash (skipped when already there), and starts the job on EMR Serverless with a deterministic client token.
+ * `--dry-run` prints the exact StartJobRun request instead; `--wait` follows the run to its end;
+ * `--local` runs the same job with spark-submit on local Spark (jobs-local.ts).
+ */
+import path from 'node:path';
+import { StartJobRunCommand, type StartJobRunCommandInput } from '@aws-sdk/client-emr-serverless';
+import type { CommandContext } from '../core/context.js';
+import { usageError } from '../core/errors.js';
+import { bucketLayout } from '../config/layout.js';
+import { checkRunName, positiveInt } from '../config/validate.js';
+import { buildBundle } from '../bundle/bundle.js';
+import { bundleUris, fileSha256, uploadBundle, uploadVenvArchive, VENV_ARCHIVE } from '../bundle/upload.js';
+import { awsFailure } from '../emr/aws-error.js';
+import { checkJob, jobMode, type JobName } from '../emr/jobs.js';
+import { startJobRunRequest, type SubmitSpec } from '../emr/request.js';
+import { DEFAULT_EMR_PYTHON, loadEmrSparkConf, type EmrPython } from '../emr/spark-conf.js';
+import { repoRoot } from './replay.js';
+import { submitLocal, type LocalOptions } from './jobs-local.js';
+import { effectiveRegion, emrClient, resolveEmrSettings, s3Client, type EmrOptions, type JobsDeps } from './jobs-settings.js';
+import { waitForOutcome } from './jobs-wait.js';
+
+export interface SubmitOptions extends EmrOptions, LocalOptions {
+  job: string;
+  /** Arguments after `--`. */
+  args?: string[];
+  set?: string[];
+  runName?: string;
+  wait?: boolean;
+  cancelOnInterrupt?: boolean;
+  dryRun?: boolean;
+  local?: boolean;
+  venvArchive?: string;
+  emrPython?: string;
+  retriesPerHour?: string;
+  timeoutMinutes?: string;
+}
+
+const SETTING = /^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?=/;
+
+export function checkSettings(job: JobName, sets: readonly string[]): string[] {
+  if (sets.length > 0 && jobMode(job) === 'BATCH') {
+    throw usageError(`--set does not apply to ${job}`, 'batch jobs take their own arguments', `pass them after --, e.g. coattail jobs submit ${job} -- --help`);
+  }
+  for (const s of sets) {
+    if (!SETTING.test(s)) throw usageError(`--set '${s}' is not NAME=VALUE`, 'a setting names a job setting and its value', 'write it like --set threshold=3.0');
+  }
+  return [...sets];
+}
+
+export async function jobsSubmit(opts: SubmitOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
+  const job = checkJob(opts.job);
+  const sets = checkSettings(job, opts.set ?? []);
+  const passthrough = opts.args ?? [];
+  if (opts.local) return submitLocal(job, sets, passthrough, opts, ctx, deps);
+
+  const settings = resolveEmrSettings(opts, ctx, { role: true, bucket: true });
+  const runNonce = opts.runName === undefined ? undefined : checkRunName(opts.runName);
+  const retriesPerHour = positiveInt(opts.retriesPerHour ?? '5', '--retries-per-hour', 10);
+  const timeoutMinutes = positiveInt(opts.timeoutMinutes ?? '720', '--timeout-minutes', 10_080);
+  const layout = bucketLayout(settings.bucket!);
+  const emr = emrClient(deps, settings.region, ctx);
+  const region = await effectiveRegion(settings, emr);
+
+  const root = deps.root ?? repoRoot();
+  const bundle = buildBundle(path.join(root, 'jobs-py'));
+  const template = loadEmrSparkConf(root);
+  const venvFile = opts.venvArchive ? path.resolve(ctx.cwd, opts.venvArchive) : undefined;
+  const venvHash = venvFile ? await fileSha256(venvFile) : undefined;
+  const python: EmrPython = venvFile ? { kind: 'archive', uri: layout.uri(layout.venvKey(venvHash!, VENV_ARCHIVE)) } : { kind: 'interpreter', path: opts.emrPython ?? DEFAULT_EMR_PYTHON };
+  const spec: SubmitSpec = {
+    job,
+    applicationId: settings.applicationId,
+    executionRoleArn: settings.executionRoleArn!,
+    layout,
+    region,
+    stream: settings.stream,
+    alertsTable: settings.alertsTable,
+    sets,
+    passthrough,
+    runNonce,
+    logGroup: settings.logGroup,
+    retriesPerHour,
+    timeoutMinutes,
+    bundle: { hash: bundle.hash, ...bundleUris(layout, bundle.hash) },
+    python,
+    venvHash,
+  };
+  const request = startJobRunRequest(spec, template);
+  if (opts.dryRun) {
+    ctx.stdout.write(`${JSON.stringify(request, null, 2)}\n`);
+    ctx.logger.info('dry run: nothing uploaded, no job run started', { bundle: bundle.hash.slice(0, 12) });
+    return 0;
+  }
+  if (python.kind === 'interpreter') ctx.logger.info(`the jobs run on the image's ${python.path}; pass --venv-archive if it lacks pandas, pyarrow or boto3 (docs/DEPLOY.md)`);
+
+  const s3 = s3Client(deps, region, ctx);
+  const uploaded = await uploadBundle(s3, layout, bundle, ctx.env);
+  ctx.logger.info(uploaded.zip === 'present' ? 'bundle already in S3' : 'bundle uploaded', { bundle: uploaded.zipUri });
+  if (venvFile) {
+    const venv = await uploadVenvArchive(s3, layout, venvFile, ctx.env);
+    ctx.logger.info(venv.outcome === 'present' ? 'virtualenv archive already in S3' : 'virtualenv archive uploaded', { archive: venv.uri });
+  }
+  const started = await startRun(request, emr, ctx);
+  ctx.logger.info(`job run ${started.jobRunId} submitted`, { job, mode: request.mode, name: request.name });
+  const summary = { applicationId: settings.applicationId, jobRunId: started.jobRunId, arn: started.arn, name: request.name, mode: request.mode, clientToken: request.clientToken, bundle: bundle.hash };
+  if (!opts.wait) {
+    ctx.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : `${started.jobRunId}\n`);
+    return 0;
+  }
+  const outcome = await waitForOutcome({ emr, s3, applicationId: settings.applicationId, jobRunId: started.jobRunId, label: job, ctx, deps }, opts.cancelOnInterrupt === true);
+  ctx.stdout.write(opts.json ? `${JSON.stringify({ ...summary, state: outcome.run?.state ?? null, exitCode: outcome.code })}\n` : `${started.jobRunId}\n`);
+  return outcome.code;
+}
+
+async function startRun(request: StartJobRunCommandInput, emr: ReturnType<typeof emrClient>, ctx: CommandContext): Promise<{ jobRunId: string; arn: string }> {
+  try {
+    const out = await emr.send(new StartJobRunCommand(request));
+    if (!out.jobRunId) throw new Error('StartJobRun answered without a job run id');
+    return { jobRunId: out.jobRunId, arn: out.arn ?? '' };
+  } catch (err) {
+    throw awsFailure(err, `cannot start ${request.name} on application ${request.applicationId}`, ctx.env);
+  }
+}
