@@ -50,6 +50,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
@@ -91,6 +92,8 @@ FLUSH_TRADE = json.dumps(
     }
 )
 
+ROWS_PER_FETCH = 100_000
+"""Rows of an output the driver holds at once while writing its file."""
 _BATCH_COL = "_replay_batch"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UNREADABLE = -(2**63)
@@ -716,20 +719,29 @@ def write_ndjson(rows: DataFrame, output: Output, path: Path) -> int:
     """
     names = output.schema.names
     times = {f.name for f in output.schema.fields if isinstance(f.dataType, TimestampType)}
-    # One sorted partition: no sampling job for a range partitioning, and the file is written in one pass
-    # anyway. Spark sorts out of core, so a day of trades still fits.
-    ordered = rows.repartition(1).sortWithinPartitions(*[F.col(c).asc_nulls_first() for c in output.order])
-    projected = ordered.select(*[F.unix_micros(F.col(n)).alias(n) if n in times else F.col(n) for n in names])
-    staging = path.with_name(f".{path.name}.partial")
-    count = 0
-    with staging.open("w", encoding="utf-8") as handle:
-        for row in projected.toLocalIterator():
-            record = {
-                name: format_timestamp(value) if name in times and value is not None else value
-                for name, value in zip(names, row, strict=True)
-            }
-            handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
-            count += 1
+    order = [F.col(c).asc_nulls_first() for c in output.order]
+    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        # The driver takes the rows one partition at a time: ranges of at most ROWS_PER_FETCH rows, in
+        # order, so a day of trades never has to fit in its memory at once (one 1M-row partition did not).
+        # Small outputs stay one partition: no sampling job for the range bounds.
+        total = rows.count()
+        parts = max(1, math.ceil(total / ROWS_PER_FETCH))
+        spread = rows.repartitionByRange(parts, *order) if parts > 1 else rows.repartition(1)
+        ordered = spread.sortWithinPartitions(*order)
+        projected = ordered.select(*[F.unix_micros(F.col(n)).alias(n) if n in times else F.col(n) for n in names])
+        staging = path.with_name(f".{path.name}.partial")
+        count = 0
+        with staging.open("w", encoding="utf-8") as handle:
+            for row in projected.toLocalIterator():
+                record = {
+                    name: format_timestamp(value) if name in times and value is not None else value
+                    for name, value in zip(names, row, strict=True)
+                }
+                handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+                count += 1
+    finally:
+        rows.unpersist()
     os.replace(staging, path)
     return count
 

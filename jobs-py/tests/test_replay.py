@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.testing import assertDataFrameEqual
 
+from coattail_jobs import replay as replay_module
 from coattail_jobs.config import JobConfig
 from coattail_jobs.parse import parse_trades
 from coattail_jobs.quality import default_checker
@@ -586,3 +587,30 @@ def test_bad_paths_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captur
     assert capsys.readouterr().err.splitlines() == [
         f"replay: --out {recording}: is a file, not a folder: pass a folder for the outputs"
     ]
+
+
+def test_a_large_output_is_written_in_order_a_range_at_a_time(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ranges of 4 rows: 10 shuffled rows become three fetches that must still make one ordered file.
+    monkeypatch.setattr(replay_module, "ROWS_PER_FETCH", 4)
+    base = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    order = [7, 2, 9, 0, 5, 3, 8, 1, 6, 4]
+    rows = spark.createDataFrame(
+        [
+            (f"binance:BTC-USDT:{i}", "binance", "BTC-USDT", str(i), 1.0, 1.0, 1.0, "buy", base + timedelta(seconds=i))
+            for i in order
+        ],
+        "event_id string, exchange string, symbol string, trade_id string, price double, quantity double, "
+        "quote_volume double, side string, trade_time timestamp",
+    ).repartition(3)
+    output = replay_module.Output(
+        "trades",
+        rows.schema,
+        ("trade_time", "event_id"),
+    )
+    path = tmp_path / "trades.jsonl"
+    assert replay_module.write_ndjson(rows, output, path) == 10
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["trade_id"] for line in lines] == [str(i) for i in range(10)]
+    assert lines[3]["trade_time"] == "2024-05-01T12:00:03.000Z"
