@@ -5,14 +5,15 @@ NODE_STAMP := node_modules/.installed
 BUILD_STAMP := dist/.built
 TS_SOURCES := $(shell find src bench -name '*.ts' -o -name '*.tsx' 2>/dev/null) tsconfig.json
 
-.PHONY: help install install-py build test test-ts test-py lint typecheck demo bench clean
+.PHONY: help install install-py tools build test test-ts test-py lint lint-deploy typecheck demo bench bench-replay clean
 PY_VENV := jobs-py/.venv
 PY_STAMP := $(PY_VENV)/.installed
 
 help:
-	@echo "make demo   install what is needed, then run the pipeline locally (simulator → ingest → local Kinesis)"
+	@echo "make demo   install what is needed, then run the whole pipeline locally (simulator → Kinesis → Spark → alerts), live whale view"
 	@echo "make test   install what is needed, then run every test, lint and type check (vitest, pytest, eslint, tsc, ruff, mypy)"
 	@echo "make bench  run the benchmarks (results: docs/PERFORMANCE.md)"
+	@echo "make bench-replay  only the Spark jobs' replay throughput, 100k to 1M trades (the slow one)"
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -26,13 +27,25 @@ $(BUILD_STAMP): $(NODE_STAMP) $(TS_SOURCES)
 
 build: $(BUILD_STAMP)
 
-lint: $(NODE_STAMP)
+lint: $(NODE_STAMP) $(PY_STAMP)
 	npx eslint .
+	@$(MAKE) --no-print-directory lint-deploy
+
+# The deployment, offline: cfn-lint on the CloudFormation template, hadolint on the ingest image's Dockerfile.
+lint-deploy: $(PY_STAMP)
+	$(PY_VENV)/bin/cfn-lint deploy/cloudformation/coattail.yaml
+	$(PY_VENV)/bin/hadolint Dockerfile
 
 typecheck: $(NODE_STAMP)
 	npx tsc -p tsconfig.test.json --noEmit
 
-test-ts: build $(PY_STAMP)
+# The terminal test of `coattail watch` drives a real terminal through tmux.
+tools:
+	@command -v tmux >/dev/null || { echo "installing tmux (the terminal test of coattail watch needs it)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tmux; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq tmux; fi; }
+
+test-ts: build tools $(PY_STAMP)
 	npx vitest run
 
 # The PySpark jobs: their own virtualenv; Spark resolves the Iceberg runtime into jobs-py/.ivy on first use.
@@ -49,11 +62,21 @@ test-py: $(PY_STAMP)
 
 test: build lint typecheck test-ts test-py
 
-demo: build
-	bash scripts/demo.sh
+# The whole pipeline locally (coattail demo): the live view on a terminal, a summary otherwise.
+# More flags with DEMO_ARGS, e.g. make demo DEMO_ARGS="--headless --duration 120".
+demo: build $(PY_STAMP)
+	./bin/coattail demo $(DEMO_ARGS)
 
-bench: build
+bench: build $(PY_STAMP)
 	node dist/bench/run.js
+	@$(MAKE) --no-print-directory bench-replay
+
+# Each job's replay over 100k-1M simulated trades, against a parse-only Spark baseline in the same run.
+# Options: make bench-replay REPLAY_BENCH_ARGS="--sizes 100000,300000,500000,1000000 --rounds 2"
+REPLAY_BENCH_ARGS ?=
+bench-replay: build $(PY_STAMP)
+	@mkdir -p .coattail/bench
+	set -o pipefail; $(PY_VENV)/bin/python jobs-py/bench/replay_bench.py $(REPLAY_BENCH_ARGS) | tee .coattail/bench/replay.json
 
 clean:
 	rm -rf dist .coattail jobs-py/.venv jobs-py/.ivy
