@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .batch import historical_loader, reprocess, schema_evolution
 from .config import ConfigError, JobConfig, check_locations, emr_spark_conf, local_spark_conf
 from .ddl import write_all
 from .replay import ReplayUsageError, add_replay_parser, replay_config, run_replay_from_args
@@ -204,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     add_job_options(pipeline, job_qualified=True)
     pipeline.add_argument("--jobs", default=",".join(STREAMING_JOBS), help="comma-separated jobs (default: all four)")
     add_replay_parser(sub)
+    for batch_job in (historical_loader, reprocess, schema_evolution):
+        batch_job.add_parser(sub)
     ddl = sub.add_parser("ddl", help="write the Athena DDL (one file per table) rendered from the schemas")
     ddl.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "ddl", help="folder to write to")
     conf = sub.add_parser("spark-conf", help="print the SparkConf of EMR (the submit template) or local mode as JSON")
@@ -233,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_from_stdin(args.warehouse, ivy_dir=IVY_DIR)
         if args.command == "replay":
             return int(run_replay_from_args(args))
+        if args.command == historical_loader.JOB:
+            return historical_loader.run_from_args(args)
+        if args.command == reprocess.JOB:
+            return reprocess.run_from_args(args, ivy_dir=IVY_DIR)
+        if args.command == schema_evolution.JOB:
+            return schema_evolution.run_from_args(args, ivy_dir=IVY_DIR)
         if args.command == "pipeline":
             return run_pipeline(pipeline_configs(args))
         return run_streaming_job(job_config(args.command, args))

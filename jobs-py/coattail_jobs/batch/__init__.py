@@ -1,0 +1,1 @@
+"""The batch jobs: historical-loader, reprocess-anomalies and schema-evolution-demo."""

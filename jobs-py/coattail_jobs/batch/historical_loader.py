@@ -1,0 +1,517 @@
+"""historical-loader: Binance trades of one symbol and time range from the REST API -> Parquet in the raw zone.
+
+``python -m coattail_jobs historical-loader --symbol BTC-USDT --start 2024-01-01 --end 2024-01-02``
+
+Binance's REST facts (https://developers.binance.com/docs/binance-spot-api-docs/rest-api):
+- ``GET /api/v3/historicalTrades?symbol=&fromId=&limit=1000`` (weight 25, no API key) pages through the
+  individual trades by id: ids are consecutive per symbol, so the next page starts at the last id + 1. It
+  takes no time parameter.
+- ``GET /api/v3/aggTrades?symbol=&startTime=&endTime=&limit=`` (weight 4) takes times, and each aggregate
+  names its first trade id (``f``). So the first trade at or after the range's start is ``f`` of the first
+  aggregate from ``startTime``: one cheap request, where a binary search over ids with historicalTrades
+  would cost ~30 requests of weight 25. A start/end window must be shorter than an hour, so an empty hour
+  moves the probe to the next one.
+- Every answer carries ``X-MBX-USED-WEIGHT-1M``: the weight this IP used in the current minute (all of its
+  clients). The limit is 6000 a minute; the loader allows itself ``--max-weight`` (default 4800, leaving
+  room for others) and sleeps to the next minute before a request that would exceed it.
+- 429: too many requests, back off for ``Retry-After`` seconds. 418: the IP is banned for ``Retry-After``
+  seconds (after ignoring 429s); the loader waits that out when it is short (``max_ban_wait_s``), else
+  stops with one line. 5xx and broken connections: retried with exponential backoff and full jitter.
+
+Trades are normalized exactly as the streaming producer does (src/exchanges/binance/mapper.ts):
+``event_id = binance:{SYMBOL}:{id}``, the taker side is ``sell`` when ``isBuyerMaker``, ``quote_volume`` is the
+decimal product of the price and quantity strings rounded once to a double, ``timestamp`` the trade time in
+ms as ISO-8601 with Z, ``ingested_at`` when the page arrived.
+
+Output: ``{raw_root}/historical/date=YYYY-MM-DD/symbol=BTC-USDT/trades-{start}-{end}.parquet``, the unified
+trade's fields (``symbol`` lives in the path, as Hive partitioning has it). One file per day and range,
+named by the range: a re-run of the same range replaces exactly its own files (idempotent), and loading
+another range of the same day adds a file beside them instead of deleting it. Files are written under a
+dot-name (which Spark and pyarrow skip) and renamed when complete, so a failed run leaves no half file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import os
+import random
+import re
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from email.message import Message
+from urllib.parse import urlencode
+
+import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type information
+import pyarrow.parquet as pq  # type: ignore[import-untyped]  # pyarrow ships no type information
+
+from ..config import ConfigError
+from .common import check_s3, filesystem, iso_from_epoch_millis, parse_instant
+
+log = logging.getLogger(__name__)
+
+JOB = "historical-loader"
+BINANCE_REST_URL = "https://api.binance.com"
+HISTORICAL_TRADES = "/api/v3/historicalTrades"
+HISTORICAL_TRADES_WEIGHT = 25
+AGG_TRADES = "/api/v3/aggTrades"
+AGG_TRADES_WEIGHT = 4
+PAGE_LIMIT = 1000
+WEIGHT_LIMIT = 6000
+"""Binance's REQUEST_WEIGHT limit per IP and minute (``exchangeInfo`` -> ``rateLimits``)."""
+DEFAULT_MAX_WEIGHT = 4800
+USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+PROBE_MS = 3_600_000 - 1
+"""aggTrades refuses a startTime..endTime window of an hour or more; both ends are inclusive."""
+
+_SYMBOL = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+$")
+_DECIMAL = re.compile(r"^\d+(\.\d+)?$")
+
+SCHEMA = pa.schema(
+    [
+        pa.field("schema_version", pa.int32(), nullable=False),
+        pa.field("event_id", pa.string(), nullable=False),
+        pa.field("exchange", pa.string(), nullable=False),
+        pa.field("trade_id", pa.string(), nullable=False),
+        pa.field("price", pa.float64(), nullable=False),
+        pa.field("quantity", pa.float64(), nullable=False),
+        pa.field("quote_volume", pa.float64(), nullable=False),
+        pa.field("side", pa.string(), nullable=False),
+        pa.field("timestamp", pa.string(), nullable=False),
+        pa.field("ingested_at", pa.string(), nullable=False),
+    ]
+)
+"""The unified trade without ``symbol``, which is a partition folder (``symbol=BTC-USDT``)."""
+
+
+class LoaderError(RuntimeError):
+    """Binance refused or kept failing: the run stops with one line, exit status 1."""
+
+
+# ---------------------------------------------------------------- REST client
+
+
+@dataclass
+class RestStats:
+    requests: int = 0
+    weight_waits: int = 0
+    rate_limited: int = 0
+    banned: int = 0
+    retried_errors: int = 0
+    waited_s: float = 0.0
+
+
+@dataclass
+class BinanceRest:
+    """GET requests to Binance's REST API within the weight budget, with retries (see the module doc)."""
+
+    base_url: str = BINANCE_REST_URL
+    max_weight: int = DEFAULT_MAX_WEIGHT
+    max_attempts: int = 8
+    max_ban_wait_s: float = 600.0
+    timeout_s: float = 30.0
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random
+    stats: RestStats = field(default_factory=RestStats)
+    _used: int = 0
+    _minute: int | None = None
+
+    def get(self, path: str, params: Mapping[str, str | int], weight: int) -> list[dict[str, object]]:
+        """The JSON array Binance answers; LoaderError when it refuses or keeps failing."""
+        url = f"{self.base_url.rstrip('/')}{path}?{urlencode(params)}"
+        last = ""
+        for attempt in range(1, self.max_attempts + 1):
+            self._reserve(weight)
+            self.stats.requests += 1
+            status, headers, body = self._send(url)
+            if headers is not None:
+                self._note_weight(headers)
+            if status == 200:
+                return self._array(path, body)
+            retry_after = _retry_after(headers)
+            if status == 429:
+                self.stats.rate_limited += 1
+                wait = retry_after if retry_after is not None else self._to_next_minute()
+                log.warning("Binance rate-limited GET %s (429): waiting %.0f s as Retry-After asks", path, wait)
+                self._pause(wait)
+                last = "HTTP 429"
+                continue
+            if status == 418:
+                self.stats.banned += 1
+                if retry_after is None or retry_after > self.max_ban_wait_s:
+                    raise LoaderError(
+                        f"Binance has banned this IP (HTTP 418) for {_seconds(retry_after)}: another client on it "
+                        "overran the weight limit; run the loader again after the ban"
+                    )
+                log.warning("Binance banned this IP (418) for %.0f s: waiting it out", retry_after)
+                self._pause(retry_after)
+                last = "HTTP 418"
+                continue
+            if status is None or status >= 500:
+                self.stats.retried_errors += 1
+                last = body.decode("utf-8", "replace") if status is None else f"HTTP {status}"
+                if attempt < self.max_attempts:
+                    delay = self.jitter() * min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+                    log.warning("GET %s failed (%s): retrying in %.2f s (attempt %d)", path, last, delay, attempt)
+                    self._pause(delay)
+                continue
+            raise LoaderError(f"Binance refused GET {path}: HTTP {status} {_binance_error(body)}")
+        raise LoaderError(f"GET {path} failed {self.max_attempts} times, the last with {last}: try again later")
+
+    def _send(self, url: str) -> tuple[int | None, Message | None, bytes]:
+        request = urllib.request.Request(
+            url, headers={"Accept": "application/json", "User-Agent": "coattail-historical-loader"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                return int(response.status), response.headers, response.read()
+        except urllib.error.HTTPError as err:  # a status Binance sent (before URLError: it is one)
+            with err:
+                return err.code, err.headers, err.read()
+        except (OSError, http.client.HTTPException) as err:  # refused, reset, timed out, cut short
+            return None, None, str(err).encode()
+
+    def _reserve(self, weight: int) -> None:
+        """Waits for the next minute when this request would take the minute's weight past the budget."""
+        minute = int(self.clock() // 60)
+        if self._minute != minute:
+            self._minute, self._used = minute, 0
+        if self._used + weight > self.max_weight:
+            self.stats.weight_waits += 1
+            wait = self._to_next_minute()
+            log.info("used weight %d of %d this minute: waiting %.1f s for the next", self._used, self.max_weight, wait)
+            self._pause(wait)
+            self._minute, self._used = int(self.clock() // 60), 0
+        self._used += weight  # until the answer's header gives the exchange's own count
+
+    def _note_weight(self, headers: Message) -> None:
+        value = headers.get(USED_WEIGHT_HEADER)
+        if value is not None and value.strip().isdigit():
+            # The exchange's count covers every client on this IP: it wins over ours.
+            self._minute, self._used = int(self.clock() // 60), int(value)
+
+    def _to_next_minute(self) -> float:
+        now = self.clock()
+        # One second more: Binance's clock, not ours, starts its minute.
+        return (int(now // 60) + 1) * 60 - now + 1.0
+
+    def _pause(self, seconds: float) -> None:
+        self.stats.waited_s += seconds
+        self.sleep(seconds)
+
+    @staticmethod
+    def _array(path: str, body: bytes) -> list[dict[str, object]]:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise LoaderError(f"GET {path} answered 200 with no JSON: {body[:120]!r}") from None
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise LoaderError(f"GET {path} answered 200 with {type(data).__name__}, not an array of trades")
+        return data
+
+
+def _retry_after(headers: Message | None) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _seconds(value: float | None) -> str:
+    return "an unknown time" if value is None else f"{value:.0f} s"
+
+
+def _binance_error(body: bytes) -> str:
+    try:
+        error = json.loads(body)
+        return f"{error['code']}: {error['msg']}"
+    except (ValueError, KeyError, TypeError):
+        return body.decode("utf-8", "replace")[:200]
+
+
+# ---------------------------------------------------------------- trades
+
+
+def exchange_symbol(symbol: str) -> str:
+    """``BTC-USDT`` -> ``BTCUSDT``: the unified symbol names its base and quote, so no table is needed."""
+    return symbol.replace("-", "")
+
+
+def first_trade_id(rest: BinanceRest, symbol: str, start_ms: int, end_ms: int) -> int | None:
+    """The id of the first trade at or after ``start_ms`` and before ``end_ms``; None when there is none."""
+    probe = start_ms
+    while probe < end_ms:
+        until = min(probe + PROBE_MS, end_ms - 1)
+        params: dict[str, str | int] = {
+            "symbol": exchange_symbol(symbol),
+            "startTime": probe,
+            "endTime": until,
+            "limit": 1,
+        }
+        page = rest.get(AGG_TRADES, params, AGG_TRADES_WEIGHT)
+        if page:
+            return _int(page[0], "f")
+        probe = until + 1
+    return None
+
+
+def trade_pages(
+    rest: BinanceRest, symbol: str, start_ms: int, end_ms: int, now: Callable[[], float] = time.time
+) -> Iterator[tuple[list[dict[str, object]], int]]:
+    """Pages of raw trades in ``[start_ms, end_ms)`` in id order, each with the epoch ms it arrived at."""
+    cursor = first_trade_id(rest, symbol, start_ms, end_ms)
+    while cursor is not None:
+        params: dict[str, str | int] = {"symbol": exchange_symbol(symbol), "fromId": cursor, "limit": PAGE_LIMIT}
+        page = rest.get(HISTORICAL_TRADES, params, HISTORICAL_TRADES_WEIGHT)
+        received_ms = int(now() * 1000)
+        yield [t for t in page if start_ms <= _int(t, "time") < end_ms], received_ms
+        # A short page is the newest trade; a trade at or past the end closes the range.
+        if len(page) < PAGE_LIMIT or _int(page[-1], "time") >= end_ms:
+            return
+        cursor = _int(page[-1], "id") + 1
+
+
+def _int(trade: Mapping[str, object], name: str) -> int:
+    value = trade.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LoaderError(f"Binance sent a trade whose {name} is not an integer: {dict(trade)}")
+    return value
+
+
+def to_unified(trade: Mapping[str, object], symbol: str, ingested_at: str) -> dict[str, object]:
+    """A historicalTrades item -> the unified trade (without ``symbol``); ValueError when it is not a trade."""
+    trade_id, price_text, qty_text = trade.get("id"), trade.get("price"), trade.get("qty")
+    time_ms, buyer_is_maker = trade.get("time"), trade.get("isBuyerMaker")
+    if isinstance(trade_id, bool) or not isinstance(trade_id, int) or trade_id < 0:
+        raise ValueError("id is not a non-negative integer")
+    if not isinstance(price_text, str) or not isinstance(qty_text, str):
+        raise ValueError("price or qty is not a decimal string")
+    if not _DECIMAL.match(price_text) or not _DECIMAL.match(qty_text):
+        raise ValueError("price or qty is not a decimal string")
+    if isinstance(time_ms, bool) or not isinstance(time_ms, int):
+        raise ValueError("time is not epoch milliseconds")
+    if not isinstance(buyer_is_maker, bool):
+        raise ValueError("isBuyerMaker is not a boolean")
+    try:
+        price, quantity = Decimal(price_text), Decimal(qty_text)
+    except InvalidOperation:
+        raise ValueError("price or qty is not a decimal string") from None
+    if price <= 0 or quantity <= 0:
+        raise ValueError("price and qty must be positive")
+    return {
+        "schema_version": 1,
+        "event_id": f"binance:{symbol}:{trade_id}",
+        "exchange": "binance",
+        "trade_id": str(trade_id),
+        "price": float(price_text),
+        "quantity": float(qty_text),
+        # The exact decimal product, rounded once (float() of a Decimal is correctly rounded), as the producer.
+        "quote_volume": float(price * quantity),
+        # The buyer was the maker, so the aggressor (taker) sold.
+        "side": "sell" if buyer_is_maker else "buy",
+        "timestamp": iso_from_epoch_millis(time_ms),
+        "ingested_at": ingested_at,
+    }
+
+
+# ---------------------------------------------------------------- Parquet
+
+
+def range_tag(start: datetime, end: datetime) -> str:
+    return f"{start:%Y%m%dT%H%M%S}Z-{end:%Y%m%dT%H%M%S}Z"
+
+
+class PartitionFiles:
+    """One Parquet file per day of the range under ``{root}/historical/date=.../symbol=...``, renamed into
+    place on ``close``. Trades arrive in id order, which is time order, so a day's file is finished once a
+    later day starts."""
+
+    def __init__(self, raw_root: str, symbol: str, tag: str) -> None:
+        self._fs, base = filesystem(raw_root)
+        self._base = f"{base.rstrip('/')}/historical"
+        self._symbol = symbol
+        self._name = f"trades-{tag}.parquet"
+        self._open: dict[str, tuple[pq.ParquetWriter, str, str]] = {}
+        self._finished: set[str] = set()
+        self.written: dict[str, tuple[str, int]] = {}
+        """date -> (final path, trades)."""
+
+    def write(self, trades: list[dict[str, object]]) -> None:
+        by_date: dict[str, list[dict[str, object]]] = {}
+        for t in trades:
+            by_date.setdefault(str(t["timestamp"])[:10], []).append(t)
+        for date, rows in by_date.items():
+            if date in self._finished:
+                # Its file is closed and renamed; reopening it would replace it with the later rows only.
+                raise LoaderError(f"Binance sent a trade of {date} after later days' trades: ids out of time order")
+            for earlier in [d for d in self._open if d < date]:
+                self._finish(earlier)
+            writer = self._writer(date)
+            writer.write_table(pa.Table.from_pylist(rows, schema=SCHEMA))
+            path, count = self.written.get(date, (self._open[date][2], 0))
+            self.written[date] = (path, count + len(rows))
+
+    def close(self) -> None:
+        for date in list(self._open):
+            self._finish(date)
+
+    def abort(self) -> None:
+        """Closes the drafts without renaming them: the files of an earlier complete run stay as they were."""
+        for writer, _draft, _final in self._open.values():
+            writer.close()
+        self._open.clear()
+
+    def _writer(self, date: str) -> pq.ParquetWriter:
+        if date not in self._open:
+            folder = f"{self._base}/date={date}/symbol={self._symbol}"
+            self._fs.create_dir(folder, recursive=True)
+            draft, final = f"{folder}/.{self._name}.partial", f"{folder}/{self._name}"
+            self._open[date] = (pq.ParquetWriter(draft, SCHEMA, filesystem=self._fs), draft, final)
+        return self._open[date][0]
+
+    def _finish(self, date: str) -> None:
+        writer, draft, final = self._open.pop(date)
+        writer.close()
+        self._finished.add(date)
+        self._fs.move(draft, final)  # replaces the same range's file from an earlier run
+
+
+# ---------------------------------------------------------------- the load
+
+
+@dataclass
+class LoadSummary:
+    job: str
+    symbol: str
+    start: str
+    end: str
+    trades: int = 0
+    rejected: int = 0
+    first_trade_id: str | None = None
+    last_trade_id: str | None = None
+    files: list[dict[str, object]] = field(default_factory=list)
+    rest: dict[str, object] = field(default_factory=dict)
+
+
+def load(
+    rest: BinanceRest,
+    symbol: str,
+    start: datetime,
+    end: datetime,
+    raw_root: str,
+    now: Callable[[], float] = time.time,
+) -> LoadSummary:
+    """Loads the trades of ``symbol`` in ``[start, end)`` into the raw zone; returns what it did."""
+    summary = LoadSummary(JOB, symbol, start.isoformat().replace("+00:00", "Z"), end.isoformat().replace("+00:00", "Z"))
+    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    files = PartitionFiles(raw_root, symbol, range_tag(start, end))
+    pages = 0
+    try:
+        for page, received_ms in trade_pages(rest, symbol, start_ms, end_ms, now):
+            ingested_at = iso_from_epoch_millis(received_ms)
+            unified: list[dict[str, object]] = []
+            for raw in page:
+                try:
+                    unified.append(to_unified(raw, symbol, ingested_at))
+                except ValueError as err:
+                    summary.rejected += 1
+                    log.debug("skipping a trade Binance sent: %s: %s", err, raw)
+            files.write(unified)
+            summary.trades += len(unified)
+            if unified:
+                summary.first_trade_id = summary.first_trade_id or str(unified[0]["trade_id"])
+                summary.last_trade_id = str(unified[-1]["trade_id"])
+            pages += 1
+            if pages % 10 == 0:
+                log.info(
+                    "%s: %d trades so far, up to %s",
+                    symbol,
+                    summary.trades,
+                    unified[-1]["timestamp"] if unified else "-",
+                )
+    except BaseException:
+        files.abort()
+        raise
+    files.close()
+    summary.files = [{"date": d, "path": p, "trades": n} for d, (p, n) in sorted(files.written.items())]
+    summary.rest = asdict(rest.stats)
+    return summary
+
+
+# ---------------------------------------------------------------- command line
+
+_EXAMPLES = """examples:
+  python -m coattail_jobs historical-loader --symbol BTC-USDT --start 2024-01-01 --end 2024-01-02
+  python -m coattail_jobs historical-loader --symbol ETH-USDT --start 2024-05-01T12:00:00Z \\
+      --end 2024-05-01T13:00:00Z --json
+  python -m coattail_jobs historical-loader --mode emr --raw-root s3://my-coattail/coattail/raw --symbol BTC-USDT \\
+      --start 2024-01-01 --end 2024-01-08"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    env = os.environ.get
+    p = subparsers.add_parser(
+        JOB,
+        help="load Binance trades of a symbol and time range from the REST API into the raw zone (Parquet)",
+        description=(__doc__ or "").split("\n\n", 1)[0],
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--symbol", required=True, help="BASE-QUOTE, e.g. BTC-USDT")
+    p.add_argument("--start", required=True, help="range start, inclusive: 2024-01-01 (UTC) or an ISO time with zone")
+    p.add_argument("--end", required=True, help="range end, exclusive: same forms")
+    p.add_argument("--mode", choices=("local", "emr"), default=env("COATTAIL_MODE", "local"))
+    p.add_argument(
+        "--raw-root", default=env("COATTAIL_RAW_ROOT", ".coattail/raw"), help="the raw zone (folder or s3://)"
+    )
+    p.add_argument("--base-url", default=env("COATTAIL_BINANCE_REST_URL", BINANCE_REST_URL), help="Binance REST API")
+    p.add_argument(
+        "--max-weight",
+        type=int,
+        default=int(env("COATTAIL_BINANCE_MAX_WEIGHT", str(DEFAULT_MAX_WEIGHT))),
+        help=f"request weight a minute the loader allows itself (Binance allows {WEIGHT_LIMIT} per IP)",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Checks the arguments (ConfigError: exit 2), loads, prints the summary; 1 when Binance stops the load."""
+    symbol = str(args.symbol).upper()
+    if not _SYMBOL.match(symbol):
+        raise ConfigError(f"--symbol {args.symbol!r} is not BASE-QUOTE: write it like BTC-USDT")
+    start = parse_instant(args.start, "--start", dates=True)
+    end = parse_instant(args.end, "--end", dates=True)
+    if end <= start:
+        raise ConfigError(f"--end {args.end} is not after --start {args.start}: the range is [start, end)")
+    if not HISTORICAL_TRADES_WEIGHT <= args.max_weight <= WEIGHT_LIMIT:
+        raise ConfigError(
+            f"--max-weight {args.max_weight} is not between {HISTORICAL_TRADES_WEIGHT} and {WEIGHT_LIMIT}"
+        )
+    check_s3(args.mode, "--raw-root", args.raw_root)
+    rest = BinanceRest(base_url=args.base_url, max_weight=args.max_weight)
+    try:
+        summary = load(rest, symbol, start, end, args.raw_root)
+    except LoaderError as err:
+        print(f"coattail_jobs: {JOB}: {err}", file=sys.stderr)
+        return 1
+    print(
+        f"{JOB}: {summary.trades} {symbol} trades from {summary.start} to {summary.end} in {len(summary.files)} "
+        f"file(s) under {args.raw_root}/historical ({rest.stats.requests} requests, {rest.stats.weight_waits} "
+        f"weight waits, {summary.rejected} rejected)",
+        file=sys.stderr,
+    )
+    if args.json:
+        print(json.dumps(asdict(summary)))
+    return 0

@@ -1,0 +1,204 @@
+/**
+ * `coattail reprocess --as-of <ISO time | snapshot id> [--set name=value ...] [--report FILE] [--json]`:
+ * re-runs anomaly detection over Iceberg `raw_trades` as of that snapshot or time, writes
+ * `anomalies_reprocessed`, and shows how the result compares with `anomalies`, per symbol.
+ *
+ * The work is the PySpark package's `python -m coattail_jobs reprocess-anomalies` (jobs-py/coattail_jobs/
+ * batch/reprocess.py). This handler checks the arguments first (the same rules as the Python side, so a
+ * typo costs no Spark start), runs it on local Spark with an argument array, lets its stderr through, and
+ * renders the JSON report it prints as a table (or passes it on with --json). The Python side checks what
+ * only the table can tell (a time before the first snapshot, an unknown snapshot id): one line, status 2.
+ *
+ * `--emr` submits the same job to EMR Serverless through `coattail jobs submit reprocess-anomalies` (same
+ * settings, same bundle and client token rules); the report then goes to the driver's stdout log and to
+ * `--report s3://...` when given.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import Table from 'cli-table3';
+import { z } from 'zod';
+import type { CommandContext } from '../core/context.js';
+import { CoattailError, errorMessage, usageError } from '../core/errors.js';
+import type { SubmitOptions } from './jobs-submit.js';
+import type { JobsDeps } from './jobs-settings.js';
+import { jobsPython } from './replay.js';
+
+/** How the interpreter runs the jobs' entry point: `python -m coattail_jobs <command> ...`. */
+export const PYTHON_JOBS_ENTRY: readonly string[] = ['-m', 'coattail_jobs'];
+export const REPROCESS_JOB = 'reprocess-anomalies';
+export const REPROCESS_SETTINGS = ['threshold', 'anomaly_threshold', 'min_periods', 'anomaly_min_periods'] as const;
+
+/** Options as commander hands them over (environment variables applied); the EMR ones as for `jobs submit`. */
+export interface ReprocessOptions extends Omit<SubmitOptions, 'job' | 'args' | 'set' | 'local'> {
+  asOf?: string;
+  set?: string[];
+  json?: boolean;
+  warehouse?: string;
+  report?: string;
+  emr?: boolean;
+}
+
+const SNAPSHOT_ID = /^\d{1,19}$/;
+const MAX_SNAPSHOT_ID = 2n ** 63n - 1n;
+// The Python side's ISO_INSTANT (batch/common.py): a time WITH its zone, or which instant is meant is a guess.
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const AS_OF_FIX = 'write it like 2024-05-01T12:00:00Z, 2024-05-01T14:00:00+02:00 or a snapshot id like 5301479425378617361';
+
+function validDate(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
+  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === s;
+}
+
+/** The --as-of argument, checked: a snapshot id (digits, at most 2^63 - 1) or an ISO-8601 time with a zone. */
+export function checkAsOf(value: string | undefined): string {
+  if (value === undefined || value.trim() === '') {
+    throw usageError('--as-of is missing', 'reprocess reads raw_trades as of a snapshot id or a time', AS_OF_FIX);
+  }
+  const text = value.trim();
+  if (SNAPSHOT_ID.test(text)) {
+    if (BigInt(text) > MAX_SNAPSHOT_ID) throw usageError(`--as-of ${text} is not a snapshot id`, 'it is larger than any 64-bit snapshot id', AS_OF_FIX);
+    return text;
+  }
+  const m = ISO_INSTANT.exec(text);
+  if (!m) throw usageError(`--as-of '${text}' is neither a snapshot id nor a time`, 'it takes digits (a snapshot id of raw_trades) or an ISO-8601 time with a zone', AS_OF_FIX);
+  const [y, mo, d, h, mi, s = '0', zh = '0', zm = '0'] = m.slice(1).map((p) => p ?? undefined) as string[];
+  if (!validDate(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s)) || Number(zh) > 23 || Number(zm) > 59) {
+    throw usageError(`--as-of '${text}' is not a valid time`, 'a date or time field is out of range', AS_OF_FIX);
+  }
+  return text;
+}
+
+/** --set NAME=VALUE items, checked: only the anomaly detector's settings apply to a reprocessing. */
+export function checkReprocessSettings(settings: readonly string[]): string[] {
+  for (const s of settings) {
+    const name = s.split('=', 1)[0]!.trim();
+    if (!s.includes('=') || !(REPROCESS_SETTINGS as readonly string[]).includes(name)) {
+      throw usageError(`--set '${s}' does not apply`, `reprocess takes ${REPROCESS_SETTINGS.join(', ')} as NAME=VALUE`, 'write it like --set threshold=3.0');
+    }
+  }
+  return [...settings];
+}
+
+/** The Python arguments (after the interpreter) of a checked local run. */
+export function reprocessArgs(asOf: string, settings: readonly string[], warehouse: string, report?: string, entry: readonly string[] = PYTHON_JOBS_ENTRY): string[] {
+  return [...entry, REPROCESS_JOB, '--as-of', asOf, '--warehouse', warehouse, ...(report ? ['--report', report] : []), ...settings.flatMap((s) => ['--set', s])];
+}
+
+// ---------------------------------------------------------------- the report
+
+const count = z.number().int().nonnegative();
+const SymbolRow = z.object({ symbol: z.string(), matched: count, only_original: count, only_reprocessed: count });
+/** What `reprocess-anomalies` prints on stdout: the fields rendered here are checked, the others kept. */
+export const ReprocessReport = z.looseObject({
+  as_of: z.string(),
+  snapshot_id: z.string(),
+  snapshot_committed_at: z.string(),
+  trades: count,
+  windows: count,
+  symbols: z.array(SymbolRow),
+  total: SymbolRow.omit({ symbol: true }),
+  original_outside_span: count,
+  only_original_ids: z.array(z.string()),
+  only_reprocessed_ids: z.array(z.string()),
+  report: z.string().optional(),
+});
+export type ReprocessReport = z.infer<typeof ReprocessReport>;
+
+const PLAIN = { head: [] as string[], border: [] as string[] };
+const LISTED_IDS = 10;
+
+function idLine(label: string, ids: readonly string[]): string[] {
+  if (ids.length === 0) return [];
+  const shown = ids.slice(0, LISTED_IDS).join(', ');
+  return [`${label}: ${shown}${ids.length > LISTED_IDS ? ` (and ${ids.length - LISTED_IDS} more in the report)` : ''}`];
+}
+
+/** The comparison for people: a heading, one table row per symbol and a total, then the ids that differ. */
+export function renderComparison(r: ReprocessReport): string {
+  const table = new Table({ head: ['SYMBOL', 'MATCHED', 'ONLY ORIGINAL', 'ONLY REPROCESSED'], colAligns: ['left', 'right', 'right', 'right'], style: PLAIN });
+  for (const s of r.symbols) table.push([s.symbol, String(s.matched), String(s.only_original), String(s.only_reprocessed)]);
+  table.push(['TOTAL', String(r.total.matched), String(r.total.only_original), String(r.total.only_reprocessed)]);
+  return [
+    `raw_trades as of ${r.as_of}: snapshot ${r.snapshot_id} (committed ${r.snapshot_committed_at}), ${r.trades} trades in ${r.windows} windows`,
+    table.toString(),
+    `not compared: ${r.original_outside_span} original anomalies outside the windows this snapshot covers`,
+    ...idLine('only original', r.only_original_ids),
+    ...idLine('only reprocessed', r.only_reprocessed_ids),
+    ...(r.report ? [`report: ${r.report}`] : []),
+  ].join('\n') + '\n';
+}
+
+/** The report line on stdout, checked; a CoattailError when the Python side printed something else. */
+export function parseReport(stdout: string): { line: string; report: ReprocessReport } {
+  const line = stdout.split('\n').filter((l) => l.trim().length > 0).pop() ?? '';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    throw new CoattailError('the reprocessing printed no report', `its last line on stdout is not JSON: ${line.slice(0, 120) || '(nothing)'}`, 'run it again with --verbose and check jobs-py is up to date (make install-py)');
+  }
+  const checked = ReprocessReport.safeParse(parsed);
+  if (!checked.success) throw new CoattailError('the reprocessing printed a report of another shape', checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 'check jobs-py is up to date (make install-py)');
+  return { line, report: checked.data };
+}
+
+// ---------------------------------------------------------------- running it
+
+/**
+ * Runs the jobs' Python with an argument array (never a shell string); stderr goes through as it comes.
+ * stdout goes through too, or, with `captureStdout`, is kept and returned. SIGINT/SIGTERM of the command
+ * stop the child; the result is its exit status (130 when stopped that way).
+ */
+export function runJobsPython(python: string, args: readonly string[], ctx: CommandContext, captureStdout: boolean): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, args, { cwd: ctx.cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    if (captureStdout) child.stdout.on('data', (b: Buffer) => out.push(b));
+    else child.stdout.pipe(ctx.stdout, { end: false });
+    child.stderr.pipe(ctx.stderr, { end: false });
+    const stop = (): void => {
+      child.kill('SIGTERM');
+    };
+    ctx.signal.addEventListener('abort', stop, { once: true });
+    child.once('error', (err) => {
+      ctx.signal.removeEventListener('abort', stop);
+      reject(new CoattailError(`cannot run ${python}`, errorMessage(err), 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)'));
+    });
+    child.once('close', (code, signal) => {
+      ctx.signal.removeEventListener('abort', stop);
+      const stdout = Buffer.concat(out).toString('utf8');
+      if (code !== null) resolve({ code, stdout });
+      else if (ctx.signal.aborted) resolve({ code: 130, stdout });
+      else reject(new CoattailError(`${args.slice(2, 3).join('') || 'the job'} was killed`, `its Python process got ${signal ?? 'a signal'}`, 'run it again; if it keeps happening, give Spark more memory'));
+    });
+  });
+}
+
+/** `coattail reprocess`: 0 done, 2 bad usage (here or from the Python side), 1 failed. */
+export async function reprocess(opts: ReprocessOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
+  const asOf = checkAsOf(opts.asOf);
+  const settings = checkReprocessSettings(opts.set ?? []);
+  if (opts.emr) return submitToEmr(asOf, settings, opts, ctx, deps);
+
+  const warehouse = path.resolve(ctx.cwd, opts.warehouse ?? '.coattail/warehouse');
+  const report = opts.report === undefined || opts.report.startsWith('s3://') ? opts.report : path.resolve(ctx.cwd, opts.report);
+  const python = jobsPython(ctx.env);
+  const args = reprocessArgs(asOf, settings, warehouse, report);
+  ctx.logger.debug('starting the reprocessing', { python, args: args.join(' ') });
+  const { code, stdout } = await runJobsPython(python, args, ctx, true);
+  if (code !== 0) return code;
+  const parsed = parseReport(stdout);
+  ctx.stdout.write(opts.json ? `${parsed.line}\n` : renderComparison(parsed.report));
+  return 0;
+}
+
+/** `--emr`: `coattail jobs submit reprocess-anomalies -- --mode emr --as-of ...` with the same EMR options. */
+async function submitToEmr(asOf: string, settings: readonly string[], opts: ReprocessOptions, ctx: CommandContext, deps: JobsDeps): Promise<number> {
+  if (opts.report !== undefined && !opts.report.startsWith('s3://')) {
+    throw usageError(`--report ${opts.report} is not on S3`, "with --emr the report is written by the job's driver, whose disk vanishes with the run", 'pass --report s3://<bucket>/coattail/reprocess/<name>.json, or leave it out (the report is in the driver log: coattail jobs logs <run> --log stdout)');
+  }
+  const { asOf: _asOf, set: _set, report, emr: _emr, warehouse: _warehouse, ...submit } = opts;
+  const args = ['--mode', 'emr', '--as-of', asOf, ...(report ? ['--report', report] : []), ...settings.flatMap((s) => ['--set', s])];
+  const { jobsSubmit } = await import('./jobs-submit.js');
+  return jobsSubmit({ ...submit, job: REPROCESS_JOB, args, set: [], local: false }, ctx, deps);
+}
