@@ -54,9 +54,9 @@ describe('coattail simulate', () => {
     const { ctx, stdout } = context();
     expect(await simulate({ ...defaults, list: true }, ctx)).toBe(0);
     const lines = stdout.text.trim().split('\n');
-    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['burst', 'default', 'faults', 'whales']);
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['burst', 'default', 'faults', 'scripted', 'whales']);
     const whales = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../scenarios/whales.json'), 'utf8')) as { description: string };
-    expect(lines[3]).toMatch(new RegExp(`^whales\\s+${whales.description.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    expect(lines[4]).toMatch(new RegExp(`^whales\\s+${whales.description.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
 
     const json = context();
     await simulate({ ...defaults, list: true, json: true }, json.ctx);

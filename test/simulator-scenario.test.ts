@@ -30,7 +30,7 @@ const minimal = { rate: 10, symbols: [{ symbol: 'BTC-USDT', startPrice: 65000 }]
 describe('built-in scenarios', () => {
   it('lists every file in scenarios/ with its description', () => {
     const listed = listScenarios();
-    expect(listed.map((s) => s.name)).toEqual(['burst', 'default', 'faults', 'whales']);
+    expect(listed.map((s) => s.name)).toEqual(['burst', 'default', 'faults', 'scripted', 'whales']);
     for (const s of listed) {
       const raw = JSON.parse(readFileSync(path.join(repoScenarios, `${s.name}.json`), 'utf8')) as { description: string };
       expect(s.description).toBe(raw.description);
@@ -111,7 +111,7 @@ describe('scenario files', () => {
     expect(errorOf(() => loadScenario(path.join(tmp, 'nope.json'))).why).toBe(`no such file: ${path.join(tmp, 'nope.json')}`);
     const err = errorOf(() => loadScenario('nope'));
     expect(err.what).toBe('unknown scenario "nope"');
-    expect(err.fix).toContain('burst, default, faults, whales');
+    expect(err.fix).toContain('burst, default, faults, scripted, whales');
   });
 
   it('validates objects too (parseScenario), counting further problems', () => {
