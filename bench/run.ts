@@ -3,9 +3,15 @@ import { benchColdStart } from './coldstart.js';
 import { benchEmulator } from './emulator.js';
 import { benchNormalize } from './normalize.js';
 import { benchProducer } from './producer.js';
+import { recordTradesCommand } from './trades.js';
 
 const only = process.argv[2];
 const results: Record<string, unknown> = {};
+// Not a benchmark but the replay benchmark's input (jobs-py/bench/replay_bench.py): only when named.
+if (only === 'trades') {
+  process.stderr.write('simulated trades on a virtual clock → NDJSON unified trades ...\n');
+  results.trades = recordTradesCommand(process.argv.slice(3));
+}
 if (!only || only === 'normalize') {
   process.stderr.write('normalize + serialize vs JSON.parse + JSON.stringify ...\n');
   results.normalize = benchNormalize();
