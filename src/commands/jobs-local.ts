@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { runChild } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
 import { CoattailError, errorMessage } from '../core/errors.js';
 import { localEndpoints } from '../local/state.js';
@@ -136,27 +137,20 @@ export async function submitLocal(job: JobName, sets: readonly string[], passthr
   }
   ctx.logger.info(`running ${job} on local Spark`, { sparkSubmit, bundle: bundle.hash.slice(0, 12) });
   // Driver and Python workers run the jobs' interpreter (pandas, pyarrow), not whatever python3 is on PATH.
-  return runChild(sparkSubmit, args, { ...ctx.env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python }, ctx);
+  return runSparkSubmit(sparkSubmit, args, { ...ctx.env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python }, ctx);
 }
 
-function runChild(program: string, args: string[], env: NodeJS.ProcessEnv, ctx: CommandContext): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const child = spawn(program, args, { cwd: ctx.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.pipe(ctx.stdout, { end: false });
-    child.stderr.pipe(ctx.stderr, { end: false });
-    const stop = (): void => {
-      child.kill('SIGTERM');
-    };
-    ctx.signal.addEventListener('abort', stop, { once: true });
-    child.once('error', (err) => {
-      ctx.signal.removeEventListener('abort', stop);
-      reject(new CoattailError(`cannot run ${program}`, errorMessage(err), 'pass --spark-submit PATH or run make install-py'));
-    });
-    child.once('close', (code, signal) => {
-      ctx.signal.removeEventListener('abort', stop);
-      if (code !== null) resolve(code);
-      else if (ctx.signal.aborted) resolve(130);
-      else reject(new CoattailError(`${path.basename(program)} was killed`, `it got ${signal ?? 'a signal'}`, 'run it again; give Spark more memory if it keeps happening'));
-    });
-  });
+async function runSparkSubmit(program: string, args: string[], env: NodeJS.ProcessEnv, ctx: CommandContext): Promise<number> {
+  const { code } = await runChild(
+    {
+      program,
+      args,
+      env,
+      cannotRunFix: 'pass --spark-submit PATH or run make install-py',
+      what: path.basename(program),
+      killedFix: 'run it again; give Spark more memory if it keeps happening',
+    },
+    ctx,
+  );
+  return code;
 }

@@ -8,12 +8,12 @@
  * stdout through as they come, and returns its exit status. Setting names and values are checked by the
  * Python side, which answers a bad one with one line and status 2.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runChild } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
-import { CoattailError, errorMessage, usageError } from '../core/errors.js';
+import { CoattailError, usageError } from '../core/errors.js';
 
 export const REPLAY_JOBS = ['raw-archiver', 'volume-anomaly', 'whale-detector', 'spread-calculator'] as const;
 export type ReplayJob = (typeof REPLAY_JOBS)[number];
@@ -100,25 +100,17 @@ export async function replay(opts: ReplayOptions, ctx: CommandContext, entry: re
   return runPython(python, args, ctx);
 }
 
-function runPython(python: string, args: string[], ctx: CommandContext): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const child = spawn(python, args, { cwd: ctx.cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    // stdout is the --json summary (data), stderr Spark's and the replay's lines (people): both as they come.
-    child.stdout.pipe(ctx.stdout, { end: false });
-    child.stderr.pipe(ctx.stderr, { end: false });
-    const stop = (): void => {
-      child.kill('SIGTERM');
-    };
-    ctx.signal.addEventListener('abort', stop, { once: true });
-    child.once('error', (err) => {
-      ctx.signal.removeEventListener('abort', stop);
-      reject(new CoattailError(`cannot run ${python}`, errorMessage(err), 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)'));
-    });
-    child.once('close', (code, signal) => {
-      ctx.signal.removeEventListener('abort', stop);
-      if (code !== null) resolve(code);
-      else if (ctx.signal.aborted) resolve(130);
-      else reject(new CoattailError('the replay was killed', `its Python process got ${signal ?? 'a signal'}`, 'run it again; if it keeps happening, give Spark more memory or a smaller recording'));
-    });
-  });
+async function runPython(python: string, args: string[], ctx: CommandContext): Promise<number> {
+  // stdout is the --json summary (data), stderr Spark's and the replay's lines (people): both as they come.
+  const { code } = await runChild(
+    {
+      program: python,
+      args,
+      cannotRunFix: 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)',
+      what: 'the replay',
+      killedFix: 'run it again; if it keeps happening, give Spark more memory or a smaller recording',
+    },
+    ctx,
+  );
+  return code;
 }

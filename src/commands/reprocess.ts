@@ -13,12 +13,12 @@
  * settings, same bundle and client token rules); the report then goes to the driver's stdout log and to
  * `--report s3://...` when given.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import Table from 'cli-table3';
 import { z } from 'zod';
+import { runChild } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
-import { CoattailError, errorMessage, usageError } from '../core/errors.js';
+import { CoattailError, usageError } from '../core/errors.js';
 import type { SubmitOptions } from './jobs-submit.js';
 import type { JobsDeps } from './jobs-settings.js';
 import { jobsPython } from './replay.js';
@@ -150,28 +150,17 @@ export function parseReport(stdout: string): { line: string; report: ReprocessRe
  * stop the child; the result is its exit status (130 when stopped that way).
  */
 export function runJobsPython(python: string, args: readonly string[], ctx: CommandContext, captureStdout: boolean): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, args, { cwd: ctx.cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    if (captureStdout) child.stdout.on('data', (b: Buffer) => out.push(b));
-    else child.stdout.pipe(ctx.stdout, { end: false });
-    child.stderr.pipe(ctx.stderr, { end: false });
-    const stop = (): void => {
-      child.kill('SIGTERM');
-    };
-    ctx.signal.addEventListener('abort', stop, { once: true });
-    child.once('error', (err) => {
-      ctx.signal.removeEventListener('abort', stop);
-      reject(new CoattailError(`cannot run ${python}`, errorMessage(err), 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)'));
-    });
-    child.once('close', (code, signal) => {
-      ctx.signal.removeEventListener('abort', stop);
-      const stdout = Buffer.concat(out).toString('utf8');
-      if (code !== null) resolve({ code, stdout });
-      else if (ctx.signal.aborted) resolve({ code: 130, stdout });
-      else reject(new CoattailError(`${args.slice(2, 3).join('') || 'the job'} was killed`, `its Python process got ${signal ?? 'a signal'}`, 'run it again; if it keeps happening, give Spark more memory'));
-    });
-  });
+  return runChild(
+    {
+      program: python,
+      args,
+      captureStdout,
+      cannotRunFix: 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)',
+      what: args.slice(2, 3).join('') || 'the job',
+      killedFix: 'run it again; if it keeps happening, give Spark more memory',
+    },
+    ctx,
+  );
 }
 
 /** `coattail reprocess`: 0 done, 2 bad usage (here or from the Python side), 1 failed. */
