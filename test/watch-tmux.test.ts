@@ -66,7 +66,7 @@ describe('coattail watch whales in a real terminal', () => {
     const started = tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', `${command}; echo $? > '${exitFile}'`);
     expect(started.status, started.stderr).toBe(0);
 
-    await until('the view to start', 30_000, () => (screen().includes('waiting for whales') ? true : undefined));
+    await until('the view to start', 90_000, () => (screen().includes('waiting for whales') ? true : undefined));
     const now = Date.now();
     await putAlerts(client, table, [
       whaleItem({ alert_time: isoAt(now, -2_000), trade_id: 't1', symbol: 'BTC-USDT', side: 'buy', price: 60_000, quantity: 2.5, quote_volume: 150_000, threshold_multiple: 1.5 }),
@@ -93,5 +93,5 @@ describe('coattail watch whales in a real terminal', () => {
     const code = await until('the process to end after q', 10_000, () => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : undefined));
     expect(code).toBe('0');
     await until('the session to close', 5_000, () => (tmux('has-session', '-t', SESSION).status !== 0 ? true : undefined));
-  });
+  }, 150_000);
 });

@@ -124,6 +124,8 @@ export class SparkPipeline {
   private exit: PipelineExit | undefined;
   private readonly startedWaiters: Array<() => void> = [];
   private stopping: Promise<StoppedEvent | undefined> | undefined;
+  /** Resolves once every line the driver printed has been read ('exit' can come before the last of them). */
+  private stdoutDone: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly child: ChildProcess,
@@ -149,6 +151,7 @@ export class SparkPipeline {
     if (child.stdout) {
       const lines = createInterface({ input: child.stdout });
       lines.on('line', (line) => this.onLine(line));
+      this.stdoutDone = new Promise<void>((resolve) => lines.once('close', () => resolve()));
     }
   }
 
@@ -262,6 +265,10 @@ export class SparkPipeline {
         if (left.length > 0) this.logger.error('processes of the Spark jobs survived SIGKILL', { pids: left.join(',') });
       }
       this.children.forget(pgid);
+      // Every process that held the pipe is gone: its last lines (`stopped`) are at most a moment away.
+      let read: NodeJS.Timeout | undefined;
+      await Promise.race([this.stdoutDone, new Promise<void>((r) => (read = setTimeout(r, 2_000)))]);
+      clearTimeout(read);
       return this.stoppedEvent;
     })();
     return this.stopping;
