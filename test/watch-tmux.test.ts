@@ -16,8 +16,14 @@ const BIN = fileURLToPath(new URL('../bin/coattail', import.meta.url));
 const SOCKET = `coattail-watch-${process.pid}-${randomUUID().slice(0, 6)}`;
 const SESSION = 'watch';
 
-/** The test's environment for tmux: colours on (no NO_COLOR), nothing else changed. */
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NO_COLOR' && k !== 'FORCE_COLOR'));
+/**
+ * The test's environment for tmux: colours on (no NO_COLOR), and CI set, as on a CI runner or in a
+ * shell that exported it: the view must still draw live (ink alone would hold every frame until exit).
+ */
+const env = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NO_COLOR' && k !== 'FORCE_COLOR')),
+  CI: 'true',
+};
 
 function tmux(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8', env });
@@ -66,7 +72,7 @@ describe('coattail watch whales in a real terminal', () => {
     const started = tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', `${command}; echo $? > '${exitFile}'`);
     expect(started.status, started.stderr).toBe(0);
 
-    await until('the view to start', 90_000, () => (screen().includes('waiting for whales') ? true : undefined));
+    await until('the view to start', 30_000, () => (screen().includes('waiting for whales') ? true : undefined));
     const now = Date.now();
     await putAlerts(client, table, [
       whaleItem({ alert_time: isoAt(now, -2_000), trade_id: 't1', symbol: 'BTC-USDT', side: 'buy', price: 60_000, quantity: 2.5, quote_volume: 150_000, threshold_multiple: 1.5 }),

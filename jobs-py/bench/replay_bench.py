@@ -267,6 +267,8 @@ def size_results(runs: Sequence[Run]) -> list[dict[str, object]]:
                     "outputs": ok[-1].summary.get("outputs"),
                 }
             )
+        if len(ok) > 1:
+            row["each_round"] = [{"wall_s": _round(r.wall_s), "cpu_s": _round(r.cpu_s)} for r in ok]
         if failed:
             row["failed"] = [{"error": r.error, "after_s": _round(r.wall_s), "cpu_s": _round(r.cpu_s)} for r in failed]
         row["load_1m"] = [_round(r.load[0], 1) for r in rs] + [_round(rs[-1].load[1], 1)]

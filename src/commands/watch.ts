@@ -109,7 +109,7 @@ export async function watch(kindText: string, opts: WatchOptions, ctx: CommandCo
     if (json) {
       await printNdjson({ poller, loop, out: ctx.stdout, signal: ctx.signal, logger: ctx.logger });
     } else {
-      const { runWatchTui } = await import('../watch/tui.js');
+      const { runWatchTui } = await loadTui();
       await runWatchTui({
         kind,
         settings: { since: opts.since, symbols, minUsd },
@@ -131,4 +131,21 @@ export async function watch(kindText: string, opts: WatchOptions, ctx: CommandCo
   const stats = poller.stats();
   ctx.logger.debug('watch ended', { ...stats });
   return 0;
+}
+
+/**
+ * ink decides once, when its module is first evaluated, whether it runs under CI (`CI` or
+ * `CONTINUOUS_INTEGRATION` set): there it draws nothing until the app ends. This path has a
+ * terminal on stdout, so the view is wanted whatever those say: they are hidden from that one
+ * evaluation and put back straight after.
+ */
+async function loadTui(): Promise<typeof import('../watch/tui.js')> {
+  const keys = ['CI', 'CONTINUOUS_INTEGRATION'] as const;
+  const saved = keys.map((k) => [k, process.env[k]] as const);
+  for (const k of keys) delete process.env[k];
+  try {
+    return await import('../watch/tui.js');
+  } finally {
+    for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
+  }
 }
