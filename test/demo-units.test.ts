@@ -258,6 +258,7 @@ describe('summary', () => {
     duration_s: 200,
     failed_queries: [],
     trades_undelivered: 0,
+    feeds: { reconnects: 2, gaps: 2, missing_trades: 1234, malformed_frames: 3, invalid_trades: 1, duplicates: 0 },
     dir: '/d',
     spark_logs: ['/d/logs/spark-whales.log'],
   };
@@ -272,6 +273,9 @@ describe('summary', () => {
     expect(table).toMatch(/trades in\s*│\s*12,345/);
     expect(table).toMatch(/alerts spread\s*│\s*1/);
     expect(table).toMatch(/whale latency p99 \(ms\)\s*│\s*2,500/);
+    expect(table).toMatch(/feed reconnects\s*│\s*2/);
+    expect(table).toMatch(/feed gaps \(trades missed\)\s*│\s*2 \(1,234\)/);
+    expect(table).toMatch(/malformed frames, invalid trades\s*│\s*3, 1/);
     expect(notes).toContain('/d/logs/spark-whales.log');
     expect(notes).toContain('whale alerts only');
   });

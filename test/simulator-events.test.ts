@@ -148,6 +148,39 @@ describe('scenario events over the wire', () => {
     expect(log.find('binance', 'BTC-USDT', firstAfter)).toBeDefined();
   });
 
+  it('disconnect with downSeconds: every socket cut, then connections refused with 503 until the time is up', async () => {
+    const { sim, events } = await start({
+      scenario: testScenario({ rate: 300, exchanges: ['binance', 'coinbase'], waitForClients: true, events: [{ atTrade: 20, type: 'disconnect', downSeconds: 0.6 }] }),
+    });
+    let cutAt = 0;
+    sim.onEvent(() => (cutAt = Date.now()));
+    const b = await connect(`${sim.binanceUrl}/stream?streams=btcusdt@trade`);
+    const c = await connect(sim.coinbaseUrl);
+    subscribeAll(c, ['BTC-USDT']);
+    expect((await b.closed).code).toBe(1006);
+    expect((await c.closed).code).toBe(1006);
+    expect(events).toHaveLength(1);
+    // Straight after the cut: both endpoints refuse the upgrade with 503 and say why.
+    const refusedB = await TestClient.connect(`${sim.binanceUrl}/stream?streams=btcusdt@trade`).then(
+      () => 'connected',
+      (e: Error) => e.message,
+    );
+    const refusedC = await TestClient.connect(sim.coinbaseUrl).then(
+      () => 'connected',
+      (e: Error) => e.message,
+    );
+    expect(Date.now() - cutAt).toBeLessThan(600); // still inside the window, or the refusals prove nothing
+    expect(refusedB).toContain('503');
+    expect(refusedC).toContain('503');
+    // Once the time is up, both take connections again.
+    await new Promise((r) => setTimeout(r, Math.max(0, cutAt + 650 - Date.now())));
+    const again = await connect(`${sim.binanceUrl}/stream?streams=btcusdt@trade`);
+    await again.until(() => again.messages.length >= 3, 'trades after the exchange came back');
+    const cAgain = await connect(sim.coinbaseUrl);
+    subscribeAll(cAgain, ['BTC-USDT']);
+    await cAgain.next((m) => m.type === 'last_match', 'coinbase last_match after it came back');
+  });
+
   it('silence: no trades, heartbeats or pings for the duration; the trades printed meanwhile are missed', async () => {
     const { sim, log, events } = await start({
       scenario: testScenario({

@@ -162,6 +162,14 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
       duration_s: Math.round((Date.now() - runStarted) / 1000),
       failed_queries: stopped?.failed ?? [],
       trades_undelivered: ingested.summary.failed,
+      feeds: {
+        reconnects: ingested.summary.reconnects,
+        gaps: ingested.summary.gaps,
+        missing_trades: ingested.summary.missing_trades,
+        malformed_frames: ingested.summary.malformed_frames,
+        invalid_trades: ingested.summary.invalid,
+        duplicates: ingested.summary.duplicates,
+      },
       dir: plan.dir,
       spark_logs: spark.logFiles,
     };

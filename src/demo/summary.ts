@@ -6,6 +6,15 @@ import type { AlertType } from '../local/resources.js';
 import type { LatencySummary } from './latency.js';
 import type { TableName } from './spark.js';
 
+export interface DemoFeedCounts {
+  reconnects: number;
+  gaps: number;
+  missing_trades: number;
+  malformed_frames: number;
+  invalid_trades: number;
+  duplicates: number;
+}
+
 export interface DemoSummary {
   /** Trades delivered to the local Kinesis stream. */
   trades_in: number;
@@ -24,6 +33,8 @@ export interface DemoSummary {
   /** Streaming queries that failed (empty when all ran to the end). */
   failed_queries: string[];
   trades_undelivered: number;
+  /** What the exchange feeds did on the way in: a gap is a jump in a feed's trade ids (missing_trades wide). */
+  feeds: DemoFeedCounts;
   dir: string;
   spark_logs: string[];
 }
@@ -44,6 +55,9 @@ export function summaryRows(s: DemoSummary): Row[] {
     ['whale latency p95 (ms)', num(l.p95)],
     ['whale latency p99 (ms)', num(l.p99)],
     ['whale latency max (ms)', `${num(l.max)}${l.count ? ` (${l.count} alerts)` : ''}`],
+    ['feed reconnects', num(s.feeds.reconnects)],
+    ['feed gaps (trades missed)', `${num(s.feeds.gaps)} (${num(s.feeds.missing_trades)})`],
+    ['malformed frames, invalid trades', `${num(s.feeds.malformed_frames)}, ${num(s.feeds.invalid_trades)}`],
   ];
 }
 

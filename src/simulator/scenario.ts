@@ -54,7 +54,7 @@ const when = { at: seconds.optional(), atTrade: z.number().int().nonnegative().o
 /**
  * Scripted events. whale: one trade of at least quoteVolume (within 0.01 %). volume_spike: the
  * symbol's flow × multiplier. dislocation: one exchange's prices offset by pct. disconnect: sockets
- * cut. server_shutdown: Binance's notice, then closes after graceMs. silence: nothing sent at all
+ * cut (with downSeconds, new connections are refused with 503 for that long). server_shutdown: Binance's notice, then closes after graceMs. silence: nothing sent at all
  * (trades still print and are missed). malformed: garbage frames to the exchange's clients.
  */
 export const ScenarioEventSchema = z.discriminatedUnion('type', [
@@ -75,7 +75,7 @@ export const ScenarioEventSchema = z.discriminatedUnion('type', [
     pct: z.number().gt(-50).lt(50),
     durationSeconds: positiveSeconds,
   }),
-  z.strictObject({ type: z.literal('disconnect'), ...when, exchange: exchange.optional() }),
+  z.strictObject({ type: z.literal('disconnect'), ...when, exchange: exchange.optional(), downSeconds: z.number().nonnegative().max(3600).optional() }),
   z.strictObject({ type: z.literal('server_shutdown'), ...when, graceMs: z.number().int().nonnegative().default(1_000) }),
   z.strictObject({ type: z.literal('silence'), ...when, exchange: exchange.optional(), durationSeconds: positiveSeconds }),
   z.strictObject({ type: z.literal('malformed'), ...when, exchange, count: z.number().int().positive().max(10_000) }),

@@ -121,6 +121,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
 
   const counters: DeliveryCounters = { framesSent: zeroByExchange(), malformedSent: 0, slowClientsDropped: 0, pongTimeouts: 0, socketErrors: 0 };
   const silentUntil = zeroByExchange();
+  /** After a disconnect with downSeconds: new connections to that exchange are refused until then. */
+  const downUntil = zeroByExchange();
+  const isDown = (ex: Exchange): boolean => downUntil[ex] > Date.now();
   const peerCtx: PeerContext = { logger, counters, maxBufferedBytes: scenario.maxBufferedBytes, isSilent: (ex) => silentUntil[ex] > Date.now() };
 
   // The initial trades happened "before the session": stamped a second before now.
@@ -171,7 +174,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
     const targets = (ex: Exchange | undefined): Exchange[] => (ex === undefined ? scenario.exchanges : [ex]);
     switch (event.type) {
       case 'disconnect':
-        for (const ex of targets(event.exchange)) feeds[ex].disconnect();
+        for (const ex of targets(event.exchange)) {
+          if (event.downSeconds !== undefined) downUntil[ex] = Math.max(downUntil[ex], Date.now() + event.downSeconds * 1000);
+          feeds[ex].disconnect();
+        }
         break;
       case 'server_shutdown':
         binance.serverShutdown(event.graceMs);
@@ -216,6 +222,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
     const url = new URL(req.url ?? '/', 'http://simulator');
     if (url.pathname === '/coinbase' || url.pathname === '/coinbase/' || url.pathname === '/') {
       if (!has('coinbase')) return refuseUpgrade(socket, 404, 'this scenario has no coinbase market');
+      if (isDown('coinbase')) return refuseUpgrade(socket, 503, 'coinbase is down (scenario disconnect)');
       wss.handleUpgrade(req, socket, head, (ws) => {
         accepted.coinbase += 1;
         coinbase.accept(ws);
@@ -226,6 +233,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
     if (route === undefined) return refuseUpgrade(socket, 404, `no endpoint at ${url.pathname}: use /stream?streams=..., /ws/<stream> or /coinbase`);
     if ('error' in route) return refuseUpgrade(socket, route.status, route.error);
     if (!has('binance')) return refuseUpgrade(socket, 404, 'this scenario has no binance market');
+    if (isDown('binance')) return refuseUpgrade(socket, 503, 'binance is down (scenario disconnect)');
     wss.handleUpgrade(req, socket, head, (ws) => {
       accepted.binance += 1;
       binance.accept(ws, route);
