@@ -165,7 +165,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--symbols <list>', "BASE-QUOTE symbols (default: the scenario's; with --live BTC-USDT,ETH-USDT,SOL-USDT)").env('COATTAIL_SYMBOLS'))
     .addOption(new Option('--watermark <interval>', "every job's watermark, e.g. '10 seconds' (default 2 minutes)").env('COATTAIL_WATERMARK'))
     .addOption(
-      new Option('--set <JOB:NAME=VALUE>', "one job's setting (repeatable): threshold, min_periods, watermark, trigger, symbols")
+      new Option('--set <JOB:NAME=VALUE>', "one job's setting (repeatable): threshold, min_periods, watermark, trigger, symbols; whale-detector also history_trigger")
         .argParser((v: string, prev: string[]) => [...prev, v])
         .default([]),
     )

@@ -180,8 +180,22 @@ describe('spark applications and arguments', () => {
       '-m', 'coattail_jobs', 'pipeline', '--jobs', 'whale-detector,raw-archiver', '--mode', 'local', '--region', 'us-east-1',
       '--stream', 's', '--alerts-table', 't', '--kinesis-endpoint', 'http://127.0.0.1:1', '--dynamodb-endpoint', 'http://127.0.0.1:2',
       '--warehouse', '/w', '--checkpoint-root', '/c', '--raw-root', '/r', '--watermark', '10 seconds', '--trigger', '5 seconds',
-      '--set', 'whale-detector:trigger=1 second', '--set', 'volume-anomaly:min_periods=2',
+      '--set', 'whale-detector:trigger=1 second', '--set', 'volume-anomaly:min_periods=2', '--warm-up',
     ]);
+    // Only an application that runs the whale detector warms it up.
+    const windows = pipelineArgs({
+      jobs: ['raw-archiver', 'spread-calculator'],
+      kinesisEndpoint: 'http://127.0.0.1:1',
+      dynamodbEndpoint: 'http://127.0.0.1:2',
+      region: 'us-east-1',
+      stream: 's',
+      alertsTable: 't',
+      warehouse: '/w',
+      checkpointRoot: '/c',
+      rawRoot: '/r',
+      jobSettings: [],
+    });
+    expect(windows).not.toContain('--warm-up');
   });
 });
 
@@ -197,8 +211,9 @@ describe('planDemo', () => {
     expect(plan.dir).toBe(path.join(tmp, '.coattail/demo'));
     expect(plan.sparkApps).toBe(2);
     expect(plan.durationMs).toBeUndefined();
-    // The tuned whale trigger first, the jobs' symbols, then nothing of the user's.
-    expect(plan.jobSettings[0]).toBe('whale-detector:trigger=1 second');
+    // The tuned whale triggers first (alerts every second, the Iceberg history every ten), the jobs'
+    // symbols, then nothing of the user's.
+    expect(plan.jobSettings.slice(0, 2)).toEqual(['whale-detector:trigger=1 second', 'whale-detector:history_trigger=10 seconds']);
     expect(plan.jobSettings).toContain('raw-archiver:symbols=BTC-USDT,ETH-USDT,SOL-USDT');
     expect(planDemo({}, ctx, { canShowView: false }).headless).toBe(true);
     expect(planDemo({ json: true }, ctx, view).headless).toBe(true);

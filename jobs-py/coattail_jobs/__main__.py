@@ -96,12 +96,13 @@ def pipeline_configs(args: argparse.Namespace) -> list[JobConfig]:
     return [job_config(job, argparse.Namespace(**{**vars(args), "set": per_job[job]})) for job in jobs]
 
 
-def run_pipeline(configs: list[JobConfig]) -> int:
+def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
     """Starts every job's queries in one Spark application and runs until they stop or a signal comes.
 
     SIGINT and SIGTERM stop the queries cleanly (each finishes or abandons its micro-batch; the checkpoint
     replays it on the next start). stdout carries two JSON lines for whoever runs this: ``started`` once
-    every query is running, ``stopped`` with the rows in each Iceberg table at the end.
+    every query is running, ``stopped`` with the rows in each Iceberg table at the end. ``warm_up`` runs
+    each job's ``JobRunner.warm_up`` first (a failed warm-up is logged and the jobs start anyway).
     """
     from pyspark.errors import StreamingQueryException
     from pyspark.sql import SparkSession
@@ -129,8 +130,17 @@ def run_pipeline(configs: list[JobConfig]) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     queries = []
     try:
-        for config in configs:
-            queries.extend(JobRunner(spark, config).start(kinesis_source(spark, config)))
+        runners = [JobRunner(spark, config) for config in configs]
+        if warm_up:
+            for runner in runners:
+                try:
+                    runner.warm_up()
+                except Exception as err:  # start-up speed only: the streams are what matters
+                    logging.getLogger(__name__).warning(
+                        "%s: warm-up failed (%s); the first micro-batches will be slower", runner.config.job, err
+                    )
+        for runner in runners:
+            queries.extend(runner.start(kinesis_source(spark, runner.config)))
         _emit({"event": "started", "jobs": [c.job for c in configs], "queries": [q.name for q in queries]})
         while not stop.is_set() and all(q.isActive for q in queries):
             try:
@@ -204,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_job_options(pipeline, job_qualified=True)
     pipeline.add_argument("--jobs", default=",".join(STREAMING_JOBS), help="comma-separated jobs (default: all four)")
+    pipeline.add_argument(
+        "--warm-up",
+        action="store_true",
+        help="before the streams start, run whale-detector's write path once on a synthetic whale in scratch "
+        "tables (dropped after): its first whales then wait seconds, not tens of seconds",
+    )
     add_replay_parser(sub)
     for batch_job in (historical_loader, reprocess, schema_evolution):
         batch_job.add_parser(sub)
@@ -243,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == schema_evolution.JOB:
             return schema_evolution.run_from_args(args, ivy_dir=IVY_DIR)
         if args.command == "pipeline":
-            return run_pipeline(pipeline_configs(args))
+            return run_pipeline(pipeline_configs(args), warm_up=args.warm_up)
         return run_streaming_job(job_config(args.command, args))
     except (ReplayUsageError, ConfigError) as err:
         print(f"coattail_jobs: {err}", file=sys.stderr)

@@ -46,6 +46,8 @@ class JobConfig:
     raw_root: str = ".coattail/raw"
     watermark: str = "2 minutes"
     trigger: str = "5 seconds"
+    # whale-detector's second query, the Iceberg history (whale_trades, alerts); None: the trigger above.
+    history_trigger: str | None = None
     symbols: tuple[str, ...] = DEFAULT_SYMBOLS
     whale_threshold: float = 100_000.0
     anomaly_threshold: float = 2.5

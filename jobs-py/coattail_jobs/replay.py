@@ -239,6 +239,7 @@ _PARSERS: Mapping[str, tuple[Callable[[str], object], str]] = {
     "spread_threshold_pct": (_non_negative_number, "0.4"),
     "watermark": (_watermark, "'5 minutes'"),
     "trigger": (_trigger, "'1 minute'"),
+    "history_trigger": (_trigger, "'10 seconds'"),
     "symbols": (_symbols, "BTC-USDT,ETH-USDT"),
 }
 """JobConfig field -> (parser, an example value for the error line)."""
@@ -248,7 +249,13 @@ SETTINGS: Mapping[str, Mapping[str, str]] = {
     # raw-archiver has no watermark: it archives late trades too. Its trigger only paces the live job (a
     # replay, with no lateness to decide, runs the recording as one micro-batch whatever it says).
     RAW_ARCHIVER: {"symbols": "symbols", "trigger": "trigger"},
-    WHALE_DETECTOR: {"threshold": "whale_threshold", "whale_threshold": "whale_threshold", **_COMMON},
+    # history_trigger paces the live job's Iceberg history query; a replay writes its outputs once.
+    WHALE_DETECTOR: {
+        "threshold": "whale_threshold",
+        "whale_threshold": "whale_threshold",
+        **_COMMON,
+        "history_trigger": "history_trigger",
+    },
     VOLUME_ANOMALY: {
         "threshold": "anomaly_threshold",
         "anomaly_threshold": "anomaly_threshold",

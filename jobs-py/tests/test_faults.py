@@ -248,6 +248,8 @@ def test_kill_9_mid_stream_then_restart_misses_no_whale_duplicates_nothing_and_d
         return iceberg(name).collect()
 
     _wait(lambda: iceberg("raw_trades").count() >= TRADES, 180, "every trade archived", every_s=2)
+    # whale-detector's history query (Iceberg) runs apart from its alerts query (DynamoDB): let it catch up.
+    _wait(lambda: iceberg("alerts").count() >= len(WHALES), 180, "every whale in the history", every_s=2)
     assert second.stop() == 0, (tmp_path / "spark-2.log").read_text()[-3000:]
     stopped = second.event("stopped")
     assert stopped is not None

@@ -47,7 +47,7 @@ def test_an_unknown_setting_names_the_ones_the_job_takes(capsys: pytest.CaptureF
     assert main(["whale-detector", "--set", "min_periods=3"]) == 2
     assert capsys.readouterr().err.strip() == (
         "coattail_jobs: unknown setting 'min_periods' for whale-detector: "
-        "it takes threshold, whale_threshold, watermark, symbols, trigger"
+        "it takes threshold, whale_threshold, watermark, symbols, trigger, history_trigger"
     )
 
 

@@ -530,7 +530,7 @@ def test_settings_map_threshold_to_each_jobs_own() -> None:
         (
             ["whale-detector", "--set", "treshold=3"],
             "replay: unknown setting 'treshold' for whale-detector: it takes threshold, whale_threshold, "
-            "watermark, symbols, trigger",
+            "watermark, symbols, trigger, history_trigger",
         ),
         (
             ["raw-archiver", "--set", "threshold=3"],

@@ -15,6 +15,7 @@ import boto3
 from pyspark.sql import SparkSession
 
 from coattail_jobs.config import JobConfig
+from coattail_jobs.replay import replay_config
 from coattail_jobs.run import JobRunner
 from coattail_jobs.sources import file_source, kinesis_source
 
@@ -139,12 +140,86 @@ def test_whale_detector_reads_the_local_kinesis_emulator_end_to_end(
         trigger="1 second",
     )
     runner = JobRunner(spark, config, dynamodb=dynamo)
-    (query,) = runner.start(kinesis_source(spark, config))
+    queries = runner.start(kinesis_source(spark, config))  # the alerts and the history query
     try:
-        query.processAllAvailable()
+        for query in queries:
+            query.processAllAvailable()
     finally:
-        query.stop()
+        for query in queries:
+            query.stop()
     items = dynamo.scan(TableName=table)["Items"]
     assert sorted(i["alert_id"]["S"] for i in items) == ["whale:binance:BTC-USDT:40", "whale:binance:ETH-USDT:42"]
     whales = spark.table(config.table("whale_trades")).where("trade_id in ('40', '41', '42')").collect()
     assert sorted((w.symbol, w.threshold_multiple) for w in whales) == [("BTC-USDT", 3.0), ("ETH-USDT", 1.2)]
+
+
+def test_whale_detector_puts_alerts_and_writes_its_history_in_two_queries(
+    spark: SparkSession, dynamodb_endpoint: str, tmp_path: Path
+) -> None:
+    dynamo = _dynamo(dynamodb_endpoint)
+    table = _alerts_table(dynamo)
+    config = replay_config(
+        "whale-detector",
+        ["trigger=1 second", "history_trigger=3 seconds"],
+        base=JobConfig(
+            job="whale-detector",
+            checkpoint_root=str(tmp_path / "checkpoints"),
+            raw_root=str(tmp_path / "raw"),
+            alerts_table=table,
+        ),
+    )
+    assert config.history_trigger == "3 seconds"
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "1.jsonl").write_text(_trade(58, 300_000.0) + "\n")
+    queries = JobRunner(spark, config, dynamodb=dynamo).start(file_source(spark, str(source)))
+    try:
+        assert [q.name for q in queries] == ["whale_detector_whales", "whale_detector_history"]
+        alerts, history = queries
+        # The alerts query puts the whale to DynamoDB; the history query writes both tables.
+        alerts.processAllAvailable()
+        items = dynamo.scan(TableName=table, ConsistentRead=True)["Items"]
+        assert [i["alert_id"]["S"] for i in items] == ["whale:binance:BTC-USDT:58"]
+        history.processAllAvailable()
+    finally:
+        for q in queries:
+            q.stop()
+    assert spark.table(config.table("whale_trades")).where("trade_id = '58'").count() == 1
+    assert spark.table(config.table("alerts")).where("alert_id = 'whale:binance:BTC-USDT:58'").count() == 1
+    assert sorted(p.name for p in (tmp_path / "checkpoints" / "whale-detector").iterdir()) == ["history", "whales"]
+
+
+class _NoDynamoDB:
+    """Any use fails the test: the warm-up must not reach DynamoDB."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the warm-up used DynamoDB ({name})")
+
+
+def test_warm_up_runs_the_whale_write_path_in_scratch_tables_and_leaves_nothing(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = JobConfig(
+        job="whale-detector", checkpoint_root=str(tmp_path / "checkpoints"), raw_root=str(tmp_path / "raw")
+    )
+    runner = JobRunner(spark, config, dynamodb=_NoDynamoDB())
+    before = {name: spark.table(config.table(name)).count() for name in ("whale_trades", "alerts")}
+
+    done = runner.warm_up()
+
+    assert done is not None
+    # One synthetic whale went through parse, the detector and both MERGEs, into the scratch tables.
+    assert done.rows == {"whale_trades": 1, "alerts": 1}
+    assert done.seconds > 0
+    # The job's own tables did not change, and the scratch namespace is gone.
+    assert {name: spark.table(config.table(name)).count() for name in ("whale_trades", "alerts")} == before
+    assert spark.table(config.table("whale_trades")).where("trade_id = 'warm-up'").count() == 0
+    namespaces = [row[0] for row in spark.sql(f"SHOW NAMESPACES IN {config.table_prefix.split('.')[0]}").collect()]
+    assert f"{config.table_prefix.split('.')[1]}_warmup" not in namespaces
+    assert config.table_prefix.split(".")[1] in namespaces
+    assert not (tmp_path / "checkpoints").exists()  # no stream ran
+
+
+def test_warm_up_is_for_the_whale_detector_only(spark: SparkSession, tmp_path: Path) -> None:
+    config = JobConfig(job="spread-calculator", checkpoint_root=str(tmp_path / "c"), raw_root=str(tmp_path / "r"))
+    assert JobRunner(spark, config, dynamodb=_NoDynamoDB()).warm_up() is None

@@ -18,14 +18,14 @@ export const STREAMING_JOBS = ['raw-archiver', 'volume-anomaly', 'whale-detector
 export type StreamingJob = (typeof STREAMING_JOBS)[number];
 
 /**
- * The query each job reads Kinesis with, as its checkpoint folder is named (jobs-py/coattail_jobs/run.py):
+ * The queries each job reads Kinesis with, as their checkpoint folders are named (jobs-py/coattail_jobs/run.py):
  * `<checkpoint root>/<job>/<query>`. Each runs a first micro-batch even on an empty stream.
  */
-export const KINESIS_QUERY: Record<StreamingJob, string> = {
-  'raw-archiver': 'raw',
-  'volume-anomaly': 'aggregates',
-  'whale-detector': 'whales',
-  'spread-calculator': 'spreads',
+export const KINESIS_QUERIES: Record<StreamingJob, readonly string[]> = {
+  'raw-archiver': ['raw'],
+  'volume-anomaly': ['aggregates'],
+  'whale-detector': ['whales', 'history'],
+  'spread-calculator': ['spreads'],
 };
 
 /** The tables the `stopped` event counts, in the order the summary lists them. */
@@ -96,6 +96,9 @@ export function pipelineArgs(s: PipelineSettings): string[] {
     ...(s.watermark ? ['--watermark', s.watermark] : []),
     ...(s.trigger ? ['--trigger', s.trigger] : []),
     ...s.jobSettings.flatMap((x) => ['--set', x]),
+    // The whale detector's write path, run once on a synthetic whale before the market opens: without
+    // it the first whales wait 10-20 s for a cold JVM (docs/PERFORMANCE.md, "End-to-end latency").
+    ...(s.jobs.includes('whale-detector') ? ['--warm-up'] : []),
   ];
 }
 

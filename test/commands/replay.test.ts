@@ -116,6 +116,6 @@ describe('coattail replay runs the Python replay', () => {
     // A bad setting: the Python side's one line, and its status 2.
     const bad = testContext({ cwd: dir });
     expect(await replay({ job: 'whale-detector', input: 'trades.jsonl', out: 'backtest', set: ['treshold=1'] }, bad)).toBe(2);
-    expect(bad.err.lines()).toEqual(["replay: unknown setting 'treshold' for whale-detector: it takes threshold, whale_threshold, watermark, symbols, trigger"]);
+    expect(bad.err.lines()).toEqual(["replay: unknown setting 'treshold' for whale-detector: it takes threshold, whale_threshold, watermark, symbols, trigger, history_trigger"]);
   });
 });
