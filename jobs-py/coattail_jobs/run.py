@@ -109,14 +109,17 @@ class JobRunner:
         The first micro-batches with data are the slowest of a run by far (in ``coattail demo``: 20 s for the
         first whale's batch, 5-10 s for the next few, 2-3 s once warm): the JVM loads and compiles the
         parse, the filter, the alert conversion and the Iceberg MERGE and write path on first use, and the
-        whales that arrive meanwhile wait. Doing it here moves that cost to start-up. Nothing reaches the
-        job's tables, its checkpoint or DynamoDB (the alert items are built, not put). Returns how long it
+        whales that arrive meanwhile wait. Doing it here moves that cost to start-up; the DynamoDB client
+        is created too. Nothing reaches the job's tables, its checkpoint or DynamoDB (the alert items are
+        built, not put). Returns how long it
         took and the rows the scratch tables held, or None for the other jobs (their alerts wait for a window
         and the watermark anyway).
         """
         if self.config.job != "whale-detector":
             return None
         started = time.monotonic()
+        # The client, not a request: botocore loads its service model on first use, seconds on a busy machine.
+        self._dynamodb = self.dynamodb
         scratch = f"{self.config.table_prefix}_warmup"
         specs = [TABLES_BY_NAME["whale_trades"], TABLES_BY_NAME["alerts"]]
         ensure_tables(self.spark, specs, lambda name: f"{scratch}.{name}")
