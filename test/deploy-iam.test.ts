@@ -81,9 +81,10 @@ const ALLOWANCE: Record<Principal, Record<string, string>> = {
     'glue:GetTable': 'Iceberg GlueCatalog: loading a table',
     'glue:CreateTable': 'Iceberg GlueCatalog: CREATE TABLE IF NOT EXISTS in ensure_tables',
     'glue:UpdateTable': 'Iceberg GlueCatalog: every commit (MERGE INTO, schema change)',
+    'glue:DeleteTable': 'schema-evolution-demo drops its own demo table (DROP TABLE ... PURGE) before it starts',
     's3:ListBucket': 'EMRFS lists checkpoint and raw-zone folders',
     's3:GetObject': 'the bundle and venv, checkpoints, Iceberg files',
-    's3:PutObject': 'checkpoints, raw zone, Iceberg files, run logs',
+    's3:PutObject': 'checkpoints, raw zone, Iceberg files, run logs, reprocess reports (pyarrow S3 file system)',
     's3:DeleteObject': 'checkpoint compaction, overwritten dead-letter folders, Iceberg commit clean-up',
     's3:AbortMultipartUpload': 'a failed large upload is aborted, not left behind',
     'logs:DescribeLogGroups': 'EMR Serverless logging to CloudWatch (--log-group)',
@@ -254,6 +255,7 @@ describe('resources are scoped', () => {
       folder(layout.rawRoot),
       folder(layout.logUri),
       folder(layout.athenaOutput),
+      folder(layout.reprocessRoot),
       folder(layout.uri(layout.bundleKey('x', 'y').split('/').slice(0, 2).join('/'))),
       folder(layout.uri(layout.venvKey('x', 'y').split('/').slice(0, 2).join('/'))),
       `arn:\${Partition}:s3:::\${Bucket}/${layout.ledgerKey}`,
@@ -281,6 +283,16 @@ describe('resources are scoped', () => {
       expect(s!.Condition.StringEquals).toEqual({ 'aws:SourceAccount': '${AccountId}' });
       expect(s!.Condition.ArnLike!['aws:SourceArn']).toMatch(/^arn:\$\{Partition\}:[a-z-]+:\$\{Region\}:\$\{AccountId\}:/);
     }
+  });
+
+  it('the job role may drop the schema-evolution demo\'s table and no other', () => {
+    const demoTable = /DEMO_TABLE = "([a-z_]+)"/.exec(readFileSync(path.join(ROOT, 'jobs-py', 'coattail_jobs', 'batch', 'schema_evolution.py'), 'utf8'))?.[1];
+    expect(demoTable).toBe('schema_evolution_demo');
+    const drops = statements(readIamFile('emr-job-role.json')).filter((s) => list(s.Action).includes('glue:DeleteTable'));
+    expect(drops).toHaveLength(1);
+    expect(list(drops[0]!.Action)).toEqual(['glue:DeleteTable']);
+    const tables = list(drops[0]!.Resource).filter((r) => r.includes(':table/'));
+    expect(tables).toEqual([`arn:\${Partition}:glue:\${Region}:\${AccountId}:table/crypto_pulse/${demoTable}`]);
   });
 
   it('the operator passes only the job role, only to EMR Serverless', () => {

@@ -143,6 +143,7 @@ describe('no command prints credentials', () => {
     { args: ['jobs', 'list', '--json'], code: 0, stdout: /^\[\{"id":"00frunok"/, stderr: /^$/ },
     { args: ['-v', 'jobs', 'status', RUN_MISSING], code: 1, stdout: /^$/, stderr: /coattail: cannot read job run 00frunmissing: ResourceNotFoundException: Job run 00frunmissing does not exist\. Check/ },
     { args: ['-v', 'jobs', 'logs', RUN_OK, '--log', 'stdout'], code: 0, stdout: /^\{"event": "started"\}\n$/, stderr: /^$/ },
+    { args: ['-v', 'reprocess', '--as-of', '2024-05-01T12:00:00Z', '--emr', '--wait'], code: 1, stdout: /^$/, stderr: /coattail: cannot start coattail-reprocess-anomalies on application 00fleaktest1234: AccessDeniedException: User: arn:aws:iam::123456789012:user\/ci is not authorized to perform: emr-serverless:StartJobRun\. Check/ },
     { args: ['-v', 'ddl', 'apply'], code: 1, stdout: /^$/, stderr: /coattail: Athena refused the statement \(work group primary\): InvalidRequestException: WorkGroup primary is not authorized for this principal\. / },
     { args: ['ddl', 'apply', '--dry-run', '--json'], code: 0, stdout: /"status":"pending"/, stderr: /^$/ },
     { args: ['jobs', 'status', '--region', 'nowhere', RUN_OK], code: 2, stdout: /^$/, stderr: /coattail: --region 'nowhere' is not valid/ },

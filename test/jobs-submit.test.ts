@@ -135,7 +135,7 @@ describe('jobs submit: the StartJobRun request', () => {
     expect((entryPut!.args[0].input.Body as Buffer).toString()).toBe('main()\n');
   });
 
-  it('batch: BATCH mode, one attempt, a timeout, only the arguments after --; CloudWatch logs when asked', async () => {
+  it('batch: BATCH mode, one attempt, a timeout, --mode emr and the raw zone, then the arguments after --; CloudWatch logs when asked', async () => {
     const passthrough = ['--symbol', 'BTC-USDT', '--start', '2024-01-01'];
     const { code } = await submit({ job: 'historical-loader', args: passthrough, timeoutMinutes: '90', logGroup: '/coattail/emr' });
     expect(code).toBe(0);
@@ -145,12 +145,23 @@ describe('jobs submit: the StartJobRun request', () => {
     expect(input.retryPolicy).toEqual({ maxAttempts: 1 });
     expect(input.executionTimeoutMinutes).toBe(90);
     expect(input.name).toBe('coattail-historical-loader');
-    expect(input.jobDriver).toEqual({ sparkSubmit: { entryPoint: `s3://my-coattail/coattail/bundles/${hash}/emr_main.py`, entryPointArguments: ['historical-loader', ...passthrough] } });
-    expect(input.clientToken).toBe(tokenOf('historical-loader', hash, ['historical-loader', ...passthrough]));
+    // On EMR the job must write to S3, not to the driver's disk that vanishes with the run.
+    const args = ['historical-loader', '--mode', 'emr', '--raw-root', 's3://my-coattail/coattail/raw', ...passthrough];
+    expect(input.jobDriver).toEqual({ sparkSubmit: { entryPoint: `s3://my-coattail/coattail/bundles/${hash}/emr_main.py`, entryPointArguments: args } });
+    expect(input.clientToken).toBe(tokenOf('historical-loader', hash, args));
     expect(input.configurationOverrides?.monitoringConfiguration).toEqual({
       s3MonitoringConfiguration: { logUri: 's3://my-coattail/coattail/logs/' },
       cloudWatchLoggingConfiguration: { enabled: true, logGroupName: '/coattail/emr', logStreamNamePrefix: 'coattail/historical-loader' },
     });
+  });
+
+  it('batch: the other batch jobs get --mode emr too (the Glue catalog, not a local warehouse)', async () => {
+    for (const job of ['schema-evolution-demo', 'reprocess-anomalies']) {
+      t.emrMock.resetHistory();
+      expect((await submit({ job, args: ['--json'] })).code).toBe(0);
+      const input = t.emrMock.commandCalls(StartJobRunCommand)[0]!.args[0].input;
+      expect(input.jobDriver?.sparkSubmit?.entryPointArguments).toEqual([job, '--mode', 'emr', '--json']);
+    }
   });
 
   it('the same command twice sends the same client token and uploads the bundle once', async () => {

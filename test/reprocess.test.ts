@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EMRServerlessClient, StartJobRunCommand } from '@aws-sdk/client-emr-serverless';
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { EMRServerlessClient, GetDashboardForJobRunCommand, GetJobRunCommand, StartJobRunCommand } from '@aws-sdk/client-emr-serverless';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkAsOf, checkReprocessSettings, parseReport, renderComparison, reprocess, reprocessArgs, type ReprocessReport } from '../src/commands/reprocess.js';
@@ -215,11 +215,40 @@ describe('coattail reprocess --emr', () => {
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0); // the bundle was there already
   });
 
+  it('--wait: the default report location in the bucket, read back once the run succeeded and printed as the table', async () => {
+    const emr = new EMRServerlessClient({ region: 'eu-west-1' });
+    const s3 = new S3Client({ region: 'eu-west-1' });
+    const emrMock = mockClient(emr);
+    const s3Mock = mockClient(s3);
+    s3Mock.on(HeadObjectCommand).resolves({});
+    const job = (state: string) => ({ jobRun: { applicationId: APP, jobRunId: RUN, name: 'coattail-reprocess-anomalies', arn: 'arn', createdBy: 'me', createdAt: new Date(), updatedAt: new Date(), executionRole: ROLE, state, stateDetails: '', releaseLabel: 'emr-7.5.0', jobDriver: undefined } });
+    emrMock.on(StartJobRunCommand).resolves({ applicationId: APP, jobRunId: RUN, arn: 'arn' });
+    emrMock.on(GetJobRunCommand).resolvesOnce(job('RUNNING')).resolvesOnce(job('SUCCESS'));
+    emrMock.on(GetDashboardForJobRunCommand).resolves({ url: 'https://ui' });
+    const text = `${JSON.stringify(REPORT, null, 2)}\n`; // as the job writes it
+    const body = { transformToString: async () => text } as unknown as GetObjectCommandOutput['Body'];
+    s3Mock.on(GetObjectCommand).resolves({ Body: body });
+    const ctx = testContext({ cwd: tempDir() });
+    const code = await reprocess(
+      { asOf: '2024-05-01T12:00:00Z', emr: true, wait: true, applicationId: APP, executionRoleArn: ROLE, bucket: 'my-coattail', region: 'eu-west-1' },
+      ctx,
+      { emr, s3, root: fakeRoot(), sleep: async () => {}, pollMs: 1 },
+    );
+    expect(code).toBe(0);
+    // ':' is not kept in the key, as the job's own default file name does.
+    const key = 'coattail/reprocess/2024-05-01T12-00-00Z.json';
+    const args = emrMock.commandCalls(StartJobRunCommand)[0]!.args[0].input.jobDriver?.sparkSubmit?.entryPointArguments;
+    expect(args).toEqual(['reprocess-anomalies', '--mode', 'emr', '--as-of', '2024-05-01T12:00:00Z', '--report', `s3://my-coattail/${key}`]);
+    expect(s3Mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input)).toEqual([{ Bucket: 'my-coattail', Key: key }]);
+    // The run id, then the same table a local run prints.
+    expect(ctx.out.text()).toBe(`${RUN}\n${renderComparison(REPORT)}`);
+  });
+
   it('refuses a local --report with --emr before calling AWS', async () => {
     const emr = new EMRServerlessClient({ region: 'eu-west-1' });
     const emrMock = mockClient(emr);
     const err = (await reprocess({ asOf: '1', emr: true, report: 'r.json', applicationId: APP }, testContext({ cwd: tempDir() }), { emr }).catch((e: unknown) => e)) as CoattailError;
-    expect(err.line()).toBe("coattail: --report r.json is not on S3: with --emr the report is written by the job's driver, whose disk vanishes with the run. Pass --report s3://<bucket>/coattail/reprocess/<name>.json, or leave it out (the report is in the driver log: coattail jobs logs <run> --log stdout)");
+    expect(err.line()).toBe("coattail: --report r.json is not on S3: with --emr the report is written by the job's driver, whose disk vanishes with the run. Pass --report s3://<bucket>/coattail/reprocess/<name>.json, or leave it out for the default there");
     expect(err.exitCode).toBe(2);
     expect(emrMock.calls()).toHaveLength(0);
   });

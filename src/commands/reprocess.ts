@@ -14,13 +14,16 @@
  * `--report s3://...` when given.
  */
 import path from 'node:path';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Table from 'cli-table3';
 import { z } from 'zod';
 import { runChild } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
 import { CoattailError, usageError } from '../core/errors.js';
+import { bucketLayout } from '../config/layout.js';
+import { awsFailure } from '../emr/aws-error.js';
 import type { SubmitOptions } from './jobs-submit.js';
-import type { JobsDeps } from './jobs-settings.js';
+import { resolveEmrSettings, s3Client, type JobsDeps } from './jobs-settings.js';
 import { jobsPython } from './replay.js';
 
 /** How the interpreter runs the jobs' entry point: `python -m coattail_jobs <command> ...`. */
@@ -137,9 +140,18 @@ export function parseReport(stdout: string): { line: string; report: ReprocessRe
   } catch {
     throw new CoattailError('the reprocessing printed no report', `its last line on stdout is not JSON: ${line.slice(0, 120) || '(nothing)'}`, 'run it again with --verbose and check jobs-py is up to date (make install-py)');
   }
+  return { line, report: checkReport(parsed) };
+}
+
+function checkReport(parsed: unknown): ReprocessReport {
   const checked = ReprocessReport.safeParse(parsed);
   if (!checked.success) throw new CoattailError('the reprocessing printed a report of another shape', checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 'check jobs-py is up to date (make install-py)');
-  return { line, report: checked.data };
+  return checked.data;
+}
+
+/** The report's file name for an as-of, as the job names its local default (`:` and the like as `-`). */
+export function reportName(asOf: string): string {
+  return `${asOf.replace(/[^A-Za-z0-9.+-]/g, '-')}.json`;
 }
 
 // ---------------------------------------------------------------- running it
@@ -181,13 +193,46 @@ export async function reprocess(opts: ReprocessOptions, ctx: CommandContext, dep
   return 0;
 }
 
-/** `--emr`: `coattail jobs submit reprocess-anomalies -- --mode emr --as-of ...` with the same EMR options. */
+/**
+ * `--emr`: `coattail jobs submit reprocess-anomalies -- --as-of ... --report s3://...` with the same EMR
+ * options (submit adds `--mode emr`). The report goes to `--report`, by default
+ * `s3://<bucket>/coattail/reprocess/<as-of>.json`; with `--wait`, once the run has succeeded, it is read
+ * back from there and printed as the same comparison table as a local run.
+ */
 async function submitToEmr(asOf: string, settings: readonly string[], opts: ReprocessOptions, ctx: CommandContext, deps: JobsDeps): Promise<number> {
   if (opts.report !== undefined && !opts.report.startsWith('s3://')) {
-    throw usageError(`--report ${opts.report} is not on S3`, "with --emr the report is written by the job's driver, whose disk vanishes with the run", 'pass --report s3://<bucket>/coattail/reprocess/<name>.json, or leave it out (the report is in the driver log: coattail jobs logs <run> --log stdout)');
+    throw usageError(`--report ${opts.report} is not on S3`, "with --emr the report is written by the job's driver, whose disk vanishes with the run", 'pass --report s3://<bucket>/coattail/reprocess/<name>.json, or leave it out for the default there');
   }
-  const { asOf: _asOf, set: _set, report, emr: _emr, warehouse: _warehouse, ...submit } = opts;
-  const args = ['--mode', 'emr', '--as-of', asOf, ...(report ? ['--report', report] : []), ...settings.flatMap((s) => ['--set', s])];
+  const { asOf: _asOf, set: _set, report: _report, emr: _emr, warehouse: _warehouse, ...submit } = opts;
   const { jobsSubmit } = await import('./jobs-submit.js');
-  return jobsSubmit({ ...submit, job: REPROCESS_JOB, args, set: [], local: false }, ctx, deps);
+  const resolved = resolveEmrSettings(submit, ctx, { role: true, bucket: true });
+  const report = opts.report ?? `${bucketLayout(resolved.bucket!).reprocessRoot}/${reportName(asOf)}`;
+  const args = ['--as-of', asOf, '--report', report, ...settings.flatMap((s) => ['--set', s])];
+  const code = await jobsSubmit({ ...submit, job: REPROCESS_JOB, args, set: [], local: false }, ctx, deps);
+  if (code !== 0 || opts.dryRun) return code;
+  if (!opts.wait) {
+    ctx.logger.info('the comparison will be written when the run ends', { report });
+    return code;
+  }
+  const text = await readS3Text(s3Client(deps, resolved.region, ctx), report, ctx);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new CoattailError(`the report at ${report} is not JSON`, `it starts with ${JSON.stringify(text.slice(0, 60))}`, 'see the run\'s driver log: coattail jobs logs <run> --log stdout');
+  }
+  const checked = checkReport(parsed);
+  ctx.stdout.write(opts.json ? `${JSON.stringify(checked)}\n` : renderComparison(checked));
+  return 0;
+}
+
+async function readS3Text(s3: S3Client, uri: string, ctx: CommandContext): Promise<string> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match) throw usageError(`--report ${uri} is not an s3://bucket/key location`, 'the report is read back from there', 'pass --report s3://<bucket>/coattail/reprocess/<name>.json');
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: match[1]!, Key: match[2]! }));
+    return out.Body ? await out.Body.transformToString('utf-8') : '';
+  } catch (err) {
+    throw awsFailure(err, `the run succeeded but its report cannot be read from ${uri}`, ctx.env);
+  }
 }

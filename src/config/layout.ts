@@ -12,6 +12,8 @@ export interface BucketLayout {
   logUri: string;
   athenaOutput: string;
   ledgerKey: string;
+  /** Where `coattail reprocess --emr` has the job write its comparison report. */
+  reprocessRoot: string;
   bundleKey(hash: string, file: string): string;
   venvKey(hash: string, file: string): string;
   uri(key: string): string;
@@ -26,6 +28,7 @@ export function bucketLayout(bucket: string): BucketLayout {
     logUri: uri(`${PREFIX}/logs/`),
     athenaOutput: uri(`${PREFIX}/athena-results/`),
     ledgerKey: `${PREFIX}/ddl/applied.json`,
+    reprocessRoot: uri(`${PREFIX}/reprocess`),
     bundleKey: (hash, file) => `${PREFIX}/bundles/${hash}/${file}`,
     venvKey: (hash, file) => `${PREFIX}/venvs/${hash}/${file}`,
     uri,

@@ -33,9 +33,15 @@ export interface SubmitSpec {
   venvHash?: string | undefined;
 }
 
-/** What the job's entry point gets. Streaming jobs: --mode emr and the locations of this deployment; batch jobs: their own arguments only. */
+/**
+ * What the job's entry point gets: --mode emr (the Glue catalog and S3, never the driver's own disk) and the
+ * locations of this deployment the job writes to, then the job's own arguments (which come later and win).
+ */
 export function jobArguments(spec: SubmitSpec): string[] {
-  if (jobMode(spec.job) === 'BATCH') return [spec.job, ...spec.passthrough];
+  if (jobMode(spec.job) === 'BATCH') {
+    const locations = spec.job === 'historical-loader' ? ['--raw-root', spec.layout.rawRoot] : [];
+    return [spec.job, '--mode', 'emr', ...locations, ...spec.passthrough];
+  }
   return [
     spec.job,
     '--mode', 'emr',
