@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EMRServerlessClient, GetDashboardForJobRunCommand, GetJobRunCommand, StartJobRunCommand } from '@aws-sdk/client-emr-serverless';
+import { EMRServerlessClient, GetDashboardForJobRunCommand, GetJobRunCommand, StartJobRunCommand, type JobRun, type JobRunState } from '@aws-sdk/client-emr-serverless';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -221,7 +221,9 @@ describe('coattail reprocess --emr', () => {
     const emrMock = mockClient(emr);
     const s3Mock = mockClient(s3);
     s3Mock.on(HeadObjectCommand).resolves({});
-    const job = (state: string) => ({ jobRun: { applicationId: APP, jobRunId: RUN, name: 'coattail-reprocess-anomalies', arn: 'arn', createdBy: 'me', createdAt: new Date(), updatedAt: new Date(), executionRole: ROLE, state, stateDetails: '', releaseLabel: 'emr-7.5.0', jobDriver: undefined } });
+    const job = (state: JobRunState): { jobRun: JobRun } => ({
+      jobRun: { applicationId: APP, jobRunId: RUN, name: 'coattail-reprocess-anomalies', arn: 'arn', createdBy: 'me', createdAt: new Date(), updatedAt: new Date(), executionRole: ROLE, state, stateDetails: '', releaseLabel: 'emr-7.5.0', jobDriver: undefined },
+    });
     emrMock.on(StartJobRunCommand).resolves({ applicationId: APP, jobRunId: RUN, arn: 'arn' });
     emrMock.on(GetJobRunCommand).resolvesOnce(job('RUNNING')).resolvesOnce(job('SUCCESS'));
     emrMock.on(GetDashboardForJobRunCommand).resolves({ url: 'https://ui' });
