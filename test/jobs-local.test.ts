@@ -101,6 +101,22 @@ describe('jobs submit --local', () => {
     expect(seen.cwd).toBe(cwd);
   });
 
+  it('--dry-run prints the spark-submit command it would run, and runs nothing and writes nothing', { timeout: 60_000 }, async () => {
+    const { bin, record } = fakeSparkSubmit(0);
+    const cwd = tempDir();
+    const ctx = testContext({ cwd, env: env(bin) });
+    const code = await jobsSubmit({ job: 'raw-archiver', local: true, dryRun: true, kinesisEndpoint: 'http://127.0.0.1:1', dynamodbEndpoint: 'http://127.0.0.1:2' }, ctx, { root: ROOT });
+    expect(code).toBe(0);
+    const printed = JSON.parse(ctx.out.text()) as { command: string; args: string[] };
+    expect(printed.command).toBe(path.join(bin, 'spark-submit'));
+    const entry = printed.args.indexOf(path.join(ROOT, 'jobs-py', 'emr_main.py'));
+    expect(entry).toBeGreaterThan(0);
+    expect(printed.args.slice(entry + 1, entry + 2)).toEqual(['raw-archiver']);
+    expect(printed.args).toContain('--py-files');
+    expect(existsSync(record)).toBe(false); // spark-submit never ran
+    expect(existsSync(path.join(cwd, '.coattail', 'bundles'))).toBe(false); // no bundle written
+  });
+
   it("passes spark-submit's exit status through", { timeout: 60_000 }, async () => {
     const { bin } = fakeSparkSubmit(7);
     const ctx = testContext({ cwd: tempDir(), env: env(bin) });

@@ -236,6 +236,18 @@ describe('jobs submit: the StartJobRun request', () => {
     expect(t.s3Mock.calls()).toHaveLength(0);
   });
 
+  it('no region from the flags, the config file or the SDK: one line, exit code 2, before any AWS call', async () => {
+    const emr = new EMRServerlessClient({ region: async () => '' }); // the SDK's own chain found nothing
+    const emrMock = mockClient(emr);
+    const err = await jobsSubmit({ job: 'whale-detector', applicationId: APP, executionRoleArn: ROLE, bucket: BUCKET }, testContext({ cwd: tempDir() }), { ...t.deps, emr }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CoattailError);
+    // The reason is the SDK's own (here: the empty region it was given), then the fix.
+    expect((err as CoattailError).line()).toMatch(/^coattail: no AWS region: .+\. Pass --region \(add --save-config to remember it\)$/);
+    expect((err as CoattailError).exitCode).toBe(2);
+    expect(emrMock.calls()).toHaveLength(0);
+    expect(t.s3Mock.calls()).toHaveLength(0);
+  });
+
   it("an AWS refusal is one line with the service's reason", async () => {
     t.emrMock.on(StartJobRunCommand).rejects(Object.assign(new Error('User: arn:aws:iam::123456789012:user/ci is not authorized to perform: emr-serverless:StartJobRun'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } }));
     const err = (await submit({}).catch((e: unknown) => e)) as CoattailError;

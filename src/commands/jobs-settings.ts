@@ -98,8 +98,3 @@ export async function effectiveRegion(settings: { region?: string | undefined },
   if (!region) throw none('none is given by --region, AWS_REGION, the config file or the AWS profile');
   return checkRegion(region);
 }
-
-export function checkRunIdArg(id: string | undefined): string {
-  if (!id) throw usageError('the job run id is missing', 'this command acts on one run', "pass it (see 'coattail jobs list')");
-  return id;
-}
