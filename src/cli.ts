@@ -226,7 +226,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-group <name>', 'also send the logs to this CloudWatch Logs group').env('COATTAIL_EMR_LOG_GROUP'))
     .addOption(new Option('--set <name=value>', 'job setting passed through (repeatable)').argParser((v: string, prev: string[]) => [...prev, v]).default([]))
     .addOption(new Option('--run-name <nonce>', 'start a new run even when the same command ran before'))
-    .addOption(new Option('--venv-archive <file>', 'packed virtualenv for spark.archives (see docs/DEPLOY.md)').env('COATTAIL_EMR_VENV_ARCHIVE'))
+    .addOption(new Option('--venv-archive <file>', 'the packages for spark.archives (coattail jobs pack-env makes it)').env('COATTAIL_EMR_VENV_ARCHIVE'))
     .addOption(new Option('--emr-python <path>', "the image's Python when no --venv-archive").env('COATTAIL_EMR_PYTHON'))
     .addOption(new Option('--retries-per-hour <n>', 'streaming: failed attempts an hour before giving up (1-10)').env('COATTAIL_EMR_RETRIES_PER_HOUR'))
     .addOption(new Option('--timeout-minutes <n>', 'batch: execution timeout').env('COATTAIL_EMR_TIMEOUT_MINUTES'))
@@ -273,6 +273,15 @@ export function buildProgram(): Command {
     .addOption(new Option('--no-wait', 'return once the cancellation is requested'))
     .addHelpText('after', examples(['coattail jobs cancel 00fabc123def', 'coattail jobs cancel 00fabc123def --no-wait']))
     .action(async (runId: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-runs.js')).jobsCancel({ ...opts, runId }, ctx)));
+
+  jobs
+    .command('pack-env')
+    .description("Pack the jobs' packages (pandas, pyarrow, boto3; pinned) for EMR Serverless: the archive for submit --venv-archive")
+    .requiredOption('--out <file>', 'the archive to write, e.g. venv.tar.gz')
+    .addOption(new Option('--arch <arch>', "the EMR application's architecture").choices(['x86_64', 'aarch64']).default('x86_64'))
+    .addOption(new Option('--interpreter <path>', "the image's Python 3.11 (default /usr/bin/python3.11)"))
+    .addHelpText('after', examples(['coattail jobs pack-env --out venv.tar.gz', 'coattail jobs submit volume-anomaly --venv-archive venv.tar.gz']))
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-pack-env.js')).jobsPackEnv(opts, ctx)));
 
   const ddl = program.command('ddl').description('The Iceberg tables: apply ddl/ through Athena (or --local)');
   awsCommon(ddl.command('apply'))

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import pack_env
 from .batch import historical_loader, reprocess, schema_evolution
 from .config import ConfigError, JobConfig, check_locations, emr_spark_conf, local_spark_conf
 from .ddl import write_all
@@ -223,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     add_replay_parser(sub)
     for batch_job in (historical_loader, reprocess, schema_evolution):
         batch_job.add_parser(sub)
+    pack_env.add_parser(sub)
     ddl = sub.add_parser("ddl", help="write the Athena DDL (one file per table) rendered from the schemas")
     ddl.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "ddl", help="folder to write to")
     conf = sub.add_parser("spark-conf", help="print the SparkConf of EMR (the submit template) or local mode as JSON")
@@ -250,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             from .ddl_local import run_from_stdin
 
             return run_from_stdin(args.warehouse, ivy_dir=IVY_DIR)
+        if args.command == pack_env.JOB:
+            return pack_env.run_from_args(args)
         if args.command == "replay":
             return int(run_replay_from_args(args))
         if args.command == historical_loader.JOB:

@@ -62,7 +62,7 @@ export async function fileSha256(file: string): Promise<string> {
   try {
     for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   } catch (err) {
-    throw new CoattailError(`cannot read ${file}`, errorMessage(err), 'pass an existing venv archive (see docs/DEPLOY.md to build one)');
+    throw new CoattailError(`cannot read ${file}`, errorMessage(err), 'pass an existing archive, or make one: coattail jobs pack-env --out venv.tar.gz');
   }
   return hash.digest('hex');
 }

@@ -93,7 +93,7 @@ export async function jobsSubmit(opts: SubmitOptions, ctx: CommandContext, deps:
     ctx.logger.info('dry run: nothing uploaded, no job run started', { bundle: bundle.hash.slice(0, 12) });
     return 0;
   }
-  if (python.kind === 'interpreter') ctx.logger.info(`the jobs run on the image's ${python.path}; pass --venv-archive if it lacks pandas, pyarrow or boto3 (docs/DEPLOY.md)`);
+  if (python.kind === 'interpreter') ctx.logger.info(`the jobs run on the image's ${python.path}; if it lacks pandas, pyarrow or boto3, make an archive with coattail jobs pack-env and pass --venv-archive (docs/DEPLOY.md)`);
 
   const s3 = s3Client(deps, region, ctx);
   const uploaded = await uploadBundle(s3, layout, bundle, ctx.env);

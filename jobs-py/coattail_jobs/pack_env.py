@@ -1,0 +1,177 @@
+"""pack-env: the jobs' third-party packages for EMR Serverless, as one reproducible archive for ``spark.archives``.
+
+The jobs need pandas and pyarrow (volume-anomaly's ``applyInPandasWithState``) and boto3 (DynamoDB alerts,
+CloudWatch metrics); EMR Serverless images ship Python 3.11 but do not document those packages. The archive
+brings them, built here for the image (CPython 3.11, manylinux wheels of its CPU architecture), without an
+interpreter of its own:
+
+- ``lib/``: ``pip install --target`` of the pinned wheels (``EMR_REQUIREMENTS``, every transitive package
+  pinned too, installed ``--no-deps``), downloaded for the target platform whatever this machine is;
+- ``bin/python``: a wrapper that runs the image's interpreter (``/usr/bin/python3.11`` by default) with
+  ``lib/`` first on ``PYTHONPATH``.
+
+``coattail jobs submit --venv-archive`` uploads it and sets ``spark.archives=<s3 uri>#environment`` with
+``./environment/bin/python`` as the driver's and the executors' Python. The same pins and the same pip give
+the same bytes: entries sorted, times, owners and modes normalized, no ``.pyc`` (``--no-compile``), gzip
+without a time stamp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .config import ConfigError
+
+JOB = "pack-env"
+
+# The versions the jobs are tested with (jobs-py/.venv), with every dependency pinned: the archive must not
+# change because a transitive package released a new version.
+EMR_REQUIREMENTS: tuple[str, ...] = (
+    "boto3==1.44.8",
+    "botocore==1.44.8",
+    "jmespath==1.1.0",
+    "numpy==1.26.4",
+    "pandas==2.2.3",
+    "pyarrow==17.0.0",
+    "python-dateutil==2.9.0.post0",
+    "pytz==2026.6",
+    "s3transfer==0.19.3",
+    "six==1.17.0",
+    "tzdata==2026.6",
+    "urllib3==2.8.0",
+)
+
+ARCHES = ("x86_64", "aarch64")
+DEFAULT_INTERPRETER = "/usr/bin/python3.11"
+PYTHON_VERSION = "3.11"
+
+WRAPPER = """#!/bin/sh
+# coattail pack-env: the image's Python, with this archive's packages first on the path.
+here=$(cd "$(dirname "$0")/.." && pwd)
+PYTHONPATH="$here/lib${{PYTHONPATH:+:$PYTHONPATH}}"
+export PYTHONPATH
+exec {interpreter} "$@"
+"""
+
+
+def platforms(arch: str) -> list[str]:
+    """pip's platform tags for the image: manylinux_2_28 (Amazon Linux 2023 has glibc 2.34) and 2014 (2_17)."""
+    if arch not in ARCHES:
+        raise ConfigError(f"--arch {arch!r}: one of {', '.join(ARCHES)} (the EMR application's architecture)")
+    return [f"manylinux_2_28_{arch}", f"manylinux2014_{arch}"]
+
+
+def pip_command(target: Path, arch: str, requirements: Sequence[str]) -> list[str]:
+    """The pip install of the pinned wheels for the target platform, as an argument list."""
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    command += ["--target", str(target), "--no-deps", "--no-compile", "--only-binary=:all:"]
+    command += ["--implementation", "cp", "--python-version", PYTHON_VERSION]
+    for tag in platforms(arch):
+        command += ["--platform", tag]
+    return [*command, *requirements]
+
+
+def check_interpreter(path: str) -> str:
+    if not path.startswith("/") or any(c.isspace() or c in "'\"$`\\;&|<>()" for c in path):
+        raise ConfigError(f"--interpreter {path!r}: an absolute path without spaces or shell characters")
+    return path
+
+
+def _entries(root: Path) -> Iterable[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        base = Path(dirpath)
+        for name in sorted(dirnames):
+            yield base / name
+        for name in sorted(filenames):
+            yield base / name
+
+
+def write_archive(root: Path, out: Path) -> str:
+    """tar.gz of ``root``'s contents with every varying field fixed; returns its sha256."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in sorted(_entries(root), key=lambda p: p.relative_to(root).as_posix()):
+            info = tar.gettarinfo(str(path), arcname=path.relative_to(root).as_posix())
+            info.mtime = 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            if info.isdir():
+                info.mode = 0o755
+                tar.addfile(info)
+            elif info.issym():
+                info.mode = 0o777
+                tar.addfile(info)
+            else:
+                info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
+                with path.open("rb") as f:
+                    tar.addfile(info, f)
+    data = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=data, mtime=0) as gz:
+        gz.write(buffer.getvalue())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    draft = out.with_name(f".{out.name}.partial")
+    draft.write_bytes(data.getvalue())
+    os.replace(draft, out)
+    return hashlib.sha256(data.getvalue()).hexdigest()
+
+
+def pack(
+    out: Path,
+    arch: str = "x86_64",
+    interpreter: str = DEFAULT_INTERPRETER,
+    requirements: Sequence[str] = EMR_REQUIREMENTS,
+) -> str:
+    """Builds the archive at ``out``; returns its sha256. A pip failure is raised with pip's own words."""
+    platforms(arch)
+    check_interpreter(interpreter)
+    with tempfile.TemporaryDirectory(prefix="coattail-pack-env-") as tmp:
+        root = Path(tmp) / "env"
+        (root / "bin").mkdir(parents=True)
+        wrapper = root / "bin" / "python"
+        wrapper.write_text(WRAPPER.format(interpreter=interpreter))
+        wrapper.chmod(0o755)
+        result = subprocess.run(pip_command(root / "lib", arch, requirements), capture_output=True, text=True)
+        if result.returncode != 0:
+            reason = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise PackError(f"pip could not install the packages for {arch}: {reason}")
+        return write_archive(root, out)
+
+
+class PackError(RuntimeError):
+    """The packages could not be fetched or installed: reported as one line, exit status 1."""
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        JOB,
+        help="pack the jobs' packages (pandas, pyarrow, boto3) for EMR Serverless as a spark.archives tar.gz",
+        description=(__doc__ or "").split("\n\n", 1)[0],
+    )
+    p.add_argument("--out", type=Path, required=True, help="the archive to write, e.g. venv.tar.gz")
+    p.add_argument("--arch", default="x86_64", help="the EMR application's architecture: x86_64 or aarch64")
+    p.add_argument("--interpreter", default=DEFAULT_INTERPRETER, help="the image's Python 3.11")
+    p.add_argument(
+        "--requirement", action="append", metavar="NAME==VERSION", help="pack these instead of the jobs' pins"
+    )
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    try:
+        digest = pack(args.out, args.arch, args.interpreter, tuple(args.requirement or EMR_REQUIREMENTS))
+    except PackError as err:
+        print(f"coattail_jobs: {err}", file=sys.stderr)
+        return 1
+    print(f"{args.out} sha256 {digest}", file=sys.stderr)
+    print(digest)
+    return 0

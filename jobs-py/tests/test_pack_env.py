@@ -1,0 +1,104 @@
+"""pack-env for real: pip fetches manylinux wheels from the package index for this machine's architecture,
+the archive is built twice (the same bytes), unpacked, and its ``bin/python`` runs this machine's interpreter
+with the archive's packages — the compiled extension of a binary wheel included."""
+
+from __future__ import annotations
+
+import platform
+import re
+import subprocess
+import sys
+import tarfile
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from coattail_jobs.__main__ import main
+from coattail_jobs.pack_env import EMR_REQUIREMENTS, pack
+
+JOBS_PY = Path(__file__).resolve().parents[1]
+# Small stand-ins for the jobs' pins: a pure-Python wheel and one with a C extension (libyaml).
+SMALL = ("six==1.17.0", "pyyaml==6.0.2")
+
+
+def _interpreter() -> str:
+    """This machine's Python 3.11 outside the virtualenv (what the image's /usr/bin/python3.11 is on EMR)."""
+    return str(Path(getattr(sys, "_base_executable", sys.executable)).resolve())
+
+
+def test_the_archive_is_reproducible_and_runs_its_packages_on_a_plain_interpreter(tmp_path: Path) -> None:
+    arch = platform.machine()
+    first = pack(tmp_path / "a" / "env.tar.gz", arch, _interpreter(), SMALL)
+    second = pack(tmp_path / "b" / "env.tar.gz", arch, _interpreter(), SMALL)
+    assert first == second
+    assert (tmp_path / "a" / "env.tar.gz").read_bytes() == (tmp_path / "b" / "env.tar.gz").read_bytes()
+
+    with tarfile.open(tmp_path / "a" / "env.tar.gz") as tar:
+        members = tar.getmembers()
+        names = [m.name for m in members]
+        assert names == sorted(names)
+        assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, 0, "", "")}
+        assert not [n for n in names if n.endswith(".pyc")]
+        python = tar.getmember("bin/python")
+        assert python.mode == 0o755
+        assert any(re.fullmatch(r"lib/yaml/_yaml\.cpython-311-.*\.so", n) for n in names)
+        tar.extractall(tmp_path / "environment", filter="tar")
+
+    # As Spark runs it: ./environment/bin/python from another working directory.
+    probe = "import six, yaml; print(yaml.__file__); print(six.__file__); print(yaml.__with_libyaml__)"
+    out = subprocess.run(
+        [str(tmp_path / "environment" / "bin" / "python"), "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    lib = tmp_path / "environment" / "lib"
+    assert Path(out[0]).is_relative_to(lib), out  # the archive's, not the interpreter's own
+    assert Path(out[1]).is_relative_to(lib), out
+    assert out[2] == "True"  # the C extension from the manylinux wheel loaded
+
+
+def test_the_default_pins_are_the_tested_versions_of_every_runtime_package() -> None:
+    pins = dict(r.split("==") for r in EMR_REQUIREMENTS)
+    declared = tomllib.loads((JOBS_PY / "pyproject.toml").read_text())["project"]["dependencies"]
+    runtime = {re.split(r"[<>=!~ ]", d, maxsplit=1)[0].lower() for d in declared} - {"pyspark"}
+    assert runtime <= set(pins)
+    # Every pin is what the tests here ran with (the jobs' virtualenv).
+    assert {name: version(name) for name in pins} == pins
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["--arch", "sparc"],
+            "coattail_jobs: --arch 'sparc': one of x86_64, aarch64 (the EMR application's architecture)",
+        ),
+        (
+            ["--interpreter", "python3; rm -rf /"],
+            "coattail_jobs: --interpreter 'python3; rm -rf /': an absolute path without spaces or shell characters",
+        ),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(
+    argv: list[str], line: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["pack-env", "--out", str(tmp_path / "e.tar.gz"), *argv]) == 2
+    assert capsys.readouterr().err.strip() == line
+    assert not (tmp_path / "e.tar.gz").exists()
+
+
+def test_a_package_pip_cannot_get_is_one_line_exit_1_and_no_archive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "e.tar.gz"
+    code = main(["pack-env", "--out", str(out), "--requirement", "coattail-no-such-package==0.0.1"])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("coattail_jobs: pip could not install the packages for x86_64: ")
+    assert "coattail-no-such-package" in err[0]
+    assert not out.exists()
