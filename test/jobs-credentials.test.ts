@@ -21,6 +21,7 @@ const TOKEN = 'FwoFakeSessionTokenLeakTest//////////wEaDFAKEFAKEFAKE';
 const APP = '00fleaktest1234';
 const RUN_OK = '00frunok';
 const RUN_MISSING = '00frunmissing';
+const RUN_ECHO = '00frunecho'; // the service's error quotes the caller's key id and session token
 const BUCKET = 'leak-test-bucket';
 
 interface Seen {
@@ -57,6 +58,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   if (url.startsWith(`/applications/${APP}/jobruns`)) {
     if (req.method === 'POST') {
       return json(res, 403, { message: 'User: arn:aws:iam::123456789012:user/ci is not authorized to perform: emr-serverless:StartJobRun' }, { 'x-amzn-errortype': 'AccessDeniedException' });
+    }
+    if (url.includes(RUN_ECHO)) {
+      return json(res, 403, { message: `The security token included in the request is invalid: key ${KEY_ID}, token ${TOKEN}` }, { 'x-amzn-errortype': 'UnrecognizedClientException' });
     }
     if (url.includes(RUN_MISSING)) return json(res, 404, { message: `Job run ${RUN_MISSING} does not exist` }, { 'x-amzn-errortype': 'ResourceNotFoundException' });
     if (url.includes(RUN_OK)) return json(res, 200, { jobRun: jobRun(RUN_OK) });
@@ -143,6 +147,7 @@ describe('no command prints credentials', () => {
     { args: ['jobs', 'list', '--json'], code: 0, stdout: /^\[\{"id":"00frunok"/, stderr: /^$/ },
     { args: ['-v', 'jobs', 'status', RUN_MISSING], code: 1, stdout: /^$/, stderr: /coattail: cannot read job run 00frunmissing: ResourceNotFoundException: Job run 00frunmissing does not exist\. Check/ },
     { args: ['-v', 'jobs', 'logs', RUN_OK, '--log', 'stdout'], code: 0, stdout: /^\{"event": "started"\}\n$/, stderr: /^$/ },
+    { args: ['-v', 'jobs', 'status', RUN_ECHO], code: 1, stdout: /^$/, stderr: /coattail: cannot read job run 00frunecho: UnrecognizedClientException: The security token included in the request is invalid: key \*\*\*\*, token \*\*\*\*\. Check/ },
     { args: ['-v', 'reprocess', '--as-of', '2024-05-01T12:00:00Z', '--emr', '--wait'], code: 1, stdout: /^$/, stderr: /coattail: cannot start coattail-reprocess-anomalies on application 00fleaktest1234: AccessDeniedException: User: arn:aws:iam::123456789012:user\/ci is not authorized to perform: emr-serverless:StartJobRun\. Check/ },
     { args: ['-v', 'ddl', 'apply'], code: 1, stdout: /^$/, stderr: /coattail: Athena refused the statement \(work group primary\): InvalidRequestException: WorkGroup primary is not authorized for this principal\. / },
     { args: ['ddl', 'apply', '--dry-run', '--json'], code: 0, stdout: /"status":"pending"/, stderr: /^$/ },
