@@ -161,17 +161,21 @@ describe('spark applications and arguments', () => {
     expect(sparkApps(['raw-archiver'], 2)).toHaveLength(1);
   });
 
+  const places = {
+    kinesisEndpoint: 'http://127.0.0.1:1',
+    dynamodbEndpoint: 'http://127.0.0.1:2',
+    region: 'us-east-1',
+    stream: 's',
+    alertsTable: 't',
+    warehouse: '/w',
+    checkpointRoot: '/c',
+    rawRoot: '/r',
+  };
+
   it('builds the pipeline command line as an argument array', () => {
     const args = pipelineArgs({
+      ...places,
       jobs: ['whale-detector', 'raw-archiver'],
-      kinesisEndpoint: 'http://127.0.0.1:1',
-      dynamodbEndpoint: 'http://127.0.0.1:2',
-      region: 'us-east-1',
-      stream: 's',
-      alertsTable: 't',
-      warehouse: '/w',
-      checkpointRoot: '/c',
-      rawRoot: '/r',
       watermark: '10 seconds',
       trigger: '5 seconds',
       jobSettings: ['whale-detector:trigger=1 second', 'volume-anomaly:min_periods=2'],
@@ -183,18 +187,7 @@ describe('spark applications and arguments', () => {
       '--set', 'whale-detector:trigger=1 second', '--set', 'volume-anomaly:min_periods=2', '--warm-up',
     ]);
     // Only an application that runs the whale detector warms it up.
-    const windows = pipelineArgs({
-      jobs: ['raw-archiver', 'spread-calculator'],
-      kinesisEndpoint: 'http://127.0.0.1:1',
-      dynamodbEndpoint: 'http://127.0.0.1:2',
-      region: 'us-east-1',
-      stream: 's',
-      alertsTable: 't',
-      warehouse: '/w',
-      checkpointRoot: '/c',
-      rawRoot: '/r',
-      jobSettings: [],
-    });
+    const windows = pipelineArgs({ ...places, jobs: ['raw-archiver', 'spread-calculator'], jobSettings: [] });
     expect(windows).not.toContain('--warm-up');
   });
 });
