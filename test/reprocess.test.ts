@@ -246,6 +246,19 @@ describe('coattail reprocess --emr', () => {
     expect(ctx.out.text()).toBe(`${RUN}\n${renderComparison(REPORT)}`);
   });
 
+  it.each([
+    ['s3://my-coattail/', "coattail: --report s3://my-coattail/ names no object: the report is one JSON file in the bucket. Pass --report s3://<bucket>/coattail/reprocess/<name>.json"],
+    ['s3://My_Bucket/r.json', "coattail: --report 'My_Bucket' is not valid"],
+  ])('refuses --report %s with --emr before calling AWS', async (report, line) => {
+    const emr = new EMRServerlessClient({ region: 'eu-west-1' });
+    const emrMock = mockClient(emr);
+    const err = (await reprocess({ asOf: '1', emr: true, report, applicationId: APP }, testContext({ cwd: tempDir() }), { emr }).catch((e: unknown) => e)) as CoattailError;
+    expect(err).toBeInstanceOf(CoattailError);
+    expect(err.line().startsWith(line)).toBe(true);
+    expect(err.exitCode).toBe(2);
+    expect(emrMock.calls()).toHaveLength(0);
+  });
+
   it('refuses a local --report with --emr before calling AWS', async () => {
     const emr = new EMRServerlessClient({ region: 'eu-west-1' });
     const emrMock = mockClient(emr);

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from .config import ConfigError
@@ -87,21 +87,11 @@ def check_interpreter(path: str) -> str:
     return path
 
 
-def _entries(root: Path) -> Iterable[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        base = Path(dirpath)
-        for name in sorted(dirnames):
-            yield base / name
-        for name in sorted(filenames):
-            yield base / name
-
-
 def write_archive(root: Path, out: Path) -> str:
     """tar.gz of ``root``'s contents with every varying field fixed; returns its sha256."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted(_entries(root), key=lambda p: p.relative_to(root).as_posix()):
+        for path in sorted(root.rglob("*"), key=lambda p: p.relative_to(root).as_posix()):
             info = tar.gettarinfo(str(path), arcname=path.relative_to(root).as_posix())
             info.mtime = 0
             info.uid = info.gid = 0

@@ -111,9 +111,8 @@ class JobRunner:
         parse, the filter, the alert conversion and the Iceberg MERGE and write path on first use, and the
         whales that arrive meanwhile wait. Doing it here moves that cost to start-up; the DynamoDB client
         is created too. Nothing reaches the job's tables, its checkpoint or DynamoDB (the alert items are
-        built, not put). Returns how long it
-        took and the rows the scratch tables held, or None for the other jobs (their alerts wait for a window
-        and the watermark anyway).
+        built, not put). Returns how long it took and the rows the scratch tables held, or None for the
+        other jobs (their alerts wait for a window and the watermark anyway).
         """
         if self.config.job != "whale-detector":
             return None
@@ -128,13 +127,14 @@ class JobRunner:
             trades = to_trades(parse_trades(raw).filter(self.checker.passes()))
             whales = trades.transform(whale_trades(self.config)).persist()
             try:
+                alerts = whale_alerts_to_alerts(whales)
                 # The alerts query's path, but the put: the items are built and not sent.
-                items = [alert_to_dynamo_item(row.asDict()) for row in whale_alerts_to_alerts(whales).collect()]
+                items = [alert_to_dynamo_item(row.asDict()) for row in alerts.collect()]
                 if len(items) != 1:  # e.g. a quality rule of this config refused it: half a warm-up
                     log.warning("warm-up: the synthetic whale gave %d alerts, not 1", len(items))
                 # The history query's path, into the scratch tables.
                 merge_into_iceberg(whales, TABLES_BY_NAME["whale_trades"], f"{scratch}.whale_trades")
-                merge_into_iceberg(whale_alerts_to_alerts(whales), TABLES_BY_NAME["alerts"], f"{scratch}.alerts")
+                merge_into_iceberg(alerts, TABLES_BY_NAME["alerts"], f"{scratch}.alerts")
                 rows = {spec.name: self.spark.table(f"{scratch}.{spec.name}").count() for spec in specs}
             finally:
                 whales.unpersist()
@@ -242,6 +242,7 @@ class JobRunner:
 def _warm_up_record(config: JobConfig) -> tuple[str, str, str, datetime]:
     """One raw Kinesis record holding a unified trade worth twice the whale threshold, timed now."""
     now = datetime.now(UTC)
+    stamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     symbol = config.symbols[0] if config.symbols else "BTC-USDT"
     price = 50_000.0
     quantity = 2 * float(config.whale_threshold) / price
@@ -255,7 +256,7 @@ def _warm_up_record(config: JobConfig) -> tuple[str, str, str, datetime]:
         "quantity": quantity,
         "quote_volume": price * quantity,
         "side": "buy",
-        "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "ingested_at": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": stamp,
+        "ingested_at": stamp,
     }
     return (json.dumps(trade), symbol, "0", now)

@@ -21,6 +21,7 @@ import { runChild } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
 import { CoattailError, usageError } from '../core/errors.js';
 import { bucketLayout } from '../config/layout.js';
+import { checkS3Uri } from '../config/validate.js';
 import { awsFailure } from '../emr/aws-error.js';
 import type { SubmitOptions } from './jobs-submit.js';
 import { resolveEmrSettings, s3Client, type JobsDeps } from './jobs-settings.js';
@@ -203,6 +204,10 @@ async function submitToEmr(asOf: string, settings: readonly string[], opts: Repr
   if (opts.report !== undefined && !opts.report.startsWith('s3://')) {
     throw usageError(`--report ${opts.report} is not on S3`, "with --emr the report is written by the job's driver, whose disk vanishes with the run", 'pass --report s3://<bucket>/coattail/reprocess/<name>.json, or leave it out for the default there');
   }
+  // Checked before anything runs: the report is read back from this very location after the run.
+  if (opts.report !== undefined && checkS3Uri(opts.report, '--report').key.length === 0) {
+    throw usageError(`--report ${opts.report} names no object`, 'the report is one JSON file in the bucket', 'pass --report s3://<bucket>/coattail/reprocess/<name>.json');
+  }
   const { asOf: _asOf, set: _set, report: _report, emr: _emr, warehouse: _warehouse, ...submit } = opts;
   const { jobsSubmit } = await import('./jobs-submit.js');
   const resolved = resolveEmrSettings(submit, ctx, { role: true, bucket: true });
@@ -227,10 +232,9 @@ async function submitToEmr(asOf: string, settings: readonly string[], opts: Repr
 }
 
 async function readS3Text(s3: S3Client, uri: string, ctx: CommandContext): Promise<string> {
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!match) throw usageError(`--report ${uri} is not an s3://bucket/key location`, 'the report is read back from there', 'pass --report s3://<bucket>/coattail/reprocess/<name>.json');
+  const { bucket, key } = checkS3Uri(uri, '--report');
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: match[1]!, Key: match[2]! }));
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return out.Body ? await out.Body.transformToString('utf-8') : '';
   } catch (err) {
     throw awsFailure(err, `the run succeeded but its report cannot be read from ${uri}`, ctx.env);

@@ -1,7 +1,8 @@
 /**
  * The local configuration tuned for fast whale alerts on a small machine (measurements in
  * docs/PERFORMANCE.md, "End-to-end latency"). The whale detector's alerts query polls Kinesis every
- * second (its history query, the Iceberg tables, every ten); the windowed jobs write more per batch and their windows wait for the watermark anyway, so they run
+ * second (its history query, the Iceberg tables, every ten); the windowed jobs write more per batch
+ * and their windows wait for the watermark anyway, so they run
  * less often and leave the cores to it. User settings (`--set`) come after these and win.
  */
 export const WHALE_TRIGGER = '1 second';
