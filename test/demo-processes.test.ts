@@ -32,14 +32,16 @@ if (mode === 'silent') { setInterval(() => {}, 1000); return; }
 // A grandchild in the same process group, as the driver's JVM is.
 const jvm = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
 process.stderr.write('jvm ' + jvm.pid + '\\n');
-say({ event: 'started', jobs: ['whale-detector'], queries: ['whale_detector_whales'] });
-process.stdout.write('not json: a stray print\\n');
+// As the real driver (run_pipeline) does: able to stop cleanly before it says 'started', since the
+// demo may send SIGTERM the moment it reads that line.
 process.on('SIGTERM', () => {
   if (mode === 'stubborn') return; // keeps running: must be killed with its group
   say({ event: 'stopped', failed: [], rows: { raw_trades: 7, alerts: 2 } });
   jvm.kill('SIGTERM');
   process.exit(0);
 });
+say({ event: 'started', jobs: ['whale-detector'], queries: ['whale_detector_whales'] });
+process.stdout.write('not json: a stray print\\n');
 setInterval(() => {}, 1000);
 `,
 );
