@@ -5,7 +5,7 @@ NODE_STAMP := node_modules/.installed
 BUILD_STAMP := dist/.built
 TS_SOURCES := $(shell find src bench -name '*.ts' -o -name '*.tsx' 2>/dev/null) tsconfig.json
 
-.PHONY: help install install-py tools build test test-ts test-py lint lint-deploy typecheck demo bench bench-replay clean
+.PHONY: help install install-py jars lock tools build test test-ts test-py lint lint-deploy typecheck demo bench bench-replay clean
 PY_VENV := jobs-py/.venv
 PY_STAMP := $(PY_VENV)/.installed
 
@@ -45,38 +45,44 @@ tools:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tmux; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq tmux; fi; }
 
-test-ts: build tools $(PY_STAMP)
+test-ts: build tools install-py
 	npx vitest run
 
-# The PySpark jobs: their own virtualenv; Spark resolves the Iceberg runtime into jobs-py/.ivy on first use.
-$(PY_STAMP): jobs-py/pyproject.toml
-	python3 -m venv $(PY_VENV)
-	$(PY_VENV)/bin/pip install --quiet --upgrade pip
-	$(PY_VENV)/bin/pip install --quiet -e 'jobs-py[dev]'
+# The PySpark jobs: their own virtualenv, exactly jobs-py/uv.lock (uv sync --frozen, Python 3.11 found or
+# asked for in one line); then the Spark jars of local mode, fetched once into jobs-py/.jars (jars.py).
+$(PY_STAMP): jobs-py/pyproject.toml jobs-py/uv.lock jobs-py/scripts/python-env.sh jobs-py/scripts/uv-requirements.txt
+	@jobs-py/scripts/python-env.sh sync
 	@touch $@
 
-install-py: $(PY_STAMP)
+jars: $(PY_STAMP)
+	@$(PY_VENV)/bin/python -m coattail_jobs.jars >/dev/null
 
-test-py: $(PY_STAMP)
+install-py: $(PY_STAMP) jars
+
+# Upgrade the Python packages on purpose: re-resolves jobs-py/uv.lock within pyproject.toml's ranges.
+lock:
+	@jobs-py/scripts/python-env.sh lock
+
+test-py: install-py
 	cd jobs-py && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/pytest -q
 
 test: build lint typecheck test-ts test-py
 
 # The whole pipeline locally (coattail demo): the live view on a terminal, a summary otherwise.
 # More flags with DEMO_ARGS, e.g. make demo DEMO_ARGS="--headless --duration 120".
-demo: build $(PY_STAMP)
+demo: build install-py
 	./bin/coattail demo $(DEMO_ARGS)
 
-bench: build $(PY_STAMP)
+bench: build install-py
 	node dist/bench/run.js
 	@$(MAKE) --no-print-directory bench-replay
 
 # Each job's replay over 100k-1M simulated trades, against a parse-only Spark baseline in the same run.
 # Options: make bench-replay REPLAY_BENCH_ARGS="--sizes 100000,300000,500000,1000000 --rounds 2"
 REPLAY_BENCH_ARGS ?=
-bench-replay: build $(PY_STAMP)
+bench-replay: build install-py
 	@mkdir -p .coattail/bench
 	set -o pipefail; $(PY_VENV)/bin/python jobs-py/bench/replay_bench.py $(REPLAY_BENCH_ARGS) | tee .coattail/bench/replay.json
 
 clean:
-	rm -rf dist .coattail jobs-py/.venv jobs-py/.ivy
+	rm -rf dist .coattail jobs-py/.venv jobs-py/.tools jobs-py/.jars

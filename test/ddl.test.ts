@@ -274,6 +274,11 @@ describe('ddl apply --local', () => {
     writeFileSync(
       python,
       `#!/usr/bin/env node
+if (process.argv.includes('coattail_jobs.jars')) {
+  // The jars step before Spark starts: already fetched.
+  console.log(JSON.stringify({ jars: [] }));
+  process.exit(0);
+}
 let input = '';
 process.stdin.on('data', (d) => (input += d));
 process.stdin.on('end', () => {

@@ -71,8 +71,8 @@ describe('jobs submit --local', () => {
       '--name', 'coattail-whale-detector',
       '--conf', `spark.driver.extraJavaOptions=${kinesisOptions}`,
       '--conf', `spark.executor.extraJavaOptions=${kinesisOptions}`,
-      '--conf', `spark.jars.ivy=${path.join(ROOT, 'jobs-py', '.ivy')}`,
-      '--conf', 'spark.jars.packages=org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.1,com.qubole.spark:spark-sql-kinesis_2.12:1.2.0_spark-3.0',
+      // The two jars, fetched once into jobs-py/.jars (jars.py): nothing is resolved when the job starts.
+      '--conf', `spark.jars=${['iceberg-spark-runtime-3.5_2.12-1.10.1.jar', 'spark-sql-kinesis_2.12-1.2.0_spark-3.0.jar'].map((j) => path.join(ROOT, 'jobs-py', '.jars', j)).join(',')}`,
       '--conf', 'spark.master=local[*]',
       '--conf', 'spark.sql.catalog.coattail=org.apache.iceberg.spark.SparkCatalog',
       '--conf', 'spark.sql.catalog.coattail.cache-enabled=false',

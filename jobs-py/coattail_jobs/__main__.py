@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import pack_env
+from . import jars, pack_env
 from .batch import historical_loader, reprocess, schema_evolution
 from .config import ConfigError, JobConfig, check_locations, emr_spark_conf, local_spark_conf
 from .ddl import write_all
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from pyspark.sql.streaming.query import StreamingQuery
 
 STREAMING_JOBS = ("raw-archiver", "volume-anomaly", "whale-detector", "spread-calculator")
-IVY_DIR = str(Path(__file__).resolve().parents[1] / ".ivy")
 # The Glue catalog's warehouse; the DDL's table locations (ddl.LOCATION_TEMPLATE) lie under it.
 EMR_WAREHOUSE_TEMPLATE = "s3://${bucket}/warehouse"
 
@@ -118,7 +117,7 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
     builder = SparkSession.builder.appName("coattail-" + "+".join(c.job for c in configs))
     if first.mode == "local":
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        for key, value in local_spark_conf(first, ivy_dir=str(Path(__file__).resolve().parents[1] / ".ivy")).items():
+        for key, value in local_spark_conf(first).items():
             builder = builder.config(key, value)
     spark = builder.getOrCreate()
     stop = threading.Event()
@@ -195,7 +194,7 @@ def spark_conf_json(target: str, warehouse: str) -> str:
     if target == "emr":
         conf = emr_spark_conf(JobConfig(job="emr", mode="emr"), EMR_WAREHOUSE_TEMPLATE)
     else:
-        conf = local_spark_conf(JobConfig(job="local", warehouse=warehouse), ivy_dir=IVY_DIR)
+        conf = local_spark_conf(JobConfig(job="local", warehouse=warehouse))
     return json.dumps(conf, indent=2, sort_keys=True) + "\n"
 
 
@@ -225,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     for batch_job in (historical_loader, reprocess, schema_evolution):
         batch_job.add_parser(sub)
     pack_env.add_parser(sub)
+    jars.add_parser(sub)
     ddl = sub.add_parser("ddl", help="write the Athena DDL (one file per table) rendered from the schemas")
     ddl.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "ddl", help="folder to write to")
     conf = sub.add_parser("spark-conf", help="print the SparkConf of EMR (the submit template) or local mode as JSON")
@@ -251,23 +251,28 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ddl-apply-local":
             from .ddl_local import run_from_stdin
 
-            return run_from_stdin(args.warehouse, ivy_dir=IVY_DIR)
+            return run_from_stdin(args.warehouse)
         if args.command == pack_env.JOB:
             return pack_env.run_from_args(args)
+        if args.command == "jars":
+            return jars.run_from_args(args)
         if args.command == "replay":
             return int(run_replay_from_args(args))
         if args.command == historical_loader.JOB:
             return historical_loader.run_from_args(args)
         if args.command == reprocess.JOB:
-            return reprocess.run_from_args(args, ivy_dir=IVY_DIR)
+            return reprocess.run_from_args(args)
         if args.command == schema_evolution.JOB:
-            return schema_evolution.run_from_args(args, ivy_dir=IVY_DIR)
+            return schema_evolution.run_from_args(args)
         if args.command == "pipeline":
             return run_pipeline(pipeline_configs(args), warm_up=args.warm_up)
         return run_streaming_job(job_config(args.command, args))
     except (ReplayUsageError, ConfigError) as err:
         print(f"coattail_jobs: {err}", file=sys.stderr)
         return 2
+    except jars.JarsError as err:  # local Spark could not get its jars: nothing started
+        print(f"coattail: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ The same job code runs in both places; only this configuration differs:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,11 +89,19 @@ def check_locations(config: JobConfig) -> None:
             )
 
 
-def local_spark_conf(config: JobConfig, ivy_dir: str | None = None) -> dict[str, str]:
-    """SparkConf for local mode: Iceberg in a Hadoop catalog under ``config.warehouse``."""
+def local_spark_conf(config: JobConfig, jars: Sequence[Path] | None = None) -> dict[str, str]:
+    """SparkConf for local mode: Iceberg in a Hadoop catalog under ``config.warehouse``.
+
+    ``jars``: the local jars (default: ``jars.ensure_jars()``, which fetches them once, under a lock, before
+    any application starts; ``spark.jars.packages`` would resolve them at every start, racing other starts).
+    """
+    if jars is None:
+        from .jars import ensure_jars
+
+        jars = ensure_jars()
     conf = {
         "spark.master": _env("COATTAIL_SPARK_MASTER", "local[*]"),
-        "spark.jars.packages": f"{ICEBERG_RUNTIME},{LOCAL_KINESIS_PACKAGE}",
+        "spark.jars": ",".join(str(j) for j in jars),
         "spark.driver.extraJavaOptions": LOCAL_KINESIS_JAVA_OPTIONS,
         "spark.executor.extraJavaOptions": LOCAL_KINESIS_JAVA_OPTIONS,
         "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
@@ -108,8 +117,6 @@ def local_spark_conf(config: JobConfig, ivy_dir: str | None = None) -> dict[str,
         # Progress bars would bury the jobs' own log lines on stderr (and fill a demo's log file).
         "spark.ui.showConsoleProgress": "false",
     }
-    if ivy_dir:
-        conf["spark.jars.ivy"] = ivy_dir
     return conf
 
 

@@ -119,7 +119,7 @@ def read_plan(text: str) -> list[dict[str, str]]:
     return statements
 
 
-def run_from_stdin(warehouse: str, ivy_dir: str | None = None) -> int:
+def run_from_stdin(warehouse: str) -> int:
     try:
         statements = read_plan(sys.stdin.read())
     except ValueError as err:
@@ -130,7 +130,7 @@ def run_from_stdin(warehouse: str, ivy_dir: str | None = None) -> int:
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("coattail-ddl-apply-local")
-    for key, value in local_spark_conf(JobConfig(job="ddl", warehouse=warehouse), ivy_dir=ivy_dir).items():
+    for key, value in local_spark_conf(JobConfig(job="ddl", warehouse=warehouse)).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")

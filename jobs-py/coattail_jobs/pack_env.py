@@ -5,8 +5,9 @@ CloudWatch metrics); EMR Serverless images ship Python 3.11 but do not document 
 brings them, built here for the image (CPython 3.11, manylinux wheels of its CPU architecture), without an
 interpreter of its own:
 
-- ``lib/``: ``pip install --target`` of the pinned wheels (``EMR_REQUIREMENTS``, every transitive package
-  pinned too, installed ``--no-deps``), downloaded for the target platform whatever this machine is;
+- ``lib/``: ``pip install --target`` of the pinned wheels (``emr_requirements``: the versions of ``uv.lock``,
+  every transitive package included, installed ``--no-deps``), downloaded for the target platform whatever
+  this machine is;
 - ``bin/python``: a wrapper that runs the image's interpreter (``/usr/bin/python3.11`` by default) with
   ``lib/`` first on ``PYTHONPATH``.
 
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,22 +36,48 @@ from .config import ConfigError
 
 JOB = "pack-env"
 
-# The versions the jobs are tested with (jobs-py/.venv), with every dependency pinned: the archive must not
-# change because a transitive package released a new version.
-EMR_REQUIREMENTS: tuple[str, ...] = (
-    "boto3==1.44.8",
-    "botocore==1.44.8",
-    "jmespath==1.1.0",
-    "numpy==1.26.4",
-    "pandas==2.2.3",
-    "pyarrow==17.0.0",
-    "python-dateutil==2.9.0.post0",
-    "pytz==2026.6",
-    "s3transfer==0.19.3",
-    "six==1.17.0",
-    "tzdata==2026.6",
-    "urllib3==2.8.0",
-)
+LOCK = Path(__file__).resolve().parents[1] / "uv.lock"
+PROJECT = "coattail-jobs"
+# Spark itself is the image's: the archive brings only what the jobs add to it.
+PROVIDED_BY_EMR = frozenset({"pyspark", "py4j"})
+
+
+def emr_requirements(arch: str = "x86_64", lock: Path = LOCK) -> tuple[str, ...]:
+    """``name==version`` of every package the jobs need at run time beside Spark, from ``uv.lock`` (the one
+    lock the tests' virtualenv is built from): the project's dependencies and theirs, transitively, for the
+    image (Linux, CPython 3.11, ``arch``), sorted. So the archive cannot differ from what was tested."""
+    packages = {p["name"]: p for p in tomllib.loads(lock.read_text())["package"]}
+    target = {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "platform_machine": arch,
+        "python_version": PYTHON_VERSION,
+        "python_full_version": f"{PYTHON_VERSION}.0",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
+
+    def applies(dependency: dict[str, str]) -> bool:
+        marker = dependency.get("marker")
+        if not marker:
+            return True
+        from packaging.markers import Marker  # only when the lock has a marker on this path
+
+        return Marker(marker).evaluate(target)
+
+    pins: dict[str, str] = {}
+    todo = [d["name"] for d in packages[PROJECT].get("dependencies", []) if applies(d)]
+    while todo:
+        name = todo.pop()
+        if name in pins or name in PROVIDED_BY_EMR:
+            continue
+        package = packages[name]
+        pins[name] = package["version"]
+        todo.extend(d["name"] for d in package.get("dependencies", []) if applies(d))
+    return tuple(f"{name}=={version}" for name, version in sorted(pins.items()))
+
 
 ARCHES = ("x86_64", "aarch64")
 DEFAULT_INTERPRETER = "/usr/bin/python3.11"
@@ -120,11 +148,13 @@ def pack(
     out: Path,
     arch: str = "x86_64",
     interpreter: str = DEFAULT_INTERPRETER,
-    requirements: Sequence[str] = EMR_REQUIREMENTS,
+    requirements: Sequence[str] | None = None,
 ) -> str:
     """Builds the archive at ``out``; returns its sha256. A pip failure is raised with pip's own words."""
     platforms(arch)
     check_interpreter(interpreter)
+    if requirements is None:
+        requirements = emr_requirements(arch)
     with tempfile.TemporaryDirectory(prefix="coattail-pack-env-") as tmp:
         root = Path(tmp) / "env"
         (root / "bin").mkdir(parents=True)
@@ -158,7 +188,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run_from_args(args: argparse.Namespace) -> int:
     try:
-        digest = pack(args.out, args.arch, args.interpreter, tuple(args.requirement or EMR_REQUIREMENTS))
+        digest = pack(args.out, args.arch, args.interpreter, tuple(args.requirement) if args.requirement else None)
     except PackError as err:
         print(f"coattail_jobs: {err}", file=sys.stderr)
         return 1

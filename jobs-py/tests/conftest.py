@@ -15,8 +15,6 @@ from coattail_jobs.config import JobConfig, local_spark_conf
 # What pandas-on-Spark asks for with pyarrow >= 2; set before any test module imports pyspark.pandas.
 os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
 
-IVY_DIR = str(Path(__file__).resolve().parents[1] / ".ivy")
-
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -28,7 +26,7 @@ def spark(warehouse: Path) -> Iterator[SparkSession]:
     # Python workers (pandas UDFs, applyInPandasWithState) must run this interpreter, which has pandas and
     # pyarrow, not whatever `python3` is first on the PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    conf = local_spark_conf(JobConfig(job="tests", warehouse=str(warehouse)), ivy_dir=IVY_DIR)
+    conf = local_spark_conf(JobConfig(job="tests", warehouse=str(warehouse)))
     conf["spark.master"] = "local[2]"
     conf["spark.sql.shuffle.partitions"] = "2"
     builder = SparkSession.builder.appName("coattail-jobs-tests")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from coattail_jobs.__main__ import EMR_WAREHOUSE_TEMPLATE, main, spark_conf_json
 from coattail_jobs.ddl import LOCATION_TEMPLATE
+from coattail_jobs.jars import ensure_jars
 
 JOBS_PY = Path(__file__).resolve().parents[1]
 CHECKED_IN = JOBS_PY / "emr-spark-conf.json"
@@ -49,7 +50,10 @@ def test_the_local_conf_points_the_catalog_at_the_warehouse(tmp_path: Path) -> N
     conf = json.loads(spark_conf_json("local", str(tmp_path / "wh")))
     assert conf["spark.sql.catalog.coattail.type"] == "hadoop"
     assert conf["spark.sql.catalog.coattail.warehouse"] == str(tmp_path / "wh")
-    assert conf["spark.jars.ivy"] == str(JOBS_PY / ".ivy")
+    # The jars fetched once (jars.py), named as files: nothing is resolved when an application starts.
+    assert "spark.jars.packages" not in conf
+    assert conf["spark.jars"].split(",") == [str(p) for p in ensure_jars()]
+    assert all(p.endswith(".jar") and Path(p).is_file() for p in conf["spark.jars"].split(","))
 
 
 def test_the_emr_entry_script_runs_the_package_entry_point(tmp_path: Path) -> None:

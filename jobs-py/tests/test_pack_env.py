@@ -10,13 +10,15 @@ import subprocess
 import sys
 import tarfile
 import tomllib
-from importlib.metadata import version
+from importlib.metadata import distributions
 from pathlib import Path
 
 import pytest
+from packaging.markers import Marker, default_environment
+from packaging.utils import canonicalize_name
 
 from coattail_jobs.__main__ import main
-from coattail_jobs.pack_env import EMR_REQUIREMENTS, pack
+from coattail_jobs.pack_env import emr_requirements, pack
 
 JOBS_PY = Path(__file__).resolve().parents[1]
 # Small stand-ins for the jobs' pins: a pure-Python wheel and one with a C extension (libyaml).
@@ -61,13 +63,48 @@ def test_the_archive_is_reproducible_and_runs_its_packages_on_a_plain_interprete
     assert out[2] == "True"  # the C extension from the manylinux wheel loaded
 
 
-def test_the_default_pins_are_the_tested_versions_of_every_runtime_package() -> None:
-    pins = dict(r.split("==") for r in EMR_REQUIREMENTS)
+def _uv() -> str:
+    """The pinned uv that built this virtualenv (scripts/python-env.sh), an implementation of the lock format
+    independent of pack_env's reading of it."""
+    uv = JOBS_PY / ".tools" / "bin" / "uv"
+    assert uv.is_file(), "jobs-py/.tools/bin/uv is missing: run make install-py"
+    return str(uv)
+
+
+EXPORT = ("--no-annotate", "--format", "requirements-txt", "--prune", "pyspark")
+
+
+def test_the_archive_packs_exactly_the_locks_run_time_packages_without_spark() -> None:
+    exported = subprocess.run(
+        [_uv(), "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--no-header", *EXPORT],
+        cwd=JOBS_PY,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    linux = {str(k): str(v) for k, v in default_environment().items()}
+    linux.update(sys_platform="linux", platform_machine="x86_64")
+    linux["platform_system"] = "Linux"
+    wanted = []
+    for line in exported:
+        requirement, _, marker = line.partition(";")
+        if not marker.strip() or Marker(marker.strip()).evaluate(linux):
+            wanted.append(requirement.strip())
+    assert list(emr_requirements("x86_64")) == sorted(wanted)
+    assert not any(r.startswith(("pyspark==", "py4j==")) for r in wanted)
     declared = tomllib.loads((JOBS_PY / "pyproject.toml").read_text())["project"]["dependencies"]
     runtime = {re.split(r"[<>=!~ ]", d, maxsplit=1)[0].lower() for d in declared} - {"pyspark"}
-    assert runtime <= set(pins)
-    # Every pin is what the tests here ran with (the jobs' virtualenv).
-    assert {name: version(name) for name in pins} == pins
+    assert runtime <= {r.split("==")[0] for r in wanted}
+
+
+def test_the_virtualenv_the_tests_run_in_is_the_lock() -> None:
+    """Every package installed here is at its locked version, and every locked one is installed: what the
+    tests pass with is what the lock (and so pack-env) names, whatever the package index offers today."""
+    locked = {p["name"]: p["version"] for p in tomllib.loads((JOBS_PY / "uv.lock").read_text())["package"]}
+    installed = {str(canonicalize_name(d.metadata["Name"])): d.version for d in distributions()}
+    installed.pop("coattail-jobs")
+    assert {n: v for n, v in installed.items() if locked.get(n) != v} == {}
+    assert {r.split("==")[0]: r.split("==")[1] for r in emr_requirements()}.items() <= installed.items()
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { CommandContext } from '../core/context.js';
 import { CoattailError, errorMessage } from '../core/errors.js';
+import { ensureSparkJars } from '../spark/jars.js';
 import type { Engine, EngineOutcome } from './apply.js';
 import type { PlannedStatement } from './plan.js';
 
@@ -18,8 +19,10 @@ interface EngineEvent {
 }
 
 export function localEngine(python: string, warehouse: string, ctx: CommandContext): Engine {
-  return (pending, onOutcome) =>
-    new Promise<void>((resolve, reject) => {
+  return async (pending, onOutcome) => {
+    // Spark's output is held back below: the jars' first download shows its progress here instead.
+    await ensureSparkJars(python, ctx);
+    return new Promise<void>((resolve, reject) => {
       const child = spawn(python, ['-m', 'coattail_jobs', 'ddl-apply-local', '--warehouse', warehouse], { cwd: ctx.cwd, env: ctx.env, stdio: ['pipe', 'pipe', 'pipe'] });
       const byKey = new Map<string, PlannedStatement>(pending.map((st) => [st.key, st]));
       const stderrTail: string[] = [];
@@ -66,4 +69,5 @@ export function localEngine(python: string, warehouse: string, ctx: CommandConte
       });
       child.stdin.end(JSON.stringify({ statements: pending.map((st) => ({ key: st.key, file: st.file, sql: st.sql })) }));
     });
+  };
 }

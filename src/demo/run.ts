@@ -19,6 +19,7 @@ import { isoFromMillis } from '../core/time.js';
 import type { IngestResult } from '../ingest/pipeline.js';
 import { dynaliteServerScript } from '../local/processes.js';
 import { ALERT_TYPES } from '../local/resources.js';
+import { ensureSparkJars } from '../spark/jars.js';
 import { alertsOfType, countOfType, type AlertCounts } from './alerts.js';
 import type { RunningApps } from './apps.js';
 import { ChildGroups } from './children.js';
@@ -66,6 +67,8 @@ async function readAlerts(env: DemoStoreEnv): Promise<{ counts: AlertCounts; lat
 
 export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHooks = {}): Promise<DemoResult> {
   const python = checkPrerequisites(ctx);
+  // Before any application starts (the demo starts two at once), with the download's progress on screen.
+  await ensureSparkJars(python, ctx);
   const dirs = prepareFolders(plan);
   const log = demoLog(path.join(dirs.logs, 'demo.log'), ctx.stderr, ctx.logger, { color: useColor(ctx.env, ctx.stderr), json: ctx.env.COATTAIL_LOG_FORMAT === 'json' });
   const logger = log.logger;

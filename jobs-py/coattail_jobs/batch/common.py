@@ -104,7 +104,7 @@ def _jvm_stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def batch_session(config: JobConfig, app: str, ivy_dir: str | None) -> tuple[SparkSession, bool]:
+def batch_session(config: JobConfig, app: str) -> tuple[SparkSession, bool]:
     """The active SparkSession (tests, spark-submit), else a new one: local Iceberg, or EMR's own conf.
 
     Returns the session and whether this call created it (then the caller stops it)."""
@@ -117,7 +117,7 @@ def batch_session(config: JobConfig, app: str, ivy_dir: str | None) -> tuple[Spa
     if config.mode == "local":
         # Python workers must run this interpreter (pandas, pyarrow), not whatever python3 is on the PATH.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        for key, value in local_spark_conf(config, ivy_dir=ivy_dir).items():
+        for key, value in local_spark_conf(config).items():
             builder = builder.config(key, value)
     with _jvm_stdout_to_stderr():
         spark = builder.getOrCreate()

@@ -310,13 +310,13 @@ def check_settings(assignments: Iterable[str]) -> list[str]:
     return list(assignments)
 
 
-def run_from_args(args: argparse.Namespace, ivy_dir: str | None = None) -> int:
+def run_from_args(args: argparse.Namespace) -> int:
     as_of = parse_as_of(args.as_of.strip())
     base = JobConfig(job=VOLUME_ANOMALY, mode=args.mode, warehouse=args.warehouse)
     config = replay_config(VOLUME_ANOMALY, check_settings(args.set), base=base)
     report_to = args.report if args.report is not None else (default_report(as_of) if args.mode == "local" else None)
     check_s3(args.mode, "--report", report_to)
-    spark, owned = batch_session(config, f"coattail-{JOB}", ivy_dir)
+    spark, owned = batch_session(config, f"coattail-{JOB}")
     try:
         report = reprocess(spark, config, as_of, Tables.of(config), datetime.now(UTC))
     finally:

@@ -259,9 +259,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--json", action="store_true", help="the report as one JSON object on stdout")
 
 
-def run_from_args(args: argparse.Namespace, ivy_dir: str | None = None) -> int:
+def run_from_args(args: argparse.Namespace) -> int:
     config = JobConfig(job=JOB, mode=args.mode, warehouse=args.warehouse)
-    spark, owned = batch_session(config, f"coattail-{JOB}", ivy_dir)
+    spark, owned = batch_session(config, f"coattail-{JOB}")
     try:
         report = run_demo(spark, config.table(DEMO_TABLE))
     finally:
