@@ -3,17 +3,22 @@
  * locations, the Glue database, the metric namespace and the ingest task's stop budget all come from the
  * sources here (the code's constants, the command tree's defaults, the DDL, the jobs' config), never from
  * the template itself. cfn-lint checks the template's CloudFormation (make lint-deploy); this checks that it
- * describes what the code expects.
+ * describes what the code expects, and runs the ingest task's command against the simulator and the emulator.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createKinesisClient } from '../src/aws/kinesis.js';
 import { buildProgram } from '../src/cli.js';
 import { DEFAULT_ALERTS_TABLE, DEFAULT_STREAM } from '../src/commands/jobs-settings.js';
 import { bucketLayout } from '../src/config/layout.js';
 import { STREAMING_JOBS } from '../src/emr/jobs.js';
-import { ALERTS_BY_TYPE_TIME_INDEX, ALERTS_TABLE, alertsTableDefinition } from '../src/local/resources.js';
+import { decodeAggregated } from '../src/kinesis/kpl.js';
+import { readStreamRecords } from '../src/kinesis/read-stream.js';
+import { ALERTS_BY_TYPE_TIME_INDEX, ALERTS_TABLE, alertsTableDefinition, ensureStream } from '../src/local/resources.js';
+import { parseScenario, startSimulator, type SimulatorHandle } from '../src/simulator/index.js';
 import { ROOT, loadTemplate, type Json, type JsonObject } from './deploy-support.js';
 
 const template = loadTemplate();
@@ -210,6 +215,79 @@ describe('the ingest task', () => {
     // 443: Coinbase and AWS; 9443: the default Binance URL of the ingest command.
     expect(new URL(String(optionDefault(command('ingest'), '--binance-url'))).port).toBe('9443');
     expect(ports).toEqual([443, 9443]);
+  });
+});
+
+/** A value of the task definition as ECS would see it: a literal, or a `Ref` to a parameter (or the region). */
+function resolve(value: Json, params: Record<string, string>): string {
+  if (typeof value === 'string') return value;
+  const ref = (value as JsonObject | null)?.Ref;
+  if (typeof ref !== 'string') throw new Error(`cannot resolve ${JSON.stringify(value)}`);
+  const v = params[ref] ?? paramDefault(ref);
+  if (typeof v !== 'string') throw new Error(`no value for ${ref}`);
+  return v;
+}
+
+describe('the deployed ingest, run as the task runs it', () => {
+  const running: { sims: SimulatorHandle[]; children: ChildProcess[] } = { sims: [], children: [] };
+  afterEach(async () => {
+    for (const c of running.children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+    await Promise.all(running.sims.splice(0).map((s) => s.close()));
+  });
+
+  // The partition key is the symbol, so one symbol is one shard: 1,000 records/s as plain records. Packed
+  // into KPL aggregates, a shard takes its 1 MiB/s instead (docs/DEPLOY.md, "Shards and aggregation").
+  it('writes KPL aggregates, each holding trades of its own partition key only', async () => {
+    const stream = `deploy-task-${Date.now()}`;
+    const region = 'eu-west-1'; // the stack's, which the task passes on as AWS_REGION
+    const client = createKinesisClient({ endpoint: inject('kinesisEndpoint'), region }, {});
+    await ensureStream(client, stream, 2);
+    const symbols = String(paramDefault('IngestSymbols')).split(',');
+    const sim = await startSimulator({
+      scenario: parseScenario({ symbols: symbols.map((symbol) => ({ symbol, startPrice: 100 })), waitForClients: true, rate: 1000, totalTrades: 600 }),
+      seed: 7,
+    });
+    running.sims.push(sim);
+    // Coinbase's first message per product is last_match, a trade printed before anyone subscribed.
+    const total = 600 + sim.initialTrades.filter((t) => t.exchange === 'coinbase').length;
+
+    const task = container();
+    const taskEnv = Object.fromEntries((task.Environment as JsonObject[]).map((e) => [e.Name as string, resolve(e.Value!, { 'AWS::Region': region, StreamName: stream })]));
+    // Only where AWS and the exchanges are changes (the emulator, the simulator), and when to stop.
+    const standIns = {
+      COATTAIL_KINESIS_ENDPOINT: inject('kinesisEndpoint'),
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      COATTAIL_BINANCE_URL: sim.binanceUrl,
+      COATTAIL_COINBASE_URL: sim.coinbaseUrl,
+      COATTAIL_MAX_TRADES: String(total),
+    };
+    // The image's ENTRYPOINT is `node bin/coattail` (test/deploy-docker.test.ts); the task's Command follows it.
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'coattail'), ...(task.Command as string[])], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, NO_COLOR: '1', ...taskEnv, ...standIns },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    running.children.push(child);
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code, err).toBe(0);
+    const summary = JSON.parse(err.trim().split('\n').at(-1)!) as { sent: number; failed: number };
+    expect(summary).toMatchObject({ sent: total, failed: 0 });
+
+    const records = await readStreamRecords(client, stream);
+    const aggregates = records.map((r) => ({ key: r.partitionKey, inner: decodeAggregated(r.data) })).filter((r) => r.inner !== undefined);
+    const packed = aggregates.reduce((n, a) => n + a.inner!.length, 0);
+    const plain = records.length - aggregates.length;
+    expect(packed + plain).toBe(total);
+    // Most trades travel packed: a lone trade of a symbol in a flush goes plain, as the KPL sends it.
+    expect(packed).toBeGreaterThan(total / 2);
+    // Far fewer Kinesis records than trades: what a symbol's 1,000 records/s counts.
+    expect(records.length).toBeLessThan(total / 5);
+    // The aws-kinesis connector drops user records whose key hashes outside the shard the aggregate is in
+    // (AggregatorUtil.deaggregate): every trade in an aggregate carries the aggregate's own key.
+    for (const a of aggregates) for (const u of a.inner!) expect(u.partitionKey).toBe(a.key);
   });
 });
 
