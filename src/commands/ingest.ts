@@ -190,9 +190,10 @@ function printSummary(summary: IngestSummary, opts: IngestOptions, ctx: CommandC
   const lines = [
     `ingest summary (${summary.stop_reason}, ${summary.duration_s}s)`,
     `  received ${summary.received}  sent ${summary.sent}  retried ${summary.retried}  failed ${summary.failed}`,
-    `  gaps ${summary.gaps} (${summary.missing_trades} trades missing)  duplicates dropped ${summary.duplicates}  malformed frames ${summary.malformed_frames}  unexpected frames ${summary.unexpected_frames}  reconnects ${summary.reconnects}`,
+    `  gaps ${summary.gaps} (${summary.missing_trades} trades missing)  duplicates dropped ${summary.duplicates}  sequence restarts ${summary.sequence_restarts}  malformed frames ${summary.malformed_frames}  unexpected frames ${summary.unexpected_frames}  reconnects ${summary.reconnects}`,
     ...Object.entries(summary.exchanges).map(
-      ([ex, s]) => `  ${ex.padEnd(9)} trades ${s.trades}  gaps ${s.gaps}  missing ${s.missing_trades}  reconnects ${s.reconnects}  malformed ${s.malformed_frames}`,
+      ([ex, s]) =>
+        `  ${ex.padEnd(9)} trades ${s.trades}  gaps ${s.gaps}  missing ${s.missing_trades}  sequence restarts ${s.sequence_restarts}  reconnects ${s.reconnects}  malformed ${s.malformed_frames}`,
     ),
   ];
   ctx.stderr.write(`${lines.join('\n')}\n`);

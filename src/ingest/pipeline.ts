@@ -28,8 +28,10 @@ export interface IngestSummary {
   unexpected_frames: number;
   gaps: number;
   missing_trades: number;
+  /** Times an exchange's trade ids for a symbol started over; those trades are kept, not dropped as duplicates. */
+  sequence_restarts: number;
   reconnects: number;
-  exchanges: Record<string, { trades: number; gaps: number; missing_trades: number; reconnects: number; malformed_frames: number }>;
+  exchanges: Record<string, { trades: number; gaps: number; missing_trades: number; sequence_restarts: number; reconnects: number; malformed_frames: number }>;
 }
 
 export interface IngestResult {
@@ -152,17 +154,25 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
     unexpected_frames: sum(feeds, 'ignored'),
     gaps: sum(feeds, 'gaps'),
     missing_trades: sum(feeds, 'missingTrades'),
+    sequence_restarts: sum(feeds, 'sequenceRestarts'),
     reconnects: sum(feeds, 'reconnects') + sum(feeds, 'plannedReconnects'),
     exchanges: Object.fromEntries(
       feeds.map((f) => [
         f.exchange,
-        { trades: f.trades, gaps: f.gaps, missing_trades: f.missingTrades, reconnects: f.reconnects + f.plannedReconnects, malformed_frames: f.rejected },
+        {
+          trades: f.trades,
+          gaps: f.gaps,
+          missing_trades: f.missingTrades,
+          sequence_restarts: f.sequenceRestarts,
+          reconnects: f.reconnects + f.plannedReconnects,
+          malformed_frames: f.rejected,
+        },
       ]),
     ),
   };
   return fatal ? { summary, fatal } : { summary };
 }
 
-function sum(feeds: FeedStats[], key: 'gaps' | 'missingTrades' | 'duplicates' | 'rejected' | 'ignored' | 'reconnects' | 'plannedReconnects'): number {
+function sum(feeds: FeedStats[], key: 'gaps' | 'missingTrades' | 'sequenceRestarts' | 'duplicates' | 'rejected' | 'ignored' | 'reconnects' | 'plannedReconnects'): number {
   return feeds.reduce((n, f) => n + f[key], 0);
 }
