@@ -21,7 +21,12 @@ export interface IngestSummary {
   received: number;
   sent: number;
   retried: number;
+  /** Received and not delivered: saved + lost. */
   failed: number;
+  /** Of the failed: kept as undelivered (the undelivered file), to send again. */
+  saved: number;
+  /** Of the failed: kept nowhere. */
+  lost: number;
   invalid: number;
   duplicates: number;
   malformed_frames: number;
@@ -55,6 +60,8 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
   const started = clock.now();
   let received = 0;
   let invalid = 0;
+  /** Trades the sink threw on: neither delivered nor kept. */
+  let refused = 0;
   let stopping = false;
   let fatal: Error | undefined;
   let resolveStop: (reason: string) => void = () => {};
@@ -80,9 +87,10 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
     try {
       accepted = sink.write(trade, serializeTrade(trade));
     } catch (err) {
-      // The sink has failed for good (it also reports through onFatal): stop, never swallow.
+      // The sink cannot take even this one (a sink that stopped keeps such trades itself): count it, stop.
+      refused += 1;
+      logger.error('the sink refused a trade; it is lost', { event_id: trade.event_id, error: err instanceof Error ? err.message : String(err) });
       fatal ??= err instanceof Error ? err : new Error(String(err));
-      received -= 1;
       requestStop('the sink failed');
       return;
     }
@@ -147,7 +155,9 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
     received,
     sent: s.sent,
     retried: s.retried,
-    failed: s.failed,
+    failed: s.failed + refused,
+    saved: s.failed - s.lost,
+    lost: s.lost + refused,
     invalid,
     duplicates: sum(feeds, 'duplicates'),
     malformed_frames: sum(feeds, 'rejected'),
