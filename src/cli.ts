@@ -43,6 +43,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--buffer-records <n>', 'records buffered before the sockets are paused').env('COATTAIL_BUFFER_RECORDS').default('20000'))
     .addOption(new Option('--stats-interval <seconds>', 'periodic stats on stderr (0: off)').env('COATTAIL_STATS_INTERVAL').default('10'))
     .addOption(new Option('--shutdown-timeout <seconds>', 'how long a stop may take to flush').env('COATTAIL_SHUTDOWN_TIMEOUT').default('20'))
+    .addOption(new Option('--undelivered-dir <dir>', 'where trades that could not be delivered are saved (if it cannot be written: the OS temp folder)').env('COATTAIL_UNDELIVERED_DIR').default('.coattail/undelivered'))
     .addOption(new Option('--json', 'final summary as one JSON line on stderr (stdout stays data only)'))
     .addHelpText('after', examples([
       'coattail ingest --local',

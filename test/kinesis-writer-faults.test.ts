@@ -74,7 +74,7 @@ describe('KinesisWriter failures (SDK mocked)', () => {
     expect(sentEntries(mock)).toEqual([['K0:r0', 'K1:r1', 'K2:r2', 'K3:r3', 'K4:r4'], ['K1:r1', 'K3:r3']]);
     expect(mock.commandCalls(PutRecordsCommand)[1]?.args[0].input.StreamName).toBe('trades');
     expect(undelivered).toEqual([]);
-    expect(stats).toEqual({ accepted: 5, sent: 5, retried: 2, failed: 0, buffered: 0, inFlight: 0, batches: 2, throttled: 1, aggregatedRecords: 0 });
+    expect(stats).toEqual({ accepted: 5, sent: 5, retried: 2, failed: 0, lost: 0, buffered: 0, held: 0, inFlight: 0, batches: 2, throttled: 1, aggregatedRecords: 0 });
   });
 
   it('resends the whole batch after a network error', async () => {
@@ -248,7 +248,7 @@ describe('KinesisWriter failures (SDK mocked)', () => {
     expect(undelivered).toEqual([
       { partitionKey: 'K', data: bytes('B'), reason: 'retry deadline of 1000 ms passed after 3 attempt(s); last error: InternalFailure: InternalFailure for entry 0' },
     ]);
-    expect(stats).toEqual({ accepted: 3, sent: 2, retried: 2, failed: 1, buffered: 0, inFlight: 0, batches: 3, throttled: 0, aggregatedRecords: 0 });
+    expect(stats).toEqual({ accepted: 3, sent: 2, retried: 2, failed: 1, lost: 0, buffered: 0, held: 0, inFlight: 0, batches: 3, throttled: 0, aggregatedRecords: 0 });
     expect(records().filter((r) => r.level === 'error')).toEqual([
       expect.objectContaining({ msg: 'records not delivered to Kinesis', records: 1, stream: 'trades' }),
     ]);

@@ -11,7 +11,7 @@ import { KinesisSink } from '../ingest/kinesis-sink.js';
 import { runIngest, type IngestSummary } from '../ingest/pipeline.js';
 import type { TradeSink } from '../ingest/sink.js';
 import { StdoutSink } from '../ingest/stdout-sink.js';
-import { UndeliveredFile } from '../ingest/undelivered-file.js';
+import { UndeliveredFile, undeliveredPlaces } from '../ingest/undelivered-file.js';
 import { KinesisWriter } from '../kinesis/writer.js';
 import { localEndpoints } from '../local/state.js';
 import { EXCHANGES, type Exchange } from '../trade.js';
@@ -36,6 +36,8 @@ export interface IngestOptions {
   bufferRecords: string;
   statsInterval: string;
   shutdownTimeout: string;
+  /** Where trades that could not be delivered are saved (then the OS temp folder). */
+  undeliveredDir?: string;
   json?: boolean;
 }
 
@@ -154,11 +156,14 @@ export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<
   const statsIntervalMs = nonNegative('--stats-interval', opts.statsInterval) * 1000;
   const shutdownTimeoutMs = (positiveNumber('--shutdown-timeout', opts.shutdownTimeout, false) ?? 20) * 1000;
   const { sink, target } = await createSink(opts, ctx);
-  const spill = new UndeliveredFile(path.resolve(ctx.cwd, '.coattail', 'undelivered'), ctx.clock.now());
+  const places = undeliveredPlaces(path.resolve(ctx.cwd, opts.undeliveredDir ?? DEFAULT_UNDELIVERED_DIR));
+  const spill = new UndeliveredFile(places, ctx.clock.now(), ctx.logger);
   sink.onUndelivered((records) => {
-    spill.append(records);
-    ctx.logger.error('trades not delivered were saved', { count: records.length, file: spill.file });
+    // Throws when no place can take them: the sink then holds them (its buffer keeps pushing back) and tries again.
+    const file = spill.append(records);
+    ctx.logger.error('trades not delivered were saved', { count: records.length, file });
   });
+  const forgetForcedExit = ctx.onForcedExit?.(() => saveBeforeExit(sink, spill, ctx));
   ctx.logger.info('ingesting', { exchanges: feeds.map((f) => f.exchange).join(','), symbols: feeds[0]?.symbols.join(','), into: target });
 
   const result = await runIngest(
@@ -172,28 +177,59 @@ export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<
     sink,
     { logger: ctx.logger, clock: ctx.clock, signal: ctx.signal },
   );
-  printSummary(result.summary, opts, ctx);
+  forgetForcedExit?.();
+  const { summary } = result;
+  printSummary(summary, spill.files(), opts, ctx);
+  if (summary.lost > 0) {
+    const cause = result.fatal ? ` after the sink failed (${result.fatal.message})` : '';
+    throw opts.sink === 'stdout'
+      ? new CoattailError(`${summary.lost} trades were lost`, `stdout could not take them${cause}`, 'check the command reading our output')
+      : new CoattailError(
+          `${summary.lost} trades were lost`,
+          `they were not delivered${cause}, and could not be saved in ${places.join(' or ')}`,
+          'free disk space, or point --undelivered-dir (COATTAIL_UNDELIVERED_DIR) at a writable folder',
+        );
+  }
   if (result.fatal) throw result.fatal;
-  if (result.summary.failed > 0) {
-    const where = spill.saved() > 0 ? `the ${spill.saved()} saved are in ${spill.file}; send them again once the sink is healthy` : 'see the errors above';
-    throw new CoattailError(`${result.summary.failed} trades could not be delivered`, 'retries ran out or the sink went away', where);
+  if (summary.failed > 0) {
+    const where = `the ${summary.saved} saved are in ${spill.files().join(' and ')}; send them again once the sink is healthy`;
+    throw new CoattailError(`${summary.failed} trades could not be delivered`, 'retries ran out or the sink went away', where);
   }
   return 0;
 }
 
+const DEFAULT_UNDELIVERED_DIR = '.coattail/undelivered';
+
+/**
+ * A second signal ends the process at once: what is accepted and not yet delivered is only in memory,
+ * so it goes to the undelivered file now, synchronously, and stderr says how many and where.
+ */
+function saveBeforeExit(sink: TradeSink, spill: UndeliveredFile, ctx: CommandContext): void {
+  const records = sink.unsettled();
+  if (records.length === 0) return;
+  try {
+    const file = spill.append(records);
+    ctx.stderr.write(`coattail: saved ${records.length} trades not yet delivered in ${file}; send them again once the sink is healthy\n`);
+  } catch (err) {
+    ctx.stderr.write(`coattail: ${records.length} trades not yet delivered are lost: ${errorMessage(err)}\n`);
+  }
+}
+
 /** The summary goes to stderr: stdout carries only data (the trades, with --sink stdout). */
-function printSummary(summary: IngestSummary, opts: IngestOptions, ctx: CommandContext): void {
+function printSummary(summary: IngestSummary, undeliveredFiles: string[], opts: IngestOptions, ctx: CommandContext): void {
   if (opts.json) {
-    ctx.stderr.write(`${JSON.stringify(summary)}\n`);
+    ctx.stderr.write(`${JSON.stringify({ ...summary, undelivered_files: undeliveredFiles })}\n`);
     return;
   }
   const lines = [
     `ingest summary (${summary.stop_reason}, ${summary.duration_s}s)`,
-    `  received ${summary.received}  sent ${summary.sent}  retried ${summary.retried}  failed ${summary.failed}`,
-    `  gaps ${summary.gaps} (${summary.missing_trades} trades missing)  duplicates dropped ${summary.duplicates}  malformed frames ${summary.malformed_frames}  unexpected frames ${summary.unexpected_frames}  reconnects ${summary.reconnects}`,
+    `  received ${summary.received}  sent ${summary.sent}  retried ${summary.retried}  failed ${summary.failed} (saved ${summary.saved}, lost ${summary.lost})`,
+    `  gaps ${summary.gaps} (${summary.missing_trades} trades missing)  duplicates dropped ${summary.duplicates}  sequence restarts ${summary.sequence_restarts}  malformed frames ${summary.malformed_frames}  unexpected frames ${summary.unexpected_frames}  reconnects ${summary.reconnects}`,
     ...Object.entries(summary.exchanges).map(
-      ([ex, s]) => `  ${ex.padEnd(9)} trades ${s.trades}  gaps ${s.gaps}  missing ${s.missing_trades}  reconnects ${s.reconnects}  malformed ${s.malformed_frames}`,
+      ([ex, s]) =>
+        `  ${ex.padEnd(9)} trades ${s.trades}  gaps ${s.gaps}  missing ${s.missing_trades}  sequence restarts ${s.sequence_restarts}  reconnects ${s.reconnects}  malformed ${s.malformed_frames}`,
     ),
+    ...undeliveredFiles.map((f) => `  undelivered trades saved in ${f}`),
   ];
   ctx.stderr.write(`${lines.join('\n')}\n`);
 }

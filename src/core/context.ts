@@ -4,7 +4,7 @@ import { systemClock, type Clock } from './time.js';
 
 /**
  * What a command handler is given: where data and people's output go, the environment, a clock,
- * a logger, and a signal that aborts on SIGINT/SIGTERM. Tests inject their own.
+ * a logger, and a signal that aborts on SIGINT/SIGTERM/SIGHUP. Tests inject their own.
  */
 export interface CommandContext {
   stdout: Writable & { isTTY?: boolean };
@@ -12,9 +12,15 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
   clock: Clock;
   logger: Logger;
-  /** Aborted when the user asks the process to stop (SIGINT/SIGTERM). */
+  /** Aborted when the user asks the process to stop (SIGINT/SIGTERM/SIGHUP). */
   signal: AbortSignal;
   cwd: string;
+  /**
+   * Registers what must still happen when a second signal ends the process at once: it runs
+   * synchronously right before that exit (nothing awaited finishes then), e.g. to save what is only
+   * in memory. Returns a function that removes it. Absent where no signal can end the process.
+   */
+  onForcedExit?: (save: () => void) => () => void;
 }
 
 export function useColor(env: NodeJS.ProcessEnv, stream: { isTTY?: boolean }): boolean {
@@ -23,7 +29,11 @@ export function useColor(env: NodeJS.ProcessEnv, stream: { isTTY?: boolean }): b
   return stream.isTTY === true;
 }
 
-export function processContext(signal: AbortSignal, opts: { verbose?: boolean; quiet?: boolean } = {}): CommandContext {
+export function processContext(
+  signal: AbortSignal,
+  opts: { verbose?: boolean; quiet?: boolean } = {},
+  onForcedExit?: (save: () => void) => () => void,
+): CommandContext {
   const env = process.env;
   const level = opts.verbose ? 'debug' : opts.quiet ? 'warn' : (parseLogLevel(env.COATTAIL_LOG_LEVEL) ?? 'info');
   const format = env.COATTAIL_LOG_FORMAT === 'json' ? 'json' : 'text';
@@ -35,5 +45,6 @@ export function processContext(signal: AbortSignal, opts: { verbose?: boolean; q
     logger: createLogger(process.stderr, { level, format, color: useColor(env, process.stderr) }),
     signal,
     cwd: process.cwd(),
+    ...(onForcedExit ? { onForcedExit } : {}),
   };
 }

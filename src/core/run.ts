@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { CoattailError, errorMessage } from './errors.js';
 import { processContext, type CommandContext } from './context.js';
 
@@ -7,27 +8,43 @@ export interface GlobalOptions {
 }
 
 /**
- * Runs one command handler with the process's context: SIGINT/SIGTERM abort its signal (a second
- * signal exits at once), a CoattailError prints as one line, anything else as one line plus a hint.
- * The only place that turns outcomes into exit codes.
+ * Runs one command handler with the process's context: SIGINT/SIGTERM/SIGHUP abort its signal (a
+ * second signal exits at once, after the handler's onForcedExit work), a CoattailError prints as one
+ * line, anything else as one line plus a hint. The only place that turns outcomes into exit codes.
  */
 export async function runCommand(
   global: GlobalOptions,
   handler: (ctx: CommandContext) => Promise<number | void>,
 ): Promise<never> {
   const controller = new AbortController();
+  const forcedExitWork = new Set<() => void>();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals += 1;
     if (signals > 1) {
       process.stderr.write(`coattail: second ${sig}, exiting now without waiting.\n`);
-      process.exit(130);
+      for (const save of forcedExitWork) {
+        try {
+          save();
+        } catch (err) {
+          process.stderr.write(`coattail: could not finish before exiting: ${errorMessage(err)}\n`);
+        }
+      }
+      process.exit(128 + (constants.signals[sig] ?? 2));
     }
     controller.abort(new Error(sig));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const ctx = processContext(controller.signal, global);
+  // A closed terminal or a supervisor's hang-up: stop as cleanly as on SIGTERM, not at once.
+  process.on('SIGHUP', onSignal);
+  // With the terminal gone, writing logs fails; that must not end the run before it has flushed.
+  process.stderr.on('error', () => {});
+  const onForcedExit = (save: () => void): (() => void) => {
+    forcedExitWork.add(save);
+    return () => forcedExitWork.delete(save);
+  };
+  const ctx = processContext(controller.signal, global, onForcedExit);
   let code = 0;
   try {
     code = (await handler(ctx)) ?? 0;

@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.js';
 import type { Clock } from '../core/time.js';
 import { KinesisSink } from '../ingest/kinesis-sink.js';
 import { runIngest, type IngestResult } from '../ingest/pipeline.js';
-import { UndeliveredFile } from '../ingest/undelivered-file.js';
+import { UndeliveredFile, undeliveredPlaces } from '../ingest/undelivered-file.js';
 import { KinesisWriter } from '../kinesis/writer.js';
 
 export interface DemoIngestSettings {
@@ -63,10 +63,11 @@ export function startIngest(s: DemoIngestSettings): DemoIngest {
   const client = createKinesisClient({ endpoint: s.kinesisEndpoint, region: s.region }, {});
   const writer = new KinesisWriter({ client, streamName: s.stream, lingerMs: s.lingerMs, aggregate: true, logger, clock: s.clock });
   const sink = new KinesisSink(writer);
-  const spill = new UndeliveredFile(path.resolve(s.undeliveredDir), s.clock.now());
+  const spill = new UndeliveredFile(undeliveredPlaces(path.resolve(s.undeliveredDir)), s.clock.now(), logger);
   sink.onUndelivered((records) => {
-    spill.append(records);
-    logger.error('trades not delivered were saved', { count: records.length, file: spill.file });
+    // Throws when no place can take them: the writer holds them and tries again.
+    const file = spill.append(records);
+    logger.error('trades not delivered were saved', { count: records.length, file });
   });
   const abort = new AbortController();
   const result = runIngest({ feeds, statsIntervalMs: s.statsIntervalMs, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS }, sink, { logger, clock: s.clock, signal: abort.signal }).finally(() =>

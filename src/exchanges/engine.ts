@@ -45,6 +45,8 @@ export interface FeedStats {
   exchangeErrors: number;
   gaps: number;
   missingTrades: number;
+  /** Times a symbol's trade ids started over (each logged). */
+  sequenceRestarts: number;
   connected: boolean;
 }
 
@@ -117,7 +119,11 @@ export class FeedConnection {
         this.logger.warn('trade-id gap: trades missed', { symbol: gap.symbol, from: gap.from, to: gap.to, missing: gap.count });
         hooks.onGap?.(gap);
       },
-      onReset: ({ symbol, last, seq }) => this.logger.warn('trade ids went back: the exchange restarted its sequence; counting from here', { symbol, last, now: seq }),
+      onReset: ({ symbol, last, seq, why }) =>
+        this.logger.warn(
+          'trade ids went back: the exchange restarted its sequence; its trades are kept and counted from here, and their event_ids may repeat earlier ones',
+          { symbol, last_id: last, new_id: seq, why },
+        ),
     });
   }
 
@@ -168,12 +174,13 @@ export class FeedConnection {
   }
 
   stats(): FeedStats {
-    const { gaps, missingTrades } = this.sequences.totals();
+    const { gaps, missingTrades, restarts } = this.sequences.totals();
     return {
       exchange: this.spec.exchange,
       ...this.counters,
       gaps,
       missingTrades,
+      sequenceRestarts: restarts,
       connected: this.active?.ws.readyState === WebSocket.OPEN,
     };
   }
@@ -223,7 +230,7 @@ export class FeedConnection {
     switch (event.kind) {
       case 'trade':
         this.markLive(conn);
-        if (this.sequences.accept(event.trade.symbol, event.seq, this.clock.now())) {
+        if (this.sequences.accept(event.trade.symbol, event.seq, this.clock.now(), Date.parse(event.trade.timestamp))) {
           this.counters.trades += 1;
           this.hooks.onTrade(event.trade);
         } else {

@@ -18,12 +18,26 @@ export interface SequenceOptions {
    */
   settleMs?: number;
   onGap?: (gap: TradeGap) => void;
-  /** Ids that go backwards by more than the tracked window: the exchange restarted its sequence. */
-  onReset?: (info: { exchange: Exchange; symbol: string; last: number; seq: number }) => void;
+  /**
+   * Ids went back and the trade is not one already emitted: the exchange restarted its sequence. The
+   * trade is emitted, and the count goes on from its id.
+   */
+  onReset?: (info: SequenceRestart) => void;
 }
 
-// Missing ids are remembered (to accept them if they arrive late) only for gaps up to this size, and
-// an id this far below the last one cannot be a duplicate we could know of: it is a sequence reset.
+export interface SequenceRestart {
+  exchange: Exchange;
+  symbol: string;
+  /** The highest id before the restart. */
+  last: number;
+  /** The id that went back. */
+  seq: number;
+  why: string;
+}
+
+// Missing ids are remembered (to accept them if they arrive late) only for gaps up to this size, as are
+// the times of the latest trades emitted; an id this far below the last one cannot be a duplicate we
+// could know of: it is a sequence reset.
 const TRACKED_WINDOW = 10_000;
 
 interface PendingGap {
@@ -36,18 +50,23 @@ interface SymbolState {
   last: number;
   missing: Set<number>;
   pending: PendingGap[];
+  /** The latest trade time emitted (epoch ms); -Infinity when no time was given. */
+  newest: number;
+  /** Trade time by id of the latest trades emitted: a repeat carries the same time, a new trade under an old id does not. */
+  seen: Map<number, number>;
 }
 
 /**
  * Per-symbol trade-id bookkeeping shared by all connections of one feed: drops trades already
- * emitted (reconnect overlaps, a repeated `last_match`) and reports jumps in the ids as gaps once
- * they have had time to fill.
+ * emitted (reconnect overlaps, a repeated `last_match`), reports jumps in the ids as gaps once
+ * they have had time to fill, and tells a restarted sequence from duplicates.
  */
 export class TradeSequences {
   private readonly bySymbol = new Map<string, SymbolState>();
   private readonly settleMs: number;
   private gapCount = 0;
   private missingNow = 0;
+  private restartCount = 0;
 
   constructor(
     private readonly exchange: Exchange,
@@ -56,28 +75,35 @@ export class TradeSequences {
     this.settleMs = opts.settleMs ?? 2_000;
   }
 
-  /** True when the trade is new and must be emitted; false for a duplicate. */
-  accept(symbol: string, seq: number, now: number): boolean {
+  /**
+   * True when the trade is new and must be emitted; false for a duplicate. `timeMs` is the trade's own
+   * time (epoch ms): it tells a restarted sequence from a repeat however close the ids are.
+   */
+  accept(symbol: string, seq: number, now: number, timeMs?: number): boolean {
     const state = this.bySymbol.get(symbol);
     if (!state) {
-      this.bySymbol.set(symbol, { last: seq, missing: new Set(), pending: [] });
+      this.bySymbol.set(symbol, newState(seq, timeMs));
       return true;
     }
     if (seq > state.last) {
       if (seq > state.last + 1) this.openGap(state, state.last + 1, seq - 1, now);
       state.last = seq;
+      remember(state, seq, timeMs);
       return true;
     }
     if (state.missing.delete(seq)) {
       if (!state.pending.some((g) => seq >= g.from && seq <= g.to)) this.missingNow -= 1; // fills a confirmed gap
+      remember(state, seq, timeMs);
       return true;
     }
-    if (state.last - seq > TRACKED_WINDOW) {
-      this.opts.onReset?.({ exchange: this.exchange, symbol, last: state.last, seq });
-      this.bySymbol.set(symbol, { last: seq, missing: new Set(), pending: [] }); // unconfirmed gaps go with it
-      return true;
-    }
-    return false;
+    const why = restartSign(state, seq, timeMs);
+    if (why === undefined) return false;
+    this.restartCount += 1;
+    this.opts.onReset?.({ exchange: this.exchange, symbol, last: state.last, seq, why });
+    const next = newState(seq, timeMs); // unconfirmed gaps go with the old sequence
+    next.newest = Math.max(next.newest, state.newest);
+    this.bySymbol.set(symbol, next);
+    return true;
   }
 
   /** The exchange's word on the last trade id it printed: anything beyond what we saw is missing. */
@@ -113,9 +139,9 @@ export class TradeSequences {
     }
   }
 
-  /** Confirmed gaps so far, and trades still missing from them (late arrivals subtracted). */
-  totals(): { gaps: number; missingTrades: number } {
-    return { gaps: this.gapCount, missingTrades: this.missingNow };
+  /** Confirmed gaps so far, trades still missing from them (late arrivals subtracted), and sequence restarts. */
+  totals(): { gaps: number; missingTrades: number; restarts: number } {
+    return { gaps: this.gapCount, missingTrades: this.missingNow, restarts: this.restartCount };
   }
 
   private openGap(state: SymbolState, from: number, to: number, now: number): void {
@@ -127,4 +153,30 @@ export class TradeSequences {
       state.missing.delete(oldest);
     }
   }
+}
+
+function newState(seq: number, timeMs: number | undefined): SymbolState {
+  const state: SymbolState = { last: seq, missing: new Set(), pending: [], newest: Number.NEGATIVE_INFINITY, seen: new Map() };
+  remember(state, seq, timeMs);
+  return state;
+}
+
+function remember(state: SymbolState, seq: number, timeMs: number | undefined): void {
+  if (timeMs === undefined) return;
+  state.newest = Math.max(state.newest, timeMs);
+  state.seen.set(seq, timeMs);
+  if (state.seen.size > TRACKED_WINDOW) state.seen.delete(state.seen.keys().next().value as number);
+}
+
+/**
+ * Why an id at or below the last one (and not missing) is a new sequence rather than a repeat, or
+ * undefined for a repeat. A repeat is the same trade, so it carries the time it had; a trade emitted
+ * before is no newer than the newest emitted.
+ */
+function restartSign(state: SymbolState, seq: number, timeMs: number | undefined): string | undefined {
+  if (state.last - seq > TRACKED_WINDOW) return `more than ${TRACKED_WINDOW} ids below the last`;
+  if (timeMs === undefined) return undefined;
+  const seenAt = state.seen.get(seq);
+  if (seenAt !== undefined) return seenAt === timeMs ? undefined : 'an id already seen, on a trade of another time';
+  return timeMs > state.newest ? 'an id already passed, on a trade newer than every trade seen' : undefined;
 }

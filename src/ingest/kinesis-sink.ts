@@ -1,4 +1,4 @@
-import type { KinesisWriter } from '../kinesis/writer.js';
+import type { KinesisWriter, UndeliveredRecord as WriterUndelivered } from '../kinesis/writer.js';
 import type { UnifiedTrade } from '../trade.js';
 import type { SinkStats, TradeSink, UndeliveredRecord } from './sink.js';
 
@@ -7,7 +7,14 @@ export class KinesisSink implements TradeSink {
   constructor(private readonly writer: KinesisWriter) {}
 
   write(trade: UnifiedTrade, line: string): boolean {
-    return this.writer.write(trade.symbol, Buffer.from(line, 'utf8'));
+    const data = Buffer.from(line, 'utf8');
+    // Trades still arriving after the writer stopped for good are kept with the other undelivered ones.
+    const stopped = this.writer.stopReason();
+    if (stopped !== undefined) {
+      this.writer.setAside(trade.symbol, data, `not sent: ${stopped}`);
+      return true;
+    }
+    return this.writer.write(trade.symbol, data);
   }
 
   onDrain(cb: () => void): void {
@@ -23,9 +30,11 @@ export class KinesisSink implements TradeSink {
   }
 
   onUndelivered(cb: (records: UndeliveredRecord[]) => void): void {
-    this.writer.onUndelivered((records) =>
-      cb(records.map((r) => ({ partitionKey: r.partitionKey, data: Buffer.from(r.data).toString('utf8'), reason: r.reason }))),
-    );
+    this.writer.onUndelivered((records) => cb(records.map(asText)));
+  }
+
+  unsettled(): UndeliveredRecord[] {
+    return this.writer.unsettled().map(asText);
   }
 
   async close(deadlineMs: number): Promise<void> {
@@ -34,6 +43,10 @@ export class KinesisSink implements TradeSink {
 
   stats(): SinkStats {
     const s = this.writer.stats();
-    return { accepted: s.accepted, sent: s.sent, retried: s.retried, failed: s.failed, buffered: s.buffered };
+    return { accepted: s.accepted, sent: s.sent, retried: s.retried, failed: s.failed, lost: s.lost, buffered: s.buffered };
   }
+}
+
+function asText(r: WriterUndelivered): UndeliveredRecord {
+  return { partitionKey: r.partitionKey, data: Buffer.from(r.data).toString('utf8'), reason: r.reason };
 }

@@ -21,15 +21,22 @@ export interface IngestSummary {
   received: number;
   sent: number;
   retried: number;
+  /** Received and not delivered: saved + lost. */
   failed: number;
+  /** Of the failed: kept as undelivered (the undelivered file), to send again. */
+  saved: number;
+  /** Of the failed: kept nowhere. */
+  lost: number;
   invalid: number;
   duplicates: number;
   malformed_frames: number;
   unexpected_frames: number;
   gaps: number;
   missing_trades: number;
+  /** Times an exchange's trade ids for a symbol started over; those trades are kept, not dropped as duplicates. */
+  sequence_restarts: number;
   reconnects: number;
-  exchanges: Record<string, { trades: number; gaps: number; missing_trades: number; reconnects: number; malformed_frames: number }>;
+  exchanges: Record<string, { trades: number; gaps: number; missing_trades: number; sequence_restarts: number; reconnects: number; malformed_frames: number }>;
 }
 
 export interface IngestResult {
@@ -53,6 +60,8 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
   const started = clock.now();
   let received = 0;
   let invalid = 0;
+  /** Trades the sink threw on: neither delivered nor kept. */
+  let refused = 0;
   let stopping = false;
   let fatal: Error | undefined;
   let resolveStop: (reason: string) => void = () => {};
@@ -78,9 +87,10 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
     try {
       accepted = sink.write(trade, serializeTrade(trade));
     } catch (err) {
-      // The sink has failed for good (it also reports through onFatal): stop, never swallow.
+      // The sink cannot take even this one (a sink that stopped keeps such trades itself): count it, stop.
+      refused += 1;
+      logger.error('the sink refused a trade; it is lost', { event_id: trade.event_id, error: err instanceof Error ? err.message : String(err) });
       fatal ??= err instanceof Error ? err : new Error(String(err));
-      received -= 1;
       requestStop('the sink failed');
       return;
     }
@@ -145,24 +155,34 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
     received,
     sent: s.sent,
     retried: s.retried,
-    failed: s.failed,
+    failed: s.failed + refused,
+    saved: s.failed - s.lost,
+    lost: s.lost + refused,
     invalid,
     duplicates: sum(feeds, 'duplicates'),
     malformed_frames: sum(feeds, 'rejected'),
     unexpected_frames: sum(feeds, 'ignored'),
     gaps: sum(feeds, 'gaps'),
     missing_trades: sum(feeds, 'missingTrades'),
+    sequence_restarts: sum(feeds, 'sequenceRestarts'),
     reconnects: sum(feeds, 'reconnects') + sum(feeds, 'plannedReconnects'),
     exchanges: Object.fromEntries(
       feeds.map((f) => [
         f.exchange,
-        { trades: f.trades, gaps: f.gaps, missing_trades: f.missingTrades, reconnects: f.reconnects + f.plannedReconnects, malformed_frames: f.rejected },
+        {
+          trades: f.trades,
+          gaps: f.gaps,
+          missing_trades: f.missingTrades,
+          sequence_restarts: f.sequenceRestarts,
+          reconnects: f.reconnects + f.plannedReconnects,
+          malformed_frames: f.rejected,
+        },
       ]),
     ),
   };
   return fatal ? { summary, fatal } : { summary };
 }
 
-function sum(feeds: FeedStats[], key: 'gaps' | 'missingTrades' | 'duplicates' | 'rejected' | 'ignored' | 'reconnects' | 'plannedReconnects'): number {
+function sum(feeds: FeedStats[], key: 'gaps' | 'missingTrades' | 'sequenceRestarts' | 'duplicates' | 'rejected' | 'ignored' | 'reconnects' | 'plannedReconnects'): number {
   return feeds.reduce((n, f) => n + f[key], 0);
 }

@@ -56,6 +56,11 @@ export class StdoutSink implements TradeSink {
     // Lines that cannot reach stdout have nowhere else to go; they are counted as failed.
   }
 
+  unsettled(): UndeliveredRecord[] {
+    // Lines already handed to the stream cannot be taken back; none wait anywhere else.
+    return [];
+  }
+
   async close(deadlineMs: number): Promise<void> {
     if (this.closed || !this.out.writableNeedDrain) return;
     await new Promise<void>((resolve) => {
@@ -69,6 +74,7 @@ export class StdoutSink implements TradeSink {
 
   stats(): SinkStats {
     const buffered = this.readerGone ? 0 : this.accepted - this.sent - this.failed;
-    return { accepted: this.accepted, sent: this.sent, retried: 0, failed: this.failed, buffered };
+    // A line that could not reach stdout has nowhere else to go.
+    return { accepted: this.accepted, sent: this.sent, retried: 0, failed: this.failed, lost: this.failed, buffered };
   }
 }

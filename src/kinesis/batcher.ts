@@ -111,6 +111,16 @@ export class Batcher {
     return this.pending.splice(0, n);
   }
 
+  /** The user records waiting, open aggregates included, left in place: for a last-resort save at exit. */
+  records(): UserRecord[] {
+    const out = this.pending.flatMap(userRecordsOf);
+    for (const agg of this.open.values()) {
+      if (agg.builder.count === 1) out.push({ partitionKey: agg.partitionKey, data: agg.first });
+      else out.push(...(decodeAggregated(agg.builder.build()) ?? []).map(({ partitionKey, data }) => ({ partitionKey, data })));
+    }
+    return out;
+  }
+
   /** Everything waiting, sealed: for giving up when the writer stops. */
   takeAll(): Entry[] {
     this.sealAll();

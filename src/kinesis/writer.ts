@@ -2,7 +2,8 @@
  * A Kinesis producer: batches records into PutRecords calls (flushed when a batch is full or after a
  * short linger), keeps a few calls in flight, resends only what failed with jittered backoff, and pushes
  * back on its caller through a bounded buffer instead of growing without limit. A record it accepted is
- * delivered, or handed back in `undelivered` with the reason: never dropped silently.
+ * delivered, or handed back in `undelivered` with the reason: never dropped silently. A record handed
+ * back stays held (and counted in the buffer) until the undelivered listener takes it.
  *
  * Order: records of one key keep their order within a call; a resent entry may land after records
  * written later (as with the KPL), and concurrent calls may land in any order.
@@ -59,10 +60,14 @@ export interface WriterStats {
   sent: number;
   /** Kinesis entries resent after a failure (an aggregate counts once). */
   retried: number;
-  /** User records given up on (in `undelivered`). */
+  /** User records given up on: taken by the undelivered listener, or (without one, or refused to the end) returned by close(). */
   failed: number;
-  /** User records accepted and not yet sent or failed, in flight included. */
+  /** User records accepted and not yet sent or failed, in flight and held included. */
   buffered: number;
+  /** Given-up user records the undelivered listener refused so far: held, and offered again. */
+  held: number;
+  /** Given-up user records the listener never took, not even at close: counted in failed, returned by close(). */
+  lost: number;
   /** PutRecords batches in progress: being sent or waiting to be resent. */
   inFlight: number;
   /** PutRecords calls made, resends included. */
@@ -75,6 +80,13 @@ export interface WriterStats {
 
 export interface UndeliveredRecord extends UserRecord {
   reason: string;
+}
+
+interface HeldRecords {
+  records: UndeliveredRecord[];
+  bytes: number;
+  /** The listeners that have not taken them yet. */
+  waiting: Array<(records: UndeliveredRecord[]) => void>;
 }
 
 export interface CloseResult {
@@ -120,13 +132,24 @@ export class KinesisWriter {
   private readonly clock: Clock;
   private readonly batcher: Batcher;
 
-  private readonly counters = { accepted: 0, sent: 0, retried: 0, failed: 0, batches: 0, throttled: 0 };
+  private readonly counters = { accepted: 0, sent: 0, retried: 0, failed: 0, lost: 0, batches: 0, throttled: 0 };
   private bufferedRecords = 0;
   private bufferedBytes = 0;
   private inFlight = 0;
-  /** Given-up records, kept for close() only while nobody listens to onUndelivered. */
+  /** Given-up records, kept for close() while nobody listens to onUndelivered (or the listener refused them to the end). */
   private readonly undelivered: UndeliveredRecord[] = [];
   private readonly undeliveredListeners: Array<(records: UndeliveredRecord[]) => void> = [];
+  /** Entries handed to PutRecords and not yet confirmed or given up on. */
+  private readonly outstanding = new Set<Entry>();
+  /** Entries confirmed or given up on: a second verdict on one is ignored, so nothing counts twice. */
+  private readonly settled = new WeakSet<Entry>();
+  /** Given-up records a listener refused (it threw): still buffered, offered again with backoff. */
+  private held: HeldRecords[] = [];
+  private heldTimer: NodeJS.Timeout | undefined;
+  private heldAttempt = 0;
+  private lastRefusal: string | undefined;
+  /** close() made its last offer: a refusal now loses the records. */
+  private finished = false;
 
   private lingerTimer: NodeJS.Timeout | undefined;
   /** The linger time has passed (or close asked): send partial batches too. */
@@ -213,7 +236,9 @@ export class KinesisWriter {
 
   /**
    * Called as records are given up on, so the caller can keep them safe at once (a long outage must
-   * not pile them up in memory until exit). With a listener, close() no longer returns them.
+   * not pile them up in memory until exit). With a listener, close() no longer returns them. A listener
+   * that throws refuses them: they stay held and buffered (write() keeps pushing back), are offered
+   * again with backoff and at close, and only what is refused even then is returned by close().
    */
   onUndelivered(cb: (records: UndeliveredRecord[]) => void): void {
     this.undeliveredListeners.push(cb);
@@ -224,10 +249,45 @@ export class KinesisWriter {
     return this.fatal;
   }
 
+  /** Why write() no longer takes records (a fatal error, or close), or undefined while it does. */
+  stopReason(): string | undefined {
+    if (this.fatal) return this.fatal.message;
+    return this.closing ? 'the Kinesis writer was closed' : undefined;
+  }
+
+  /**
+   * Takes a record the writer can no longer send (it stopped for good, or is closed) straight to the
+   * undelivered path: counted as accepted and failed, held if the listener refuses it, like the
+   * records the writer gave up on.
+   */
+  setAside(partitionKey: string, data: Uint8Array, reason: string): void {
+    const size = Buffer.byteLength(partitionKey, 'utf8') + data.length;
+    this.counters.accepted += 1;
+    this.bufferedRecords += 1;
+    this.bufferedBytes += size;
+    this.logger.error('records not delivered to Kinesis', { stream: this.streamName, records: 1, reason });
+    this.handOff([{ partitionKey, data, reason }], size);
+  }
+
+  /**
+   * Every record accepted and not yet confirmed or taken by the undelivered listener: waiting, in
+   * flight (Kinesis may have those too) and held. For a last-resort save when the process must exit now.
+   */
+  unsettled(): UndeliveredRecord[] {
+    const out: UndeliveredRecord[] = [];
+    for (const e of this.outstanding) {
+      for (const r of userRecordsOf(e)) out.push({ ...r, reason: 'in flight at exit: not confirmed, Kinesis may also have it' });
+    }
+    for (const r of this.batcher.records()) out.push({ ...r, reason: 'not sent before exit' });
+    for (const h of this.held) out.push(...h.records);
+    return out;
+  }
+
   stats(): WriterStats {
     return {
       ...this.counters,
       buffered: this.bufferedRecords,
+      held: this.held.reduce((n, h) => n + h.records.length, 0),
       inFlight: this.inFlight,
       aggregatedRecords: this.batcher.aggregatesBuilt,
     };
@@ -258,6 +318,9 @@ export class KinesisWriter {
       await this.whenIdle();
     }
     this.clearLinger();
+    this.finished = true;
+    clearTimeout(this.heldTimer);
+    this.offerHeld();
     const result = { stats: this.stats(), undelivered: [...this.undelivered] };
     this.logger.debug('Kinesis writer closed', { ...result.stats });
     return result;
@@ -289,6 +352,7 @@ export class KinesisWriter {
 
   private launch(batch: Entry[]): void {
     this.inFlight += 1;
+    for (const e of batch) this.outstanding.add(e);
     void this.deliver(batch).finally(() => {
       this.inFlight -= 1;
       this.pump();
@@ -400,6 +464,9 @@ export class KinesisWriter {
   }
 
   private delivered(e: Entry): void {
+    if (this.settled.has(e)) return;
+    this.settled.add(e);
+    this.outstanding.delete(e);
     this.counters.sent += e.userRecords;
     this.bufferedRecords -= e.userRecords;
     this.bufferedBytes -= e.userBytes;
@@ -423,22 +490,94 @@ export class KinesisWriter {
     return entries.filter((e) => e.deadlineAt > now);
   }
 
-  /** Hands records back in `undelivered`, counted as failed and logged: the only way a record leaves unsent. */
+  /** Hands records back in `undelivered` with the reason, logged: the only way a record leaves unsent. */
   private giveUp(entries: Entry[], reason: (e: Entry) => string): void {
-    if (entries.length === 0) return;
-    let records = 0;
+    const open = entries.filter((e) => !this.settled.has(e));
+    if (open.length === 0) return;
+    let bytes = 0;
     const given: UndeliveredRecord[] = [];
-    for (const e of entries) {
+    for (const e of open) {
+      this.settled.add(e);
+      this.outstanding.delete(e);
       const why = reason(e);
       for (const r of userRecordsOf(e)) given.push({ ...r, reason: why });
-      records += e.userRecords;
-      this.bufferedRecords -= e.userRecords;
-      this.bufferedBytes -= e.userBytes;
+      bytes += e.userBytes;
     }
+    this.logger.error('records not delivered to Kinesis', { stream: this.streamName, records: given.length, reason: reason(open[0] as Entry) });
+    this.handOff(given, bytes);
+  }
+
+  /** To the listeners (or kept for close() when there are none); what they refuse stays held. */
+  private handOff(records: UndeliveredRecord[], bytes: number): void {
+    if (this.undeliveredListeners.length === 0) {
+      this.undelivered.push(...records);
+      this.release(records.length, bytes);
+      return;
+    }
+    const held: HeldRecords = { records, bytes, waiting: [...this.undeliveredListeners] };
+    if (this.offer(held)) {
+      this.release(records.length, bytes);
+      return;
+    }
+    if (this.finished) {
+      this.lose(held);
+      return;
+    }
+    this.held.push(held);
+    this.logger.error('could not keep the records not delivered; holding them and trying again', { records: records.length, error: this.lastRefusal });
+    this.scheduleHeldOffer();
+  }
+
+  /** True once every listener has taken the records; a listener that throws is asked again later. */
+  private offer(held: HeldRecords): boolean {
+    held.waiting = held.waiting.filter((cb) => {
+      try {
+        cb(held.records);
+        return false;
+      } catch (err) {
+        this.lastRefusal = errorMessage(err);
+        return true;
+      }
+    });
+    return held.waiting.length === 0;
+  }
+
+  /** Offers the held records again; at close (finished), what is still refused is lost. */
+  private offerHeld(): void {
+    const still: HeldRecords[] = [];
+    for (const h of this.held) {
+      if (this.offer(h)) this.release(h.records.length, h.bytes);
+      else if (this.finished) this.lose(h);
+      else still.push(h);
+    }
+    this.held = still;
+    if (still.length === 0) this.heldAttempt = 0;
+    else this.scheduleHeldOffer();
+  }
+
+  private scheduleHeldOffer(): void {
+    if (this.heldTimer || this.finished) return;
+    const delay = Math.min(this.retry.capMs, this.retry.baseMs * 2 ** Math.min(this.heldAttempt, 30));
+    this.heldAttempt += 1;
+    this.heldTimer = setTimeout(() => {
+      this.heldTimer = undefined;
+      this.offerHeld();
+    }, delay);
+  }
+
+  /** Records no listener would take, even at the end: counted, returned by close(), said loudly. */
+  private lose(held: HeldRecords): void {
+    this.counters.lost += held.records.length;
+    this.undelivered.push(...held.records);
+    this.release(held.records.length, held.bytes);
+    this.logger.error('records not delivered could not be kept anywhere: lost', { records: held.records.length, error: this.lastRefusal });
+  }
+
+  /** Given-up records leave the buffer (and may let write() take more). */
+  private release(records: number, bytes: number): void {
     this.counters.failed += records;
-    this.logger.error('records not delivered to Kinesis', { stream: this.streamName, records, reason: reason(entries[0] as Entry) });
-    if (this.undeliveredListeners.length === 0) this.undelivered.push(...given);
-    for (const cb of this.undeliveredListeners) cb(given);
+    this.bufferedRecords -= records;
+    this.bufferedBytes -= bytes;
     this.checkDrain();
   }
 

@@ -118,8 +118,8 @@ describe('simulator → coattail ingest → Kinesis emulator', () => {
     else expect(packed).toBe(0);
   });
 
-  it('SIGTERM mid-stream flushes every accepted trade and exits 0 with a summary', async () => {
-    const stream = `e2e-sigterm-${Date.now()}`;
+  it.each(['SIGTERM', 'SIGHUP'] as const)('%s mid-stream flushes every accepted trade and exits 0 with a summary', async (signal) => {
+    const stream = `e2e-${signal.toLowerCase()}-${Date.now()}`;
     const client = await freshStream(stream);
     // The JS Kinesis emulator takes a few hundred records a second: keep the flow within that.
     const sim = await startSimulator({ scenario: market({ rate: 400 }), seed: 5 });
@@ -130,7 +130,7 @@ describe('simulator → coattail ingest → Kinesis emulator', () => {
     const child = ingestProcess(sim, stream, ['--linger-ms', '1000']);
     await sim.started;
     await new Promise((r) => setTimeout(r, 2_000));
-    child.proc.kill('SIGTERM');
+    child.proc.kill(signal);
     const code = await child.exit;
     expect(code, child.stderr()).toBe(0);
     const summary = JSON.parse(child.stderr().trim().split('\n').at(-1)!) as { stop_reason: string; received: number; sent: number; failed: number };

@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { TradeSequences, type TradeGap } from '../../src/exchanges/sequences.js';
+import { TradeSequences, type SequenceRestart, type TradeGap } from '../../src/exchanges/sequences.js';
 
 function tracker(exchange: 'binance' | 'coinbase' = 'coinbase') {
   const gaps: TradeGap[] = [];
   const resets: number[] = [];
-  const s = new TradeSequences(exchange, { settleMs: 100, onGap: (g) => gaps.push(g), onReset: (r) => resets.push(r.seq) });
-  return { s, gaps, resets };
+  const restarts: SequenceRestart[] = [];
+  const s = new TradeSequences(exchange, {
+    settleMs: 100,
+    onGap: (g) => gaps.push(g),
+    onReset: (r) => {
+      resets.push(r.seq);
+      restarts.push(r);
+    },
+  });
+  return { s, gaps, resets, restarts };
 }
 
 describe('trade sequences', () => {
@@ -16,7 +24,7 @@ describe('trade sequences', () => {
     expect(gaps).toEqual([]); // still provisional
     s.settle(100);
     expect(gaps).toEqual([{ exchange: 'coinbase', symbol: 'BTC-USDT', from: 102, to: 104, count: 3 }]);
-    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 3 });
+    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 3, restarts: 0 });
   });
 
   it('a gap filled before it settles is no gap; one partly filled counts what is still missing', () => {
@@ -30,9 +38,9 @@ describe('trade sequences', () => {
     expect(s.accept('ETH-USDT', 6, 50)).toBe(false);
     s.settle(1_000);
     expect(gaps).toEqual([{ exchange: 'binance', symbol: 'ETH-USDT', from: 5, to: 7, count: 2 }]);
-    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 2 });
+    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 2, restarts: 0 });
     expect(s.accept('ETH-USDT', 5, 2_000)).toBe(true); // late, after confirmation: still not a duplicate
-    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 1 });
+    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 1, restarts: 0 });
   });
 
   it('keeps symbols apart', () => {
@@ -65,6 +73,60 @@ describe('trade sequences', () => {
     expect(s.accept('BTC-USDT', 103, 3)).toBe(false);
     s.settle(1_000);
     expect(gaps).toEqual([]); // the provisional 9-billion-trade gap went with the reset
+  });
+
+  it('a sequence restarted a little below the last id is kept, logged and counted, not dropped as duplicates', () => {
+    const { s, restarts } = tracker('binance');
+    // The first run: ids 5000..5999, one trade a millisecond from t0.
+    const t0 = Date.UTC(2024, 4, 1, 12);
+    for (let i = 0; i < 1_000; i++) expect(s.accept('BTC-USDT', 5_000 + i, i, t0 + i)).toBe(true);
+    // The exchange starts over from 5000 a minute later: the same ids, newer trades.
+    const t1 = t0 + 60_000;
+    const again = Array.from({ length: 300 }, (_, i) => s.accept('BTC-USDT', 5_000 + i, 2_000 + i, t1 + i));
+    expect(again.every(Boolean)).toBe(true);
+    expect(restarts).toEqual([{ exchange: 'binance', symbol: 'BTC-USDT', last: 5_999, seq: 5_000, why: 'an id already seen, on a trade of another time' }]);
+    expect(s.totals()).toEqual({ gaps: 0, missingTrades: 0, restarts: 1 });
+    // Within the new sequence, a repeat is still a repeat.
+    expect(s.accept('BTC-USDT', 5_299, 3_000, t1 + 299)).toBe(false);
+    expect(s.accept('BTC-USDT', 5_300, 3_000, t1 + 300)).toBe(true);
+  });
+
+  it('a restart is known by its first trade, even one older than the newest seen (stamped before the session)', () => {
+    const { s, restarts } = tracker('coinbase');
+    const t0 = Date.UTC(2024, 4, 1, 12);
+    for (let id = 700; id <= 900; id++) s.accept('BTC-USDT', id, 0, t0 + id * 10);
+    // last_match of the restarted feed: id 700 again, a trade from a second before the newest we saw.
+    expect(s.accept('BTC-USDT', 700, 1, t0 + 900 * 10 - 1_000)).toBe(true);
+    expect(s.accept('BTC-USDT', 701, 1, t0 + 10_000)).toBe(true);
+    expect(restarts).toEqual([{ exchange: 'coinbase', symbol: 'BTC-USDT', last: 900, seq: 700, why: 'an id already seen, on a trade of another time' }]);
+  });
+
+  it('ids below everything seen, on trades newer than everything seen, are a restart too', () => {
+    const { s, restarts } = tracker('binance');
+    const t0 = Date.UTC(2024, 4, 1, 12);
+    for (let id = 5_000; id <= 5_010; id++) s.accept('SOL-USDT', id, 0, t0 + id);
+    expect(s.accept('SOL-USDT', 1_000, 1, t0 + 60_000)).toBe(true);
+    expect(restarts.map((r) => [r.last, r.seq, r.why])).toEqual([[5_010, 1_000, 'an id already passed, on a trade newer than every trade seen']]);
+    // Without times, only a jump beyond the tracked window is known: a small one is counted as repeats, as before.
+    const untimed = tracker('binance');
+    untimed.s.accept('SOL-USDT', 5_000, 0);
+    expect(untimed.s.accept('SOL-USDT', 1_000, 1)).toBe(false);
+  });
+
+  it('true duplicates stay dropped: a reconnect overlap and a repeated last_match carry their old times', () => {
+    const { s, restarts } = tracker('coinbase');
+    const t0 = Date.UTC(2024, 4, 1, 12);
+    for (let id = 100; id <= 110; id++) s.accept('ETH-USDT', id, 0, t0 + id);
+    // last_match after a resubscribe: the last trade again.
+    expect(s.accept('ETH-USDT', 110, 1, t0 + 110)).toBe(false);
+    // Make-before-break: the new connection repeats the last few trades the old one delivered.
+    expect([106, 107, 108, 109, 110].map((id) => s.accept('ETH-USDT', id, 2, t0 + id))).toEqual([false, false, false, false, false]);
+    // Trades within one millisecond: a repeat of one of them is no newer than the newest.
+    s.accept('ETH-USDT', 111, 3, t0 + 200);
+    s.accept('ETH-USDT', 112, 3, t0 + 200);
+    expect(s.accept('ETH-USDT', 111, 4, t0 + 200)).toBe(false);
+    expect(restarts).toEqual([]);
+    expect(s.totals().restarts).toBe(0);
   });
 
   it('settles everything when forced (at shutdown)', () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { binanceFeed } from '../../src/exchanges/binance/feed.js';
 import { coinbaseFeed } from '../../src/exchanges/coinbase/feed.js';
 import { runIngest } from '../../src/ingest/pipeline.js';
-import type { SinkStats, TradeSink } from '../../src/ingest/sink.js';
+import type { SinkStats, TradeSink, UndeliveredRecord } from '../../src/ingest/sink.js';
 import { UnifiedTradeSchema, type UnifiedTrade } from '../../src/trade.js';
 import { waitFor } from '../helpers.js';
 import { closeServers, server } from '../ws-server.js';
@@ -40,9 +40,12 @@ class HoldingSink implements TradeSink {
   }
   onUndelivered(): void {}
   onEnd(): void {}
+  unsettled(): UndeliveredRecord[] {
+    return [];
+  }
   async close(): Promise<void> {}
   stats(): SinkStats {
-    return { accepted: this.lines.length, sent: this.lines.length, retried: 0, failed: 0, buffered: this.held };
+    return { accepted: this.lines.length, sent: this.lines.length, retried: 0, failed: 0, lost: 0, buffered: this.held };
   }
 }
 
@@ -111,6 +114,18 @@ describe('ingest pipeline', () => {
     const result = await run;
     expect(result.fatal?.message).toBe('stream deleted');
     expect(result.summary.stop_reason).toBe('the sink failed');
+  });
+
+  it('counts a trade the sink throws on as received and lost, and stops with the error', async () => {
+    const srv = await server((ws) => ws.send(frame(1)));
+    const sink = new (class extends HoldingSink {
+      override write(): boolean {
+        throw new Error('record over the size limit');
+      }
+    })(Number.POSITIVE_INFINITY);
+    const result = await runIngest({ feeds: [binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] })], statsIntervalMs: 0, shutdownTimeoutMs: 1_000 }, sink);
+    expect(result.fatal?.message).toBe('record over the size limit');
+    expect(result.summary).toMatchObject({ stop_reason: 'the sink failed', received: 1, sent: 0, failed: 1, saved: 0, lost: 1 });
   });
 
   it('stops on --duration', async () => {
