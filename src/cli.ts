@@ -160,7 +160,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--scenario <name|file>', 'simulator scenario: built-in name or JSON file').env('COATTAIL_DEMO_SCENARIO').default('default'))
     .addOption(new Option('--seed <n>', 'simulator seed (overrides the scenario)').env('COATTAIL_SIM_SEED'))
     .addOption(new Option('--live', 'the real exchanges instead of the simulator (needs the internet)').env('COATTAIL_DEMO_LIVE'))
-    .addOption(new Option('--dir <folder>', 'warehouse, checkpoints, raw zone and logs').env('COATTAIL_DEMO_DIR').default('.coattail/demo'))
+    .addOption(new Option('--dir <folder>', 'warehouse, checkpoints, raw zone and logs: a new or empty folder, or one the demo made (it deletes in it)').env('COATTAIL_DEMO_DIR').default('.coattail/demo'))
     .addOption(new Option('--fresh', 'clear the warehouse, raw zone and logs first (checkpoints are cleared every run)'))
     .addOption(new Option('--symbols <list>', "BASE-QUOTE symbols (default: the scenario's; with --live BTC-USDT,ETH-USDT,SOL-USDT)").env('COATTAIL_SYMBOLS'))
     .addOption(new Option('--watermark <interval>', "every job's watermark, e.g. '10 seconds' (default 2 minutes)").env('COATTAIL_WATERMARK'))

@@ -8,6 +8,7 @@ import type { CommandContext } from '../core/context.js';
 import { usageError } from '../core/errors.js';
 import { ALERTS_TABLE } from '../local/resources.js';
 import { loadScenario, type Scenario } from '../simulator/index.js';
+import { checkDemoDir } from './folders.js';
 import { STREAMING_JOBS, type StreamingJob } from './spark.js';
 import { DEFAULT_TRIGGER, INGEST_LINGER_MS, intervalMs, tunedJobSettings } from './tuning.js';
 
@@ -119,6 +120,8 @@ export function planDemo(opts: DemoOptions, ctx: CommandContext, env: PlanEnv): 
   }
   const duration = positiveNumber('--duration', opts.duration, false);
   const json = opts.json === true;
+  const dir = path.resolve(ctx.cwd, opts.dir ?? DEFAULT_DEMO_DIR);
+  checkDemoDir(dir); // refused before anything starts; checked again where the folder is cleared
   const userSettings = checkJobSettings(opts.set ?? []);
   // The quality checks let through only the configured symbols: the jobs get the demo's.
   const symbolSettings = STREAMING_JOBS.map((j) => `${j}:symbols=${symbols.join(',')}`);
@@ -131,7 +134,7 @@ export function planDemo(opts: DemoOptions, ctx: CommandContext, env: PlanEnv): 
     seed: wholeNumber('--seed', opts.seed, 0xffffffff),
     alignSecond: wholeNumber('--align', opts.align, 3_600),
     symbols,
-    dir: path.resolve(ctx.cwd, opts.dir ?? DEFAULT_DEMO_DIR),
+    dir,
     fresh: opts.fresh === true,
     jobs: STREAMING_JOBS,
     sparkApps: sparkAppCount(opts.sparkApps),
