@@ -27,7 +27,7 @@ interface Group {
 export async function localPeek(opts: LocalPeekOptions, ctx: CommandContext): Promise<number> {
   const local = localEndpoints(path.resolve(ctx.cwd, opts.stateDir), ['kinesis']);
   const stream = opts.stream ?? local.stream;
-  const client = createKinesisClient({ endpoint: local.kinesisEndpoint, region: local.region }, {});
+  const client = createKinesisClient({ endpoint: local.kinesisEndpoint, region: local.region, local: true });
   let records;
   try {
     records = await readStreamRecords(client, stream);

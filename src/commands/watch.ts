@@ -90,7 +90,7 @@ export async function watch(kindText: string, opts: WatchOptions, ctx: CommandCo
     region = region ?? local.region;
   }
   // A short request timeout: a hung store fails one poll (and is retried) instead of freezing the view.
-  const client = createDynamoClient({ region, endpoint, requestTimeoutMs: 10_000 }, ctx.env);
+  const client = createDynamoClient({ region, endpoint, requestTimeoutMs: 10_000, local: opts.local === true }, ctx.env);
   const target: WatchTarget = { table: opts.table, where: endpoint ?? `region ${await client.config.region()}`, local: endpoint !== undefined };
 
   const json = opts.json === true || ctx.stdout.isTTY !== true;

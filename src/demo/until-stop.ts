@@ -34,7 +34,7 @@ function aborted(signal: AbortSignal, reason: string): Promise<string> {
 }
 
 async function alertCountsOrNothing(env: DemoStoreEnv, logger: Logger): Promise<AlertCounts | undefined> {
-  const client = createDynamoClient({ endpoint: env.dynamodbEndpoint, region: env.region, requestTimeoutMs: 10_000 }, {});
+  const client = createDynamoClient({ endpoint: env.dynamodbEndpoint, region: env.region, requestTimeoutMs: 10_000, local: true });
   try {
     return await countAlerts(client, env.alertsTable);
   } catch (err) {
