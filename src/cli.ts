@@ -36,13 +36,13 @@ export function buildProgram(): Command {
     .addOption(new Option('--binance-url <url>', 'Binance WebSocket base URL').env('COATTAIL_BINANCE_URL').default('wss://stream.binance.com:9443'))
     .addOption(new Option('--coinbase-url <url>', 'Coinbase Exchange feed URL').env('COATTAIL_COINBASE_URL').default('wss://ws-feed.exchange.coinbase.com'))
     .addOption(new Option('--binance-time-unit <unit>', 'ask Binance for ms or us timestamps').choices(['ms', 'us']).env('COATTAIL_BINANCE_TIME_UNIT').default('ms'))
-    .addOption(new Option('--max-trades <n>', 'stop cleanly after N trades').env('COATTAIL_MAX_TRADES'))
-    .addOption(new Option('--duration <seconds>', 'stop cleanly after S seconds').env('COATTAIL_DURATION'))
+    .addOption(new Option('--max-trades <n>', 'stop cleanly after N trades (1 to 1000000000000)').env('COATTAIL_MAX_TRADES'))
+    .addOption(new Option('--duration <duration>', 'stop cleanly after this long: 90 (seconds), 30s, 15m, 2h, 1d; 1s to 365d').env('COATTAIL_DURATION'))
     .addOption(new Option('--aggregate', 'KPL-aggregate records that share a partition key').env('COATTAIL_AGGREGATE'))
-    .addOption(new Option('--linger-ms <ms>', 'longest a record waits for its batch').env('COATTAIL_LINGER_MS').default('100'))
-    .addOption(new Option('--buffer-records <n>', 'records buffered before the sockets are paused').env('COATTAIL_BUFFER_RECORDS').default('20000'))
-    .addOption(new Option('--stats-interval <seconds>', 'periodic stats on stderr (0: off)').env('COATTAIL_STATS_INTERVAL').default('10'))
-    .addOption(new Option('--shutdown-timeout <seconds>', 'how long a stop may take to flush').env('COATTAIL_SHUTDOWN_TIMEOUT').default('20'))
+    .addOption(new Option('--linger-ms <ms>', 'longest a record waits for its batch, in ms (0 to 60000)').env('COATTAIL_LINGER_MS').default('100'))
+    .addOption(new Option('--buffer-records <n>', 'records buffered before the sockets are paused (1 to 1000000)').env('COATTAIL_BUFFER_RECORDS').default('20000'))
+    .addOption(new Option('--stats-interval <duration>', 'periodic stats on stderr, e.g. 10s or 1m (0: off; 0.1s to 1d)').env('COATTAIL_STATS_INTERVAL').default('10'))
+    .addOption(new Option('--shutdown-timeout <duration>', 'how long a stop may take to flush, e.g. 20s (1s to 1h)').env('COATTAIL_SHUTDOWN_TIMEOUT').default('20'))
     .addOption(new Option('--undelivered-dir <dir>', 'where trades that could not be delivered are saved (if it cannot be written: the OS temp folder)').env('COATTAIL_UNDELIVERED_DIR').default('.coattail/undelivered'))
     .addOption(new Option('--json', 'final summary as one JSON line on stderr (stdout stays data only)'))
     .addHelpText('after', examples([
@@ -94,8 +94,8 @@ export function buildProgram(): Command {
     .command('watch')
     .description('Live terminal view of alerts from DynamoDB, newest first (NDJSON when stdout is not a terminal, or --json)')
     .addArgument(new Argument('<what>', 'which alerts').choices(['whales', 'anomalies', 'spreads']))
-    .addOption(new Option('--min-usd <n>', 'only alerts of at least this notional (whales) or window quote volume (anomalies); not for spreads').env('COATTAIL_WATCH_MIN_USD'))
-    .addOption(new Option('--since <duration>', 'show alerts from this long ago on: 30s, 15m, 2h, 1d').env('COATTAIL_WATCH_SINCE').default('15m'))
+    .addOption(new Option('--min-usd <n>', 'only alerts of at least this notional (whales) or window quote volume (anomalies); not for spreads (0 to 1000000000000)').env('COATTAIL_WATCH_MIN_USD'))
+    .addOption(new Option('--since <duration>', 'show alerts from this long ago on: 90 (seconds), 30s, 15m, 2h, 1d; 1s to 365d').env('COATTAIL_WATCH_SINCE').default('15m'))
     .addOption(new Option('--symbols <list>', 'only these BASE-QUOTE symbols (default: all)').env('COATTAIL_WATCH_SYMBOLS'))
     .addOption(new Option('--json', 'NDJSON on stdout, one alert a line, even on a terminal'))
     .addOption(new Option('--local', "use the store started by 'coattail local up'").env('COATTAIL_LOCAL'))
@@ -103,7 +103,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
     .addOption(new Option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (a local store)').env('COATTAIL_DYNAMODB_ENDPOINT'))
     .addOption(new Option('--table <name>', 'alert table').env('COATTAIL_ALERTS_TABLE').default('coattail-alerts'))
-    .addOption(new Option('--interval-ms <ms>', 'poll interval while alerts arrive (waits grow to 4x when none do)').env('COATTAIL_WATCH_INTERVAL_MS').default('1000'))
+    .addOption(new Option('--interval-ms <ms>', 'poll interval while alerts arrive, in ms (50 to 3600000; waits grow to 4x when none do)').env('COATTAIL_WATCH_INTERVAL_MS').default('1000'))
     .addHelpText('after', examples([
       'coattail watch whales --local',
       'coattail watch whales --local --min-usd 250000 --symbols BTC-USDT,ETH-USDT --since 2h',
@@ -147,7 +147,7 @@ export function buildProgram(): Command {
     .description('Show what the local Kinesis stream holds: trades per exchange and symbol, and the newest few')
     .addOption(stateDir())
     .addOption(new Option('--stream <name>', 'stream to read (default: the one local up created)').env('COATTAIL_STREAM'))
-    .addOption(new Option('--last <n>', 'how many of the newest trades to print').default('5'))
+    .addOption(new Option('--last <n>', 'how many of the newest trades to print (0 to 10000)').default('5'))
     .addOption(new Option('--json', 'machine-readable output'))
     .addHelpText('after', examples(['coattail local peek', 'coattail local peek --last 0 --json | jq .trades']))
     .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local-peek.js')).localPeek(opts, ctx)));
@@ -156,15 +156,15 @@ export function buildProgram(): Command {
     .command('demo')
     .description('The whole pipeline locally: emulators, the market simulator (or --live), ingest, the four Spark jobs, alerts and Iceberg history, the live whale view')
     .addOption(new Option('--headless', 'no live view: run, then print a summary (also when stdout is not a terminal)').env('COATTAIL_DEMO_HEADLESS'))
-    .addOption(new Option('--duration <seconds>', 'seconds of market, then stop (default: until Ctrl-C, or the end of a bounded scenario)').env('COATTAIL_DEMO_DURATION'))
+    .addOption(new Option('--duration <duration>', 'this long of market, then stop: 90 (seconds), 30s, 15m, 2h, 1d; 1s to 365d (default: until Ctrl-C, or the end of a bounded scenario)').env('COATTAIL_DEMO_DURATION'))
     .addOption(new Option('--json', 'the summary as one JSON object on stdout (implies --headless)'))
     .addOption(new Option('--scenario <name|file>', 'simulator scenario: built-in name or JSON file').env('COATTAIL_DEMO_SCENARIO').default('default'))
     .addOption(new Option('--seed <n>', 'simulator seed (overrides the scenario)').env('COATTAIL_SIM_SEED'))
     .addOption(new Option('--live', 'the real exchanges instead of the simulator (needs the internet)').env('COATTAIL_DEMO_LIVE'))
-    .addOption(new Option('--dir <folder>', 'warehouse, checkpoints, raw zone and logs').env('COATTAIL_DEMO_DIR').default('.coattail/demo'))
+    .addOption(new Option('--dir <folder>', 'warehouse, checkpoints, raw zone and logs: a new or empty folder, or one the demo made (it deletes in it)').env('COATTAIL_DEMO_DIR').default('.coattail/demo'))
     .addOption(new Option('--fresh', 'clear the warehouse, raw zone and logs first (checkpoints are cleared every run)'))
     .addOption(new Option('--symbols <list>', "BASE-QUOTE symbols (default: the scenario's; with --live BTC-USDT,ETH-USDT,SOL-USDT)").env('COATTAIL_SYMBOLS'))
-    .addOption(new Option('--watermark <interval>', "every job's watermark, e.g. '10 seconds' (default 2 minutes)").env('COATTAIL_WATERMARK'))
+    .addOption(new Option('--watermark <duration>', "every job's watermark, e.g. 10s (0 to 1d; default 2m)").env('COATTAIL_DEMO_WATERMARK'))
     .addOption(
       new Option('--set <JOB:NAME=VALUE>', "one job's setting (repeatable): threshold, min_periods, watermark, trigger, symbols; whale-detector also history_trigger")
         .argParser((v: string, prev: string[]) => [...prev, v])
@@ -173,8 +173,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--align <second>', "start the simulator so that its second S falls on a whole minute (lines scripted events up with the jobs' windows)").env('COATTAIL_DEMO_ALIGN'))
     .addOption(new Option('--record <file>', 'write every trade the simulator prints as NDJSON'))
     .addOption(new Option('--spark-apps <n>', '2: the whale detector in a Spark application of its own (default); 1: all four jobs in one').choices(['1', '2']).env('COATTAIL_DEMO_SPARK_APPS').default('2'))
-    .addOption(new Option('--start-timeout <seconds>', 'longest wait for Spark to start and run its first micro-batches').env('COATTAIL_DEMO_START_TIMEOUT').default('240'))
-    .addOption(new Option('--drain-timeout <seconds>', 'after the ingest stops, longest wait for the jobs to finish what is in flight').env('COATTAIL_DEMO_DRAIN_TIMEOUT').default('60'))
+    .addOption(new Option('--start-timeout <duration>', 'longest wait for Spark to start and run its first micro-batches (1s to 1h)').env('COATTAIL_DEMO_START_TIMEOUT').default('240'))
+    .addOption(new Option('--drain-timeout <duration>', 'after the ingest stops, longest wait for the jobs to finish what is in flight (1s to 1h)').env('COATTAIL_DEMO_DRAIN_TIMEOUT').default('60'))
     .addHelpText(
       'after',
       examples([
@@ -182,7 +182,7 @@ export function buildProgram(): Command {
         'coattail demo --headless --duration 180',
         'coattail demo --headless --duration 180 --json | jq .latency_ms',
         'coattail demo --live',
-        "coattail demo --scenario scripted --align 10 --watermark '10 seconds' --set volume-anomaly:min_periods=2 --headless --json",
+        'coattail demo --scenario scripted --align 10 --watermark 10s --set volume-anomaly:min_periods=2 --headless --json',
       ]) +
         '\nLatency (latency_ms in the summary) is for whale alerts: exchange trade time to the alert written in the store.\n' +
         'Window alerts (volume anomalies, spreads) wait for their window to close and the watermark to pass it, by design.\n',

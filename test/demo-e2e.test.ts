@@ -111,7 +111,7 @@ describe('coattail demo end to end', () => {
           json: true,
           scenario: 'scripted',
           align: '10',
-          watermark: '10 seconds',
+          watermark: '10s',
           set: ['volume-anomaly:min_periods=2'],
           dir: path.join(tmp, 'demo'),
           fresh: true,

@@ -11,7 +11,6 @@ import { localPending } from '../src/demo/drain.js';
 import { currentSnapshotId, readQueries, readQueryState } from '../src/demo/progress.js';
 import { pipelineArgs, STREAMING_JOBS } from '../src/demo/spark.js';
 import { formatSummary, plainTable, type DemoSummary } from '../src/demo/summary.js';
-import { intervalMs } from '../src/demo/tuning.js';
 import { testContext } from './helpers.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'coattail-demo-units-'));
@@ -45,18 +44,6 @@ describe('latency', () => {
     expect(alertLatencyMs({ trade_time: '2026-01-01T00:00:00.100000Z', alert_time: '2026-01-01T00:00:00.100Z', written_at: '2026-01-01T00:00:02.600Z' })).toBe(2500);
     expect(alertLatencyMs({ alert_time: '2026-01-01T00:00:00.000Z', written_at: '2026-01-01T00:00:01.000Z' })).toBe(1000);
     expect(alertLatencyMs({ alert_time: '2026-01-01T00:00:00.000Z' })).toBeUndefined();
-  });
-});
-
-describe('tuning', () => {
-  it('reads Spark intervals', () => {
-    expect(intervalMs('5 seconds')).toBe(5000);
-    expect(intervalMs('1 second')).toBe(1000);
-    expect(intervalMs('500 milliseconds')).toBe(500);
-    expect(intervalMs('1 minute 30 seconds')).toBe(90_000);
-    expect(intervalMs('soon')).toBeUndefined();
-    expect(intervalMs('5')).toBeUndefined();
-    expect(intervalMs('1.5 seconds')).toBeUndefined();
   });
 });
 
@@ -213,7 +200,7 @@ describe('planDemo', () => {
   });
 
   it('takes the scripted scenario with its options; the user settings come last', () => {
-    const plan = planDemo({ scenario: 'scripted', align: '10', watermark: '10 seconds', set: ['volume-anomaly:min_periods=2'], duration: '150', seed: '3' }, ctx, view);
+    const plan = planDemo({ scenario: 'scripted', align: '10', watermark: '10s', set: ['volume-anomaly:min_periods=2'], duration: '2.5m', seed: '3' }, ctx, view);
     expect(plan.scenario?.name).toBe('scripted');
     expect(plan.alignSecond).toBe(10);
     expect(plan.watermark).toBe('10 seconds');

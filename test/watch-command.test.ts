@@ -116,11 +116,11 @@ describe('coattail watch in-process', () => {
 
   it.each([
     ['dolphins', {}, "coattail: cannot watch 'dolphins': coattail watches whales, anomalies, spreads. Run e.g. coattail watch whales"],
-    ['whales', { since: 'soon' }, "coattail: --since must be a duration: got 'soon'. Pass e.g. --since 30s, 15m, 2h or 1d"],
+    ['whales', { since: 'soon' }, "coattail: --since 'soon' is not a duration: write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d). Pass e.g. --since 15m"],
     ['whales', { symbols: 'BTCUSDT' }, "coattail: symbol 'BTCUSDT' is not BASE-QUOTE: symbols are written with a dash. Write it like BTC-USDT"],
     ['whales', { symbols: ' , ' }, 'coattail: no symbols given: --symbols is empty. Leave it out to watch every symbol, or pass e.g. --symbols BTC-USDT,ETH-USDT'],
     ['whales', { minUsd: '-5' }, "coattail: --min-usd must be a number ≥ 0: got '-5'. Pass e.g. --min-usd 250000"],
-    ['whales', { intervalMs: '10' }, "coattail: --interval-ms must be a whole number ≥ 50: got '10'. Pass e.g. --interval-ms 1000"],
+    ['whales', { intervalMs: '10' }, "coattail: --interval-ms '10' is not valid: it must be a whole number from 50 to 3600000. Pass e.g. --interval-ms 50"],
   ])('rejects %s %j with one line and exit code 2', async (kind, over, line) => {
     const err = await failure(kind, options('t', over));
     expect(err.line()).toBe(line);

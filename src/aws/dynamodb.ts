@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { localCredentialsIfNeeded, type AwsClientOptions } from './kinesis.js';
+import { standInCredentials } from './credentials.js';
+import type { AwsClientOptions } from './kinesis.js';
 
 /**
  * A DynamoDB client for AWS or, with an endpoint, the local DynamoDB-compatible store (dynalite).
@@ -8,7 +9,7 @@ import { localCredentialsIfNeeded, type AwsClientOptions } from './kinesis.js';
  * a call instead of hanging the command.
  */
 export function createDynamoClient(opts: AwsClientOptions, env: NodeJS.ProcessEnv = process.env): DynamoDBClient {
-  const credentials = localCredentialsIfNeeded(opts.endpoint, env);
+  const credentials = standInCredentials(opts, env);
   return new DynamoDBClient({
     region: opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),

@@ -1,10 +1,13 @@
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { standInCredentials } from './credentials.js';
 
 export interface AwsClientOptions {
   region?: string | undefined;
-  /** A local emulator's endpoint (http://127.0.0.1:4568); unset for AWS. */
+  /** A local emulator's endpoint (http://127.0.0.1:4568) or a VPC endpoint; unset for AWS. */
   endpoint?: string | undefined;
+  /** Against the local emulators: stand-in credentials, never the user's (see credentials.ts). */
+  local?: boolean | undefined;
   maxAttempts?: number;
   /** A call with no answer within this long fails (and is retried) instead of waiting forever. */
   requestTimeoutMs?: number;
@@ -18,21 +21,12 @@ export function defaultRequestTimeoutMs(endpoint: string | undefined): number {
   return endpoint ? 120_000 : 30_000;
 }
 
-/** Credentials the local emulators accept; used only when an endpoint is set and none are configured. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
-
-export function localCredentialsIfNeeded(endpoint: string | undefined, env: NodeJS.ProcessEnv) {
-  if (!endpoint) return undefined;
-  if (env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE) return undefined;
-  return LOCAL_CREDENTIALS;
-}
-
 /**
  * A Kinesis client for PutRecords and the control plane. The default HTTP/2 handler fails against the
  * emulator's plain port, so HTTP/1.1 (`NodeHttpHandler`) is used for everything but SubscribeToShard.
  */
 export function createKinesisClient(opts: AwsClientOptions, env: NodeJS.ProcessEnv = process.env): KinesisClient {
-  const credentials = localCredentialsIfNeeded(opts.endpoint, env);
+  const credentials = standInCredentials(opts, env);
   return new KinesisClient({
     region: opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),

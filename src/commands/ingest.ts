@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { createKinesisClient } from '../aws/kinesis.js';
 import type { CommandContext } from '../core/context.js';
+import { DAY, durationOption, HOUR, SECOND, SPAN } from '../core/duration.js';
 import { CoattailError, errorMessage, usageError } from '../core/errors.js';
 import { parseUnifiedSymbol, splitConcatenatedSymbol } from '../core/symbols.js';
 import { binanceFeed } from '../exchanges/binance/feed.js';
@@ -74,19 +75,34 @@ function splitList(text: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-export function positiveNumber(name: string, text: string | undefined, integer: boolean): number | undefined {
+export function positiveNumber(name: string, text: string | undefined, integer: boolean, max: number): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw usageError(`${name} must be a positive ${integer ? 'whole number' : 'number'}`, `got '${text}'`, `pass e.g. ${name} ${integer ? '1000' : '30'}`);
   }
+  if (n > max) throw usageError(`${name} ${text} is out of range`, `it must be from 1 to ${max}`, `pass e.g. ${name} ${integer ? '1000' : '30'}`);
   return n;
 }
 
-function nonNegative(name: string, text: string): number {
+function nonNegative(name: string, text: string, max: number): number {
   const n = Number(text);
-  if (!Number.isFinite(n) || n < 0) throw usageError(`${name} must be a number ≥ 0`, `got '${text}'`, `pass e.g. ${name} 10`);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw usageError(`${name} must be a number ≥ 0`, `got '${text}'`, `pass e.g. ${name} 10`);
+  if (n > max) throw usageError(`${name} ${text} is out of range`, `it must be from 0 to ${max}`, `pass e.g. ${name} 100`);
   return n;
+}
+
+/** Ranges of the numeric options (README, "coattail ingest"). */
+const MAX_TRADES = 1_000_000_000_000;
+const MAX_BUFFER_RECORDS = 1_000_000;
+const MAX_LINGER_MS = 60_000;
+
+/** The writer's settings; checked before anything connects, whichever the sink. */
+function writerLimits(opts: IngestOptions): { lingerMs: number; highWaterRecords: number } {
+  return {
+    lingerMs: nonNegative('--linger-ms', opts.lingerMs, MAX_LINGER_MS),
+    highWaterRecords: positiveNumber('--buffer-records', opts.bufferRecords, true, MAX_BUFFER_RECORDS) ?? 20_000,
+  };
 }
 
 export function buildFeeds(opts: IngestOptions): FeedSpec[] {
@@ -139,8 +155,7 @@ async function createSink(opts: IngestOptions, ctx: CommandContext): Promise<{ s
   const writer = new KinesisWriter({
     client,
     streamName: opts.stream,
-    lingerMs: nonNegative('--linger-ms', opts.lingerMs),
-    highWaterRecords: positiveNumber('--buffer-records', opts.bufferRecords, true) ?? 20_000,
+    ...writerLimits(opts),
     aggregate: opts.aggregate === true,
     logger: ctx.logger.child({ sink: 'kinesis' }),
     clock: ctx.clock,
@@ -151,10 +166,11 @@ async function createSink(opts: IngestOptions, ctx: CommandContext): Promise<{ s
 /** `coattail ingest`: exchanges → normalize → Kinesis or stdout. */
 export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<number> {
   const feeds = buildFeeds(opts);
-  const maxTrades = positiveNumber('--max-trades', opts.maxTrades, true);
-  const duration = positiveNumber('--duration', opts.duration, false);
-  const statsIntervalMs = nonNegative('--stats-interval', opts.statsInterval) * 1000;
-  const shutdownTimeoutMs = (positiveNumber('--shutdown-timeout', opts.shutdownTimeout, false) ?? 20) * 1000;
+  const maxTrades = positiveNumber('--max-trades', opts.maxTrades, true, MAX_TRADES);
+  const durationMs = opts.duration === undefined ? undefined : durationOption('--duration', opts.duration, { ...SPAN, example: '15m' });
+  const statsIntervalMs = durationOption('--stats-interval', opts.statsInterval, { min: 100, max: DAY, zeroIsOff: true, example: '10s' });
+  const shutdownTimeoutMs = durationOption('--shutdown-timeout', opts.shutdownTimeout, { min: SECOND, max: HOUR, example: '20s' });
+  writerLimits(opts);
   const { sink, target } = await createSink(opts, ctx);
   const places = undeliveredPlaces(path.resolve(ctx.cwd, opts.undeliveredDir ?? DEFAULT_UNDELIVERED_DIR));
   const spill = new UndeliveredFile(places, ctx.clock.now(), ctx.logger);
@@ -172,7 +188,7 @@ export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<
       statsIntervalMs,
       shutdownTimeoutMs,
       ...(maxTrades !== undefined ? { maxTrades } : {}),
-      ...(duration !== undefined ? { durationMs: duration * 1000 } : {}),
+      ...(durationMs !== undefined ? { durationMs } : {}),
     },
     sink,
     { logger: ctx.logger, clock: ctx.clock, signal: ctx.signal },

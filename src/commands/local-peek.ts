@@ -1,6 +1,7 @@
 import path from 'node:path';
 import Table from 'cli-table3';
 import { createKinesisClient } from '../aws/kinesis.js';
+import { positiveInt } from '../config/validate.js';
 import { useColor, type CommandContext } from '../core/context.js';
 import { CoattailError, errorMessage } from '../core/errors.js';
 import { readStreamRecords } from '../kinesis/read-stream.js';
@@ -15,6 +16,9 @@ export interface LocalPeekOptions {
   json?: boolean;
 }
 
+/** --last prints a sample of the newest trades, not the whole stream. */
+const MAX_LAST = 10_000;
+
 interface Group {
   exchange: string;
   symbol: string;
@@ -25,9 +29,10 @@ interface Group {
 
 /** `coattail local peek`: what the local Kinesis stream holds, per exchange and symbol. */
 export async function localPeek(opts: LocalPeekOptions, ctx: CommandContext): Promise<number> {
+  const lastN = positiveInt(opts.last, '--last', MAX_LAST, 0);
   const local = localEndpoints(path.resolve(ctx.cwd, opts.stateDir), ['kinesis']);
   const stream = opts.stream ?? local.stream;
-  const client = createKinesisClient({ endpoint: local.kinesisEndpoint, region: local.region }, {});
+  const client = createKinesisClient({ endpoint: local.kinesisEndpoint, region: local.region, local: true });
   let records;
   try {
     records = await readStreamRecords(client, stream);
@@ -59,7 +64,6 @@ export async function localPeek(opts: LocalPeekOptions, ctx: CommandContext): Pr
     groups.set(key, g);
   }
   const distinct = new Set(trades.map((t) => t.event_id)).size;
-  const lastN = Math.max(0, Number(opts.last) || 0);
   const newest = [...trades].sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1)).slice(0, lastN);
   const rows = [...groups.values()].sort((a, b) => (a.exchange + a.symbol).localeCompare(b.exchange + b.symbol));
   if (opts.json) {

@@ -186,9 +186,6 @@ function startEmulator(name: EmulatorName, entry: EmulatorState & { tls_port?: n
   return child;
 }
 
-/** The emulators answer to any credentials; never reach for the user's AWS profile for them. */
-const NO_AWS_ENV: NodeJS.ProcessEnv = {};
-
 // `up` exits 0 when both emulators run and the stream and tables are ACTIVE.
 export async function localUp(opts: LocalUpOptions, ctx: CommandContext): Promise<number> {
   const ports: Record<EmulatorName, number> = { kinesis: parsePort(opts.kinesisPort, 'kinesis'), dynamodb: parsePort(opts.dynamodbPort, 'dynamodb') };
@@ -266,8 +263,8 @@ export async function localUp(opts: LocalUpOptions, ctx: CommandContext): Promis
     throw err;
   }
 
-  const kinesis = createKinesisClient({ endpoint: state.kinesis.endpoint, region }, NO_AWS_ENV);
-  const dynamo = createDynamoClient({ endpoint: state.dynamodb.endpoint, region }, NO_AWS_ENV);
+  const kinesis = createKinesisClient({ endpoint: state.kinesis.endpoint, region, local: true });
+  const dynamo = createDynamoClient({ endpoint: state.dynamodb.endpoint, region, local: true });
   try {
     const info = await ensureStream(kinesis, stream, shards, { signal: ctx.signal });
     if (!info.created && info.openShards !== shards) {
@@ -391,7 +388,7 @@ export async function localStatus(opts: LocalStatusOptions, ctx: CommandContext)
   if (state) {
     stream = { name: state.stream, exists: null, status: null, shards: null };
     if (usable(kinesis)) {
-      const client = createKinesisClient({ endpoint: state.kinesis.endpoint, region: state.region }, NO_AWS_ENV);
+      const client = createKinesisClient({ endpoint: state.kinesis.endpoint, region: state.region, local: true });
       try {
         const info = await describeStream(client, state.stream);
         stream = { name: state.stream, exists: info !== undefined, status: info?.status ?? null, shards: info?.openShards ?? null };
@@ -403,7 +400,7 @@ export async function localStatus(opts: LocalStatusOptions, ctx: CommandContext)
   const tableNames = state?.tables ?? [];
   let tables: StatusReport['dynamodb']['tables'] = tableNames.map((name) => ({ name, exists: null, status: null }));
   if (state && usable(dynamodb)) {
-    const client = createDynamoClient({ endpoint: state.dynamodb.endpoint, region: state.region }, NO_AWS_ENV);
+    const client = createDynamoClient({ endpoint: state.dynamodb.endpoint, region: state.region, local: true });
     try {
       tables = await Promise.all(
         tableNames.map(async (name) => {

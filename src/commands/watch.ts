@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { createDynamoClient } from '../aws/dynamodb.js';
+import { positiveInt } from '../config/validate.js';
 import { useColor, type CommandContext } from '../core/context.js';
+import { durationOption, formatDuration, HOUR, SPAN } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { localEndpoints } from '../local/state.js';
-import { parseDuration } from '../watch/format.js';
 import { KIND_ALERT_TYPE, WATCH_KINDS, minUsdApplies, type WatchKind } from '../watch/kinds.js';
 import { printNdjson } from '../watch/ndjson.js';
 import { AlertPoller } from '../watch/poller.js';
@@ -26,6 +27,10 @@ export interface WatchOptions {
 
 /** Below this the view would poll the table several times a second for nothing. */
 const MIN_INTERVAL_MS = 50;
+/** A view polled less than hourly is not live. */
+const MAX_INTERVAL_MS = HOUR;
+/** More than any alert's notional: a larger floor is a typo. */
+const MAX_MIN_USD = 1_000_000_000_000;
 
 export function parseKind(text: string): WatchKind {
   const kind = text.toLowerCase();
@@ -36,9 +41,7 @@ export function parseKind(text: string): WatchKind {
 }
 
 export function parseSince(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw usageError('--since must be a duration', `got '${text}'`, 'pass e.g. --since 30s, 15m, 2h or 1d');
-  return ms;
+  return durationOption('--since', text, { ...SPAN, example: '15m' });
 }
 
 /** Upper-cased, deduplicated BASE-QUOTE symbols; empty (all symbols) when not given. */
@@ -56,15 +59,12 @@ function parseMinUsd(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text.replace(/_/g, ''));
   if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw usageError('--min-usd must be a number ≥ 0', `got '${text}'`, 'pass e.g. --min-usd 250000');
+  if (n > MAX_MIN_USD) throw usageError(`--min-usd ${text} is out of range`, `it must be from 0 to ${MAX_MIN_USD}`, 'pass e.g. --min-usd 250000');
   return n;
 }
 
 function parseInterval(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < MIN_INTERVAL_MS) {
-    throw usageError(`--interval-ms must be a whole number ≥ ${MIN_INTERVAL_MS}`, `got '${text}'`, 'pass e.g. --interval-ms 1000');
-  }
-  return n;
+  return positiveInt(text, '--interval-ms', MAX_INTERVAL_MS, MIN_INTERVAL_MS);
 }
 
 /**
@@ -90,7 +90,7 @@ export async function watch(kindText: string, opts: WatchOptions, ctx: CommandCo
     region = region ?? local.region;
   }
   // A short request timeout: a hung store fails one poll (and is retried) instead of freezing the view.
-  const client = createDynamoClient({ region, endpoint, requestTimeoutMs: 10_000 }, ctx.env);
+  const client = createDynamoClient({ region, endpoint, requestTimeoutMs: 10_000, local: opts.local === true }, ctx.env);
   const target: WatchTarget = { table: opts.table, where: endpoint ?? `region ${await client.config.region()}`, local: endpoint !== undefined };
 
   const json = opts.json === true || ctx.stdout.isTTY !== true;
@@ -112,7 +112,7 @@ export async function watch(kindText: string, opts: WatchOptions, ctx: CommandCo
       const { runWatchTui } = await loadTui();
       await runWatchTui({
         kind,
-        settings: { since: opts.since, symbols, minUsd },
+        settings: { since: formatDuration(sinceMs), symbols, minUsd },
         color: useColor(ctx.env, ctx.stdout),
         poller,
         loop,

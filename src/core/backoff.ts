@@ -15,15 +15,5 @@ export function fullJitterDelay(attempt: number, policy: BackoffPolicy, random: 
   return Math.floor(random() * ceiling);
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+/** The wait between attempts (see timers.ts: any length works). */
+export { sleep } from './timers.js';

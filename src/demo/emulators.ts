@@ -39,9 +39,6 @@ const START_TIMEOUT_MS = 60_000;
 const KINESIS_GRACE_MS = 250;
 const DYNALITE_GRACE_MS = 3_000;
 
-/** The emulators answer to any credentials; the user's AWS profile is never used for them. */
-const NO_AWS_ENV: NodeJS.ProcessEnv = {};
-
 async function waitListening(label: string, child: ChildProcess, port: number, logFile: string, signal: AbortSignal): Promise<void> {
   const stop = new AbortController();
   const fail = (why: string): CoattailError => new CoattailError(`the ${label} did not start on port ${port}`, why, `See its log ${logFile}`);
@@ -99,8 +96,8 @@ export async function startEmulators(s: EmulatorSettings): Promise<DemoEmulators
       dynamodbPid: dynamo.pid,
       stop,
     };
-    const kinesisClient = createKinesisClient({ endpoint: emulators.kinesisEndpoint, region: s.region }, NO_AWS_ENV);
-    const dynamoClient = createDynamoClient({ endpoint: emulators.dynamodbEndpoint, region: s.region }, NO_AWS_ENV);
+    const kinesisClient = createKinesisClient({ endpoint: emulators.kinesisEndpoint, region: s.region, local: true });
+    const dynamoClient = createDynamoClient({ endpoint: emulators.dynamodbEndpoint, region: s.region, local: true });
     try {
       await ensureStream(kinesisClient, s.stream, s.shards, { signal: s.signal, timeoutMs: START_TIMEOUT_MS });
       await ensureAlertsTable(dynamoClient, { signal: s.signal, tableName: s.alertsTable, timeoutMs: START_TIMEOUT_MS });

@@ -59,8 +59,7 @@ export function startIngest(s: DemoIngestSettings): DemoIngest {
   };
   const feeds = buildFeeds(options);
   const logger = s.logger.child({ part: 'ingest' });
-  // The emulator answers to any credentials: never reach for the user's AWS profile.
-  const client = createKinesisClient({ endpoint: s.kinesisEndpoint, region: s.region }, {});
+  const client = createKinesisClient({ endpoint: s.kinesisEndpoint, region: s.region, local: true });
   const writer = new KinesisWriter({ client, streamName: s.stream, lingerMs: s.lingerMs, aggregate: true, logger, clock: s.clock });
   const sink = new KinesisSink(writer);
   const spill = new UndeliveredFile(undeliveredPlaces(path.resolve(s.undeliveredDir)), s.clock.now(), logger);

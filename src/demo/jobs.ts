@@ -78,7 +78,7 @@ export async function drainJobs(plan: DemoPlan, dirs: Folders, store: DemoStoreE
   // Whoever pressed Ctrl-C wants to be done: a shorter drain then (and a second Ctrl-C ends it all at once).
   const drainMs = interruptedByUser ? Math.min(plan.drainTimeoutMs, INTERRUPTED_DRAIN_MS) : plan.drainTimeoutMs;
   logger.info(`letting the jobs finish what is in flight${interruptedByUser ? ' (Ctrl-C again to stop at once)' : ''}`, { up_to_s: Math.round(drainMs / 1000) });
-  const client = createKinesisClient({ endpoint: store.kinesisEndpoint, region: plan.region }, {});
+  const client = createKinesisClient({ endpoint: store.kinesisEndpoint, region: plan.region, local: true });
   try {
     const drained = await drain({ checkpointRoot: dirs.checkpoints, warehouse: dirs.warehouse, client, stream: plan.stream, timeoutMs: drainMs, gone: () => !spark.running });
     if (drained.outcome === 'timeout') logger.warn('the jobs were still busy when the drain ran out; stopping them anyway', { drain_s: Math.round(drainMs / 1000), pending: drained.pending.join('; ') });

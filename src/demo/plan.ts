@@ -3,13 +3,15 @@
  * one usage line, and nothing is left half-started.
  */
 import path from 'node:path';
-import { parseSymbols, positiveNumber } from '../commands/ingest.js';
+import { parseSymbols } from '../commands/ingest.js';
 import type { CommandContext } from '../core/context.js';
+import { DAY, durationOption, HOUR, SECOND, SPAN } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
 import { ALERTS_TABLE } from '../local/resources.js';
 import { loadScenario, type Scenario } from '../simulator/index.js';
+import { checkDemoDir } from './folders.js';
 import { STREAMING_JOBS, type StreamingJob } from './spark.js';
-import { DEFAULT_TRIGGER, INGEST_LINGER_MS, intervalMs, tunedJobSettings } from './tuning.js';
+import { DEFAULT_TRIGGER, INGEST_LINGER_MS, tunedJobSettings } from './tuning.js';
 
 /** Options as commander hands them over (strings; environment variables already applied). */
 export interface DemoOptions {
@@ -80,10 +82,11 @@ function checkJobSettings(settings: readonly string[]): string[] {
   return [...settings];
 }
 
-function checkInterval(flag: string, text: string | undefined): string | undefined {
+/** The watermark as Spark and the jobs read it: `10 seconds`, `1500 milliseconds`. */
+function watermarkInterval(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  if (intervalMs(text) === undefined) throw usageError(`${flag} '${text}' is not an interval`, 'write a number and a unit', `pass e.g. ${flag} '10 seconds'`);
-  return text.trim();
+  const ms = durationOption('--watermark', text, { min: 0, max: DAY, example: '10s' });
+  return ms % SECOND === 0 ? `${ms / SECOND} seconds` : `${ms} milliseconds`;
 }
 
 function wholeNumber(flag: string, text: string | undefined, max: number): number | undefined {
@@ -117,32 +120,34 @@ export function planDemo(opts: DemoOptions, ctx: CommandContext, env: PlanEnv): 
       throw usageError(`scenario ${scenario.name ?? ''} has no ${missing.join(', ')}`, `it trades ${scenarioSymbols.join(', ')}`, 'pick symbols from the scenario, or another scenario');
     }
   }
-  const duration = positiveNumber('--duration', opts.duration, false);
+  const durationMs = opts.duration === undefined ? undefined : durationOption('--duration', opts.duration, { ...SPAN, example: '3m' });
   const json = opts.json === true;
+  const dir = path.resolve(ctx.cwd, opts.dir ?? DEFAULT_DEMO_DIR);
+  checkDemoDir(dir); // refused before anything starts; checked again where the folder is cleared
   const userSettings = checkJobSettings(opts.set ?? []);
   // The quality checks let through only the configured symbols: the jobs get the demo's.
   const symbolSettings = STREAMING_JOBS.map((j) => `${j}:symbols=${symbols.join(',')}`);
   return {
     headless: opts.headless === true || json || !env.canShowView,
     json,
-    durationMs: duration === undefined ? undefined : duration * 1000,
+    durationMs,
     live,
     scenario,
     seed: wholeNumber('--seed', opts.seed, 0xffffffff),
     alignSecond: wholeNumber('--align', opts.align, 3_600),
     symbols,
-    dir: path.resolve(ctx.cwd, opts.dir ?? DEFAULT_DEMO_DIR),
+    dir,
     fresh: opts.fresh === true,
     jobs: STREAMING_JOBS,
     sparkApps: sparkAppCount(opts.sparkApps),
-    watermark: checkInterval('--watermark', opts.watermark),
+    watermark: watermarkInterval(opts.watermark),
     trigger: DEFAULT_TRIGGER,
     jobSettings: [...tunedJobSettings(), ...symbolSettings, ...userSettings],
     recordFile: opts.record === undefined ? undefined : path.resolve(ctx.cwd, opts.record),
     lingerMs: INGEST_LINGER_MS,
-    startTimeoutMs: (positiveNumber('--start-timeout', opts.startTimeout, false) ?? 240) * 1000,
+    startTimeoutMs: durationOption('--start-timeout', opts.startTimeout ?? '240', { min: SECOND, max: HOUR, example: '4m' }),
     stopTimeoutMs: 90_000,
-    drainTimeoutMs: (positiveNumber('--drain-timeout', opts.drainTimeout, false) ?? 60) * 1000,
+    drainTimeoutMs: durationOption('--drain-timeout', opts.drainTimeout ?? '60', { min: SECOND, max: HOUR, example: '1m' }),
     stream: 'coattail-trades',
     alertsTable: ALERTS_TABLE,
     region: 'us-east-1',

@@ -52,7 +52,7 @@ function checkPrerequisites(ctx: CommandContext): string {
 
 /** Every alert type's count and the whale alerts' latency, read once the jobs have stopped. */
 async function readAlerts(env: DemoStoreEnv): Promise<{ counts: AlertCounts; latencies: number[] }> {
-  const client = createDynamoClient({ endpoint: env.dynamodbEndpoint, region: env.region }, {});
+  const client = createDynamoClient({ endpoint: env.dynamodbEndpoint, region: env.region, local: true });
   try {
     const whales = await alertsOfType(client, env.alertsTable, 'whale');
     const counts = Object.fromEntries(

@@ -18,20 +18,3 @@ export const WHALE_HISTORY_TRIGGER = '10 seconds';
 export function tunedJobSettings(): string[] {
   return [`whale-detector:trigger=${WHALE_TRIGGER}`, `whale-detector:history_trigger=${WHALE_HISTORY_TRIGGER}`];
 }
-
-const UNIT_MS: Record<string, number> = { millisecond: 1, second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
-
-/** `5 seconds`, `1 minute 30 seconds`, `500 milliseconds` → ms (the forms Spark and jobs-py read), or undefined. */
-export function intervalMs(text: string): number | undefined {
-  const parts = text.trim().split(/\s+/);
-  if (parts.length === 0 || parts.length % 2 !== 0) return undefined;
-  let total = 0;
-  for (let i = 0; i < parts.length; i += 2) {
-    const n = Number(parts[i]);
-    const unit = parts[i + 1]?.toLowerCase().replace(/s$/, '') ?? '';
-    const ms = UNIT_MS[unit];
-    if (!/^\d+$/.test(parts[i] ?? '') || ms === undefined) return undefined;
-    total += n * ms;
-  }
-  return total;
-}

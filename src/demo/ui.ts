@@ -9,6 +9,7 @@ export async function watchWhalesView(env: DemoUiEnv): Promise<void> {
     'whales',
     {
       since: `${sinceSeconds}s`,
+      local: true,
       stateDir: '.coattail/local',
       region: env.region,
       dynamodbEndpoint: env.dynamodbEndpoint,

@@ -4,6 +4,7 @@ import { sleep } from '../core/backoff.js';
 import type { CommandContext } from '../core/context.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { setLongTimeout, type LongTimeout } from '../core/timers.js';
 import { countAlerts, type AlertCounts } from './alerts.js';
 import type { RunningApps } from './apps.js';
 import type { DemoHooks, DemoStoreEnv } from './hooks.js';
@@ -34,7 +35,7 @@ function aborted(signal: AbortSignal, reason: string): Promise<string> {
 }
 
 async function alertCountsOrNothing(env: DemoStoreEnv, logger: Logger): Promise<AlertCounts | undefined> {
-  const client = createDynamoClient({ endpoint: env.dynamodbEndpoint, region: env.region, requestTimeoutMs: 10_000 }, {});
+  const client = createDynamoClient({ endpoint: env.dynamodbEndpoint, region: env.region, requestTimeoutMs: 10_000, local: true });
   try {
     return await countAlerts(client, env.alertsTable);
   } catch (err) {
@@ -67,10 +68,10 @@ export async function runUntilStop(plan: DemoPlan, ctx: CommandContext, r: Runni
       return 'the scenario ended';
     }),
   ];
-  let durationTimer: NodeJS.Timeout | undefined;
+  let durationTimer: LongTimeout | undefined;
   if (plan.durationMs !== undefined) {
     const ms = plan.durationMs;
-    reasons.push(new Promise((resolve) => (durationTimer = setTimeout(() => resolve(`--duration ${ms / 1000}s`), ms))));
+    reasons.push(new Promise((resolve) => (durationTimer = setLongTimeout(() => resolve(`--duration ${ms / 1000}s`), ms))));
   }
   let progress: NodeJS.Timeout | undefined;
   let view: Promise<void> | undefined;
@@ -92,7 +93,7 @@ export async function runUntilStop(plan: DemoPlan, ctx: CommandContext, r: Runni
   try {
     return await firstOf(reasons);
   } finally {
-    clearTimeout(durationTimer);
+    durationTimer?.clear();
     clearInterval(progress);
     stop.abort();
     if (view) {

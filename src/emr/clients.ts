@@ -6,6 +6,7 @@
 import { EMRServerlessClient } from '@aws-sdk/client-emr-serverless';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { standInCredentials } from '../aws/credentials.js';
 
 export interface ClientOptions {
   region?: string | undefined;
@@ -17,9 +18,11 @@ export function httpHandler(): NodeHttpHandler {
 
 export function createEmrClient(opts: ClientOptions, env: NodeJS.ProcessEnv): EMRServerlessClient {
   const endpoint = env.COATTAIL_EMR_ENDPOINT;
+  const credentials = standInCredentials({ endpoint }, env);
   return new EMRServerlessClient({
     ...(opts.region ? { region: opts.region } : {}),
     ...(endpoint ? { endpoint } : {}),
+    ...(credentials ? { credentials } : {}),
     maxAttempts: 3,
     requestHandler: httpHandler(),
   });
@@ -27,9 +30,11 @@ export function createEmrClient(opts: ClientOptions, env: NodeJS.ProcessEnv): EM
 
 export function createS3Client(opts: ClientOptions, env: NodeJS.ProcessEnv): S3Client {
   const endpoint = env.COATTAIL_S3_ENDPOINT;
+  const credentials = standInCredentials({ endpoint }, env);
   return new S3Client({
     ...(opts.region ? { region: opts.region } : {}),
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    ...(credentials ? { credentials } : {}),
     maxAttempts: 3,
     requestHandler: httpHandler(),
   });

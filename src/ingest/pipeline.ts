@@ -1,5 +1,6 @@
 import { silentLogger, type Logger } from '../core/logger.js';
 import { systemClock, type Clock } from '../core/time.js';
+import { setLongTimeout } from '../core/timers.js';
 import { FeedConnection, type EngineOptions, type FeedStats } from '../exchanges/engine.js';
 import type { FeedSpec } from '../exchanges/types.js';
 import { serializeTrade, UnifiedTradeSchema, type UnifiedTrade } from '../trade.js';
@@ -117,7 +118,7 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
   const onAbort = (): void => requestStop('signal');
   if (env.signal?.aborted) requestStop('signal');
   env.signal?.addEventListener('abort', onAbort, { once: true });
-  const durationTimer = plan.durationMs !== undefined ? setTimeout(() => requestStop(`reached --duration ${plan.durationMs! / 1000}s`), plan.durationMs) : undefined;
+  const durationTimer = plan.durationMs !== undefined ? setLongTimeout(() => requestStop(`reached --duration ${plan.durationMs! / 1000}s`), plan.durationMs) : undefined;
   let lastReceived = 0;
   const statsTimer =
     plan.statsIntervalMs > 0
@@ -141,7 +142,7 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
 
   if (!stopping) for (const c of connections) c.start();
   const reason = await stopped;
-  clearTimeout(durationTimer);
+  durationTimer?.clear();
   clearInterval(statsTimer);
   env.signal?.removeEventListener('abort', onAbort);
   logger.info('stopping: no more reads, flushing what was accepted', { reason });

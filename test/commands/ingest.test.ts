@@ -51,7 +51,7 @@ describe('coattail ingest options', () => {
     [{ symbols: 'FOO-USDT' }, "coattail: symbol 'FOO-USDT' is not in the known asset table: Binance symbols are split into base and quote with a table, never by guessing. Add the assets to src/core/symbols.ts or drop the symbol"],
     [{ maxTrades: '0' }, "coattail: --max-trades must be a positive whole number: got '0'. Pass e.g. --max-trades 1000"],
     [{ maxTrades: '2.5' }, "coattail: --max-trades must be a positive whole number: got '2.5'. Pass e.g. --max-trades 1000"],
-    [{ duration: 'soon' }, "coattail: --duration must be a positive number: got 'soon'. Pass e.g. --duration 30"],
+    [{ duration: 'soon' }, "coattail: --duration 'soon' is not a duration: write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d). Pass e.g. --duration 15m"],
     [{ binanceUrl: 'http://example.test' }, "coattail: --binance-url must be a ws:// or wss:// URL: got 'http://example.test'. Pass e.g. --binance-url ws://127.0.0.1:9443"],
     [{ coinbaseUrl: 'not a url' }, "coattail: --coinbase-url is not a URL: got 'not a url'. Pass e.g. --coinbase-url wss://host:port"],
   ])('rejects %j with one clear line and exit code 2', async (over, line) => {
