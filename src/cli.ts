@@ -2,7 +2,7 @@
  * The command tree, and nothing else: each command's module is imported only when it runs, so
  * `coattail --help` loads no AWS SDK, no React and no WebSocket code.
  */
-import { Argument, Command, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { runCommand, type GlobalOptions } from './core/run.js';
 
 const DEFAULT_SYMBOLS = 'BTC-USDT,ETH-USDT,SOL-USDT';
@@ -17,10 +17,13 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .option('-v, --verbose', 'debug logs on stderr')
     .option('-q, --quiet', 'only warnings and errors on stderr')
-    .showHelpAfterError('(run with --help for usage)')
+    // A usage error is one line and exit 2, like every other bad option (main() turns it into the exit).
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(usageLine(text)) })
     .addHelpText('after', examples(['make demo', 'coattail local up', 'coattail simulate --scenario default', 'coattail ingest --local --max-trades 1000', 'coattail ingest --sink stdout --duration 10']));
 
   const global = (): GlobalOptions => program.opts<GlobalOptions>();
+  program.hook('preAction', (_program, command) => readFlagsFromEnv(command));
 
   program
     .command('ingest')
@@ -324,6 +327,41 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** commander's `error: ...` message as our one line, with where to look. */
+function usageLine(text: string): string {
+  const message = text.trim().replace(/^error: /, '').replace(/\.$/, '');
+  return `coattail: ${message}. Run with --help for usage\n`;
+}
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
+const FALSE_WORDS = new Set(['', '0', 'false', 'no', 'off']);
+
+/**
+ * commander turns a flag on whenever its environment variable is set, whatever the value: so
+ * COATTAIL_AGGREGATE=false would aggregate. A flag set from the environment takes true/false, 1/0,
+ * yes/no or on/off (any case); anything else is a usage error.
+ */
+export function readFlagsFromEnv(command: Command): void {
+  for (const option of command.options) {
+    if (option.required || option.optional || !option.envVar || option.negate) continue;
+    const key = option.attributeName();
+    if (command.getOptionValueSource(key) !== 'env') continue;
+    const raw = process.env[option.envVar] ?? '';
+    const word = raw.trim().toLowerCase();
+    if (TRUE_WORDS.has(word)) continue;
+    if (!FALSE_WORDS.has(word)) {
+      command.error(`${option.envVar}='${raw}' is not a yes/no value: set it to true or false (1 or 0) for ${option.long ?? key}`, { code: 'coattail.invalidEnvFlag' });
+    }
+    command.setOptionValueWithSource(key, undefined, 'env');
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // Help and --version end with 0; a usage error (already printed as one line) with 2.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
 }

@@ -253,6 +253,7 @@ describe('summary', () => {
     duration_s: 200,
     failed_queries: [],
     trades_undelivered: 0,
+    trades_lost: 0,
     feeds: { reconnects: 2, gaps: 2, missing_trades: 1234, malformed_frames: 3, invalid_trades: 1, duplicates: 0 },
     dir: '/d',
     spark_logs: ['/d/logs/spark-whales.log'],

@@ -12,7 +12,7 @@ import { KinesisSink } from '../ingest/kinesis-sink.js';
 import { runIngest, type IngestSummary } from '../ingest/pipeline.js';
 import type { TradeSink } from '../ingest/sink.js';
 import { StdoutSink } from '../ingest/stdout-sink.js';
-import { UndeliveredFile, undeliveredPlaces } from '../ingest/undelivered-file.js';
+import { saveUnsettled, UndeliveredFile, undeliveredPlaces } from '../ingest/undelivered-file.js';
 import { KinesisWriter } from '../kinesis/writer.js';
 import { localEndpoints } from '../local/state.js';
 import { EXCHANGES, type Exchange } from '../trade.js';
@@ -149,7 +149,7 @@ async function createSink(opts: IngestOptions, ctx: CommandContext): Promise<{ s
     endpoint = local.kinesisEndpoint;
     region = region ?? local.region;
   }
-  const client = createKinesisClient({ region, endpoint }, ctx.env);
+  const client = createKinesisClient({ region, endpoint, local: opts.local === true }, ctx.env);
   const where = endpoint ?? `region ${await client.config.region()}`;
   await checkStream(client, opts.stream, where);
   const writer = new KinesisWriter({
@@ -179,7 +179,7 @@ export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<
     const file = spill.append(records);
     ctx.logger.error('trades not delivered were saved', { count: records.length, file });
   });
-  const forgetForcedExit = ctx.onForcedExit?.(() => saveBeforeExit(sink, spill, ctx));
+  const forgetForcedExit = ctx.onForcedExit?.(() => saveUnsettled(sink, spill, ctx.stderr));
   ctx.logger.info('ingesting', { exchanges: feeds.map((f) => f.exchange).join(','), symbols: feeds[0]?.symbols.join(','), into: target });
 
   const result = await runIngest(
@@ -220,17 +220,6 @@ const DEFAULT_UNDELIVERED_DIR = '.coattail/undelivered';
  * A second signal ends the process at once: what is accepted and not yet delivered is only in memory,
  * so it goes to the undelivered file now, synchronously, and stderr says how many and where.
  */
-function saveBeforeExit(sink: TradeSink, spill: UndeliveredFile, ctx: CommandContext): void {
-  const records = sink.unsettled();
-  if (records.length === 0) return;
-  try {
-    const file = spill.append(records);
-    ctx.stderr.write(`coattail: saved ${records.length} trades not yet delivered in ${file}; send them again once the sink is healthy\n`);
-  } catch (err) {
-    ctx.stderr.write(`coattail: ${records.length} trades not yet delivered are lost: ${errorMessage(err)}\n`);
-  }
-}
-
 /** The summary goes to stderr: stdout carries only data (the trades, with --sink stdout). */
 function printSummary(summary: IngestSummary, undeliveredFiles: string[], opts: IngestOptions, ctx: CommandContext): void {
   if (opts.json) {

@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.js';
 import type { Clock } from '../core/time.js';
 import { KinesisSink } from '../ingest/kinesis-sink.js';
 import { runIngest, type IngestResult } from '../ingest/pipeline.js';
-import { UndeliveredFile, undeliveredPlaces } from '../ingest/undelivered-file.js';
+import { saveUnsettled, UndeliveredFile, undeliveredPlaces } from '../ingest/undelivered-file.js';
 import { KinesisWriter } from '../kinesis/writer.js';
 
 export interface DemoIngestSettings {
@@ -27,6 +27,9 @@ export interface DemoIngestSettings {
   statsIntervalMs: number;
   logger: Logger;
   clock: Clock;
+  /** The command's hook for a forced exit (a second Ctrl-C): what is unacknowledged is saved then. */
+  onForcedExit?: ((save: () => void) => () => void) | undefined;
+  stderr: { write(text: string): unknown };
 }
 
 export interface DemoIngest {
@@ -35,6 +38,8 @@ export interface DemoIngest {
   /** Settles once everything accepted is delivered (or saved as undelivered). */
   result: Promise<IngestResult>;
   sent(): number;
+  /** Trades the producer took in (sent, in flight or held). */
+  accepted(): number;
   undeliveredFile(): string | undefined;
 }
 
@@ -69,13 +74,16 @@ export function startIngest(s: DemoIngestSettings): DemoIngest {
     logger.error('trades not delivered were saved', { count: records.length, file });
   });
   const abort = new AbortController();
-  const result = runIngest({ feeds, statsIntervalMs: s.statsIntervalMs, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS }, sink, { logger, clock: s.clock, signal: abort.signal }).finally(() =>
-    client.destroy(),
-  );
+  const forgetForcedExit = s.onForcedExit?.(() => saveUnsettled(sink, spill, s.stderr));
+  const result = runIngest({ feeds, statsIntervalMs: s.statsIntervalMs, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS }, sink, { logger, clock: s.clock, signal: abort.signal }).finally(() => {
+    forgetForcedExit?.();
+    client.destroy();
+  });
   return {
     stop: () => abort.abort(),
     result,
     sent: () => sink.stats().sent,
+    accepted: () => sink.stats().accepted,
     undeliveredFile: () => (spill.saved() > 0 ? spill.file : undefined),
   };
 }

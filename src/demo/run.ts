@@ -127,6 +127,8 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
       statsIntervalMs: 0,
       logger,
       clock: ctx.clock,
+      onForcedExit: ctx.onForcedExit,
+      stderr: ctx.stderr,
     });
 
     const reason = await runUntilStop(plan, ctx, { market, spark, ingest, store, log, hooks });
@@ -135,8 +137,12 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
     const ingested: IngestResult = await ingest.result;
     await market.close();
     if (ingested.fatal) problems.push(asProblem(ingested.fatal, 'the ingest failed'));
-    if (ingested.summary.failed > 0) {
-      problems.push(new CoattailError(`${ingested.summary.failed} trades could not be delivered`, 'retries ran out or the emulator went away', `They are saved in ${ingest.undeliveredFile() ?? dirs.undelivered}`));
+    const { saved, lost } = ingested.summary;
+    if (saved > 0) {
+      problems.push(new CoattailError(`${saved} trades could not be delivered`, 'retries ran out or the emulator went away', `They are saved in ${ingest.undeliveredFile() ?? dirs.undelivered}`));
+    }
+    if (lost > 0) {
+      problems.push(new CoattailError(`${lost} trades were lost`, 'they were not delivered and no place could save them', 'Free disk space, or make the demo folder writable'));
     }
 
     if (spark.running) await drainJobs(plan, dirs, store, spark, reason === INTERRUPTED, logger);
@@ -165,6 +171,7 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
       duration_s: Math.round((Date.now() - runStarted) / 1000),
       failed_queries: stopped?.failed ?? [],
       trades_undelivered: ingested.summary.failed,
+      trades_lost: ingested.summary.lost,
       feeds: {
         reconnects: ingested.summary.reconnects,
         gaps: ingested.summary.gaps,

@@ -33,6 +33,8 @@ export interface DemoSummary {
   /** Streaming queries that failed (empty when all ran to the end). */
   failed_queries: string[];
   trades_undelivered: number;
+  /** Of those, the ones no place could save (never more than trades_undelivered). */
+  trades_lost: number;
   /** What the exchange feeds did on the way in: a gap is a jump in a feed's trade ids (missing_trades wide). */
   feeds: DemoFeedCounts;
   dir: string;
@@ -69,7 +71,7 @@ function heading(s: DemoSummary): string {
 function footer(s: DemoSummary): string[] {
   return [
     ...(s.failed_queries.length ? [`failed queries: ${s.failed_queries.join(', ')}`] : []),
-    ...(s.trades_undelivered ? [`trades not delivered: ${s.trades_undelivered}`] : []),
+    ...(s.trades_undelivered ? [`trades not delivered: ${s.trades_undelivered} (lost: ${s.trades_lost})`] : []),
     `warehouse, checkpoints and logs in ${s.dir}; Spark's logs: ${s.spark_logs.join(', ')}`,
     'Latency is for whale alerts only: window alerts wait for their window to close and the watermark to pass it.',
   ];

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CoattailError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { UndeliveredRecord } from './sink.js';
+import type { TradeSink, UndeliveredRecord } from './sink.js';
 
 /** The folder asked for, then a coattail folder in the OS temp folder: where undelivered trades may go, in order. */
 export function undeliveredPlaces(preferred: string): string[] {
@@ -100,5 +100,20 @@ function appendWhole(file: string, text: string): void {
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Right before a forced exit (a second Ctrl-C): every record the sink holds unacknowledged goes to the
+ * undelivered file, synchronously, and one line says how many and where (or that they are lost and why).
+ */
+export function saveUnsettled(sink: TradeSink, spill: UndeliveredFile, stderr: { write(text: string): unknown }): void {
+  const records = sink.unsettled();
+  if (records.length === 0) return;
+  try {
+    const file = spill.append(records);
+    stderr.write(`coattail: saved ${records.length} trades not yet delivered in ${file}; send them again once the sink is healthy\n`);
+  } catch (err) {
+    stderr.write(`coattail: ${records.length} trades not yet delivered are lost: ${errorMessage(err)}\n`);
   }
 }

@@ -96,6 +96,18 @@ describe('coattail ingest sinks', () => {
     );
   });
 
+  it('--local signs with the stand-ins even when an AWS profile is set (the emulator is reached)', async () => {
+    // A profile that cannot be loaded: used, it would fail with a credentials error before any request.
+    const env = { ...process.env, AWS_PROFILE: 'coattail-no-such-profile', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+    const err = await ingest(options({ sink: 'kinesis', local: true, kinesisEndpoint: inject('kinesisEndpoint'), stream: 'no-such-stream' }), testContext({ env })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as CoattailError).line()).toBe(
+      `coattail: Kinesis stream 'no-such-stream' not found: no such stream at ${inject('kinesisEndpoint')}. Create it, pass --stream, or run 'coattail local up' for the local emulator`,
+    );
+  });
+
   it('says when Kinesis cannot be reached', async () => {
     const port = await freePort();
     const err = await failure(options({ sink: 'kinesis', kinesisEndpoint: `http://127.0.0.1:${port}` }));

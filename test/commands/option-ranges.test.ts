@@ -50,6 +50,10 @@ describe('out-of-range options', () => {
     [['demo', '--drain-timeout', '2h'], 'coattail: --drain-timeout 2h is out of range: it must be from 1s to 1h. Pass e.g. --drain-timeout 1m'],
     [['demo', '--watermark', '2d'], 'coattail: --watermark 2d is out of range: it must be from 0s to 1d. Pass e.g. --watermark 10s'],
     [['local', 'peek', '--last', '20000'], "coattail: --last '20000' is not valid: it must be a whole number from 0 to 10000. Pass e.g. --last 0"],
+    // What commander itself refuses: the same one line and exit 2.
+    [['ingest', '--sink', 'nope'], "coattail: option '--sink <sink>' argument 'nope' is invalid. Allowed choices are kinesis, stdout. Run with --help for usage"],
+    [['ingest', '--bogus'], "coattail: unknown option '--bogus'. Run with --help for usage"],
+    [['no-such-command'], "coattail: unknown command 'no-such-command'. Run with --help for usage"],
   ])('%j: exit 2, one line', async (args, line) => {
     const r = await run(args);
     expect(r.stderr.split('\n')).toEqual([line, '']);
