@@ -26,9 +26,9 @@ from .config import JobConfig
 from .jobs.spread_calculator import spread_records
 from .jobs.volume_anomaly import detect_anomalies, volume_aggregates
 from .jobs.whale_detector import whale_trades
-from .metrics import metrics_sink_for
+from .metrics import MetricsSink, metrics_sink_for
 from .parse import parse_trades, to_trades
-from .quality import DataQualityChecker, default_checker, write_dlq
+from .quality import DataQualityChecker, default_checker, streaming_query_id, write_dlq
 from .schemas import RAW_KINESIS_RECORD, TABLES, TABLES_BY_NAME, TRADE
 from .writers import ensure_tables, merge_into_iceberg, put_alerts
 
@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 
 STREAMING_JOBS = ("raw-archiver", "volume-anomaly", "whale-detector", "spread-calculator")
 BatchSink = Callable[[DataFrame, int], None]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def dynamodb_client(config: JobConfig) -> DynamoDBClient:
@@ -63,10 +67,22 @@ class WarmUp:
 class JobRunner:
     """Starts one job's streaming queries over a raw-record stream (Kinesis, or files in tests and replay)."""
 
-    def __init__(self, spark: SparkSession, config: JobConfig, dynamodb: Any | None = None) -> None:
+    def __init__(
+        self,
+        spark: SparkSession,
+        config: JobConfig,
+        dynamodb: Any | None = None,
+        *,
+        metrics_sink: MetricsSink | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        """``metrics_sink`` (default: CloudWatch on EMR, the log locally) and ``clock`` (the quality checks'
+        processing time and the dead letters' ``failed_at``) are the runner's ties to the outside world."""
         self.spark = spark
         self.config = config
-        self.checker: DataQualityChecker = default_checker(spark, config, metrics_sink=metrics_sink_for(config))
+        self._clock = clock
+        self.metrics_sink = metrics_sink if metrics_sink is not None else metrics_sink_for(config)
+        self.checker: DataQualityChecker = default_checker(spark, config, metrics_sink=self.metrics_sink, clock=clock)
         self._dynamodb = dynamodb
         ensure_tables(spark, TABLES, config.table)
 
@@ -168,7 +184,14 @@ class JobRunner:
             )
             merge_into_iceberg(rows, TABLES_BY_NAME["raw_trades"], self.config.table("raw_trades"))
             if metrics["RecordsFailed"] > 0:
-                write_dlq(invalid, self.config.raw_root, self.config.job, batch_id, datetime.now(UTC))
+                write_dlq(
+                    invalid,
+                    self.config.raw_root,
+                    self.config.job,
+                    batch_id,
+                    self._clock(),
+                    query_id=streaming_query_id(batch),
+                )
             # Published once the batch is written: a batch that fails here is replayed and counted once.
             self.checker.publish_metrics(metrics)
 

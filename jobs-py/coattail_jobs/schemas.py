@@ -177,6 +177,7 @@ DLQ_RECORD = StructType(
         _s("checks_failed", ArrayType(StringType(), False), False, "every failed check"),
         _s("record", StringType(), True, "the record as received"),
         _s("job", StringType(), False, "the job that rejected it"),
+        _s("query_id", StringType(), False, "the streaming query (its id, kept in its checkpoint)"),
         _s("batch_id", LongType(), False, "the micro-batch"),
         _s("failed_at", TimestampType(), False, "when"),
     ]
