@@ -130,6 +130,7 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     queries = []
+    runners: list[JobRunner] = []
     try:
         runners = [JobRunner(spark, config) for config in configs]
         if warm_up:
@@ -148,6 +149,8 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
                 spark.streams.awaitAnyTermination(1)
             except StreamingQueryException:
                 break  # reported below, with every other failed query
+            for runner in runners:
+                runner.report_watermark_drops()
     finally:
         # A query that ended by itself failed; one we stop may end with the interruption's error, which
         # is no failure (its batch is replayed from the checkpoint on the next start).
@@ -158,6 +161,8 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
             signal.signal(sig, handler)
     for q in failed:
         print(f"coattail_jobs: query {q.name} failed: {q.exception()}", file=sys.stderr)
+    for runner in runners:
+        runner.report_watermark_drops()  # the last micro-batches'
     rows = {
         spec.name: spark.table(first.table(spec.name)).count()
         for spec in TABLES

@@ -30,6 +30,7 @@ from .metrics import MetricsSink, metrics_sink_for
 from .parse import parse_trades, to_trades
 from .quality import DataQualityChecker, default_checker, streaming_query_id, write_dlq
 from .schemas import RAW_KINESIS_RECORD, TABLES, TABLES_BY_NAME, TRADE
+from .watermark import WatermarkDrops
 from .writers import ensure_tables, merge_into_iceberg, put_alerts
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ class JobRunner:
         self._clock = clock
         self.metrics_sink = metrics_sink if metrics_sink is not None else metrics_sink_for(config)
         self.checker: DataQualityChecker = default_checker(spark, config, metrics_sink=self.metrics_sink, clock=clock)
+        self.watermark_drops = WatermarkDrops(config.job, config.cloudwatch_namespace, self.metrics_sink)
+        self.queries: list[StreamingQuery] = []
         self._dynamodb = dynamodb
         ensure_tables(spark, TABLES, config.table)
 
@@ -169,7 +172,14 @@ class JobRunner:
             .option("checkpointLocation", self.config.checkpoint(name))
             .outputMode("append")
         )
-        return writer.trigger(processingTime=trigger or self.config.trigger).start()
+        query = writer.trigger(processingTime=trigger or self.config.trigger).start()
+        self.queries.append(query)
+        return query
+
+    def report_watermark_drops(self) -> int:
+        """Logs and publishes the rows the job's queries dropped behind their watermark in the micro-batches
+        since the last call (``watermark.WatermarkDrops``); returns those rows. Call it every few triggers."""
+        return sum(self.watermark_drops.report(query) for query in self.queries)
 
     # ------------------------------------------------------------------ sinks (one micro-batch each)
 
