@@ -144,13 +144,17 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
         for runner in runners:
             queries.extend(runner.start(kinesis_source(spark, runner.config)))
         _emit({"event": "started", "jobs": [c.job for c in configs], "queries": [q.name for q in queries]})
+        report_every_s = min(runner.watermark_report_every_s for runner in runners)
+        next_report = time.monotonic() + report_every_s
         while not stop.is_set() and all(q.isActive for q in queries):
             try:
                 spark.streams.awaitAnyTermination(1)
             except StreamingQueryException:
                 break  # reported below, with every other failed query
-            for runner in runners:
-                runner.report_watermark_drops()
+            if time.monotonic() >= next_report:
+                for runner in runners:
+                    runner.report_watermark_drops()
+                next_report = time.monotonic() + report_every_s
     finally:
         # A query that ended by itself failed; one we stop may end with the interruption's error, which
         # is no failure (its batch is replayed from the checkpoint on the next start).

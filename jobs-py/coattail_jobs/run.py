@@ -29,6 +29,7 @@ from .jobs.whale_detector import whale_trades
 from .metrics import MetricsSink, metrics_sink_for
 from .parse import parse_trades, to_trades
 from .quality import DataQualityChecker, default_checker, streaming_query_id, write_dlq
+from .replay import interval_micros
 from .schemas import RAW_KINESIS_RECORD, TABLES, TABLES_BY_NAME, TRADE
 from .watermark import WatermarkDrops
 from .writers import ensure_tables, merge_into_iceberg, put_alerts
@@ -178,8 +179,21 @@ class JobRunner:
 
     def report_watermark_drops(self) -> int:
         """Logs and publishes the rows the job's queries dropped behind their watermark in the micro-batches
-        since the last call (``watermark.WatermarkDrops``); returns those rows. Call it every few triggers."""
+        since the last call (``watermark.WatermarkDrops``); returns those rows. Call it at least every
+        ``watermark_report_every_s``."""
         return sum(self.watermark_drops.report(query) for query in self.queries)
+
+    @property
+    def watermark_report_every_s(self) -> float:
+        """How often to call ``report_watermark_drops``. It reads each query's recent progress, which Spark
+        keeps for the last 100 triggers and which takes tens of milliseconds to read: every 50 triggers of
+        the fastest query, and at least every 30 s."""
+        triggers = [self.config.trigger, self.config.history_trigger or self.config.trigger]
+        try:
+            fastest_s = min(interval_micros(t) for t in triggers) / 1e6
+        except ValueError:  # a trigger Spark reads and this does not: report at every chance
+            return 0.0
+        return min(30.0, 50 * fastest_s)
 
     # ------------------------------------------------------------------ sinks (one micro-batch each)
 

@@ -109,3 +109,18 @@ def test_rows_behind_the_watermark_are_logged_and_published_per_micro_batch(
     ]
     errors = [r.getMessage() for r in ours if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "InternalFailure" in errors[0] and "retried next time" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("job", "trigger", "history_trigger", "every_s"),
+    [
+        ("spread-calculator", "5 seconds", None, 30.0),  # 50 triggers would be 250 s: at least every 30 s
+        ("spread-calculator", "100 milliseconds", None, 5.0),  # 50 x 0.1 s
+        ("whale-detector", "1 second", "200 milliseconds", 10.0),  # its history query is the faster: 50 x 0.2 s
+    ],
+)
+def test_the_progress_is_read_before_spark_forgets_a_batch(
+    spark: SparkSession, job: str, trigger: str, history_trigger: str | None, every_s: float
+) -> None:
+    config = JobConfig(job=job, trigger=trigger, history_trigger=history_trigger)
+    assert JobRunner(spark, config).watermark_report_every_s == every_s
