@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS `crypto_pulse`.`anomalies_reprocessed` (
   `window_end` timestamp COMMENT 'its end',
   `symbol` string COMMENT 'BASE-QUOTE',
   `exchange` string COMMENT 'binance or coinbase',
-  `total_quote_volume` double COMMENT 'the window''s quote volume',
+  `total_quote_volume` double COMMENT 'quote volume in the window',
   `trade_count` bigint COMMENT 'trades in the window',
   `baseline_mean` double COMMENT 'mean quote volume of the baseline windows',
   `baseline_std` double COMMENT 'sample standard deviation (n-1) of the baseline',

@@ -129,6 +129,7 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     queries = []
+    runners: list[JobRunner] = []
     try:
         runners = [JobRunner(spark, config) for config in configs]
         if warm_up:
@@ -142,11 +143,17 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
         for runner in runners:
             queries.extend(runner.start(kinesis_source(spark, runner.config)))
         _emit({"event": "started", "jobs": [c.job for c in configs], "queries": [q.name for q in queries]})
+        report_every_s = min(runner.watermark_report_every_s for runner in runners)
+        next_report = time.monotonic() + report_every_s
         while not stop.is_set() and all(q.isActive for q in queries):
             try:
                 spark.streams.awaitAnyTermination(1)
             except StreamingQueryException:
                 break  # reported below, with every other failed query
+            if time.monotonic() >= next_report:
+                for runner in runners:
+                    runner.report_watermark_drops()
+                next_report = time.monotonic() + report_every_s
     finally:
         # A query that ended by itself failed; one we stop may end with the interruption's error, which
         # is no failure (its batch is replayed from the checkpoint on the next start).
@@ -157,6 +164,8 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
             signal.signal(sig, handler)
     for q in failed:
         print(f"coattail_jobs: query {q.name} failed: {q.exception()}", file=sys.stderr)
+    for runner in runners:
+        runner.report_watermark_drops()  # the last micro-batches'
     rows = {
         spec.name: spark.table(first.table(spec.name)).count()
         for spec in TABLES

@@ -3,7 +3,8 @@
 ``python -m coattail_jobs ddl --out ../ddl`` writes one file per table; a test keeps ``ddl/`` equal to
 this rendering and checks every column and type against the schemas. Athena specifics: Iceberg tables
 are created with ``TBLPROPERTIES ('table_type'='ICEBERG')`` (there is no ``STORED AS ICEBERG``), the day
-transform is ``day(col)`` (there is no ``date()``), and identifiers are quoted with backticks.
+transform is ``day(col)`` (there is no ``date()``), identifiers are quoted with backticks, and the statements
+follow Hive's DDL grammar, which Athena uses for DDL (its queries are Trino's SQL): see ``_comment``.
 """
 
 from __future__ import annotations
@@ -50,8 +51,16 @@ def athena_type(dtype: DataType) -> str:
     raise ValueError(f"no Athena type for {dtype.simpleString()}")
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+# Athena runs DDL with Hive's grammar, not Trino's: a literal escapes with a backslash, and the SQL-standard
+# doubled quote ('it''s') is two literals, which COMMENT refuses. Comments hold no quote or backslash, so
+# the literal reads the same in either grammar (and in Spark SQL, for ddl apply --local).
+_UNQUOTABLE = re.compile(r"['\"`\\]")
+
+
+def _comment(text: str, where: str) -> str:
+    if _UNQUOTABLE.search(text):
+        raise ValueError(f"{where}: comment {text!r} has a quote or a backslash; word it without")
+    return f"'{text}'"
 
 
 def _partition(spec: TableSpec, field: str) -> str:
@@ -74,7 +83,8 @@ def render_table(spec: TableSpec) -> str:
             raise ValueError(f"column name {f.name!r} of {spec.name} is not a plain identifier")
         comment = f.metadata.get("comment", "")
         columns.append(
-            f"  `{f.name}` {athena_type(f.dataType)}" + (f" COMMENT {_sql_string(comment)}" if comment else "")
+            f"  `{f.name}` {athena_type(f.dataType)}"
+            + (f" COMMENT {_comment(comment, f'{spec.name}.{f.name}')}" if comment else "")
         )
     partitions = ", ".join(_partition(spec, p) for p in spec.partitioning)
     body = ",\n".join(columns)

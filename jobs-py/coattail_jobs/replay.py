@@ -66,6 +66,7 @@ from .parse import MALFORMED_COL, RECORD_COL, parse_trades, to_trades
 from .quality import CHECKS_FAILED_COL, PROCESSING_TIME_COL, REASON_COL, DataQualityChecker, default_checker
 from .schemas import ALERT, ANOMALY_ALERT, DLQ_RECORD, RAW_TRADES, SPREAD_RECORD, VOLUME_AGGREGATE, WHALE_ALERT
 from .sources import file_source
+from .watermark import dropped_by_batch
 from .writers import NATURAL_KEYS, conform
 
 RAW_ARCHIVER = "raw-archiver"
@@ -635,13 +636,9 @@ class _Replay:
         """Keep, per micro-batch of the main query, the rows its stateful operators dropped as late."""
         if query is not main:
             return
-        # Progress is Spark's JSON (hence Any); recentProgress holds the last 100 batches, and this runs
-        # after every few, so no batch is missed.
-        for progress in query.recentProgress:
-            operators = progress.get("stateOperators") or []
-            self.late_by_batch[int(progress["batchId"])] = sum(
-                int(operator.get("numRowsDroppedByWatermark", 0)) for operator in operators
-            )
+        # recentProgress holds the last 100 batches, and this runs after every few, so no batch is missed.
+        for batch_id, rows in dropped_by_batch(query.recentProgress).items():
+            self.late_by_batch[batch_id] = max(self.late_by_batch.get(batch_id, 0), rows)
 
     def _stage(self, output: Output, rows: DataFrame, batch_id: int) -> None:
         staged = rows.select(*output.staged_schema.names).withColumn(_BATCH_COL, F.lit(batch_id).cast("long"))

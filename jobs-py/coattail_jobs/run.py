@@ -26,10 +26,12 @@ from .config import JobConfig
 from .jobs.spread_calculator import spread_records
 from .jobs.volume_anomaly import detect_anomalies, volume_aggregates
 from .jobs.whale_detector import whale_trades
-from .metrics import metrics_sink_for
+from .metrics import MetricsSink, metrics_sink_for
 from .parse import parse_trades, to_trades
-from .quality import DataQualityChecker, default_checker, write_dlq
+from .quality import DataQualityChecker, default_checker, streaming_query_id, write_dlq
+from .replay import interval_micros
 from .schemas import RAW_KINESIS_RECORD, TABLES, TABLES_BY_NAME, TRADE
+from .watermark import WatermarkDrops
 from .writers import ensure_tables, merge_into_iceberg, put_alerts
 
 if TYPE_CHECKING:
@@ -39,6 +41,10 @@ log = logging.getLogger(__name__)
 
 STREAMING_JOBS = ("raw-archiver", "volume-anomaly", "whale-detector", "spread-calculator")
 BatchSink = Callable[[DataFrame, int], None]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def dynamodb_client(config: JobConfig) -> DynamoDBClient:
@@ -63,10 +69,24 @@ class WarmUp:
 class JobRunner:
     """Starts one job's streaming queries over a raw-record stream (Kinesis, or files in tests and replay)."""
 
-    def __init__(self, spark: SparkSession, config: JobConfig, dynamodb: Any | None = None) -> None:
+    def __init__(
+        self,
+        spark: SparkSession,
+        config: JobConfig,
+        dynamodb: Any | None = None,
+        *,
+        metrics_sink: MetricsSink | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        """``metrics_sink`` (default: CloudWatch on EMR, the log locally) and ``clock`` (the quality checks'
+        processing time and the dead letters' ``failed_at``) are the runner's ties to the outside world."""
         self.spark = spark
         self.config = config
-        self.checker: DataQualityChecker = default_checker(spark, config, metrics_sink=metrics_sink_for(config))
+        self._clock = clock
+        self.metrics_sink = metrics_sink if metrics_sink is not None else metrics_sink_for(config)
+        self.checker: DataQualityChecker = default_checker(spark, config, metrics_sink=self.metrics_sink, clock=clock)
+        self.watermark_drops = WatermarkDrops(config.job, config.cloudwatch_namespace, self.metrics_sink)
+        self.queries: list[StreamingQuery] = []
         self._dynamodb = dynamodb
         ensure_tables(spark, TABLES, config.table)
 
@@ -153,7 +173,27 @@ class JobRunner:
             .option("checkpointLocation", self.config.checkpoint(name))
             .outputMode("append")
         )
-        return writer.trigger(processingTime=trigger or self.config.trigger).start()
+        query = writer.trigger(processingTime=trigger or self.config.trigger).start()
+        self.queries.append(query)
+        return query
+
+    def report_watermark_drops(self) -> int:
+        """Logs and publishes the rows the job's queries dropped behind their watermark in the micro-batches
+        since the last call (``watermark.WatermarkDrops``); returns those rows. Call it at least every
+        ``watermark_report_every_s``."""
+        return sum(self.watermark_drops.report(query) for query in self.queries)
+
+    @property
+    def watermark_report_every_s(self) -> float:
+        """How often to call ``report_watermark_drops``. It reads each query's recent progress, which Spark
+        keeps for the last 100 triggers and which takes tens of milliseconds to read: every 50 triggers of
+        the fastest query, and at least every 30 s."""
+        triggers = [self.config.trigger, self.config.history_trigger or self.config.trigger]
+        try:
+            fastest_s = min(interval_micros(t) for t in triggers) / 1e6
+        except ValueError:  # a trigger Spark reads and this does not: report at every chance
+            return 0.0
+        return min(30.0, 50 * fastest_s)
 
     # ------------------------------------------------------------------ sinks (one micro-batch each)
 
@@ -168,7 +208,14 @@ class JobRunner:
             )
             merge_into_iceberg(rows, TABLES_BY_NAME["raw_trades"], self.config.table("raw_trades"))
             if metrics["RecordsFailed"] > 0:
-                write_dlq(invalid, self.config.raw_root, self.config.job, batch_id, datetime.now(UTC))
+                write_dlq(
+                    invalid,
+                    self.config.raw_root,
+                    self.config.job,
+                    batch_id,
+                    self._clock(),
+                    query_id=streaming_query_id(batch),
+                )
             # Published once the batch is written: a batch that fails here is replayed and counted once.
             self.checker.publish_metrics(metrics)
 

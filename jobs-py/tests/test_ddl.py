@@ -15,11 +15,17 @@ from pyspark.sql.types import (
     IntegerType,
     LongType,
     StringType,
+    StructField,
+    StructType,
     TimestampType,
 )
 
-from coattail_jobs.ddl import render_all
+from coattail_jobs.batch.schema_evolution import DEMO_SPEC, DEMO_TABLE, add_column_sql
+from coattail_jobs.config import DATABASE
+from coattail_jobs.ddl import render_all, render_table
 from coattail_jobs.schemas import TABLES, UNIFIED_TRADE, TableSpec
+
+from .athena_ddl import athena_ddl_errors
 
 REPO = Path(__file__).resolve().parents[2]
 DDL_DIR = REPO / "ddl"
@@ -69,6 +75,53 @@ def test_valid_athena_iceberg_ddl(spec: TableSpec) -> None:
         assert column in names, f"{spec.name} partitioned by {part}, no such column"
     # Event-time tables are partitioned by day of their time column, then symbol (or alert type).
     assert partitioned.group(1).startswith("day(")
+
+
+@pytest.mark.parametrize("spec", TABLES, ids=lambda s: s.name)
+def test_athenas_ddl_grammar_takes_every_table(spec: TableSpec) -> None:
+    # As ddl apply sends it: the bucket filled in (the `--` line is a comment to both).
+    sql = (DDL_DIR / f"{spec.name}.sql").read_text().replace("${bucket}", "my-coattail")
+    assert athena_ddl_errors(sql) == []
+
+
+TABLE_WITH = "CREATE TABLE IF NOT EXISTS `crypto_pulse`.`t` (\n  `id` string COMMENT {}\n)\nLOCATION 's3://b/t/'"
+
+
+@pytest.mark.parametrize(
+    ("sql", "refused"),
+    [
+        # The SQL-standard doubled quote is two literals to Hive's grammar, and COMMENT takes one.
+        (TABLE_WITH.format("'the exchange''s trade id'"), True),
+        (TABLE_WITH.format("'the exchange\\'s trade id'"), False),  # Hive's escape
+        (TABLE_WITH.format("'trade id on the exchange'"), False),
+        ("ALTER TABLE `crypto_pulse`.`t` ADD COLUMNS (`venue` string COMMENT 'the venue''s name')", True),
+        ("ALTER TABLE `crypto_pulse`.`t` ADD COLUMNS (`venue` string COMMENT 'where', `tags` array<string>)", False),
+        ("ALTER TABLE `crypto_pulse`.`t` ADD COLUMNS (`venue` strin)", True),
+        ("CREATE DATABASE IF NOT EXISTS `crypto_pulse`", False),
+        ("DROP TABLE `crypto_pulse`.`t`", True),  # parses, but is no CREATE or ALTER
+        ("CREATE TABLE IF NOT EXISTS t (a string); CREATE TABLE IF NOT EXISTS u (b string)", True),
+    ],
+)
+def test_the_grammar_check_refuses_what_athena_refuses(sql: str, refused: bool) -> None:
+    assert bool(athena_ddl_errors(sql)) is refused, athena_ddl_errors(sql)
+
+
+@pytest.mark.parametrize("comment", ["the exchange's trade id", 'a "quoted" id', "a `ticked` id", "C:\\ids"])
+def test_a_comment_athena_could_misread_is_refused_when_rendering(comment: str) -> None:
+    spec = TableSpec("t", StructType([StructField("id", StringType(), True, {"comment": comment})]), ("id",), "t")
+    with pytest.raises(ValueError, match=r"^t\.id: comment .* has a quote or a backslash"):
+        render_table(spec)
+
+
+def test_the_schema_evolution_demos_statements_are_athena_ddl() -> None:
+    # Its table's DDL, as ddl apply would create it, and its change, as a migration would hold it.
+    table_ddl = render_table(DEMO_SPEC).replace("${bucket}", "my-coattail")
+    assert athena_ddl_errors(table_ddl) == []
+    assert athena_ddl_errors(add_column_sql(f"`{DATABASE}`.`{DEMO_TABLE}`")) == []
+    assert (
+        add_column_sql("t")
+        == "ALTER TABLE t ADD COLUMNS (ingest_source string COMMENT 'websocket or rest (historical-loader)')"
+    )
 
 
 def test_the_unified_trade_agrees_with_the_producers_json_schema() -> None:

@@ -18,7 +18,7 @@ from pyspark.testing import assertDataFrameEqual
 from coattail_jobs.config import JobConfig
 from coattail_jobs.metrics import CloudWatchMetrics
 from coattail_jobs.parse import parse_trades
-from coattail_jobs.quality import DataQualityChecker, default_checker, write_dlq
+from coattail_jobs.quality import DataQualityChecker, default_checker, streaming_query_id, write_dlq
 from coattail_jobs.schemas import DLQ_RECORD
 
 NOW = datetime(2024, 5, 1, 12, 5, tzinfo=UTC)
@@ -208,37 +208,54 @@ def test_a_mixed_batch_passes_warnings_and_publishes_exact_metrics(spark: SparkS
     assert sink.calls == [(NAMESPACE, expected, {"Job": "raw-archiver"})]
 
 
+QUERY_ID = "5b1c3d1e-0f7a-4f43-9d0e-2a1b4c6d8e9f"
+
+
 def test_an_empty_batch_scores_100_and_writes_no_dead_letters(spark: SparkSession, tmp_path: Path) -> None:
     sink = RecordingSink()
 
     _, invalid, metrics = checker(spark, sink).validate(records(spark, []))
 
     assert metrics == metrics_of(QualityScore=100.0)
-    assert write_dlq(invalid, str(tmp_path), "raw-archiver", 1, NOW) == []
+    assert write_dlq(invalid, str(tmp_path), "raw-archiver", 1, NOW, query_id=QUERY_ID) == []
     assert list(tmp_path.iterdir()) == []
 
 
-def test_dead_letters_land_per_reason_and_day_and_a_replay_replaces_them(spark: SparkSession, tmp_path: Path) -> None:
+def test_dead_letters_are_filed_by_arrival_day_and_a_replay_after_midnight_replaces_them(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # Kinesis received the malformed record at 23:59:59.9 UTC on May 1 and the bad price at 00:00:00.1 on
+    # May 2; the two records of the batch go to two days' folders. "oops" has no trade time to fall back on.
+    arrived = {
+        "malformed": datetime(2024, 5, 1, 23, 59, 59, 900000, tzinfo=UTC),
+        "negative_price": NOW + timedelta(hours=12),
+    }
+    raw = spark.createDataFrame(
+        [(text, case, arrived.get(case)) for case, text in MIXED],
+        "data string, sequence_number string, arrival_time timestamp",
+    )
     chk = checker(spark)
-    _, invalid, _ = chk.validate(records(spark, MIXED))
-    # 01:00:00.25 at UTC+2 is 23:00:00.25 UTC the day before: the day of the folder is the UTC one.
-    failed_at = datetime(2024, 5, 2, 1, 0, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
+    _, invalid, _ = chk.validate(parse_trades(raw))
     root = str(tmp_path)
+    # 01:00:00.25 at UTC+2 is 23:00:00.25 UTC on May 1; the replay's clock is past midnight, on May 2.
+    failed_at = datetime(2024, 5, 2, 1, 0, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
+    replayed_at = datetime(2024, 5, 2, 0, 30, tzinfo=UTC)
 
-    written = write_dlq(invalid, root, "raw-archiver", 7, failed_at)
-    write_dlq(invalid, root, "raw-archiver", 7, failed_at)  # the micro-batch replayed
+    written = write_dlq(invalid, root, "raw-archiver", 7, failed_at, query_id=QUERY_ID)
+    again = write_dlq(invalid, root, "raw-archiver", 7, replayed_at, query_id=QUERY_ID)  # the micro-batch replayed
     chk.release()
 
-    malformed_dir = tmp_path / "dlq/malformed/dt=2024-05-01/job=raw-archiver/batch_id=7"
-    price_dir = tmp_path / "dlq/validity_price_positive/dt=2024-05-01/job=raw-archiver/batch_id=7"
-    assert written == [str(malformed_dir), str(price_dir)]
+    batch = f"job=raw-archiver/query_id={QUERY_ID}/batch_id=7"
+    malformed_dir = tmp_path / "dlq/malformed/dt=2024-05-01" / batch
+    price_dir = tmp_path / "dlq/validity_price_positive/dt=2024-05-02" / batch
+    assert written == again == [str(malformed_dir), str(price_dir)]
     data_files = sorted(str(p.relative_to(tmp_path).parent) for p in tmp_path.glob("dlq/**/part-*.json"))
     assert data_files == [str(malformed_dir.relative_to(tmp_path)), str(price_dir.relative_to(tmp_path))]
 
     def lines(folder: Path) -> list[dict[str, object]]:
         return [json.loads(line) for f in folder.glob("part-*.json") for line in f.read_text().splitlines()]
 
-    common = {"job": "raw-archiver", "batch_id": 7, "failed_at": "2024-05-01T23:00:00.250000Z"}
+    common = {"job": "raw-archiver", "query_id": QUERY_ID, "batch_id": 7, "failed_at": "2024-05-02T00:30:00.000000Z"}
     assert lines(malformed_dir) == [{"reason": "malformed", "checks_failed": ["malformed"], "record": "oops", **common}]
     assert lines(price_dir) == [
         {
@@ -249,6 +266,21 @@ def test_dead_letters_land_per_reason_and_day_and_a_replay_replaces_them(spark: 
         }
     ]
     assert list(lines(malformed_dir)[0]) == DLQ_RECORD.fieldNames()  # every field, in the schema's order
+
+
+def test_without_an_arrival_time_dead_letters_are_filed_by_trade_day(spark: SparkSession, tmp_path: Path) -> None:
+    chk = checker(spark)
+    _, invalid, _ = chk.validate(records(spark, MIXED))  # no arrival_time column
+
+    written = write_dlq(invalid, str(tmp_path), "raw-archiver", 3, NOW, query_id=QUERY_ID)
+    chk.release()
+
+    # The bad price traded on 2024-05-01; "oops" has no time at all: Hive's folder for a NULL partition.
+    batch = f"job=raw-archiver/query_id={QUERY_ID}/batch_id=3"
+    assert written == [
+        f"{tmp_path}/dlq/malformed/dt=__HIVE_DEFAULT_PARTITION__/{batch}",
+        f"{tmp_path}/dlq/validity_price_positive/dt=2024-05-01/{batch}",
+    ]
 
 
 def test_any_checks_over_any_frame_warn_rows_pass_and_the_row_is_the_record(
@@ -337,4 +369,8 @@ def test_misuse_is_refused(spark: SparkSession) -> None:
     with pytest.raises(ValueError, match="foreachBatch"):
         chk.validate(spark.readStream.format("rate").load())
     with pytest.raises(ValueError, match="aware datetime"):
-        write_dlq(spark.createDataFrame([], "x int"), "/tmp", "raw-archiver", 1, datetime(2024, 5, 1))
+        write_dlq(spark.createDataFrame([], "x int"), "/tmp", "raw-archiver", 1, datetime(2024, 5, 1), query_id="q")
+    with pytest.raises(ValueError, match="cannot name a folder"):
+        write_dlq(spark.createDataFrame([], "x int"), "/tmp", "raw-archiver", 1, NOW, query_id="../q")
+    with pytest.raises(RuntimeError, match="foreachBatch"):
+        streaming_query_id(spark.createDataFrame([], "x int"))

@@ -270,17 +270,37 @@ def first_trade_id(rest: BinanceRest, symbol: str, start_ms: int, end_ms: int) -
 def trade_pages(
     rest: BinanceRest, symbol: str, start_ms: int, end_ms: int, now: Callable[[], float] = time.time
 ) -> Iterator[tuple[list[dict[str, object]], int]]:
-    """Pages of raw trades in ``[start_ms, end_ms)`` in id order, each with the epoch ms it arrived at."""
+    """Pages of raw trades in ``[start_ms, end_ms)`` in id order, each with the epoch ms it arrived at.
+
+    A trade whose time is not an integer is passed on (``to_unified`` rejects it, and the load counts it)
+    unless it follows a trade at or past the end: ids are in time order, so it lies between its neighbours.
+    """
     cursor = first_trade_id(rest, symbol, start_ms, end_ms)
     while cursor is not None:
         params: dict[str, str | int] = {"symbol": exchange_symbol(symbol), "fromId": cursor, "limit": PAGE_LIMIT}
         page = rest.get(HISTORICAL_TRADES, params, HISTORICAL_TRADES_WEIGHT)
         received_ms = int(now() * 1000)
-        yield [t for t in page if start_ms <= _int(t, "time") < end_ms], received_ms
+        in_range: list[dict[str, object]] = []
+        past_end = False
+        for trade in page:
+            time_ms = _time_ms(trade)
+            if time_ms is not None and time_ms >= end_ms:
+                past_end = True
+            if past_end:
+                continue
+            if time_ms is None or time_ms >= start_ms:
+                in_range.append(trade)
+        yield in_range, received_ms
         # A short page is the newest trade; a trade at or past the end closes the range.
-        if len(page) < PAGE_LIMIT or _int(page[-1], "time") >= end_ms:
+        if len(page) < PAGE_LIMIT or past_end:
             return
         cursor = _int(page[-1], "id") + 1
+
+
+def _time_ms(trade: Mapping[str, object]) -> int | None:
+    """The trade's time in epoch ms; None when it is not an integer (a trade to reject, not a reason to stop)."""
+    value = trade.get("time")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _int(trade: Mapping[str, object], name: str) -> int:
@@ -427,7 +447,7 @@ def load(
                     unified.append(to_unified(raw, symbol, ingested_at))
                 except ValueError as err:
                     summary.rejected += 1
-                    log.debug("skipping a trade Binance sent: %s: %s", err, raw)
+                    log.warning("rejected a trade Binance sent (%s): %s", err, raw)
             files.write(unified)
             summary.trades += len(unified)
             if unified:

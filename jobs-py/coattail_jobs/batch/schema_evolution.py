@@ -7,7 +7,7 @@ On a table of its own, ``crypto_pulse.schema_evolution_demo`` (the columns and p
 
 1. create it and append a few trades (one data file per day and symbol); list the data files
    (``<table>.files``: path, size, record count) and the snapshots;
-2. ``ALTER TABLE ... ADD COLUMN ingest_source string``: Iceberg records a new schema in the table's metadata
+2. ``ALTER TABLE ... ADD COLUMNS (ingest_source string)``: Iceberg records a new schema in the table's metadata
    and assigns the column a new field id; it commits no snapshot and writes no data file;
 3. append more trades that carry ``ingest_source = 'rest'``;
 4. read everything: the old rows' ``ingest_source`` is NULL (their files have no column with that field id),
@@ -42,6 +42,7 @@ DEMO_TABLE = "schema_evolution_demo"
 NEW_COLUMN = "ingest_source"
 NEW_COLUMN_TYPE = "string"
 NEW_VALUE = "rest"
+NEW_COLUMN_COMMENT = "websocket or rest (historical-loader)"
 DEMO_SPEC = TableSpec(DEMO_TABLE, RAW_TRADES, ("day(trade_time)", "symbol"), "the schema-evolution demo's trades")
 
 _Trade = tuple[str, str, str, float, float, str, datetime]
@@ -104,6 +105,12 @@ def _trade_rows(trades: Sequence[_Trade], archived_at: datetime, source: str | N
     return rows
 
 
+def add_column_sql(table: str) -> str:
+    """The schema change, written as Athena takes it (``ADD COLUMNS``, Hive's DDL grammar, as a migration
+    in ddl/migrations/ would hold it); Spark SQL reads the same statement."""
+    return f"ALTER TABLE {table} ADD COLUMNS ({NEW_COLUMN} {NEW_COLUMN_TYPE} COMMENT '{NEW_COLUMN_COMMENT}')"
+
+
 def run_demo(spark: SparkSession, table: str, now: datetime | None = None) -> dict[str, object]:
     """Runs the demo on ``table`` (dropped and re-created first) and returns the report."""
     archived_at = now or datetime.now(UTC)
@@ -117,9 +124,7 @@ def run_demo(spark: SparkSession, table: str, now: datetime | None = None) -> di
         columns(spark, table),
     )
 
-    spark.sql(
-        f"ALTER TABLE {table} ADD COLUMN {NEW_COLUMN} {NEW_COLUMN_TYPE} COMMENT 'websocket or rest (historical-loader)'"
-    )
+    spark.sql(add_column_sql(table))
     snapshots_after_alter = snapshots(spark, table)
     evolved = spark.table(table).schema
     spark.createDataFrame(_trade_rows(NEW_TRADES, archived_at, NEW_VALUE), evolved).writeTo(table).append()
