@@ -127,6 +127,8 @@ describe('coattail demo end to end', () => {
       );
       expect(code).toBe(0);
       const summary = JSON.parse(ctx.out.text()) as DemoSummary;
+      // First, as everything below assumes it: no trade reached a job behind its 10-s watermark.
+      expect(summary.late_rows_dropped).toEqual({ 'raw-archiver': 0, 'volume-anomaly': 0, 'whale-detector': 0, 'spread-calculator': 0 });
 
       // B: the whole minute the market's second 10 fell on.
       const B = Math.round((Date.parse(summary.market_started_at) + 10_000) / 60_000) * 60_000;

@@ -252,6 +252,7 @@ describe('summary', () => {
     market_started_at: '2026-01-01T00:00:00.000Z',
     duration_s: 200,
     failed_queries: [],
+    late_rows_dropped: {},
     trades_undelivered: 0,
     trades_lost: 0,
     feeds: { reconnects: 2, gaps: 2, missing_trades: 1234, malformed_frames: 3, invalid_trades: 1, duplicates: 0 },

@@ -101,8 +101,9 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
 
     SIGINT and SIGTERM stop the queries cleanly (each finishes or abandons its micro-batch; the checkpoint
     replays it on the next start). stdout carries two JSON lines for whoever runs this: ``started`` once
-    every query is running, ``stopped`` with the rows in each Iceberg table at the end. ``warm_up`` runs
-    each job's ``JobRunner.warm_up`` first (a failed warm-up is logged and the jobs start anyway).
+    every query is running, ``stopped`` with the rows in each Iceberg table at the end and, per job, the rows
+    its watermarks dropped (``late_rows``). ``warm_up`` runs each job's ``JobRunner.warm_up`` first (a failed
+    warm-up is logged and the jobs start anyway).
     """
     from pyspark.errors import StreamingQueryException
     from pyspark.sql import SparkSession
@@ -130,6 +131,7 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     queries = []
     runners: list[JobRunner] = []
+    late = {config.job: 0 for config in configs}  # rows each job's watermarks dropped, for `stopped`
     try:
         runners = [JobRunner(spark, config) for config in configs]
         if warm_up:
@@ -152,7 +154,7 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
                 break  # reported below, with every other failed query
             if time.monotonic() >= next_report:
                 for runner in runners:
-                    runner.report_watermark_drops()
+                    late[runner.config.job] += runner.report_watermark_drops()
                 next_report = time.monotonic() + report_every_s
     finally:
         # A query that ended by itself failed; one we stop may end with the interruption's error, which
@@ -165,13 +167,13 @@ def run_pipeline(configs: list[JobConfig], *, warm_up: bool = False) -> int:
     for q in failed:
         print(f"coattail_jobs: query {q.name} failed: {q.exception()}", file=sys.stderr)
     for runner in runners:
-        runner.report_watermark_drops()  # the last micro-batches'
+        late[runner.config.job] += runner.report_watermark_drops()  # the last micro-batches'
     rows = {
         spec.name: spark.table(first.table(spec.name)).count()
         for spec in TABLES
         if spec.name != "anomalies_reprocessed"
     }
-    _emit({"event": "stopped", "failed": [q.name for q in failed], "rows": rows})
+    _emit({"event": "stopped", "failed": [q.name for q in failed], "rows": rows, "late_rows": late})
     return 1 if failed else 0
 
 

@@ -82,7 +82,9 @@ export function startApps(
       if (seen.length === 0) return { stopped: undefined, missing };
       const rows: Partial<Record<TableName, number>> = {};
       for (const e of seen) for (const [t, n] of Object.entries(e.rows) as [TableName, number][]) rows[t] = Math.max(rows[t] ?? 0, n);
-      return { stopped: { event: 'stopped', failed: seen.flatMap((e) => e.failed), rows }, missing };
+      // Each job runs in one application only: its count comes from there.
+      const late: Partial<Record<StreamingJob, number>> = Object.assign({}, ...seen.map((e) => e.late_rows ?? {}));
+      return { stopped: { event: 'stopped', failed: seen.flatMap((e) => e.failed), rows, late_rows: late }, missing };
     },
   };
 }

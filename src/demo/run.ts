@@ -170,6 +170,7 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
       market_started_at: isoFromMillis(market.startedAtMs),
       duration_s: Math.round((Date.now() - runStarted) / 1000),
       failed_queries: stopped?.failed ?? [],
+      late_rows_dropped: stopped?.late_rows ?? {},
       trades_undelivered: ingested.summary.failed,
       trades_lost: ingested.summary.lost,
       feeds: {

@@ -60,6 +60,8 @@ export interface StoppedEvent {
   event: 'stopped';
   failed: string[];
   rows: Partial<Record<TableName, number>>;
+  /** Per job, the rows its watermarks dropped as late (each one a trade the windows and alerts never saw). */
+  late_rows?: Partial<Record<StreamingJob, number>>;
 }
 
 export interface PipelineExit {

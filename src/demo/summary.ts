@@ -32,6 +32,8 @@ export interface DemoSummary {
   duration_s: number;
   /** Streaming queries that failed (empty when all ran to the end). */
   failed_queries: string[];
+  /** Per job, the trades its watermarks dropped as late: windows and alerts that never saw them. */
+  late_rows_dropped: Record<string, number>;
   trades_undelivered: number;
   /** Of those, the ones no place could save (never more than trades_undelivered). */
   trades_lost: number;
@@ -71,6 +73,9 @@ function heading(s: DemoSummary): string {
 function footer(s: DemoSummary): string[] {
   return [
     ...(s.failed_queries.length ? [`failed queries: ${s.failed_queries.join(', ')}`] : []),
+    ...Object.entries(s.late_rows_dropped)
+      .filter(([, n]) => n > 0)
+      .map(([job, n]) => `${job} dropped ${num(n)} late rows behind its watermark (raise --watermark; see its log)`),
     ...(s.trades_undelivered ? [`trades not delivered: ${s.trades_undelivered} (lost: ${s.trades_lost})`] : []),
     `warehouse, checkpoints and logs in ${s.dir}; Spark's logs: ${s.spark_logs.join(', ')}`,
     'Latency is for whale alerts only: window alerts wait for their window to close and the watermark to pass it.',
