@@ -97,6 +97,15 @@ def test_the_archive_packs_exactly_the_locks_run_time_packages_without_spark() -
     assert runtime <= {r.split("==")[0] for r in wanted}
 
 
+def test_the_lock_is_the_resolution_of_pyproject() -> None:
+    """`uv sync --frozen` installs the lock as it is: a range changed in pyproject.toml must reach it."""
+    check = subprocess.run([_uv(), "lock", "--check", "--offline"], cwd=JOBS_PY, capture_output=True, text=True)
+    assert check.returncode == 0, (
+        "jobs-py/pyproject.toml and uv.lock disagree: run `.tools/bin/uv lock` in jobs-py (it keeps the other "
+        f"pins; `make lock` upgrades them all)\n{check.stderr}"
+    )
+
+
 def test_the_virtualenv_the_tests_run_in_is_the_lock() -> None:
     """Every package installed here is at its locked version, and every locked one is installed: what the
     tests pass with is what the lock (and so pack-env) names, whatever the package index offers today."""
