@@ -85,4 +85,4 @@ bench-replay: build install-py
 	set -o pipefail; $(PY_VENV)/bin/python jobs-py/bench/replay_bench.py $(REPLAY_BENCH_ARGS) | tee .coattail/bench/replay.json
 
 clean:
-	rm -rf dist .coattail jobs-py/.venv jobs-py/.tools jobs-py/.jars
+	rm -rf dist .coattail jobs-py/.venv jobs-py/.tools jobs-py/.jars jobs-py/.ivy

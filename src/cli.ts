@@ -329,7 +329,8 @@ export function buildProgram(): Command {
 
 /** commander's `error: ...` message as our one line, with where to look. */
 function usageLine(text: string): string {
-  const message = text.trim().replace(/^error: /, '').replace(/\.$/, '');
+  // commander may add a suggestion on a line of its own ("(Did you mean --max-trades?)"): one line.
+  const message = text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
   return `coattail: ${message}. Run with --help for usage\n`;
 }
 

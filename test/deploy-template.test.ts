@@ -170,6 +170,23 @@ describe('metrics and alarms', () => {
   });
 });
 
+describe('the alarms on trades neither delivered nor saved', () => {
+  it.each([
+    ['IngestHeldMetric', 'IngestUnsavedAlarm', /this\.logger\.error\('([^']+)', \{ records: records\.length/],
+    ['IngestLostMetric', 'IngestLostAlarm', /this\.logger\.error\('([^']+)', \{ records: held\.records\.length/],
+  ])('%s matches the line the writer logs, and %s fires on one trade', (filterName, alarmName, line) => {
+    const m = line.exec(readRepo('src', 'kinesis', 'writer.ts'));
+    expect(m).not.toBeNull();
+    const filter = resource(filterName);
+    expect(filter.FilterPattern).toBe(`{ $.msg = "${m![1]}" }`);
+    const transform = (filter.MetricTransformations as JsonObject[])[0]!;
+    expect(transform.MetricValue).toBe('$.records');
+    const alarm = resource(alarmName);
+    expect([alarm.Namespace, alarm.MetricName]).toEqual([transform.MetricNamespace, transform.MetricName]);
+    expect([alarm.Statistic, alarm.Threshold, alarm.ComparisonOperator, alarm.TreatMissingData]).toEqual(['Sum', 1, 'GreaterThanOrEqualToThreshold', 'notBreaching']);
+  });
+});
+
 function container(): JsonObject {
   const defs = resource('IngestTaskDefinition').ContainerDefinitions as JsonObject[];
   expect(defs).toHaveLength(1);

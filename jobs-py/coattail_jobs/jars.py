@@ -84,9 +84,21 @@ def _present(folder: Path, jars: tuple[Jar, ...]) -> bool:
     return all((folder / j.file_name).is_file() and (folder / j.file_name).stat().st_size == j.size for j in jars)
 
 
+def _unwritable(folder: Path, err: OSError) -> JarsError:
+    return JarsError(
+        f"cannot write the Spark jars folder {folder}",
+        err.strerror or str(err),
+        "Set COATTAIL_JARS_DIR to a writable folder with 70 MB free",
+    )
+
+
 @contextlib.contextmanager
 def _locked(folder: Path, out: TextIO) -> Iterator[None]:
-    with (folder / ".lock").open("a") as lock:
+    try:
+        lock_file = (folder / ".lock").open("a")
+    except OSError as err:
+        raise _unwritable(folder, err) from err
+    with lock_file as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -103,7 +115,8 @@ def _mb(n: int) -> str:
 
 
 def _download(jar: Jar, repo: str, target: Path, out: TextIO) -> None:
-    """One jar from one repository to ``target``, checked; raises OSError/JarsError with the reason."""
+    """One jar from one repository to ``target``, checked. The repository's failures raise OSError or
+    ValueError (the next repository is tried); this machine's (the folder cannot be written) JarsError."""
     url = jar.path_in(repo)
     draft = target.with_name(f".{target.name}.{os.getpid()}.partial")
     digest = hashlib.sha256()
@@ -111,11 +124,20 @@ def _download(jar: Jar, repo: str, target: Path, out: TextIO) -> None:
     shown = -1
     live = out.isatty()
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, draft.open("wb") as f:
+        try:
+            f = draft.open("wb")
+        except OSError as err:
+            raise _unwritable(target.parent, err) from err
+        with f, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             while chunk := response.read(CHUNK):
-                f.write(chunk)
-                digest.update(chunk)
                 got += len(chunk)
+                if got > jar.size:
+                    raise ValueError(f"not the pinned jar (more than its {jar.size} bytes)")
+                try:
+                    f.write(chunk)
+                except OSError as err:
+                    raise _unwritable(target.parent, err) from err
+                digest.update(chunk)
                 percent = got * 100 // jar.size
                 if live and percent != shown and percent <= 100:
                     shown = percent
@@ -127,7 +149,10 @@ def _download(jar: Jar, repo: str, target: Path, out: TextIO) -> None:
                 f"not the pinned jar ({got} bytes, sha256 {digest.hexdigest()[:12]}…; pinned {jar.size} bytes, "
                 f"sha256 {jar.sha256[:12]}…)"
             )
-        os.replace(draft, target)
+        try:
+            os.replace(draft, target)
+        except OSError as err:
+            raise _unwritable(target.parent, err) from err
     finally:
         draft.unlink(missing_ok=True)
 

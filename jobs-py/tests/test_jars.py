@@ -186,11 +186,11 @@ def test_an_unreachable_repository_is_one_line_exit_1_and_nothing_kept(tmp_path:
     lines = run.stderr.strip().splitlines()
     assert lines[0].startswith(f"coattail: fetching the Spark jars once (67 MB) from {repo} into {folder}")
     assert len(lines) == 2, run.stderr
-    assert lines[1] == (
-        "coattail: cannot fetch the Spark jar org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.1: "
-        f"{repo}: [Errno 111] Connection refused. Check the network or proxy (https_proxy), or set "
-        "COATTAIL_MAVEN_REPO to a reachable Maven repository"
-    )
+    what, _, rest = lines[1].partition(f": {repo}: ")
+    assert what == "coattail: cannot fetch the Spark jar org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.1"
+    why, _, fix = rest.partition(". ")
+    assert why.endswith("Connection refused")  # [Errno 111] on Linux, 61 on macOS
+    assert fix == "Check the network or proxy (https_proxy), or set COATTAIL_MAVEN_REPO to a reachable Maven repository"
     assert run.stdout == ""
     assert [p.name for p in folder.iterdir()] == [".lock"]
 
@@ -236,3 +236,18 @@ def test_an_altered_jar_is_refused_and_the_next_repository_is_tried(
     assert run.returncode == 1
     assert f"{bad.url}: not the pinned jar (47140434 bytes, sha256 " in run.stderr.strip().splitlines()[-1]
     assert [p.name for p in only_bad.iterdir()] == [".lock"]
+
+
+def test_a_jars_folder_that_cannot_be_written_is_one_line_exit_1(tmp_path: Path) -> None:
+    folder = tmp_path / "jars"
+    (folder / ".lock").mkdir(
+        parents=True
+    )  # in the way of the lock file (a read-only folder is the same, but root writes there)
+    run = subprocess.run(
+        [sys.executable, "-m", "coattail_jobs", "jars"], env=_env(folder, MAVEN_CENTRAL), capture_output=True, text=True
+    )
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == [
+        f"coattail: cannot write the Spark jars folder {folder}: Is a directory. "
+        "Set COATTAIL_JARS_DIR to a writable folder with 70 MB free"
+    ]

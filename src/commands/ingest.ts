@@ -216,10 +216,6 @@ export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<
 
 const DEFAULT_UNDELIVERED_DIR = '.coattail/undelivered';
 
-/**
- * A second signal ends the process at once: what is accepted and not yet delivered is only in memory,
- * so it goes to the undelivered file now, synchronously, and stderr says how many and where.
- */
 /** The summary goes to stderr: stdout carries only data (the trades, with --sink stdout). */
 function printSummary(summary: IngestSummary, undeliveredFiles: string[], opts: IngestOptions, ctx: CommandContext): void {
   if (opts.json) {

@@ -47,7 +47,7 @@ export function checkDemoDir(dir: string): 'ours' | 'new' {
   throw usageError(
     `--dir ${dir} is not the demo's folder`,
     `it holds other files and no ${DEMO_MARK} mark, and the demo deletes checkpoints/ (with --fresh also warehouse/, raw/, logs/, undelivered/) in its folder`,
-    'pick an empty or new folder for --dir (or COATTAIL_DEMO_DIR); nothing was deleted',
+    'pick an empty or new folder for --dir (or COATTAIL_DEMO_DIR); nothing was deleted (a demo folder from an earlier coattail, which had no mark, can be removed)',
   );
 }
 

@@ -121,7 +121,7 @@ export class FeedConnection {
       },
       onReset: ({ symbol, last, seq, why }) =>
         this.logger.warn(
-          'trade ids went back: the exchange restarted its sequence; its trades are kept and counted from here, and their event_ids may repeat earlier ones',
+          'trade ids went back: the exchange restarted its sequence; its trades are kept and counted from here, but their event_ids repeat earlier ones, and downstream a repeated event_id within the dedupe window (the watermark) is taken for the earlier trade',
           { symbol, last_id: last, new_id: seq, why },
         ),
     });

@@ -99,8 +99,12 @@ export class TradeSequences {
     const why = restartSign(state, seq, timeMs);
     if (why === undefined) return false;
     this.restartCount += 1;
+    // The old sequence's open gaps cannot fill any more: they are confirmed now, not forgotten; all but a
+    // jump beyond the tracked window, which a bogus far-ahead id opens as easily as a real gap does.
+    state.pending = state.pending.filter((g) => g.to - g.from + 1 <= TRACKED_WINDOW);
+    this.confirm(symbol, state, now, true);
     this.opts.onReset?.({ exchange: this.exchange, symbol, last: state.last, seq, why });
-    const next = newState(seq, timeMs); // unconfirmed gaps go with the old sequence
+    const next = newState(seq, timeMs);
     next.newest = Math.max(next.newest, state.newest);
     this.bySymbol.set(symbol, next);
     return true;
@@ -116,32 +120,34 @@ export class TradeSequences {
 
   /** Confirms provisional gaps older than the settle time (all of them with `force`): logged and counted. */
   settle(now: number, force = false): void {
-    for (const [symbol, state] of this.bySymbol) {
-      if (state.pending.length === 0) continue;
-      const keep: PendingGap[] = [];
-      for (const gap of state.pending) {
-        if (!force && now - gap.at < this.settleMs) {
-          keep.push(gap);
-          continue;
-        }
-        const size = gap.to - gap.from + 1;
-        let count = size;
-        if (size <= TRACKED_WINDOW) {
-          count = 0;
-          for (let id = gap.from; id <= gap.to; id++) if (state.missing.has(id)) count += 1;
-        }
-        if (count === 0) continue; // filled in time: no gap after all
-        this.gapCount += 1;
-        this.missingNow += count;
-        this.opts.onGap?.({ exchange: this.exchange, symbol, from: gap.from, to: gap.to, count });
-      }
-      state.pending = keep;
-    }
+    for (const [symbol, state] of this.bySymbol) this.confirm(symbol, state, now, force);
   }
 
   /** Confirmed gaps so far, trades still missing from them (late arrivals subtracted), and sequence restarts. */
   totals(): { gaps: number; missingTrades: number; restarts: number } {
     return { gaps: this.gapCount, missingTrades: this.missingNow, restarts: this.restartCount };
+  }
+
+  private confirm(symbol: string, state: SymbolState, now: number, force: boolean): void {
+    if (state.pending.length === 0) return;
+    const keep: PendingGap[] = [];
+    for (const gap of state.pending) {
+      if (!force && now - gap.at < this.settleMs) {
+        keep.push(gap);
+        continue;
+      }
+      const size = gap.to - gap.from + 1;
+      let count = size;
+      if (size <= TRACKED_WINDOW) {
+        count = 0;
+        for (let id = gap.from; id <= gap.to; id++) if (state.missing.has(id)) count += 1;
+      }
+      if (count === 0) continue; // filled in time: no gap after all
+      this.gapCount += 1;
+      this.missingNow += count;
+      this.opts.onGap?.({ exchange: this.exchange, symbol, from: gap.from, to: gap.to, count });
+    }
+    state.pending = keep;
   }
 
   private openGap(state: SymbolState, from: number, to: number, now: number): void {

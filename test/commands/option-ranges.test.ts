@@ -54,6 +54,8 @@ describe('out-of-range options', () => {
     [['ingest', '--sink', 'nope'], "coattail: option '--sink <sink>' argument 'nope' is invalid. Allowed choices are kinesis, stdout. Run with --help for usage"],
     [['ingest', '--bogus'], "coattail: unknown option '--bogus'. Run with --help for usage"],
     [['no-such-command'], "coattail: unknown command 'no-such-command'. Run with --help for usage"],
+    [['ingest', '--max-trade', '1'], "coattail: unknown option '--max-trade' (Did you mean --max-trades?). Run with --help for usage"],
+    [['ingets'], "coattail: unknown command 'ingets' (Did you mean ingest?). Run with --help for usage"],
   ])('%j: exit 2, one line', async (args, line) => {
     const r = await run(args);
     expect(r.stderr.split('\n')).toEqual([line, '']);

@@ -39,7 +39,7 @@ function everyFile(dir: string): string[] {
 }
 
 function refusal(dir: string): string {
-  return `coattail: --dir ${dir} is not the demo's folder: it holds other files and no ${DEMO_MARK} mark, and the demo deletes checkpoints/ (with --fresh also warehouse/, raw/, logs/, undelivered/) in its folder. Pick an empty or new folder for --dir (or COATTAIL_DEMO_DIR); nothing was deleted`;
+  return `coattail: --dir ${dir} is not the demo's folder: it holds other files and no ${DEMO_MARK} mark, and the demo deletes checkpoints/ (with --fresh also warehouse/, raw/, logs/, undelivered/) in its folder. Pick an empty or new folder for --dir (or COATTAIL_DEMO_DIR); nothing was deleted (a demo folder from an earlier coattail, which had no mark, can be removed)`;
 }
 
 function thrown(fn: () => unknown): CoattailError {

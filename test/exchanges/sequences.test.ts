@@ -91,6 +91,19 @@ describe('trade sequences', () => {
     expect(s.accept('BTC-USDT', 5_300, 3_000, t1 + 300)).toBe(true);
   });
 
+  it("a restart confirms the old sequence's open gaps at once: they can no longer fill", () => {
+    const { s, gaps, restarts } = tracker('binance');
+    const t0 = Date.UTC(2024, 4, 1, 12);
+    for (const id of [5_000, 5_001, 5_004]) s.accept('BTC-USDT', id, 0, t0 + id); // 5002-5003 not seen yet
+    expect(gaps).toEqual([]);
+    expect(s.accept('BTC-USDT', 5_000, 10, t0 + 60_000)).toBe(true); // restarted, well within the settle time
+    expect(restarts).toHaveLength(1);
+    expect(gaps).toEqual([{ exchange: 'binance', symbol: 'BTC-USDT', from: 5_002, to: 5_003, count: 2 }]);
+    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 2, restarts: 1 });
+    s.settle(1_000, true);
+    expect(gaps).toHaveLength(1); // not counted twice
+  });
+
   it('a restart is known by its first trade, even one older than the newest seen (stamped before the session)', () => {
     const { s, restarts } = tracker('coinbase');
     const t0 = Date.UTC(2024, 4, 1, 12);
