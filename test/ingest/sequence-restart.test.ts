@@ -96,6 +96,6 @@ describe('a simulator restarted under a running ingest', () => {
         })),
       ),
     );
-    for (const w of warnings) expect(w.msg).toContain('event_ids may repeat earlier ones');
+    for (const w of warnings) expect(w.msg).toContain('their event_ids repeat earlier ones, and downstream a repeated event_id within the dedupe window (the watermark) is taken for the earlier trade');
   });
 });
