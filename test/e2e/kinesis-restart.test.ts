@@ -8,7 +8,7 @@
  * acknowledged has been persisted, so a record missing afterwards could only be the producer's fault.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { freePort, spawnKinesisEmulator, stopProcess, waitForPort } from '../../
 import { ensureStream } from '../../src/local/resources.js';
 import { parseScenario, startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
 import type { UnifiedTrade } from '../../src/trade.js';
+import { waitFor } from '../helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/coattail', import.meta.url));
 const OUTAGE_MS = 20_000;
@@ -55,16 +56,19 @@ describe('the Kinesis emulator stopped for 20 s mid-stream', () => {
     const client = createKinesisClient({ endpoint }, {});
     await ensureStream(client, stream, 2);
 
-    // 100 trades/s for 45 s; 5 s of silence from second 4 (trades still print and are missed: gaps).
+    // 100 trades/s for 50 s; 8 s of silence from second 4 (trades still print and are missed: gaps), in
+    // which the producer drains, the emulator persists and is stopped. (Longer, and Coinbase's watchdog, 10 s
+    // without a heartbeat, would reconnect into the silence.)
+    const SILENCE_MS = 8_000;
     const scenario = parseScenario({
       symbols: [
         { symbol: 'BTC-USDT', startPrice: 65000 },
         { symbol: 'ETH-USDT', startPrice: 3200 },
       ],
       rate: 100,
-      totalTrades: 4500,
+      totalTrades: 5000,
       waitForClients: true,
-      events: [{ at: 4, type: 'silence', durationSeconds: 5 }],
+      events: [{ at: 4, type: 'silence', durationSeconds: SILENCE_MS / 1000 }],
     });
     const sim: SimulatorHandle = await startSimulator({ scenario, seed: 3 });
     cleanup.push(() => sim.close());
@@ -89,11 +93,40 @@ describe('the Kinesis emulator stopped for 20 s mid-stream', () => {
           return { at: Date.parse(line.time), received: line.received, sent: line.sent, buffered: line.buffered };
         });
 
+    // Everything received so far acknowledged, in a stats line printed after `since`, with nothing more coming in.
+    const settledAfter = (since: number): boolean => {
+      const lines = stats().filter((l) => l.at > since);
+      const last = lines.slice(-3);
+      return last.length === 3 && last.every((l) => l.buffered === 0 && l.sent === l.received && l.received === last[0]!.received);
+    };
+    // The emulator rewrites its data file in place every second: a write is over once the file parses.
+    const dataFile = path.join(dir, 'kinesis-data.json');
+    const persisted = (): number => statSync(dataFile).mtimeMs;
+    const whole = (): boolean => {
+      try {
+        JSON.parse(readFileSync(dataFile, 'utf8'));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
     const silence = new Promise<void>((resolve) => sim.onEvent((e) => e.event.type === 'silence' && resolve()));
     await silence;
-    await new Promise((r) => setTimeout(r, 3_000)); // the producer drains, the emulator persists (every 1 s)
-    const before = stats().at(-1)!;
-    expect(before.buffered).toBe(0);
+    const silentAt = Date.now();
+    // What was in flight when the silence began has arrived a second later; then all of it acknowledged.
+    await waitFor(
+      () => stats().some((l) => l.at > silentAt + 1_000 && l.buffered === 0 && l.sent === l.received),
+      SILENCE_MS,
+      'the producer to drain in the silence',
+    );
+    // The emulator persists every second: two writes after the drain, and the second began after it.
+    const drained = persisted();
+    await waitFor(() => persisted() > drained && whole(), 30_000, 'a persist after the drain');
+    const once = persisted();
+    await waitFor(() => persisted() > once && whole(), 30_000, 'a second persist after the drain');
+    // Still in the silence, so nothing was acknowledged after that persist began.
+    expect(Date.now() - silentAt, 'the silence ended before the emulator was stopped').toBeLessThan(SILENCE_MS);
     await stopProcess(emulator.pid!, 0); // SIGKILL: kinesis-local ignores SIGTERM
     const downAt = Date.now();
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
@@ -101,8 +134,10 @@ describe('the Kinesis emulator stopped for 20 s mid-stream', () => {
     emulator = await startEmulator(port, tlsPort, dir);
 
     await sim.done;
-    // Let the producer catch up (its backoff is capped at 10 s), then stop it: it flushes and reports.
-    await new Promise((r) => setTimeout(r, 15_000));
+    // The producer catches up (its backoff is capped at 10 s; the paused sockets are read again), then it
+    // is stopped: it flushes and reports.
+    const doneAt = Date.now();
+    await waitFor(() => settledAfter(doneAt), 120_000, 'the producer to catch up after the outage');
     ingest.kill('SIGTERM');
     expect(await exited, stderr).toBe(0);
     const summary = JSON.parse(stderr.trim().split('\n').at(-1)!) as { received: number; sent: number; failed: number; retried: number };
@@ -125,5 +160,5 @@ describe('the Kinesis emulator stopped for 20 s mid-stream', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(summary.received);
     expect(summary.received).toBeGreaterThan(3000);
-  }, 180_000);
+  }, 300_000);
 });
