@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import { onTestFinished } from 'vitest';
 import { createLogger, type Logger } from '../src/core/logger.js';
 import type { CommandContext } from '../src/core/context.js';
 import { systemClock } from '../src/core/time.js';
@@ -61,4 +65,11 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 10_000, what
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A new folder under the system's temp folder (`coattail-<name>-…`), removed with all it holds when the current test ends. */
+export function tempDir(name: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `coattail-${name}-`));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { simulate, type SimulateOptions } from '../src/commands/simulate.js';
 import type { CommandContext } from '../src/core/context.js';
 import { CoattailError } from '../src/core/errors.js';
@@ -30,6 +30,7 @@ class Sink extends Writable {
 }
 
 const cwd = mkdtempSync(path.join(tmpdir(), 'coattail-simulate-'));
+afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 function context(): { ctx: CommandContext; stdout: Sink; stderr: Sink; abort: () => void } {
   const stdout = new Sink();

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startSimulator, type SimulatorEvent, type SimulatorHandle } from '../src/simulator/server.js';
 import type { PrintedTrade } from '../src/simulator/types.js';
+import { tempDir } from './helpers.js';
 import { closedAfterEach, BTC_ETH, PrintLog, productAtLeast, testScenario, TestClient } from './simulator-support.js';
 
 const { sims, clients } = closedAfterEach();
@@ -267,7 +267,7 @@ describe('scenario events over the wire', () => {
   });
 
   it('records every printed trade as NDJSON: the initial trades first, then the session', async () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'coattail-sim-')), 'trades.jsonl');
+    const file = path.join(tempDir('sim'), 'trades.jsonl');
     const { sim, log } = await start({ scenario: testScenario({ rate: 1000, symbols: BTC_ETH, totalTrades: 50 }), recordFile: file });
     await sim.done;
     await sim.close();

@@ -1,13 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CoattailError } from '../src/core/errors.js';
 import { listScenarios, loadScenario, parseScenario } from '../src/simulator/scenario-loader.js';
 import type { ScenarioEvent } from '../src/simulator/scenario.js';
 
 const repoScenarios = path.resolve(import.meta.dirname, '../scenarios');
 const tmp = mkdtempSync(path.join(tmpdir(), 'coattail-scenario-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function writeScenario(name: string, body: unknown): string {
   const file = path.join(tmp, name);

@@ -3,13 +3,13 @@
  * size (100x30), alerts put into dynalite, the screen read back with capture-pane, then q.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { tempDir } from './helpers.js';
 import { dynamoClient, isoAt, newAlertsTable, putAlerts, whaleItem } from './watch-support.js';
 
 const BIN = fileURLToPath(new URL('../bin/coattail', import.meta.url));
@@ -65,7 +65,7 @@ describe('coattail watch whales in a real terminal', () => {
   it('shows alerts as they are written, coloured by side, and quits on q', async () => {
     expect(spawnSync('tmux', ['-V'], { encoding: 'utf8' }).error, 'tmux is not installed: the terminal test of `coattail watch` needs it (apt-get install tmux)').toBeUndefined();
     const table = await newAlertsTable(client);
-    const exitFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'coattail-watch-')), 'exit-code');
+    const exitFile = path.join(tempDir('watch'), 'exit-code');
     const command = [process.execPath, BIN, 'watch', 'whales', '--dynamodb-endpoint', inject('dynamoEndpoint'), '--table', table, '--interval-ms', '200']
       .map((a) => `'${a}'`)
       .join(' ');

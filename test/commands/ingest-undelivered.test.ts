@@ -4,8 +4,7 @@
  * chmod, that stops root too). Trades go to --undelivered-dir, else the OS temp folder; what no place
  * takes is counted as lost and fails the run.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DeleteStreamCommand } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -14,7 +13,7 @@ import { ingest, type IngestOptions } from '../../src/commands/ingest.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { ensureStream } from '../../src/local/resources.js';
 import type { UnifiedTrade } from '../../src/trade.js';
-import { testContext, waitFor } from '../helpers.js';
+import { tempDir, testContext, waitFor } from '../helpers.js';
 import { closeServers, server } from '../ws-server.js';
 
 const savedTmpdir = process.env.TMPDIR;
@@ -26,8 +25,6 @@ afterEach(async () => {
 
 const frame = (id: number) =>
   `{"stream":"btcusdt@trade","data":{"e":"trade","E":1714564800000,"s":"BTCUSDT","t":${id},"p":"60000.00","q":"0.01","T":1714564800000,"m":false,"M":true}}`;
-
-const tempDir = (name: string) => mkdtempSync(path.join(os.tmpdir(), `coattail-${name}-`));
 
 /** A path where a folder cannot be made. */
 function fileInTheWay(dir: string, name: string): string {

@@ -1,6 +1,4 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -9,7 +7,7 @@ import { CoattailError } from '../../src/core/errors.js';
 import { freePort } from '../../src/local/processes.js';
 import { parseScenario, startSimulator } from '../../src/simulator/index.js';
 import { UnifiedTradeSchema } from '../../src/trade.js';
-import { testContext } from '../helpers.js';
+import { tempDir, testContext } from '../helpers.js';
 import { closeServers, server } from '../ws-server.js';
 
 const BIN = fileURLToPath(new URL('../../bin/coattail', import.meta.url));
@@ -115,7 +113,7 @@ describe('coattail ingest sinks', () => {
   });
 
   it('--local without running emulators says to start them', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'coattail-ingest-'));
+    const dir = tempDir('ingest');
     const err = await failure(options({ sink: 'kinesis', local: true, stateDir: path.join(dir, 'state') }));
     expect(err.line()).toMatch(/^coattail: local emulators are not running: .+ Run 'coattail local up'$/);
   });
@@ -133,7 +131,7 @@ describe('the coattail binary', () => {
     const sim = await startSimulator({ scenario: parseScenario({ rate: 500, symbols: [{ symbol: 'BTC-USDT', startPrice: 65000 }] }) });
     try {
       const cmd = `set -o pipefail; "${process.execPath}" "${BIN}" ingest --sink stdout --symbols BTC-USDT --binance-url ${sim.binanceUrl} --coinbase-url ${sim.coinbaseUrl} --stats-interval 0 2>ingest.err | head -n 3; echo "ingest exit \${PIPESTATUS[0]}" >&2; cat ingest.err >&2`;
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'coattail-head-'));
+      const dir = tempDir('head');
       const r = await new Promise<{ out: string; err: string }>((resolve) => {
         const child = spawn('bash', ['-c', cmd], { cwd: dir });
         let out = '';

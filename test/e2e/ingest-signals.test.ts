@@ -4,8 +4,8 @@
  * in the stream (acknowledged before the hold) or in the undelivered file it wrote before exiting.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { freePort, spawnKinesisEmulator, stopProcess, waitForPort } from '../../
 import { ensureStream } from '../../src/local/resources.js';
 import { parseScenario, startSimulator, type PrintedTrade } from '../../src/simulator/index.js';
 import type { UnifiedTrade } from '../../src/trade.js';
-import { waitFor } from '../helpers.js';
+import { tempDir, waitFor } from '../helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/coattail', import.meta.url));
 
@@ -64,7 +64,7 @@ describe('coattail ingest ended by a second signal', () => {
     // What the binary receives: Coinbase's last_match per product, then every print.
     const expected = new Set(sim.initialTrades.filter((t) => t.exchange === 'coinbase').map(eventId));
     sim.onTrade((t) => expected.add(eventId(t)));
-    const undeliveredDir = mkdtempSync(path.join(tmpdir(), 'coattail-signals-'));
+    const undeliveredDir = tempDir('signals');
 
     const ingest = spawn(
       process.execPath,

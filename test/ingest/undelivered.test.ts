@@ -2,8 +2,7 @@
  * Trades the Kinesis writer gives up on are on disk the moment it gives up, not at exit: a long
  * outage must not pile them up in memory, and a crash right after must not lose them.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DeleteStreamCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
@@ -15,7 +14,7 @@ import { UndeliveredFile } from '../../src/ingest/undelivered-file.js';
 import { KinesisWriter } from '../../src/kinesis/writer.js';
 import { ensureStream } from '../../src/local/resources.js';
 import type { UnifiedTrade } from '../../src/trade.js';
-import { captureLogger, waitFor } from '../helpers.js';
+import { captureLogger, tempDir, waitFor } from '../helpers.js';
 
 const trade = (id: number): UnifiedTrade => ({
   schema_version: 1,
@@ -39,7 +38,7 @@ describe('undelivered trades', () => {
     mock.on(PutRecordsCommand).rejects(outage);
     const writer = new KinesisWriter({ client, streamName: 'trades', lingerMs: 5, random: () => 0, retry: { baseMs: 5, capMs: 20, deadlineMs: 150 } });
     const sink = new KinesisSink(writer);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'coattail-undelivered-'));
+    const dir = tempDir('undelivered');
     const spill = new UndeliveredFile(dir, Date.UTC(2024, 4, 1, 12));
     sink.onUndelivered((records) => spill.append(records));
 
@@ -78,7 +77,7 @@ function unreachable(opts: { deadlineMs: number; highWaterRecords?: number }) {
 
 /** A folder that cannot be made: a file is where it should be. (chmod does not stop root; this does.) */
 function blockedDir(): { dir: string; unblock: () => void } {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'coattail-blocked-'));
+  const root = tempDir('blocked');
   const dir = path.join(root, 'undelivered');
   writeFileSync(dir, 'a file in the way\n');
   return { dir, unblock: () => rmSync(dir) };
@@ -136,7 +135,7 @@ describe('undelivered trades when the folder cannot be written', () => {
 
   it('go to the next place in order when one cannot be written, and say where', () => {
     const first = blockedDir();
-    const second = path.join(mkdtempSync(path.join(os.tmpdir(), 'coattail-second-')), 'undelivered');
+    const second = path.join(tempDir('second'), 'undelivered');
     const log = captureLogger();
     const spill = new UndeliveredFile([first.dir, second], Date.UTC(2024, 4, 1, 12), log.logger);
     const record = (id: number) => ({ partitionKey: 'BTC-USDT', data: JSON.stringify(trade(id)), reason: 'test' });
@@ -178,7 +177,7 @@ describe('trades that arrive after the Kinesis writer stopped for good', () => {
     await ensureStream(client, stream, 1);
     const writer = new KinesisWriter({ client, streamName: stream, lingerMs: 0 });
     const sink = new KinesisSink(writer);
-    const spill = new UndeliveredFile(mkdtempSync(path.join(os.tmpdir(), 'coattail-after-stop-')), Date.UTC(2024, 4, 1, 12));
+    const spill = new UndeliveredFile(tempDir('after-stop'), Date.UTC(2024, 4, 1, 12));
     sink.onUndelivered((records) => spill.append(records));
     const fatal = new Promise<Error>((resolve) => sink.onFatal(resolve));
 
