@@ -130,20 +130,20 @@ export function buildProgram(): Command {
     .addOption(new Option('--shards <n>', 'shards of the stream').env('COATTAIL_SHARDS').default('2'))
     .addOption(new Option('--json', 'print the endpoints as JSON'))
     .addHelpText('after', examples(['coattail local up', 'coattail local up --json', 'COATTAIL_KINESIS_PORT=4600 coattail local up']))
-    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local.js')).localUp(opts, ctx)));
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local/up.js')).localUp(opts, ctx)));
   local
     .command('down')
     .description('Stop the emulators (fine when nothing runs)')
     .addOption(stateDir())
     .addHelpText('after', examples(['coattail local down']))
-    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local.js')).localDown(opts, ctx)));
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local/up.js')).localDown(opts, ctx)));
   local
     .command('status')
     .description('Show whether the emulators run, and their endpoints (exit 0 when all is ready, 3 when not)')
     .addOption(stateDir())
     .addOption(new Option('--json', 'machine-readable output'))
     .addHelpText('after', examples(['coattail local status', 'coattail local status --json | jq .kinesis.endpoint']))
-    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local.js')).localStatus(opts, ctx)));
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local/up.js')).localStatus(opts, ctx)));
 
   local
     .command('peek')
@@ -153,7 +153,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--last <n>', 'how many of the newest trades to print (0 to 10000)').default('5'))
     .addOption(new Option('--json', 'machine-readable output'))
     .addHelpText('after', examples(['coattail local peek', 'coattail local peek --last 0 --json | jq .trades']))
-    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local-peek.js')).localPeek(opts, ctx)));
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local/peek.js')).localPeek(opts, ctx)));
 
   const demo = program
     .command('demo')
@@ -192,7 +192,7 @@ export function buildProgram(): Command {
     )
     .action(async (opts) =>
       runCommand(global(), async (ctx) => {
-        const [{ demo }, { watchWhalesView }] = await Promise.all([import('./commands/demo.js'), import('./demo/ui.js')]);
+        const [{ demo }, { watchWhalesView }] = await Promise.all([import('./commands/demo/demo.js'), import('./demo/ui.js')]);
         return demo(opts, ctx, { ui: watchWhalesView });
       }),
     );
@@ -202,7 +202,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--json', 'the report as one JSON object on stdout'))
     .addOption(new Option('--warehouse <dir>', 'local Iceberg warehouse').env('COATTAIL_WAREHOUSE'))
     .addHelpText('after', examples(['coattail demo schema-evolution', 'coattail demo schema-evolution --json | jq .files']))
-    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/demo-schema-evolution.js')).schemaEvolutionDemo(opts, ctx)));
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/demo/schema-evolution.js')).schemaEvolutionDemo(opts, ctx)));
 
 
   // ---- jobs (EMR Serverless) and ddl (Athena) ----
@@ -250,19 +250,19 @@ export function buildProgram(): Command {
       'coattail jobs submit whale-detector --dry-run | jq .configurationOverrides',
       'coattail jobs submit whale-detector --local',
     ]))
-    .action(async (job: string, args: string[], opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-submit.js')).jobsSubmit({ ...opts, job, args }, ctx)));
+    .action(async (job: string, args: string[], opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs/submit.js')).jobsSubmit({ ...opts, job, args }, ctx)));
   emrCommon(jobs.command('list'))
     .description('Job runs of the application, newest first')
     .addOption(new Option('--state <states>', 'only runs in these states, comma-separated (RUNNING,FAILED,...)'))
     .addOption(new Option('--job <name>', 'only runs of this job'))
     .addOption(new Option('--limit <n>', 'at most this many runs').default('20'))
     .addHelpText('after', examples(['coattail jobs list', 'coattail jobs list --state RUNNING --job whale-detector', 'coattail jobs list --json | jq .[].state']))
-    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-runs.js')).jobsList(opts, ctx)));
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs/list.js')).jobsList(opts, ctx)));
   emrCommon(jobs.command('status'))
     .description('One job run: state, details, attempt, times, log location')
     .argument('<run-id>', 'job run id')
     .addHelpText('after', examples(['coattail jobs status 00fabc123def', 'coattail jobs status 00fabc123def --json | jq .state']))
-    .action(async (runId: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-runs.js')).jobsStatus({ ...opts, runId }, ctx)));
+    .action(async (runId: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs/status.js')).jobsStatus({ ...opts, runId }, ctx)));
   emrCommon(jobs.command('logs'), false)
     .description("The driver's stdout and stderr from S3 (--follow while the run runs)")
     .argument('<run-id>', 'job run id')
@@ -270,13 +270,13 @@ export function buildProgram(): Command {
     .addOption(new Option('--follow', 'keep printing new lines until the run ends'))
     .addOption(new Option('--tail <n>', 'only the last N lines (of what is there at first)'))
     .addHelpText('after', examples(['coattail jobs logs 00fabc123def --log stderr --tail 100', 'coattail jobs logs 00fabc123def --follow']))
-    .action(async (runId: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-logs.js')).jobsLogs({ ...opts, runId }, ctx)));
+    .action(async (runId: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs/logs.js')).jobsLogs({ ...opts, runId }, ctx)));
   emrCommon(jobs.command('cancel'))
     .description('Cancel a job run and wait until it has ended')
     .argument('<run-id>', 'job run id')
     .addOption(new Option('--no-wait', 'return once the cancellation is requested'))
     .addHelpText('after', examples(['coattail jobs cancel 00fabc123def', 'coattail jobs cancel 00fabc123def --no-wait']))
-    .action(async (runId: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-runs.js')).jobsCancel({ ...opts, runId }, ctx)));
+    .action(async (runId: string, opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs/cancel.js')).jobsCancel({ ...opts, runId }, ctx)));
 
   jobs
     .command('pack-env')
@@ -285,7 +285,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--arch <arch>', "the EMR application's architecture").choices(['x86_64', 'aarch64']).default('x86_64'))
     .addOption(new Option('--interpreter <path>', "the image's Python 3.11 (default /usr/bin/python3.11)"))
     .addHelpText('after', examples(['coattail jobs pack-env --out venv.tar.gz', 'coattail jobs submit volume-anomaly --venv-archive venv.tar.gz']))
-    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs-pack-env.js')).jobsPackEnv(opts, ctx)));
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/jobs/pack-env.js')).jobsPackEnv(opts, ctx)));
 
   const ddl = program.command('ddl').description('The Iceberg tables: apply ddl/ through Athena (or --local)');
   awsCommon(ddl.command('apply'))

@@ -10,7 +10,6 @@ import { buildBundle } from '../src/bundle/bundle.js';
 import { uploadBundle } from '../src/bundle/upload.js';
 import { crc32, storedZip } from '../src/bundle/zip.js';
 import { bucketLayout } from '../src/config/layout.js';
-import { repoRoot } from '../src/commands/replay.js';
 import { CoattailError } from '../src/core/errors.js';
 
 const tempDirs: string[] = [];
@@ -31,6 +30,7 @@ const VENV_PYTHON = path.join(ROOT, 'jobs-py', '.venv', 'bin', 'python');
 function pythonZip(files: Record<string, string>): Buffer {
   const script = `
 import io, json, sys, zipfile
+import { repoRoot } from '../src/spark/python.js';
 files = json.load(sys.stdin)
 buf = io.BytesIO()
 with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:

@@ -33,7 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDynamoClient } from '../src/aws/dynamodb.js';
-import { demo, type DemoStoreEnv, type DemoSummary } from '../src/commands/demo.js';
+import { demo, type DemoStoreEnv, type DemoSummary } from '../src/commands/demo/demo.js';
 import { createLogger } from '../src/core/logger.js';
 import { testContext } from './helpers.js';
 

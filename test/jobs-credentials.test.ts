@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../src/commands/replay.js';
+import { repoRoot } from '../src/spark/python.js';
 
 const ROOT = repoRoot();
 const KEY_ID = 'AKIAFAKELEAKTEST7Q2Z';

@@ -3,10 +3,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jobsSubmit } from '../src/commands/jobs-submit.js';
-import { repoRoot } from '../src/commands/replay.js';
+import { jobsSubmit } from '../src/commands/jobs/submit.js';
 import { CoattailError } from '../src/core/errors.js';
 import { testContext } from './helpers.js';
+import { repoRoot } from '../src/spark/python.js';
 
 const tempDirs: string[] = [];
 afterAll(() => {

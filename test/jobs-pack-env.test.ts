@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jobsPackEnv } from '../src/commands/jobs-pack-env.js';
+import { jobsPackEnv } from '../src/commands/jobs/pack-env.js';
 import { CoattailError } from '../src/core/errors.js';
 import { testContext } from './helpers.js';
 

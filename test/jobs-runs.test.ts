@@ -6,9 +6,11 @@ import { CancelJobRunCommand, EMRServerlessClient, GetJobRunCommand, ListJobRuns
 import { GetObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { jobsLogs } from '../src/commands/jobs-logs.js';
-import { jobsCancel, jobsList, jobsStatus } from '../src/commands/jobs-runs.js';
-import type { JobsDeps } from '../src/commands/jobs-settings.js';
+import { jobsLogs } from '../src/commands/jobs/logs.js';
+import { jobsCancel } from '../src/commands/jobs/cancel.js';
+import { jobsList } from '../src/commands/jobs/list.js';
+import { jobsStatus } from '../src/commands/jobs/status.js';
+import type { JobsDeps } from '../src/spark/emr/settings.js';
 import { CoattailError } from '../src/core/errors.js';
 import { testContext } from './helpers.js';
 

@@ -15,10 +15,10 @@ import {
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { jobsSubmit, type SubmitOptions } from '../src/commands/jobs-submit.js';
-import type { JobsDeps } from '../src/commands/jobs-settings.js';
+import { jobsSubmit, type SubmitOptions } from '../src/commands/jobs/submit.js';
+import type { JobsDeps } from '../src/spark/emr/settings.js';
 import { CoattailError } from '../src/core/errors.js';
-import { Progress } from '../src/emr/progress.js';
+import { Progress } from '../src/spark/emr/progress.js';
 import { Capture, testContext } from './helpers.js';
 
 const tempDirs: string[] = [];

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { localDown, localEndpoints, localStatus, localUp, pickTlsPort, readLocalState } from '../src/commands/local.js';
+import { localDown, localEndpoints, localStatus, localUp, pickTlsPort, readLocalState } from '../src/commands/local/up.js';
 import { createKinesisClient } from '../src/aws/kinesis.js';
 import { createDynamoClient } from '../src/aws/dynamodb.js';
 import type { CommandContext } from '../src/core/context.js';

@@ -6,9 +6,9 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type G
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkAsOf, checkReprocessSettings, parseReport, renderComparison, reprocess, reprocessArgs, type ReprocessReport } from '../src/commands/reprocess.js';
-import { repoRoot } from '../src/commands/replay.js';
 import { CoattailError } from '../src/core/errors.js';
 import { testContext } from './helpers.js';
+import { repoRoot } from '../src/spark/python.js';
 
 const tempDirs: string[] = [];
 afterAll(() => {

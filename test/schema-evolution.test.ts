@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { schemaEvolutionArgs, schemaEvolutionDemo } from '../src/commands/demo-schema-evolution.js';
+import { schemaEvolutionArgs, schemaEvolutionDemo } from '../src/commands/demo/schema-evolution.js';
 import { CoattailError } from '../src/core/errors.js';
 import { testContext } from './helpers.js';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { CoattailError, errorMessage } from '../core/errors.js';
-import { awsFailure, isNotFound, serviceReason } from '../emr/aws-error.js';
+import { awsFailure, isNotFound, serviceReason } from '../aws/errors.js';
 import type { PlannedStatement } from './plan.js';
 
 const EntrySchema = z.object({ file: z.string(), sha256: z.string(), appliedAt: z.string(), queryExecutionId: z.string().nullable() });

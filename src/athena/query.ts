@@ -1,7 +1,7 @@
 /** One statement through Athena: StartQueryExecution, then GetQueryExecution until a terminal state. */
 import { GetQueryExecutionCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
-import { awsFailure } from '../emr/aws-error.js';
-import type { Sleep } from '../emr/sleep.js';
+import { awsFailure } from '../aws/errors.js';
+import type { Sleep } from '../spark/emr/sleep.js';
 
 export interface QueryTarget {
   workGroup: string;

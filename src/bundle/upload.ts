@@ -7,7 +7,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { BucketLayout } from '../config/layout.js';
 import { CoattailError, errorMessage } from '../core/errors.js';
-import { awsFailure, isNotFound } from '../emr/aws-error.js';
+import { awsFailure, isNotFound } from '../aws/errors.js';
 import { BUNDLE_ZIP, ENTRY_SCRIPT, type JobsBundle } from './bundle.js';
 
 export type UploadOutcome = 'uploaded' | 'present';

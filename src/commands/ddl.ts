@@ -12,14 +12,14 @@ import { bucketLayout } from '../config/layout.js';
 import { configPath, pick, readConfigFile, required } from '../config/settings.js';
 import { checkBucket, checkRegion, checkS3Uri, checkWorkGroup } from '../config/validate.js';
 import { applyPending, athenaEngine, type Engine } from '../athena/apply.js';
-import { createAthenaClient } from '../athena/client.js';
+import { createAthenaClient } from '../aws/athena.js';
 import { localEngine } from '../athena/local.js';
 import { FileLedgerStore, S3LedgerStore, statusOf, type LedgerStore, type PlanStatus } from '../athena/ledger.js';
 import { planDdl } from '../athena/plan.js';
-import { createS3Client } from '../emr/clients.js';
-import { sleep as realSleep, type Sleep } from '../emr/sleep.js';
-import { jobsPython, repoRoot } from './replay.js';
-import { saveSettings, type AwsOptions } from './jobs-settings.js';
+import { createS3Client } from '../aws/clients.js';
+import { sleep as realSleep, type Sleep } from '../spark/emr/sleep.js';
+import { saveSettings, type AwsOptions } from '../spark/emr/settings.js';
+import { jobsPython, repoRoot } from '../spark/python.js';
 
 export interface DdlOptions extends AwsOptions {
   bucket?: string;

@@ -10,10 +10,9 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { runChild } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
-import { CoattailError, usageError } from '../core/errors.js';
+import { usageError } from '../core/errors.js';
+import { jobsPython, runJobsPython } from '../spark/python.js';
 
 export const REPLAY_JOBS = ['raw-archiver', 'volume-anomaly', 'whale-detector', 'spread-calculator'] as const;
 export type ReplayJob = (typeof REPLAY_JOBS)[number];
@@ -61,25 +60,6 @@ function checkSettings(settings: readonly string[]): string[] {
   return [...settings];
 }
 
-/** The repository root: the folder holding jobs-py/, found by walking up from this module (src/ or dist/). */
-export function repoRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'jobs-py', 'pyproject.toml'))) return dir;
-    if (path.dirname(dir) === dir) {
-      throw new CoattailError('cannot find the Spark jobs (jobs-py/)', `no jobs-py/pyproject.toml above ${from}`, 'run coattail from its repository checkout, or set COATTAIL_PYTHON to a Python with coattail_jobs installed');
-    }
-  }
-}
-
-/** The Python that runs the jobs: COATTAIL_PYTHON, else jobs-py/.venv/bin/python in the repository. */
-export function jobsPython(env: NodeJS.ProcessEnv, root: () => string = () => repoRoot()): string {
-  const configured = env.COATTAIL_PYTHON;
-  if (configured) return configured;
-  const venv = path.join(root(), 'jobs-py', '.venv', 'bin', 'python');
-  if (!existsSync(venv)) throw new CoattailError("the Spark jobs' Python environment is missing", `no ${venv}`, 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)');
-  return venv;
-}
-
 /** The Python arguments (after the interpreter) for a checked replay. */
 export function replayArgs(job: ReplayJob, input: string, out: string, settings: readonly string[], json: boolean, entry: readonly string[] = PYTHON_REPLAY_ENTRY): string[] {
   return [...entry, job, '--input', input, '--out', out, ...settings.flatMap((s) => ['--set', s]), ...(json ? ['--json'] : [])];
@@ -97,20 +77,10 @@ export async function replay(opts: ReplayOptions, ctx: CommandContext, entry: re
   const python = jobsPython(ctx.env);
   const args = replayArgs(job, input, out, settings, opts.json === true, entry);
   ctx.logger.debug('starting the replay', { python, args: args.join(' ') });
-  return runPython(python, args, ctx);
-}
-
-async function runPython(python: string, args: string[], ctx: CommandContext): Promise<number> {
   // stdout is the --json summary (data), stderr Spark's and the replay's lines (people): both as they come.
-  const { code } = await runChild(
-    {
-      program: python,
-      args,
-      cannotRunFix: 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)',
-      what: 'the replay',
-      killedFix: 'run it again; if it keeps happening, give Spark more memory or a smaller recording',
-    },
-    ctx,
-  );
+  const { code } = await runJobsPython(python, args, ctx, false, {
+    what: 'the replay',
+    killedFix: 'run it again; if it keeps happening, give Spark more memory or a smaller recording',
+  });
   return code;
 }

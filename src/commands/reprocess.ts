@@ -17,23 +17,20 @@ import path from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Table from 'cli-table3';
 import { z } from 'zod';
-import { runChild } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
 import { CoattailError, usageError } from '../core/errors.js';
 import { bucketLayout } from '../config/layout.js';
 import { checkS3Uri } from '../config/validate.js';
-import { awsFailure } from '../emr/aws-error.js';
-import type { SubmitOptions } from './jobs-submit.js';
-import { resolveEmrSettings, s3Client, type JobsDeps } from './jobs-settings.js';
-import { jobsPython } from './replay.js';
+import { awsFailure } from '../aws/errors.js';
+import { submitToEmr, type EmrSubmitOptions } from '../spark/emr/submit.js';
+import { resolveEmrSettings, s3Client, type JobsDeps } from '../spark/emr/settings.js';
+import { jobsPython, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
 
-/** How the interpreter runs the jobs' entry point: `python -m coattail_jobs <command> ...`. */
-export const PYTHON_JOBS_ENTRY: readonly string[] = ['-m', 'coattail_jobs'];
 export const REPROCESS_JOB = 'reprocess-anomalies';
 export const REPROCESS_SETTINGS = ['threshold', 'anomaly_threshold', 'min_periods', 'anomaly_min_periods'] as const;
 
 /** Options as commander hands them over (environment variables applied); the EMR ones as for `jobs submit`. */
-export interface ReprocessOptions extends Omit<SubmitOptions, 'job' | 'args' | 'set' | 'local'> {
+export interface ReprocessOptions extends EmrSubmitOptions {
   asOf?: string;
   set?: string[];
   json?: boolean;
@@ -155,32 +152,11 @@ export function reportName(asOf: string): string {
   return `${asOf.replace(/[^A-Za-z0-9.+-]/g, '-')}.json`;
 }
 
-// ---------------------------------------------------------------- running it
-
-/**
- * Runs the jobs' Python with an argument array (never a shell string); stderr goes through as it comes.
- * stdout goes through too, or, with `captureStdout`, is kept and returned. SIGINT/SIGTERM of the command
- * stop the child; the result is its exit status (130 when stopped that way).
- */
-export function runJobsPython(python: string, args: readonly string[], ctx: CommandContext, captureStdout: boolean): Promise<{ code: number; stdout: string }> {
-  return runChild(
-    {
-      program: python,
-      args,
-      captureStdout,
-      cannotRunFix: 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)',
-      what: args.slice(2, 3).join('') || 'the job',
-      killedFix: 'run it again; if it keeps happening, give Spark more memory',
-    },
-    ctx,
-  );
-}
-
 /** `coattail reprocess`: 0 done, 2 bad usage (here or from the Python side), 1 failed. */
 export async function reprocess(opts: ReprocessOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
   const asOf = checkAsOf(opts.asOf);
   const settings = checkReprocessSettings(opts.set ?? []);
-  if (opts.emr) return submitToEmr(asOf, settings, opts, ctx, deps);
+  if (opts.emr) return reprocessOnEmr(asOf, settings, opts, ctx, deps);
 
   const warehouse = path.resolve(ctx.cwd, opts.warehouse ?? '.coattail/warehouse');
   const report = opts.report === undefined || opts.report.startsWith('s3://') ? opts.report : path.resolve(ctx.cwd, opts.report);
@@ -200,7 +176,7 @@ export async function reprocess(opts: ReprocessOptions, ctx: CommandContext, dep
  * `s3://<bucket>/coattail/reprocess/<as-of>.json`; with `--wait`, once the run has succeeded, it is read
  * back from there and printed as the same comparison table as a local run.
  */
-async function submitToEmr(asOf: string, settings: readonly string[], opts: ReprocessOptions, ctx: CommandContext, deps: JobsDeps): Promise<number> {
+async function reprocessOnEmr(asOf: string, settings: readonly string[], opts: ReprocessOptions, ctx: CommandContext, deps: JobsDeps): Promise<number> {
   if (opts.report !== undefined && !opts.report.startsWith('s3://')) {
     throw usageError(`--report ${opts.report} is not on S3`, "with --emr the report is written by the job's driver, whose disk vanishes with the run", 'pass --report s3://<bucket>/coattail/reprocess/<name>.json, or leave it out for the default there');
   }
@@ -209,11 +185,10 @@ async function submitToEmr(asOf: string, settings: readonly string[], opts: Repr
     throw usageError(`--report ${opts.report} names no object`, 'the report is one JSON file in the bucket', 'pass --report s3://<bucket>/coattail/reprocess/<name>.json');
   }
   const { asOf: _asOf, set: _set, report: _report, emr: _emr, warehouse: _warehouse, ...submit } = opts;
-  const { jobsSubmit } = await import('./jobs-submit.js');
   const resolved = resolveEmrSettings(submit, ctx, { role: true, bucket: true });
   const report = opts.report ?? `${bucketLayout(resolved.bucket!).reprocessRoot}/${reportName(asOf)}`;
   const args = ['--as-of', asOf, '--report', report, ...settings.flatMap((s) => ['--set', s])];
-  const code = await jobsSubmit({ ...submit, job: REPROCESS_JOB, args, set: [], local: false }, ctx, deps);
+  const code = await submitToEmr(REPROCESS_JOB, [], args, submit, ctx, deps);
   if (code !== 0 || opts.dryRun) return code;
   if (!opts.wait) {
     ctx.logger.info('the comparison will be written when the run ends', { report });

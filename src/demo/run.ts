@@ -11,7 +11,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createDynamoClient } from '../aws/dynamodb.js';
-import { jobsPython } from '../commands/replay.js';
 import { useColor, type CommandContext } from '../core/context.js';
 import { CoattailError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -34,6 +33,7 @@ import { openMarket, type Market } from './market.js';
 import type { DemoPlan } from './plan.js';
 import type { DemoSummary } from './summary.js';
 import { INTERRUPTED, runUntilStop } from './until-stop.js';
+import { jobsPython } from '../spark/python.js';
 
 export type { DemoHooks, DemoStoreEnv, DemoUiEnv } from './hooks.js';
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planDdl } from '../../src/athena/plan.js';
-import { repoRoot } from '../../src/commands/replay.js';
+import { repoRoot } from '../../src/spark/python.js';
 
 const ROOT = repoRoot();
 const JOBS_PY = path.join(ROOT, 'jobs-py');

@@ -12,8 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLoopbackEndpoint } from '../../src/aws/credentials.js';
 import { createDynamoClient } from '../../src/aws/dynamodb.js';
 import { createKinesisClient } from '../../src/aws/kinesis.js';
-import { createAthenaClient } from '../../src/athena/client.js';
-import { createEmrClient, createS3Client } from '../../src/emr/clients.js';
+import { createAthenaClient } from '../../src/aws/athena.js';
+import { createEmrClient, createS3Client } from '../../src/aws/clients.js';
 
 const VPCE = 'https://vpce-123.kinesis.us-east-1.vpce.amazonaws.com';
 const STAND_INS = { accessKeyId: 'local', secretAccessKey: 'local' };

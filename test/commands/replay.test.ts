@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jobsPython, replay, replayArgs, repoRoot, type ReplayOptions } from '../../src/commands/replay.js';
+import { replay, replayArgs, type ReplayOptions } from '../../src/commands/replay.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { testContext } from '../helpers.js';
+import { jobsPython, repoRoot } from '../../src/spark/python.js';
 
 const tempDirs: string[] = [];
 afterAll(() => {

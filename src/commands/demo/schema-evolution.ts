@@ -7,9 +7,8 @@
  * --json) goes to stdout as it comes; the exit status is 1 when a fact it checks does not hold.
  */
 import path from 'node:path';
-import type { CommandContext } from '../core/context.js';
-import { jobsPython } from './replay.js';
-import { PYTHON_JOBS_ENTRY, runJobsPython } from './reprocess.js';
+import type { CommandContext } from '../../core/context.js';
+import { jobsPython, PYTHON_JOBS_ENTRY, runJobsPython } from '../../spark/python.js';
 
 export const SCHEMA_EVOLUTION_JOB = 'schema-evolution-demo';
 

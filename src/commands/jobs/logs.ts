@@ -4,14 +4,14 @@
  * reading while the run runs and prints only what is new, then stops when the run ends.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { CommandContext } from '../core/context.js';
-import { CoattailError, usageError } from '../core/errors.js';
-import { checkRunId, positiveInt } from '../config/validate.js';
-import { driverLogLocation, lastLines, logUri, readDriverLog, type DriverLog, type LogLocation } from '../emr/logs.js';
-import { getRun, isTerminal } from '../emr/runs.js';
-import { sleep as realSleep } from '../emr/sleep.js';
-import { emrClient, resolveEmrSettings, s3Client, type EmrOptions, type JobsDeps } from './jobs-settings.js';
-import { EXIT_INTERRUPTED } from './jobs-wait.js';
+import type { CommandContext } from '../../core/context.js';
+import { CoattailError, usageError } from '../../core/errors.js';
+import { checkRunId, positiveInt } from '../../config/validate.js';
+import { driverLogLocation, lastLines, logUri, readDriverLog, type DriverLog, type LogLocation } from '../../spark/emr/logs.js';
+import { getRun, isTerminal } from '../../spark/emr/runs.js';
+import { sleep as realSleep } from '../../spark/emr/sleep.js';
+import { emrClient, resolveEmrSettings, s3Client, type EmrOptions, type JobsDeps } from '../../spark/emr/settings.js';
+import { EXIT_INTERRUPTED } from '../../spark/emr/wait.js';
 
 export interface LogsOptions extends EmrOptions {
   runId?: string;

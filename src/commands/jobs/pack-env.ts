@@ -7,10 +7,9 @@
  * Prints the archive's sha256 (the key it is stored under in S3).
  */
 import path from 'node:path';
-import type { CommandContext } from '../core/context.js';
-import { usageError } from '../core/errors.js';
-import { jobsPython } from './replay.js';
-import { PYTHON_JOBS_ENTRY, runJobsPython } from './reprocess.js';
+import type { CommandContext } from '../../core/context.js';
+import { usageError } from '../../core/errors.js';
+import { jobsPython, PYTHON_JOBS_ENTRY, runJobsPython } from '../../spark/python.js';
 
 export const PACK_ENV = 'pack-env';
 export const ARCHES = ['x86_64', 'aarch64'] as const;

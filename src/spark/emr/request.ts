@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { StartJobRunCommandInput } from '@aws-sdk/client-emr-serverless';
-import type { BucketLayout } from '../config/layout.js';
-import { jobMode, runName, type JobName } from './jobs.js';
+import type { BucketLayout } from '../../config/layout.js';
+import { jobMode, runName, type JobName } from '../jobs.js';
 import { pythonProperties, renderSparkConf, type EmrPython } from './spark-conf.js';
 
 export interface SubmitSpec {

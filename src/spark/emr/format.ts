@@ -1,7 +1,7 @@
 /** Job runs for people (cli-table3 tables, no colours) and for machines (`--json`). */
 import Table from 'cli-table3';
 import type { JobRun, JobRunSummary } from '@aws-sdk/client-emr-serverless';
-import { jobOfRunName } from './jobs.js';
+import { jobOfRunName } from '../jobs.js';
 
 function iso(d: Date | undefined): string {
   return d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '';

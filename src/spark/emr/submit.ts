@@ -1,60 +1,37 @@
 /**
- * `coattail jobs submit <job> [-- job arguments]`: bundles jobs-py, uploads the bundle under its content
- * hash (skipped when already there), and starts the job on EMR Serverless with a deterministic client token.
- * `--dry-run` prints the exact StartJobRun request instead; `--wait` follows the run to its end;
- * `--local` runs the same job with spark-submit on local Spark (jobs-local.ts).
+ * A job on EMR Serverless: bundles jobs-py, uploads the bundle under its content hash (skipped when
+ * already there), and starts the job with a deterministic client token. `dryRun` prints the exact
+ * StartJobRun request instead; `wait` follows the run to its end.
  */
 import path from 'node:path';
 import { StartJobRunCommand, type StartJobRunCommandInput } from '@aws-sdk/client-emr-serverless';
-import type { CommandContext } from '../core/context.js';
-import { usageError } from '../core/errors.js';
-import { bucketLayout } from '../config/layout.js';
-import { checkRunName, positiveInt } from '../config/validate.js';
-import { buildBundle } from '../bundle/bundle.js';
-import { bundleUris, fileSha256, uploadBundle, uploadVenvArchive, VENV_ARCHIVE } from '../bundle/upload.js';
-import { awsFailure } from '../emr/aws-error.js';
-import { checkJob, jobMode, type JobName } from '../emr/jobs.js';
-import { startJobRunRequest, type SubmitSpec } from '../emr/request.js';
-import { DEFAULT_EMR_PYTHON, loadEmrSparkConf, type EmrPython } from '../emr/spark-conf.js';
-import { repoRoot } from './replay.js';
-import { submitLocal, type LocalOptions } from './jobs-local.js';
-import { effectiveRegion, emrClient, resolveEmrSettings, s3Client, type EmrOptions, type JobsDeps } from './jobs-settings.js';
-import { waitForOutcome } from './jobs-wait.js';
+import type { CommandContext } from '../../core/context.js';
+import { bucketLayout } from '../../config/layout.js';
+import { checkRunName, positiveInt } from '../../config/validate.js';
+import { buildBundle } from '../../bundle/bundle.js';
+import { bundleUris, fileSha256, uploadBundle, uploadVenvArchive, VENV_ARCHIVE } from '../../bundle/upload.js';
+import { awsFailure } from '../../aws/errors.js';
+import type { JobName } from '../jobs.js';
+import { startJobRunRequest, type SubmitSpec } from './request.js';
+import { DEFAULT_EMR_PYTHON, loadEmrSparkConf, type EmrPython } from './spark-conf.js';
+import { effectiveRegion, emrClient, resolveEmrSettings, s3Client, type EmrOptions, type JobsDeps } from './settings.js';
+import { waitForOutcome } from './wait.js';
+import { repoRoot } from '../python.js';
 
-export interface SubmitOptions extends EmrOptions, LocalOptions {
-  job: string;
-  /** Arguments after `--`. */
-  args?: string[];
-  set?: string[];
+/** The EMR side of `jobs submit` (and of `reprocess --emr`), as commander hands them over. */
+export interface EmrSubmitOptions extends EmrOptions {
   runName?: string;
   wait?: boolean;
   cancelOnInterrupt?: boolean;
   dryRun?: boolean;
-  local?: boolean;
   venvArchive?: string;
   emrPython?: string;
   retriesPerHour?: string;
   timeoutMinutes?: string;
 }
 
-const SETTING = /^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?=/;
-
-export function checkSettings(job: JobName, sets: readonly string[]): string[] {
-  if (sets.length > 0 && jobMode(job) === 'BATCH') {
-    throw usageError(`--set does not apply to ${job}`, 'batch jobs take their own arguments', `pass them after --, e.g. coattail jobs submit ${job} -- --help`);
-  }
-  for (const s of sets) {
-    if (!SETTING.test(s)) throw usageError(`--set '${s}' is not NAME=VALUE`, 'a setting names a job setting and its value', 'write it like --set threshold=3.0');
-  }
-  return [...sets];
-}
-
-export async function jobsSubmit(opts: SubmitOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
-  const job = checkJob(opts.job);
-  const sets = checkSettings(job, opts.set ?? []);
-  const passthrough = opts.args ?? [];
-  if (opts.local) return submitLocal(job, sets, passthrough, opts, ctx, deps);
-
+/** Starts `job` with its settings (`--set`) and arguments (after `--`); the exit status is the run's with `wait`. */
+export async function submitToEmr(job: JobName, sets: readonly string[], passthrough: readonly string[], opts: EmrSubmitOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
   const settings = resolveEmrSettings(opts, ctx, { role: true, bucket: true });
   const runNonce = opts.runName === undefined ? undefined : checkRunName(opts.runName);
   const retriesPerHour = positiveInt(opts.retriesPerHour ?? '5', '--retries-per-hour', 10);

@@ -5,14 +5,14 @@
  * `--headless` (or a stdout that is not a terminal) runs the same without the view and ends with a
  * summary; `--json` makes that summary one JSON object on stdout.
  */
-import { useColor, type CommandContext } from '../core/context.js';
-import { planDemo, type DemoOptions } from '../demo/plan.js';
-import { runDemo, type DemoHooks } from '../demo/run.js';
-import { formatSummary } from '../demo/summary.js';
+import { useColor, type CommandContext } from '../../core/context.js';
+import { planDemo, type DemoOptions } from '../../demo/plan.js';
+import { runDemo, type DemoHooks } from '../../demo/run.js';
+import { formatSummary } from '../../demo/summary.js';
 
-export type { DemoOptions } from '../demo/plan.js';
-export type { DemoHooks, DemoStoreEnv, DemoUiEnv } from '../demo/run.js';
-export type { DemoSummary } from '../demo/summary.js';
+export type { DemoOptions } from '../../demo/plan.js';
+export type { DemoHooks, DemoStoreEnv, DemoUiEnv } from '../../demo/run.js';
+export type { DemoSummary } from '../../demo/summary.js';
 
 /** Runs the demo; 0 when everything ran and was delivered, else the first problem is thrown after the summary. */
 export async function demo(opts: DemoOptions, ctx: CommandContext, hooks: DemoHooks = {}): Promise<number> {

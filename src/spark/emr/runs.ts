@@ -9,9 +9,9 @@ import {
   type JobRunState,
   type JobRunSummary,
 } from '@aws-sdk/client-emr-serverless';
-import { usageError } from '../core/errors.js';
-import { awsFailure } from './aws-error.js';
-import { jobOfRunName } from './jobs.js';
+import { usageError } from '../../core/errors.js';
+import { awsFailure } from '../../aws/errors.js';
+import { jobOfRunName } from '../jobs.js';
 import type { Sleep } from './sleep.js';
 
 export const RUN_STATES = ['SUBMITTED', 'PENDING', 'SCHEDULED', 'QUEUED', 'RUNNING', 'SUCCESS', 'FAILED', 'CANCELLING', 'CANCELLED'] as const;

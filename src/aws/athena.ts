@@ -1,7 +1,7 @@
 /** The Athena client (COATTAIL_ATHENA_ENDPOINT sets an endpoint: a VPC endpoint, or a local stand-in in tests). */
 import { AthenaClient } from '@aws-sdk/client-athena';
-import { standInCredentials } from '../aws/credentials.js';
-import { httpHandler, type ClientOptions } from '../emr/clients.js';
+import { standInCredentials } from './credentials.js';
+import { httpHandler, type ClientOptions } from './clients.js';
 
 export function createAthenaClient(opts: ClientOptions, env: NodeJS.ProcessEnv): AthenaClient {
   const endpoint = env.COATTAIL_ATHENA_ENDPOINT;

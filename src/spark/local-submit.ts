@@ -13,9 +13,9 @@ import type { CommandContext } from '../core/context.js';
 import { CoattailError, errorMessage } from '../core/errors.js';
 import { localEndpoints } from '../local/state.js';
 import { buildBundle, BUNDLE_ZIP, ENTRY_SCRIPT } from '../bundle/bundle.js';
-import { jobMode, runName, type JobName } from '../emr/jobs.js';
-import { jobsPython, repoRoot } from './replay.js';
-import { DEFAULT_ALERTS_TABLE, DEFAULT_STREAM, type JobsDeps } from './jobs-settings.js';
+import { jobMode, runName, type JobName } from './jobs.js';
+import { DEFAULT_ALERTS_TABLE, DEFAULT_STREAM, type JobsDeps } from './emr/settings.js';
+import { jobsPython, repoRoot } from './python.js';
 
 export interface LocalOptions {
   stateDir?: string;

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { CoattailError, errorMessage } from '../core/errors.js';
+import { CoattailError, errorMessage } from '../../core/errors.js';
 
 export const EMR_SPARK_CONF_FILE = path.join('jobs-py', 'emr-spark-conf.json');
 

@@ -6,7 +6,7 @@
 import { EMRServerlessClient } from '@aws-sdk/client-emr-serverless';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { standInCredentials } from '../aws/credentials.js';
+import { standInCredentials } from './credentials.js';
 
 export interface ClientOptions {
   region?: string | undefined;

@@ -4,12 +4,12 @@
  */
 import type { EMRServerlessClient } from '@aws-sdk/client-emr-serverless';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { CommandContext } from '../core/context.js';
-import { errorMessage, usageError } from '../core/errors.js';
-import { checkApplicationId, checkBucket, checkRegion, checkRoleArn } from '../config/validate.js';
-import { configPath, definedOnly, pick, readConfigFile, required, saveConfigFile, type FileSettings } from '../config/settings.js';
-import { createEmrClient, createS3Client } from '../emr/clients.js';
-import type { Sleep } from '../emr/sleep.js';
+import type { CommandContext } from '../../core/context.js';
+import { errorMessage, usageError } from '../../core/errors.js';
+import { checkApplicationId, checkBucket, checkRegion, checkRoleArn } from '../../config/validate.js';
+import { configPath, definedOnly, pick, readConfigFile, required, saveConfigFile, type FileSettings } from '../../config/settings.js';
+import { createEmrClient, createS3Client } from '../../aws/clients.js';
+import type { Sleep } from './sleep.js';
 
 export const DEFAULT_STREAM = 'coattail-trades';
 export const DEFAULT_ALERTS_TABLE = 'coattail-alerts';
@@ -39,6 +39,12 @@ export interface JobsDeps {
   pollMs?: number;
   /** The repository root (jobs-py/ and ddl/ live there). */
   root?: string;
+}
+
+/** Options of the commands that act on one run (`jobs status`, `jobs cancel`). */
+export interface RunOptions extends EmrOptions {
+  runId?: string;
+  wait?: boolean;
 }
 
 export interface EmrSettings {

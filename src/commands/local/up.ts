@@ -6,10 +6,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createKinesisClient } from '../aws/kinesis.js';
-import { createDynamoClient } from '../aws/dynamodb.js';
-import type { CommandContext } from '../core/context.js';
-import { CoattailError, errorMessage, usageError } from '../core/errors.js';
+import { createKinesisClient } from '../../aws/kinesis.js';
+import { createDynamoClient } from '../../aws/dynamodb.js';
+import type { CommandContext } from '../../core/context.js';
+import { CoattailError, errorMessage, usageError } from '../../core/errors.js';
 import {
   dynaliteServerScript,
   freePort,
@@ -19,8 +19,8 @@ import {
   spawnKinesisEmulator,
   stopProcess,
   waitForPort,
-} from '../local/processes.js';
-import { describeStream, describeTable, ensureAlertsTable, ensureStream, LOCAL_TABLES } from '../local/resources.js';
+} from '../../local/processes.js';
+import { describeStream, describeTable, ensureAlertsTable, ensureStream, LOCAL_TABLES } from '../../local/resources.js';
 import {
   EMULATOR_LABELS,
   EMULATORS,
@@ -30,9 +30,9 @@ import {
   type EmulatorName,
   type EmulatorState,
   type LocalState,
-} from '../local/state.js';
+} from '../../local/state.js';
 
-export { localEndpoints, readLocalState, type LocalEndpoints, type LocalState } from '../local/state.js';
+export { localEndpoints, readLocalState, type LocalEndpoints, type LocalState } from '../../local/state.js';
 
 export interface LocalUpOptions {
   stateDir: string;

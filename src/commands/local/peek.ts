@@ -1,13 +1,13 @@
 import path from 'node:path';
 import Table from 'cli-table3';
-import { createKinesisClient } from '../aws/kinesis.js';
-import { positiveInt } from '../config/validate.js';
-import { useColor, type CommandContext } from '../core/context.js';
-import { CoattailError, errorMessage } from '../core/errors.js';
-import { readStreamRecords } from '../kinesis/read-stream.js';
-import { userRecords } from '../kinesis/user-records.js';
-import { localEndpoints } from '../local/state.js';
-import { UnifiedTradeSchema, type UnifiedTrade } from '../trade.js';
+import { createKinesisClient } from '../../aws/kinesis.js';
+import { positiveInt } from '../../config/validate.js';
+import { useColor, type CommandContext } from '../../core/context.js';
+import { CoattailError, errorMessage } from '../../core/errors.js';
+import { readStreamRecords } from '../../kinesis/read-stream.js';
+import { userRecords } from '../../kinesis/user-records.js';
+import { localEndpoints } from '../../local/state.js';
+import { UnifiedTradeSchema, type UnifiedTrade } from '../../trade.js';
 
 export interface LocalPeekOptions {
   stateDir: string;

@@ -6,13 +6,13 @@
  */
 import type { EMRServerlessClient, JobRun } from '@aws-sdk/client-emr-serverless';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { CommandContext } from '../core/context.js';
-import { CoattailError } from '../core/errors.js';
-import { driverLogLocation, lastLines, logUri, readDriverLog } from '../emr/logs.js';
-import { Progress } from '../emr/progress.js';
-import { cancelRun, dashboardUrl, followRun } from '../emr/runs.js';
-import { sleep as realSleep } from '../emr/sleep.js';
-import type { JobsDeps } from './jobs-settings.js';
+import type { CommandContext } from '../../core/context.js';
+import { CoattailError } from '../../core/errors.js';
+import { driverLogLocation, lastLines, logUri, readDriverLog } from './logs.js';
+import { Progress } from './progress.js';
+import { cancelRun, dashboardUrl, followRun } from './runs.js';
+import { sleep as realSleep } from './sleep.js';
+import type { JobsDeps } from './settings.js';
 
 export const EXIT_SUCCESS = 0;
 export const EXIT_FAILED = 1;

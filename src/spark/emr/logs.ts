@@ -7,8 +7,8 @@
 import { constants, gunzipSync } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { JobRun } from '@aws-sdk/client-emr-serverless';
-import { CoattailError } from '../core/errors.js';
-import { awsFailure, isNotFound } from './aws-error.js';
+import { CoattailError } from '../../core/errors.js';
+import { awsFailure, isNotFound } from '../../aws/errors.js';
 
 export type DriverLog = 'stdout' | 'stderr';
 
