@@ -136,14 +136,14 @@ export function buildProgram(): Command {
     .description('Stop the emulators (fine when nothing runs)')
     .addOption(stateDir())
     .addHelpText('after', examples(['coattail local down']))
-    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local/up.js')).localDown(opts, ctx)));
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local/down.js')).localDown(opts, ctx)));
   local
     .command('status')
     .description('Show whether the emulators run, and their endpoints (exit 0 when all is ready, 3 when not)')
     .addOption(stateDir())
     .addOption(new Option('--json', 'machine-readable output'))
     .addHelpText('after', examples(['coattail local status', 'coattail local status --json | jq .kinesis.endpoint']))
-    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local/up.js')).localStatus(opts, ctx)));
+    .action(async (opts) => runCommand(global(), async (ctx) => (await import('./commands/local/status.js')).localStatus(opts, ctx)));
 
   local
     .command('peek')

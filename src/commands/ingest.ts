@@ -4,18 +4,14 @@ import { createKinesisClient } from '../aws/kinesis.js';
 import type { CommandContext } from '../core/context.js';
 import { DAY, durationOption, HOUR, SECOND, SPAN } from '../core/duration.js';
 import { CoattailError, errorMessage, usageError } from '../core/errors.js';
-import { parseUnifiedSymbol, splitConcatenatedSymbol } from '../core/symbols.js';
-import { binanceFeed } from '../exchanges/binance/feed.js';
-import { coinbaseFeed } from '../exchanges/coinbase/feed.js';
 import type { FeedSpec } from '../exchanges/types.js';
-import { KinesisSink } from '../ingest/kinesis-sink.js';
+import { buildFeeds, parseExchanges, parseSymbols } from '../ingest/feeds.js';
+import { openKinesisSink } from '../ingest/kinesis-sink.js';
 import { runIngest, type IngestSummary } from '../ingest/pipeline.js';
 import type { TradeSink } from '../ingest/sink.js';
 import { StdoutSink } from '../ingest/stdout-sink.js';
-import { saveUnsettled, UndeliveredFile, undeliveredPlaces } from '../ingest/undelivered-file.js';
-import { KinesisWriter } from '../kinesis/writer.js';
+import { keepUndelivered } from '../ingest/undelivered-file.js';
 import { localEndpoints } from '../local/state.js';
-import { EXCHANGES, type Exchange } from '../trade.js';
 
 /** Options as commander hands them over (strings; environment variables already applied). */
 export interface IngestOptions {
@@ -40,39 +36,6 @@ export interface IngestOptions {
   /** Where trades that could not be delivered are saved (then the OS temp folder). */
   undeliveredDir?: string;
   json?: boolean;
-}
-
-export function parseExchanges(text: string): Exchange[] {
-  const list = splitList(text).map((e) => e.toLowerCase());
-  if (list.length === 0) throw usageError('no exchanges given', '--exchanges is empty', `name at least one of ${EXCHANGES.join(', ')}`);
-  for (const e of list) {
-    if (!(EXCHANGES as readonly string[]).includes(e)) {
-      throw usageError(`unknown exchange '${e}'`, `coattail reads ${EXCHANGES.join(' and ')}`, `pass --exchanges ${EXCHANGES.join(',')}`);
-    }
-  }
-  return [...new Set(list)] as Exchange[];
-}
-
-export function parseSymbols(text: string, exchanges: Exchange[]): string[] {
-  const list = [...new Set(splitList(text).map((s) => s.toUpperCase()))];
-  if (list.length === 0) throw usageError('no symbols given', '--symbols is empty', 'pass symbols like --symbols BTC-USDT,ETH-USDT');
-  for (const s of list) {
-    if (!/^[A-Z0-9]+-[A-Z0-9]+$/.test(s)) {
-      throw usageError(`symbol '${s}' is not BASE-QUOTE`, 'symbols are written with a dash, upper case', 'write it like BTC-USDT');
-    }
-    // Binance names the pair without a dash (BTCUSDT): we map it back only for assets we know.
-    if (exchanges.includes('binance') && (!parseUnifiedSymbol(s) || !splitConcatenatedSymbol(s.replace('-', '')))) {
-      throw usageError(`symbol '${s}' is not in the known asset table`, 'Binance symbols are split into base and quote with a table, never by guessing', 'add the assets to src/core/symbols.ts or drop the symbol');
-    }
-  }
-  return list;
-}
-
-function splitList(text: string): string[] {
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
 }
 
 export function positiveNumber(name: string, text: string | undefined, integer: boolean, max: number): number | undefined {
@@ -105,14 +68,14 @@ function writerLimits(opts: IngestOptions): { lingerMs: number; highWaterRecords
   };
 }
 
-export function buildFeeds(opts: IngestOptions): FeedSpec[] {
+function feedsOf(opts: IngestOptions): FeedSpec[] {
   const exchanges = parseExchanges(opts.exchanges);
-  const symbols = parseSymbols(opts.symbols, exchanges);
-  return exchanges.map((e) =>
-    e === 'binance'
-      ? binanceFeed({ baseUrl: checkWsUrl('--binance-url', opts.binanceUrl), symbols, timeUnit: opts.binanceTimeUnit })
-      : coinbaseFeed({ url: checkWsUrl('--coinbase-url', opts.coinbaseUrl), symbols }),
-  );
+  return buildFeeds({
+    exchanges,
+    symbols: parseSymbols(opts.symbols, exchanges),
+    urls: { binance: checkWsUrl('--binance-url', opts.binanceUrl), coinbase: checkWsUrl('--coinbase-url', opts.coinbaseUrl) },
+    binanceTimeUnit: opts.binanceTimeUnit,
+  });
 }
 
 function checkWsUrl(flag: string, text: string): string {
@@ -152,7 +115,7 @@ async function createSink(opts: IngestOptions, ctx: CommandContext): Promise<{ s
   const client = createKinesisClient({ region, endpoint, local: opts.local === true }, ctx.env);
   const where = endpoint ?? `region ${await client.config.region()}`;
   await checkStream(client, opts.stream, where);
-  const writer = new KinesisWriter({
+  const sink = openKinesisSink({
     client,
     streamName: opts.stream,
     ...writerLimits(opts),
@@ -160,26 +123,25 @@ async function createSink(opts: IngestOptions, ctx: CommandContext): Promise<{ s
     logger: ctx.logger.child({ sink: 'kinesis' }),
     clock: ctx.clock,
   });
-  return { sink: new KinesisSink(writer), target: `Kinesis stream ${opts.stream} at ${where}` };
+  return { sink, target: `Kinesis stream ${opts.stream} at ${where}` };
 }
 
 /** `coattail ingest`: exchanges → normalize → Kinesis or stdout. */
 export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<number> {
-  const feeds = buildFeeds(opts);
+  const feeds = feedsOf(opts);
   const maxTrades = positiveNumber('--max-trades', opts.maxTrades, true, MAX_TRADES);
   const durationMs = opts.duration === undefined ? undefined : durationOption('--duration', opts.duration, { ...SPAN, example: '15m' });
   const statsIntervalMs = durationOption('--stats-interval', opts.statsInterval, { min: 100, max: DAY, zeroIsOff: true, example: '10s' });
   const shutdownTimeoutMs = durationOption('--shutdown-timeout', opts.shutdownTimeout, { min: SECOND, max: HOUR, example: '20s' });
   writerLimits(opts);
   const { sink, target } = await createSink(opts, ctx);
-  const places = undeliveredPlaces(path.resolve(ctx.cwd, opts.undeliveredDir ?? DEFAULT_UNDELIVERED_DIR));
-  const spill = new UndeliveredFile(places, ctx.clock.now(), ctx.logger);
-  sink.onUndelivered((records) => {
-    // Throws when no place can take them: the sink then holds them (its buffer keeps pushing back) and tries again.
-    const file = spill.append(records);
-    ctx.logger.error('trades not delivered were saved', { count: records.length, file });
+  const { spill, places, forget } = keepUndelivered(sink, {
+    dir: path.resolve(ctx.cwd, opts.undeliveredDir ?? DEFAULT_UNDELIVERED_DIR),
+    startedAtMs: ctx.clock.now(),
+    logger: ctx.logger,
+    onForcedExit: ctx.onForcedExit,
+    stderr: ctx.stderr,
   });
-  const forgetForcedExit = ctx.onForcedExit?.(() => saveUnsettled(sink, spill, ctx.stderr));
   ctx.logger.info('ingesting', { exchanges: feeds.map((f) => f.exchange).join(','), symbols: feeds[0]?.symbols.join(','), into: target });
 
   const result = await runIngest(
@@ -193,7 +155,7 @@ export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<
     sink,
     { logger: ctx.logger, clock: ctx.clock, signal: ctx.signal },
   );
-  forgetForcedExit?.();
+  forget();
   const { summary } = result;
   printSummary(summary, spill.files(), opts, ctx);
   if (summary.lost > 0) {

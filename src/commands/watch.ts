@@ -1,15 +1,11 @@
 import path from 'node:path';
-import { createDynamoClient } from '../aws/dynamodb.js';
 import { positiveInt } from '../config/validate.js';
-import { useColor, type CommandContext } from '../core/context.js';
-import { durationOption, formatDuration, HOUR, SPAN } from '../core/duration.js';
+import type { CommandContext } from '../core/context.js';
+import { durationOption, HOUR, SPAN } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
-import { silentLogger } from '../core/logger.js';
 import { localEndpoints } from '../local/state.js';
-import { KIND_ALERT_TYPE, WATCH_KINDS, minUsdApplies, type WatchKind } from '../watch/kinds.js';
-import { printNdjson } from '../watch/ndjson.js';
-import { AlertPoller } from '../watch/poller.js';
-import { watchError, type WatchTarget } from '../watch/errors.js';
+import { WATCH_KINDS, minUsdApplies, type WatchKind } from '../watch/kinds.js';
+import { watchView } from '../watch/view.js';
 
 /** Options as commander hands them over (strings; environment variables already applied). */
 export interface WatchOptions {
@@ -89,63 +85,5 @@ export async function watch(kindText: string, opts: WatchOptions, ctx: CommandCo
     endpoint = local.dynamodbEndpoint;
     region = region ?? local.region;
   }
-  // A short request timeout: a hung store fails one poll (and is retried) instead of freezing the view.
-  const client = createDynamoClient({ region, endpoint, requestTimeoutMs: 10_000, local: opts.local === true }, ctx.env);
-  const target: WatchTarget = { table: opts.table, where: endpoint ?? `region ${await client.config.region()}`, local: endpoint !== undefined };
-
-  const json = opts.json === true || ctx.stdout.isTTY !== true;
-  const poller = new AlertPoller({
-    client,
-    table: opts.table,
-    type: KIND_ALERT_TYPE[kind],
-    sinceMs: ctx.clock.now() - sinceMs,
-    symbols,
-    ...(minUsd !== undefined ? { minUsd } : {}),
-    // Logs on the terminal the view draws on would tear it: there, the header counts skipped items.
-    logger: json || ctx.stderr.isTTY !== true ? ctx.logger.child({ watch: kind }) : silentLogger,
-  });
-  const loop = { intervalMs };
-  try {
-    if (json) {
-      await printNdjson({ poller, loop, out: ctx.stdout, signal: ctx.signal, logger: ctx.logger });
-    } else {
-      const { runWatchTui } = await loadTui();
-      await runWatchTui({
-        kind,
-        settings: { since: formatDuration(sinceMs), symbols, minUsd },
-        color: useColor(ctx.env, ctx.stdout),
-        poller,
-        loop,
-        signal: ctx.signal,
-        // On this path stdout is a terminal, so these are the process's tty streams, as ink wants.
-        stdout: ctx.stdout as NodeJS.WriteStream,
-        stdin: process.stdin,
-        stderr: ctx.stderr as NodeJS.WriteStream,
-      });
-    }
-  } catch (err) {
-    throw watchError(err, target);
-  } finally {
-    client.destroy();
-  }
-  const stats = poller.stats();
-  ctx.logger.debug('watch ended', { ...stats });
-  return 0;
-}
-
-/**
- * ink decides once, when its module is first evaluated, whether it runs under CI (`CI` or
- * `CONTINUOUS_INTEGRATION` set): there it draws nothing until the app ends. This path has a
- * terminal on stdout, so the view is wanted whatever those say: they are hidden from that one
- * evaluation and put back straight after.
- */
-async function loadTui(): Promise<typeof import('../watch/tui.js')> {
-  const keys = ['CI', 'CONTINUOUS_INTEGRATION'] as const;
-  const saved = keys.map((k) => [k, process.env[k]] as const);
-  for (const k of keys) delete process.env[k];
-  try {
-    return await import('../watch/tui.js');
-  } finally {
-    for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
-  }
+  return watchView({ kind, sinceMs, symbols, minUsd, intervalMs, table: opts.table, endpoint, region, local: opts.local === true, json: opts.json === true }, ctx);
 }

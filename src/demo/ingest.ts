@@ -4,15 +4,13 @@
  * second, and costs tens of milliseconds of CPU per call, so fewer, fuller records keep it light) and
  * a short linger, so a whale waits little for its batch.
  */
-import path from 'node:path';
 import { createKinesisClient } from '../aws/kinesis.js';
-import { buildFeeds, type IngestOptions } from '../commands/ingest.js';
 import type { Logger } from '../core/logger.js';
 import type { Clock } from '../core/time.js';
-import { KinesisSink } from '../ingest/kinesis-sink.js';
+import { buildFeeds } from '../ingest/feeds.js';
+import { openKinesisSink } from '../ingest/kinesis-sink.js';
 import { runIngest, type IngestResult } from '../ingest/pipeline.js';
-import { saveUnsettled, UndeliveredFile, undeliveredPlaces } from '../ingest/undelivered-file.js';
-import { KinesisWriter } from '../kinesis/writer.js';
+import { keepUndelivered } from '../ingest/undelivered-file.js';
 
 export interface DemoIngestSettings {
   symbols: readonly string[];
@@ -47,36 +45,19 @@ export interface DemoIngest {
 const SHUTDOWN_TIMEOUT_MS = 20_000;
 
 export function startIngest(s: DemoIngestSettings): DemoIngest {
-  const options: IngestOptions = {
-    exchanges: 'binance,coinbase',
-    symbols: s.symbols.join(','),
-    stream: s.stream,
-    stateDir: '.coattail/local',
-    sink: 'kinesis',
-    binanceUrl: s.binanceUrl,
-    coinbaseUrl: s.coinbaseUrl,
+  const feeds = buildFeeds({
+    exchanges: ['binance', 'coinbase'],
+    symbols: s.symbols,
+    urls: { binance: s.binanceUrl, coinbase: s.coinbaseUrl },
     binanceTimeUnit: 'ms',
-    aggregate: true,
-    lingerMs: String(s.lingerMs),
-    bufferRecords: '20000',
-    statsInterval: String(s.statsIntervalMs / 1000),
-    shutdownTimeout: String(SHUTDOWN_TIMEOUT_MS / 1000),
-  };
-  const feeds = buildFeeds(options);
+  });
   const logger = s.logger.child({ part: 'ingest' });
   const client = createKinesisClient({ endpoint: s.kinesisEndpoint, region: s.region, local: true });
-  const writer = new KinesisWriter({ client, streamName: s.stream, lingerMs: s.lingerMs, aggregate: true, logger, clock: s.clock });
-  const sink = new KinesisSink(writer);
-  const spill = new UndeliveredFile(undeliveredPlaces(path.resolve(s.undeliveredDir)), s.clock.now(), logger);
-  sink.onUndelivered((records) => {
-    // Throws when no place can take them: the writer holds them and tries again.
-    const file = spill.append(records);
-    logger.error('trades not delivered were saved', { count: records.length, file });
-  });
+  const sink = openKinesisSink({ client, streamName: s.stream, lingerMs: s.lingerMs, aggregate: true, logger, clock: s.clock });
+  const { spill, forget } = keepUndelivered(sink, { dir: s.undeliveredDir, startedAtMs: s.clock.now(), logger, onForcedExit: s.onForcedExit, stderr: s.stderr });
   const abort = new AbortController();
-  const forgetForcedExit = s.onForcedExit?.(() => saveUnsettled(sink, spill, s.stderr));
   const result = runIngest({ feeds, statsIntervalMs: s.statsIntervalMs, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS }, sink, { logger, clock: s.clock, signal: abort.signal }).finally(() => {
-    forgetForcedExit?.();
+    forget();
     client.destroy();
   });
   return {

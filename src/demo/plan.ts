@@ -3,10 +3,10 @@
  * one usage line, and nothing is left half-started.
  */
 import path from 'node:path';
-import { parseSymbols } from '../commands/ingest.js';
 import type { CommandContext } from '../core/context.js';
 import { DAY, durationOption, HOUR, SECOND, SPAN } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
+import { parseSymbols } from '../ingest/feeds.js';
 import { ALERTS_TABLE } from '../local/resources.js';
 import { loadScenario, type Scenario } from '../simulator/index.js';
 import { checkDemoDir } from './folders.js';

@@ -1,4 +1,4 @@
-import type { KinesisWriter, UndeliveredRecord as WriterUndelivered } from '../kinesis/writer.js';
+import { KinesisWriter, type KinesisWriterOptions, type UndeliveredRecord as WriterUndelivered } from '../kinesis/writer.js';
 import type { UnifiedTrade } from '../trade.js';
 import type { SinkStats, TradeSink, UndeliveredRecord } from './sink.js';
 
@@ -49,4 +49,9 @@ export class KinesisSink implements TradeSink {
 
 function asText(r: WriterUndelivered): UndeliveredRecord {
   return { partitionKey: r.partitionKey, data: Buffer.from(r.data).toString('utf8'), reason: r.reason };
+}
+
+/** The one way ingest and the demo write trades to Kinesis: a producer (KinesisWriter) behind a sink. */
+export function openKinesisSink(opts: KinesisWriterOptions): KinesisSink {
+  return new KinesisSink(new KinesisWriter(opts));
 }

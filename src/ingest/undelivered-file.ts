@@ -117,3 +117,29 @@ export function saveUnsettled(sink: TradeSink, spill: UndeliveredFile, stderr: {
     stderr.write(`coattail: ${records.length} trades not yet delivered are lost: ${errorMessage(err)}\n`);
   }
 }
+
+export interface KeepUndelivered {
+  /** The preferred folder (then the OS temp folder). */
+  dir: string;
+  startedAtMs: number;
+  logger: Logger;
+  /** The command's hook for a forced exit (a second Ctrl-C): what is unacknowledged is saved then. */
+  onForcedExit?: ((save: () => void) => () => void) | undefined;
+  stderr: { write(text: string): unknown };
+}
+
+/**
+ * Every trade the sink gives up on goes to the undelivered file; on a forced exit, everything it still
+ * holds does. `forget()` ends the forced-exit hook once the run is over.
+ */
+export function keepUndelivered(sink: TradeSink, k: KeepUndelivered): { spill: UndeliveredFile; places: string[]; forget: () => void } {
+  const places = undeliveredPlaces(k.dir);
+  const spill = new UndeliveredFile(places, k.startedAtMs, k.logger);
+  sink.onUndelivered((records) => {
+    // Throws when no place can take them: the sink then holds them (its buffer keeps pushing back) and tries again.
+    const file = spill.append(records);
+    k.logger.error('trades not delivered were saved', { count: records.length, file });
+  });
+  const forget = k.onForcedExit?.(() => saveUnsettled(sink, spill, k.stderr));
+  return { spill, places, forget: () => forget?.() };
+}

@@ -122,3 +122,8 @@ export function localEndpoints(stateDir: string, need: readonly EmulatorName[] =
     tables: state.tables,
   };
 }
+
+/** A time for the state file: ISO-8601 in UTC. */
+export function nowIso(ctx: { clock: { now(): number } }): string {
+  return new Date(ctx.clock.now()).toISOString();
+}

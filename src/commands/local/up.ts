@@ -1,38 +1,17 @@
 /**
- * `coattail local up / down / status`: the Kinesis emulator (kinesis-local) and the DynamoDB-compatible
- * store (dynalite) as background processes, their state under `--state-dir`, plus the stream and the
- * alert table. Up and down are idempotent.
+ * `coattail local up`: the Kinesis emulator (kinesis-local) and the DynamoDB-compatible store (dynalite)
+ * as background processes, their state under `--state-dir`, plus the stream and the alert table.
+ * Idempotent: what already runs and answers is kept.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createKinesisClient } from '../../aws/kinesis.js';
-import { createDynamoClient } from '../../aws/dynamodb.js';
 import type { CommandContext } from '../../core/context.js';
 import { CoattailError, errorMessage, usageError } from '../../core/errors.js';
-import {
-  dynaliteServerScript,
-  freePort,
-  isPortFree,
-  portAnswers,
-  spawnDynalite,
-  spawnKinesisEmulator,
-  stopProcess,
-  waitForPort,
-} from '../../local/processes.js';
-import { describeStream, describeTable, ensureAlertsTable, ensureStream, LOCAL_TABLES } from '../../local/resources.js';
-import {
-  EMULATOR_LABELS,
-  EMULATORS,
-  isEmulatorProcess,
-  readLocalState,
-  writeLocalState,
-  type EmulatorName,
-  type EmulatorState,
-  type LocalState,
-} from '../../local/state.js';
-
-export { localEndpoints, readLocalState, type LocalEndpoints, type LocalState } from '../../local/state.js';
+import { EMULATOR_STOP_GRACE_MS, ensureEmulatorResources, spawnEmulator, waitUntilListening } from '../../local/emulators.js';
+import { dynaliteServerScript, freePort, isPortFree, portAnswers, stopProcess } from '../../local/processes.js';
+import { LOCAL_TABLES } from '../../local/resources.js';
+import { EMULATOR_LABELS, EMULATORS, isEmulatorProcess, nowIso, readLocalState, writeLocalState, type EmulatorName, type EmulatorState, type LocalState } from '../../local/state.js';
 
 export interface LocalUpOptions {
   stateDir: string;
@@ -42,21 +21,10 @@ export interface LocalUpOptions {
   shards: string;
   json?: boolean;
 }
-export interface LocalDownOptions {
-  stateDir: string;
-}
-export interface LocalStatusOptions {
-  stateDir: string;
-  json?: boolean;
+function interrupted(): CoattailError {
+  return new CoattailError('local up interrupted', 'a stop was requested while the emulators started', "Run 'coattail local down' or 'coattail local up' again", 130);
 }
 
-/** `local status` exits with this when anything is not running or not ready. */
-export const EXIT_NOT_RUNNING = 3;
-
-/** kinesis-local needs a few seconds to boot on a busy laptop. */
-const START_TIMEOUT_MS = 60_000;
-/** kinesis-local ignores SIGTERM, so waiting only delays the SIGKILL; dynalite closes within 2 s. */
-const STOP_GRACE_MS: Record<EmulatorName, number> = { kinesis: 250, dynamodb: 3_000 };
 /** kinesis-local's default SHARD_LIMIT. */
 const MAX_SHARDS = 50;
 
@@ -91,10 +59,6 @@ function parseStreamName(text: string): string {
 
 function endpointOf(port: number): string {
   return `http://127.0.0.1:${port}`;
-}
-
-function nowIso(ctx: CommandContext): string {
-  return new Date(ctx.clock.now()).toISOString();
 }
 
 /**
@@ -138,52 +102,8 @@ async function reusableEmulator<T extends EmulatorState>(name: EmulatorName, ent
   if (!entry || !isEmulatorProcess(name, entry.pid)) return undefined;
   if (await portAnswers(entry.port)) return entry;
   ctx.logger.warn(`the ${EMULATOR_LABELS[name]} runs but does not answer; restarting it`, { pid: entry.pid, port: entry.port });
-  await stopProcess(entry.pid, STOP_GRACE_MS[name]);
+  await stopProcess(entry.pid, EMULATOR_STOP_GRACE_MS[name]);
   return undefined;
-}
-
-/** Waits until the child listens; fails fast when it exits, fails to spawn, or the user stops us. */
-async function waitUntilListening(name: EmulatorName, child: ChildProcess, entry: EmulatorState, ctx: CommandContext): Promise<void> {
-  const label = EMULATOR_LABELS[name];
-  const fail = (why: string): CoattailError =>
-    new CoattailError(`the ${label} did not start on port ${entry.port}`, why, `See its log ${entry.log_file}`);
-  const stop = new AbortController();
-  const onExit = (code: number | null, sig: NodeJS.Signals | null): void =>
-    stop.abort(fail(`it exited (${code !== null ? `code ${code}` : `signal ${sig}`})`));
-  const onError = (err: Error): void => stop.abort(fail(errorMessage(err)));
-  const onAbort = (): void =>
-    stop.abort(new CoattailError('local up interrupted', 'a stop was requested while the emulators started', "Run 'coattail local down' or 'coattail local up' again", 130));
-  child.once('exit', onExit);
-  child.once('error', onError);
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  if (ctx.signal.aborted) onAbort();
-  try {
-    await waitForPort(entry.port, '127.0.0.1', START_TIMEOUT_MS, stop.signal);
-  } catch (err) {
-    throw err instanceof CoattailError ? err : fail(errorMessage(err));
-  } finally {
-    child.off('exit', onExit);
-    child.off('error', onError);
-    ctx.signal.removeEventListener('abort', onAbort);
-  }
-}
-
-function startEmulator(name: EmulatorName, entry: EmulatorState & { tls_port?: number }, region: string): ChildProcess {
-  mkdirSync(entry.data_dir, { recursive: true });
-  const child =
-    name === 'kinesis'
-      ? spawnKinesisEmulator({
-          port: entry.port,
-          tlsPort: entry.tls_port ?? entry.port + 1,
-          persistDir: entry.data_dir,
-          logFile: entry.log_file,
-          detached: true,
-          region,
-        })
-      : spawnDynalite({ port: entry.port, dataDir: entry.data_dir, logFile: entry.log_file, detached: true });
-  // Detached (own session) and unreferenced: it outlives this command.
-  child.unref();
-  return child;
 }
 
 // `up` exits 0 when both emulators run and the stream and tables are ACTIVE.
@@ -248,7 +168,10 @@ export async function localUp(opts: LocalUpOptions, ctx: CommandContext): Promis
   try {
     for (const name of EMULATORS) {
       if (name === 'kinesis' ? kinesisRunning : dynamoRunning) continue;
-      const child = startEmulator(name, state[name], region);
+      const entry = state[name];
+      const child = spawnEmulator(name, { port: entry.port, tlsPort: state.kinesis.tls_port, dataDir: entry.data_dir, logFile: entry.log_file, region });
+      // Detached (own session) and unreferenced: it outlives this command.
+      child.unref();
       started[name] = child;
       state[name].pid = child.pid ?? null;
       ctx.logger.info(`starting the ${EMULATOR_LABELS[name]}`, { pid: child.pid, port: state[name].port, log: state[name].log_file });
@@ -256,26 +179,21 @@ export async function localUp(opts: LocalUpOptions, ctx: CommandContext): Promis
     // Recorded before waiting, so `local down` can stop them even if this command dies now.
     writeLocalState(stateDir, state);
     await Promise.all(
-      Object.entries(started).map(([name, child]) => waitUntilListening(name as EmulatorName, child, state[name as EmulatorName], ctx)),
+      Object.entries(started).map(([name, child]) => {
+        const entry = state[name as EmulatorName];
+        return waitUntilListening(name as EmulatorName, child, { port: entry.port, logFile: entry.log_file }, ctx.signal, interrupted);
+      }),
     );
   } catch (err) {
     await stopStarted(started, state, stateDir, ctx);
     throw err;
   }
 
-  const kinesis = createKinesisClient({ endpoint: state.kinesis.endpoint, region, local: true });
-  const dynamo = createDynamoClient({ endpoint: state.dynamodb.endpoint, region, local: true });
-  try {
-    const info = await ensureStream(kinesis, stream, shards, { signal: ctx.signal });
-    if (!info.created && info.openShards !== shards) {
-      ctx.logger.warn('the stream already exists with another shard count; left as it is', { stream, shards: info.openShards, asked: shards });
-    }
-    state.shards = info.openShards;
-    await ensureAlertsTable(dynamo, { signal: ctx.signal });
-  } finally {
-    kinesis.destroy();
-    dynamo.destroy();
+  const info = await ensureEmulatorResources({ kinesisEndpoint: state.kinesis.endpoint, dynamodbEndpoint: state.dynamodb.endpoint, region, stream, shards, signal: ctx.signal });
+  if (!info.created && info.openShards !== shards) {
+    ctx.logger.warn('the stream already exists with another shard count; left as it is', { stream, shards: info.openShards, asked: shards });
   }
+  state.shards = info.openShards;
   state.updated_at = nowIso(ctx);
   writeLocalState(stateDir, state);
 
@@ -290,7 +208,7 @@ export async function localUp(opts: LocalUpOptions, ctx: CommandContext): Promis
 
 async function stopStarted(started: Partial<Record<EmulatorName, ChildProcess>>, state: LocalState, stateDir: string, ctx: CommandContext): Promise<void> {
   for (const [name, child] of Object.entries(started) as [EmulatorName, ChildProcess][]) {
-    if (child.pid) await stopProcess(child.pid, STOP_GRACE_MS[name]);
+    if (child.pid) await stopProcess(child.pid, EMULATOR_STOP_GRACE_MS[name]);
     state[name].pid = null;
     state[name].started_at = null;
   }
@@ -315,119 +233,3 @@ function printUp(state: LocalState, stateDir: string, startedNow: Record<Emulato
   );
 }
 
-// `down` exits 0 whether or not anything was running.
-export async function localDown(opts: LocalDownOptions, ctx: CommandContext): Promise<number> {
-  const stateDir = path.resolve(ctx.cwd, opts.stateDir);
-  const state = readLocalState(stateDir);
-  if (!state) {
-    ctx.stderr.write('nothing running\n');
-    return 0;
-  }
-  const stopped: string[] = [];
-  await Promise.all(
-    EMULATORS.map(async (name) => {
-      const pid = state[name].pid;
-      if (isEmulatorProcess(name, pid)) {
-        ctx.logger.debug(`stopping the ${EMULATOR_LABELS[name]}`, { pid });
-        await stopProcess(pid, STOP_GRACE_MS[name]);
-        stopped.push(`${name} (pid ${pid})`);
-      } else if (pid) {
-        // Gone already, or the pid now belongs to another program: never signal it.
-        ctx.logger.debug(`the ${EMULATOR_LABELS[name]} is not running; pid ${pid} left alone`, { pid });
-      }
-      state[name].pid = null;
-      state[name].started_at = null;
-    }),
-  );
-  state.updated_at = nowIso(ctx);
-  writeLocalState(stateDir, state);
-  ctx.stderr.write(stopped.length ? `stopped ${stopped.sort().join(', ')}\n` : 'nothing running\n');
-  return 0;
-}
-
-interface EmulatorStatus {
-  status: 'running' | 'stopped';
-  pid: number | null;
-  port: number | null;
-  endpoint: string | null;
-  port_answers: boolean;
-}
-
-interface StatusReport {
-  state_dir: string;
-  region: string | null;
-  ready: boolean;
-  kinesis: EmulatorStatus & { stream: { name: string; exists: boolean | null; status: string | null; shards: number | null } | null };
-  dynamodb: EmulatorStatus & { tables: { name: string; exists: boolean | null; status: string | null }[] };
-}
-
-async function emulatorStatus(name: EmulatorName, entry: EmulatorState | undefined): Promise<EmulatorStatus> {
-  if (!entry) return { status: 'stopped', pid: null, port: null, endpoint: null, port_answers: false };
-  const running = isEmulatorProcess(name, entry.pid);
-  return {
-    status: running ? 'running' : 'stopped',
-    pid: running ? entry.pid : null,
-    port: entry.port,
-    endpoint: entry.endpoint,
-    port_answers: await portAnswers(entry.port),
-  };
-}
-
-/**
- * Exit codes: 0 when both emulators run and answer, the stream is ACTIVE and every table is ACTIVE
- * (ready for `ingest --local`); EXIT_NOT_RUNNING (3) otherwise.
- */
-export async function localStatus(opts: LocalStatusOptions, ctx: CommandContext): Promise<number> {
-  const stateDir = path.resolve(ctx.cwd, opts.stateDir);
-  const state = readLocalState(stateDir);
-  const kinesis = await emulatorStatus('kinesis', state?.kinesis);
-  const dynamodb = await emulatorStatus('dynamodb', state?.dynamodb);
-  const usable = (e: EmulatorStatus): boolean => e.status === 'running' && e.port_answers;
-
-  let stream: StatusReport['kinesis']['stream'] = null;
-  if (state) {
-    stream = { name: state.stream, exists: null, status: null, shards: null };
-    if (usable(kinesis)) {
-      const client = createKinesisClient({ endpoint: state.kinesis.endpoint, region: state.region, local: true });
-      try {
-        const info = await describeStream(client, state.stream);
-        stream = { name: state.stream, exists: info !== undefined, status: info?.status ?? null, shards: info?.openShards ?? null };
-      } finally {
-        client.destroy();
-      }
-    }
-  }
-  const tableNames = state?.tables ?? [];
-  let tables: StatusReport['dynamodb']['tables'] = tableNames.map((name) => ({ name, exists: null, status: null }));
-  if (state && usable(dynamodb)) {
-    const client = createDynamoClient({ endpoint: state.dynamodb.endpoint, region: state.region, local: true });
-    try {
-      tables = await Promise.all(
-        tableNames.map(async (name) => {
-          const t = await describeTable(client, name);
-          return { name, exists: t !== undefined, status: t?.TableStatus ?? null };
-        }),
-      );
-    } finally {
-      client.destroy();
-    }
-  }
-
-  const ready = usable(kinesis) && usable(dynamodb) && stream?.status === 'ACTIVE' && tables.every((t) => t.status === 'ACTIVE');
-  const report: StatusReport = { state_dir: stateDir, region: state?.region ?? null, ready, kinesis: { ...kinesis, stream }, dynamodb: { ...dynamodb, tables } };
-  if (opts.json) ctx.stdout.write(`${JSON.stringify(report)}\n`);
-  else ctx.stdout.write(formatStatus(report, state !== undefined));
-  return ready ? 0 : EXIT_NOT_RUNNING;
-}
-
-function formatStatus(r: StatusReport, hasState: boolean): string {
-  if (!hasState) return `no local emulators (no state in ${r.state_dir}); run 'coattail local up'\n`;
-  const row = (name: EmulatorName, e: EmulatorStatus, extra: string): string =>
-    `${name.padEnd(9)} ${e.status.padEnd(8)} ${(e.pid ? `pid ${e.pid}` : '-').padEnd(10)} ${(e.endpoint ?? '-').padEnd(24)} ${(e.port_answers ? 'answers' : 'no answer').padEnd(10)} ${extra}`;
-  const exists = (x: { exists: boolean | null; status: string | null }): string =>
-    x.exists === null ? 'unknown' : x.exists ? (x.status ?? 'UNKNOWN') : 'missing';
-  const s = r.kinesis.stream;
-  const streamText = s ? `stream ${s.name}: ${exists(s)}${s.shards !== null ? `, ${s.shards} shards` : ''}` : '';
-  const tableText = r.dynamodb.tables.map((t) => `table ${t.name}: ${exists(t)}`).join('; ');
-  return [row('kinesis', r.kinesis, streamText), row('dynamodb', r.dynamodb, tableText), `state in ${r.state_dir}, region ${r.region}`, ''].join('\n');
-}
