@@ -4,6 +4,7 @@
  */
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { runCommand, type GlobalOptions } from './core/run.js';
+import { EXCHANGE_REGISTRY, type Exchange } from './exchanges/registry.js';
 
 const DEFAULT_SYMBOLS = 'BTC-USDT,ETH-USDT,SOL-USDT';
 
@@ -36,8 +37,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--local', "use the emulators started by 'coattail local up'").env('COATTAIL_LOCAL'))
     .addOption(new Option('--state-dir <dir>', 'where local state lives').env('COATTAIL_STATE_DIR').default('.coattail/local'))
     .addOption(new Option('--sink <sink>', 'where trades go').choices(['kinesis', 'stdout']).env('COATTAIL_SINK').default('kinesis'))
-    .addOption(new Option('--binance-url <url>', 'Binance WebSocket base URL').env('COATTAIL_BINANCE_URL').default('wss://stream.binance.com:9443'))
-    .addOption(new Option('--coinbase-url <url>', 'Coinbase Exchange feed URL').env('COATTAIL_COINBASE_URL').default('wss://ws-feed.exchange.coinbase.com'))
+    .addOption(exchangeUrlOption('binance'))
+    .addOption(exchangeUrlOption('coinbase'))
     .addOption(new Option('--binance-time-unit <unit>', 'ask Binance for ms or us timestamps').choices(['ms', 'us']).env('COATTAIL_BINANCE_TIME_UNIT').default('ms'))
     .addOption(new Option('--max-trades <n>', 'stop cleanly after N trades (1 to 1000000000000)').env('COATTAIL_MAX_TRADES'))
     .addOption(new Option('--duration <duration>', 'stop cleanly after this long: 90 (seconds), 30s, 15m, 2h, 1d; 1s to 365d').env('COATTAIL_DURATION'))
@@ -365,4 +366,10 @@ export async function main(argv: string[]): Promise<void> {
     // Help and --version end with 0; a usage error (already printed as one line) with 2.
     process.exit(err.exitCode === 0 ? 0 : 2);
   }
+}
+
+/** `--<exchange>-url`: the exchange's WebSocket URL, by default its public one (src/exchanges/registry.ts). */
+function exchangeUrlOption(exchange: Exchange): Option {
+  const e = EXCHANGE_REGISTRY[exchange];
+  return new Option(`--${exchange}-url <url>`, `${e.displayName} WebSocket URL`).env(`COATTAIL_${exchange.toUpperCase()}_URL`).default(e.wsUrl);
 }

@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import { EXCHANGES } from './exchanges/registry.js';
 
 /** ISO-8601 UTC with `Z`, millisecond or microsecond precision: `2024-05-01T12:00:00.123Z`. */
 export const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.(\d{3}|\d{6})Z$/;
 
-export const EXCHANGES = ['binance', 'coinbase'] as const;
-export type Exchange = (typeof EXCHANGES)[number];
+export { EXCHANGES, type Exchange } from './exchanges/registry.js';
 
 /**
  * The unified trade, schema version 1: one JSON object per trade, one per Kinesis record,
@@ -16,7 +16,7 @@ export const UnifiedTradeSchema = z
     schema_version: z.literal(1).describe('Schema version of this record: 1.'),
     event_id: z
       .string()
-      .regex(/^(binance|coinbase):[A-Z0-9]+-[A-Z0-9]+:.+$/)
+      .regex(new RegExp(`^(${EXCHANGES.join('|')}):[A-Z0-9]+-[A-Z0-9]+:.+$`))
       .describe('`{exchange}:{symbol}:{trade_id}`: deterministic, so replays and reconnect overlaps dedupe.'),
     exchange: z.enum(EXCHANGES).describe('Where the trade printed.'),
     symbol: z

@@ -158,8 +158,8 @@ describe('metrics and alarms', () => {
   });
 
   it('the undelivered-trades metric matches the line ingest logs (JSON logs, a count field)', () => {
-    const ingestTs = readRepo('src', 'commands', 'ingest.ts');
-    const m = /ctx\.logger\.error\('([^']+)', \{ count: records\.length/.exec(ingestTs);
+    const undeliveredTs = readRepo('src', 'ingest', 'undelivered-file.ts');
+    const m = /k\.logger\.error\('([^']+)', \{ count: records\.length/.exec(undeliveredTs);
     expect(m).not.toBeNull();
     const filter = resource('IngestUndeliveredMetric');
     expect(filter.FilterPattern).toBe(`{ $.msg = "${m![1]}" }`);

@@ -7,9 +7,8 @@
 import { sleep } from '../core/backoff.js';
 import type { Logger } from '../core/logger.js';
 import { startSimulator, type Scenario, type SimulatorHandle } from '../simulator/index.js';
+import { EXCHANGE_REGISTRY } from '../exchanges/registry.js';
 
-export const LIVE_BINANCE_URL = 'wss://stream.binance.com:9443';
-export const LIVE_COINBASE_URL = 'wss://ws-feed.exchange.coinbase.com';
 
 export interface MarketPlan {
   live: boolean;
@@ -55,8 +54,8 @@ export async function openMarket(plan: MarketPlan, env: NodeJS.ProcessEnv, logge
   if (plan.live || !plan.scenario) {
     return {
       source: 'live',
-      binanceUrl: env.COATTAIL_BINANCE_URL || LIVE_BINANCE_URL,
-      coinbaseUrl: env.COATTAIL_COINBASE_URL || LIVE_COINBASE_URL,
+      binanceUrl: env.COATTAIL_BINANCE_URL || EXCHANGE_REGISTRY.binance.wsUrl,
+      coinbaseUrl: env.COATTAIL_COINBASE_URL || EXCHANGE_REGISTRY.coinbase.wsUrl,
       startedAtMs: Date.now(),
       seed: undefined,
       simulator: undefined,

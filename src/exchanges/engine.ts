@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../core/time.js';
 import type { UnifiedTrade } from '../trade.js';
 import { TradeSequences, type TradeGap } from './sequences.js';
 import type { FeedEvent, FeedSpec } from './types.js';
+import { displayName } from './registry.js';
 
 export interface FeedHooks {
   onTrade(trade: UnifiedTrade): void;
@@ -59,8 +60,6 @@ interface Conn {
   live: boolean;
   retired: boolean;
 }
-
-const EXCHANGE_NAMES = { binance: 'Binance', coinbase: 'Coinbase' } as const;
 
 /**
  * One exchange feed kept alive: connects, subscribes, answers pings (ws does it for us), reconnects
@@ -254,7 +253,7 @@ export class FeedConnection {
         this.counters.exchangeErrors += 1;
         if (event.fatal) {
           this.fail(
-            new CoattailError(`${EXCHANGE_NAMES[this.spec.exchange]} refused the subscription`, event.detail, 'drop the symbols it does not list from --symbols, or leave the exchange out of --exchanges'),
+            new CoattailError(`${displayName(this.spec.exchange)} refused the subscription`, event.detail, 'drop the symbols it does not list from --symbols, or leave the exchange out of --exchanges'),
           );
           return;
         }
@@ -272,7 +271,7 @@ export class FeedConnection {
 
   /** The HTTP upgrade was refused: wait when asked to (429/418), give up when retrying cannot help. */
   private onRefused(conn: Conn, status: number, retryAfter: string | string[] | undefined, log: Logger): void {
-    const name = EXCHANGE_NAMES[this.spec.exchange];
+    const name = displayName(this.spec.exchange);
     if (status === 429 || status === 418) {
       const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
       const waitMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 60_000;

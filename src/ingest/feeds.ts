@@ -47,9 +47,12 @@ export interface FeedOptions {
   binanceTimeUnit: 'ms' | 'us';
 }
 
+/** Each exchange's feed, from its URL and the symbols: one entry per line of the exchange registry. */
+const FEEDS: { [E in Exchange]: (url: string, symbols: string[], o: FeedOptions) => FeedSpec } = {
+  binance: (url, symbols, o) => binanceFeed({ baseUrl: url, symbols, timeUnit: o.binanceTimeUnit }),
+  coinbase: (url, symbols) => coinbaseFeed({ url, symbols }),
+};
+
 export function buildFeeds(o: FeedOptions): FeedSpec[] {
-  const symbols = [...o.symbols];
-  return o.exchanges.map((e) =>
-    e === 'binance' ? binanceFeed({ baseUrl: o.urls.binance, symbols, timeUnit: o.binanceTimeUnit }) : coinbaseFeed({ url: o.urls.coinbase, symbols }),
-  );
+  return o.exchanges.map((e) => FEEDS[e](o.urls[e], [...o.symbols], o));
 }
