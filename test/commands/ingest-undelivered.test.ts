@@ -13,8 +13,8 @@ import { ingest, type IngestOptions } from '../../src/commands/ingest.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { ensureStream } from '../../src/local/resources.js';
 import type { UnifiedTrade } from '../../src/trade.js';
-import { tempDir, testContext, waitFor } from '../helpers.js';
-import { closeServers, server } from '../ws-server.js';
+import { tempDir, testContext, waitFor } from '../helpers/context.js';
+import { closeServers, server } from '../helpers/ws-server.js';
 
 const savedTmpdir = process.env.TMPDIR;
 afterEach(async () => {

@@ -1,16 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ingest, type IngestOptions } from '../../src/commands/ingest.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { freePort } from '../../src/local/processes.js';
 import { parseScenario, startSimulator } from '../../src/simulator/index.js';
 import { UnifiedTradeSchema } from '../../src/trade.js';
-import { tempDir, testContext } from '../helpers.js';
-import { closeServers, server } from '../ws-server.js';
+import { tempDir, testContext } from '../helpers/context.js';
+import { closeServers, server } from '../helpers/ws-server.js';
+import { BIN } from '../helpers/paths.js';
 
-const BIN = fileURLToPath(new URL('../../bin/coattail', import.meta.url));
 
 afterEach(closeServers);
 

@@ -6,11 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseScenario, startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
+import { BIN } from '../helpers/paths.js';
 
-const BIN = fileURLToPath(new URL('../../bin/coattail', import.meta.url));
 const cwd = mkdtempSync(path.join(os.tmpdir(), 'coattail-ranges-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 

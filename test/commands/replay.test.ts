@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replay, replayArgs, type ReplayOptions } from '../../src/commands/replay.js';
 import { CoattailError } from '../../src/core/errors.js';
-import { testContext } from '../helpers.js';
+import { testContext } from '../helpers/context.js';
 import { jobsPython, repoRoot } from '../../src/spark/python.js';
 
 const tempDirs: string[] = [];

@@ -6,14 +6,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CoattailError } from '../../src/core/errors.js';
 import { DEMO_MARK, prepareFolders } from '../../src/demo/folders.js';
 import { planDemo, type DemoPlan } from '../../src/demo/plan.js';
-import { testContext } from '../helpers.js';
+import { testContext } from '../helpers/context.js';
+import { BIN } from '../helpers/paths.js';
 
-const BIN = fileURLToPath(new URL('../../bin/coattail', import.meta.url));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'coattail-demo-dir-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const ctx = testContext({ cwd: tmp });

@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { systemClock } from '../../src/core/time.js';
 import { startIngest } from '../../src/demo/ingest.js';
 import { parseScenario, startSimulator, type PrintedTrade } from '../../src/simulator/index.js';
-import { Capture, waitFor } from '../helpers.js';
+import { Capture, waitFor } from '../helpers/context.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'coattail-demo-ingest-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

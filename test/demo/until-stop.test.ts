@@ -9,7 +9,7 @@ import type { DemoIngest } from '../../src/demo/ingest.js';
 import type { Market } from '../../src/demo/market.js';
 import { planDemo } from '../../src/demo/plan.js';
 import { runUntilStop } from '../../src/demo/until-stop.js';
-import { captureLogger, testContext } from '../helpers.js';
+import { captureLogger, testContext } from '../helpers/context.js';
 
 const THIRTY_DAYS = 30 * 86_400_000;
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);

@@ -3,7 +3,6 @@
  * → the Kinesis emulator, read back and compared with what the simulator printed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createKinesisClient } from '../../src/aws/kinesis.js';
 import { readStreamRecords } from '../../src/kinesis/read-stream.js';
@@ -11,8 +10,8 @@ import { userRecords } from '../../src/kinesis/user-records.js';
 import { ensureStream } from '../../src/local/resources.js';
 import { parseScenario, startSimulator, type PrintedTrade, type SimulatorHandle } from '../../src/simulator/index.js';
 import type { UnifiedTrade } from '../../src/trade.js';
+import { BIN } from '../helpers/paths.js';
 
-const BIN = fileURLToPath(new URL('../../bin/coattail', import.meta.url));
 const SYMBOLS = ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'];
 
 const running: { sims: SimulatorHandle[]; children: ChildProcess[] } = { sims: [], children: [] };

@@ -7,7 +7,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKinesisClient } from '../../src/aws/kinesis.js';
 import { readStreamRecords } from '../../src/kinesis/read-stream.js';
@@ -16,9 +15,9 @@ import { freePort, spawnKinesisEmulator, stopProcess, waitForPort } from '../../
 import { ensureStream } from '../../src/local/resources.js';
 import { parseScenario, startSimulator, type PrintedTrade } from '../../src/simulator/index.js';
 import type { UnifiedTrade } from '../../src/trade.js';
-import { tempDir, waitFor } from '../helpers.js';
+import { tempDir, waitFor } from '../helpers/context.js';
+import { BIN } from '../helpers/paths.js';
 
-const BIN = fileURLToPath(new URL('../../bin/coattail', import.meta.url));
 
 let emulator: ChildProcess;
 let endpoint: string;

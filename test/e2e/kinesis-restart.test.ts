@@ -11,7 +11,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKinesisClient } from '../../src/aws/kinesis.js';
 import { readStreamRecords } from '../../src/kinesis/read-stream.js';
@@ -20,9 +19,9 @@ import { freePort, spawnKinesisEmulator, stopProcess, waitForPort } from '../../
 import { ensureStream } from '../../src/local/resources.js';
 import { parseScenario, startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
 import type { UnifiedTrade } from '../../src/trade.js';
-import { waitFor } from '../helpers.js';
+import { waitFor } from '../helpers/context.js';
+import { BIN } from '../helpers/paths.js';
 
-const BIN = fileURLToPath(new URL('../../bin/coattail', import.meta.url));
 const OUTAGE_MS = 20_000;
 const BUFFER_RECORDS = 300;
 

@@ -4,8 +4,8 @@ import { binanceFeed } from '../../src/exchanges/binance/feed.js';
 import { coinbaseFeed } from '../../src/exchanges/coinbase/feed.js';
 import { freePort } from '../../src/local/processes.js';
 import type { UnifiedTrade } from '../../src/trade.js';
-import { captureLogger, waitFor } from '../helpers.js';
-import { closeServers, server } from '../ws-server.js';
+import { captureLogger, waitFor } from '../helpers/context.js';
+import { closeServers, server } from '../helpers/ws-server.js';
 
 const FAST = { backoff: { baseMs: 10, capMs: 40 }, watchdogIntervalMs: 20, closeGraceMs: 200, gapSettleMs: 50, overlapMs: 100 };
 

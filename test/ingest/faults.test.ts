@@ -10,7 +10,7 @@ import { runIngest } from '../../src/ingest/pipeline.js';
 import { StdoutSink } from '../../src/ingest/stdout-sink.js';
 import { parseScenario, startSimulator, type PrintedTrade, type SimulatorHandle } from '../../src/simulator/index.js';
 import type { UnifiedTrade } from '../../src/trade.js';
-import { Capture, waitFor } from '../helpers.js';
+import { Capture, waitFor } from '../helpers/context.js';
 
 const sims: SimulatorHandle[] = [];
 afterEach(async () => Promise.all(sims.splice(0).map((s) => s.close())));

@@ -4,8 +4,8 @@ import { coinbaseFeed } from '../../src/exchanges/coinbase/feed.js';
 import { runIngest } from '../../src/ingest/pipeline.js';
 import type { SinkStats, TradeSink, UndeliveredRecord } from '../../src/ingest/sink.js';
 import { UnifiedTradeSchema, type UnifiedTrade } from '../../src/trade.js';
-import { waitFor } from '../helpers.js';
-import { closeServers, server } from '../ws-server.js';
+import { waitFor } from '../helpers/context.js';
+import { closeServers, server } from '../helpers/ws-server.js';
 
 afterEach(closeServers);
 

@@ -14,7 +14,7 @@ import { UndeliveredFile } from '../../src/ingest/undelivered-file.js';
 import { KinesisWriter } from '../../src/kinesis/writer.js';
 import { ensureStream } from '../../src/local/resources.js';
 import type { UnifiedTrade } from '../../src/trade.js';
-import { captureLogger, tempDir, waitFor } from '../helpers.js';
+import { captureLogger, tempDir, waitFor } from '../helpers/context.js';
 
 const trade = (id: number): UnifiedTrade => ({
   schema_version: 1,
