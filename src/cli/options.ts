@@ -1,0 +1,55 @@
+/** What several commands accept, defined once: the shared options, and how examples are shown. */
+import { Command, Option } from 'commander';
+import { EXCHANGE_REGISTRY, type Exchange } from '../exchanges/registry.js';
+
+/** What runs when a command is chosen: commander calls it with the arguments, then the options. */
+export type Action = Parameters<Command['action']>[0];
+
+export const DEFAULT_SYMBOLS = 'BTC-USDT,ETH-USDT,SOL-USDT';
+export const DEFAULT_STATE_DIR = '.coattail/local';
+
+export function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+/** `--state-dir`: where `coattail local up` keeps its state (the emulators' endpoints, pids, data). */
+export function stateDirOption(help = 'where local state lives', withDefault = true): Option {
+  const option = new Option('--state-dir <dir>', help).env('COATTAIL_STATE_DIR');
+  return withDefault ? option.default(DEFAULT_STATE_DIR) : option;
+}
+
+/** A repeatable `--set`: every occurrence is kept, in order. */
+export function setOption(valueName: string, help: string): Option {
+  return new Option(`--set ${valueName}`, help).argParser((v: string, prev: string[]) => [...prev, v]).default([]);
+}
+
+/** `--<exchange>-url`: the exchange's WebSocket URL, by default its public one (src/exchanges/registry.ts). */
+export function exchangeUrlOption(exchange: Exchange): Option {
+  const e = EXCHANGE_REGISTRY[exchange];
+  return new Option(`--${exchange}-url <url>`, `${e.displayName} WebSocket URL`).env(`COATTAIL_${exchange.toUpperCase()}_URL`).default(e.wsUrl);
+}
+
+/** What every AWS-facing command takes: the region, the settings file, and (unless `json` is false) `--json`. */
+export function awsCommon(cmd: Command, json = true): Command {
+  cmd
+    .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
+    .addOption(new Option('--config <file>', 'settings file (default: coattail.config.json here)').env('COATTAIL_CONFIG'))
+    .addOption(new Option('--save-config', 'remember the settings given in the config file'));
+  return json ? cmd.addOption(new Option('--json', 'machine-readable output on stdout')) : cmd;
+}
+
+/** What every EMR Serverless command takes: the AWS options and the application. */
+export function emrCommon(cmd: Command, json = true): Command {
+  return awsCommon(cmd, json).addOption(new Option('--application-id <id>', 'EMR Serverless application').env('COATTAIL_EMR_APPLICATION_ID'));
+}
+
+/**
+ * For a `preSubcommand` hook: an option the command and its subcommand both declare is parsed by the
+ * command wherever it stands after the command's name; given on the command line, it is the subcommand's too.
+ */
+export function passSharedOptions(command: Command, subcommand: Command): void {
+  for (const option of subcommand.options) {
+    const key = option.attributeName();
+    if (command.getOptionValueSource(key) === 'cli') subcommand.setOptionValueWithSource(key, command.getOptionValue(key), 'cli');
+  }
+}
