@@ -2,7 +2,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CoattailError, errorMessage, usageError } from '../core/errors.js';
-import type { DemoPlan } from './plan.js';
 
 export interface Folders {
   warehouse: string;
@@ -56,7 +55,7 @@ export function checkDemoDir(dir: string): 'ours' | 'new' {
  * in the last run's stream) are always cleared; --fresh also clears the warehouse, the raw zone and the
  * logs. Only these known sub-folders are ever removed, and only in a folder the demo marked as its own.
  */
-export function prepareFolders(plan: DemoPlan): Folders {
+export function prepareFolders(plan: { dir: string; fresh: boolean }): Folders {
   const f = folders(plan.dir);
   const state = checkDemoDir(plan.dir);
   try {
