@@ -5,13 +5,14 @@ NODE_STAMP := node_modules/.installed
 BUILD_STAMP := dist/.built
 TS_SOURCES := $(shell find src bench -name '*.ts' -o -name '*.tsx' 2>/dev/null) tsconfig.json
 
-.PHONY: help install install-py jars lock tools build test test-ts test-py lint lint-deploy typecheck demo bench bench-replay clean
+.PHONY: help install install-py jars lock tools build test test-ts test-py lint lint-deploy format typecheck demo bench bench-replay clean
 PY_VENV := jobs-py/.venv
 PY_STAMP := $(PY_VENV)/.installed
 
 help:
 	@echo "make demo   install what is needed, then run the whole pipeline locally (simulator → Kinesis → Spark → alerts), live whale view"
 	@echo "make test   install what is needed, then run every test, lint and type check (vitest, pytest, eslint, tsc, ruff, mypy)"
+	@echo "make format rewrite the code as the linters want it (prettier, ruff format)"
 	@echo "make bench  run the benchmarks (results: docs/PERFORMANCE.md)"
 	@echo "make bench-replay  only the Spark jobs' replay throughput, 100k to 1M trades (the slow one)"
 
@@ -27,9 +28,18 @@ $(BUILD_STAMP): $(NODE_STAMP) $(TS_SOURCES)
 
 build: $(BUILD_STAMP)
 
+# The TypeScript files prettier holds to .prettierrc.json (`make format` rewrites them).
+PRETTIER_FILES := 'src/**/*.{ts,tsx}' 'test/**/*.{ts,tsx}' 'bench/**/*.ts' '*.{ts,js}'
+
 lint: $(NODE_STAMP) $(PY_STAMP)
 	npx eslint .
+	npx prettier --check $(PRETTIER_FILES)
+	cd jobs-py && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 	@$(MAKE) --no-print-directory lint-deploy
+
+format: $(NODE_STAMP) $(PY_STAMP)
+	npx prettier --write $(PRETTIER_FILES)
+	cd jobs-py && .venv/bin/ruff format .
 
 # The deployment, offline: cfn-lint on the CloudFormation template, hadolint on the ingest image's Dockerfile.
 lint-deploy: $(PY_STAMP)
@@ -64,7 +74,7 @@ lock:
 	@jobs-py/scripts/python-env.sh lock
 
 test-py: install-py
-	cd jobs-py && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/pytest -q
+	cd jobs-py && .venv/bin/mypy && .venv/bin/pytest -q
 
 test: build lint typecheck test-ts test-py
 

@@ -108,7 +108,9 @@ export async function exitWithin(child: IngestChild, ms: number, name: string, c
   clearTimeout(timer);
   if (code === 0) return;
   const tail = child.stderr().split('\n').slice(-5).join('\n');
-  throw new Error(`${name}: ingest ${code === 'timeout' ? `still running after ${ms} ms` : `exited ${code}`} (${context()}; its log: ${LOG_DIR}/${name}.log)\n${tail}`);
+  throw new Error(
+    `${name}: ingest ${code === 'timeout' ? `still running after ${ms} ms` : `exited ${code}`} (${context()}; its log: ${LOG_DIR}/${name}.log)\n${tail}`,
+  );
 }
 
 /** The --json summary: the one line with a stop_reason, on stdout or stderr (logs are JSON lines too). */

@@ -36,12 +36,14 @@ export function benchNormalize(count = 200_000, rounds = 7): NormalizeResult {
   const binance = createBinanceMapper('ms');
   const now = Date.now();
   const baseline = (f: string): number => JSON.stringify(JSON.parse(f)).length;
-  const normalize = (check: boolean) => (f: string): number => {
-    const ev = f.charCodeAt(2) === 115 /* {"stream" */ ? binance(f, now) : mapCoinbase(f, now);
-    if (ev.kind !== 'trade') return 0;
-    if (check && !UnifiedTradeSchema.safeParse(ev.trade).success) return 0;
-    return serializeTrade(ev.trade).length;
-  };
+  const normalize =
+    (check: boolean) =>
+    (f: string): number => {
+      const ev = f.charCodeAt(2) === 115 /* {"stream" */ ? binance(f, now) : mapCoinbase(f, now);
+      if (ev.kind !== 'trade') return 0;
+      if (check && !UnifiedTradeSchema.safeParse(ev.trade).success) return 0;
+      return serializeTrade(ev.trade).length;
+    };
   const checked = normalize(true);
   const unchecked = normalize(false);
   // Warm up every path, then interleave rounds so machine noise hits all three alike.

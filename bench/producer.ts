@@ -104,10 +104,13 @@ async function startStallProxy(upstreamPort: number): Promise<StallProxy> {
     }
     counts.forwarded += 1;
     res.on('finish', () => (counts.answered += 1));
-    const up = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-    });
+    const up = http.request(
+      { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
     up.on('error', (err) => {
       counts.upstreamErrors += 1;
       if (!res.headersSent) res.writeHead(502);
@@ -150,9 +153,15 @@ async function startStallProxy(upstreamPort: number): Promise<StallProxy> {
 const eventId = (t: PrintedTrade): string => `${t.exchange}:${t.symbol}:${t.tradeId}`;
 const seconds = (ms: number): number => Math.round(ms / 100) / 10;
 
-async function countInStream(endpoint: string, stream: string, expected: Set<string>): Promise<{ inStream: number; lost: number; duplicates: number; unexpected: number }> {
+async function countInStream(
+  endpoint: string,
+  stream: string,
+  expected: Set<string>,
+): Promise<{ inStream: number; lost: number; duplicates: number; unexpected: number }> {
   const client = createKinesisClient({ endpoint }, {});
-  const ids = userRecords(await readStreamRecords(client, stream)).map((u) => (JSON.parse(Buffer.from(u.data).toString('utf8')) as { event_id: string }).event_id);
+  const ids = userRecords(await readStreamRecords(client, stream)).map(
+    (u) => (JSON.parse(Buffer.from(u.data).toString('utf8')) as { event_id: string }).event_id,
+  );
   const distinct = new Set(ids);
   let lost = 0;
   for (const id of expected) if (!distinct.has(id)) lost += 1;
@@ -171,7 +180,10 @@ interface RunPlan {
 }
 
 async function ingestRun(proxy: StallProxy, endpoint: string, plan: RunPlan, log: (m: string) => void) {
-  const scenario = parseScenario({ ...loadScenario('burst'), totalTrades: plan.trades, rate: plan.rate, waitForClients: true }, 'burst (benchmark)');
+  const scenario = parseScenario(
+    { ...loadScenario('burst'), totalTrades: plan.trades, rate: plan.rate, waitForClients: true },
+    'burst (benchmark)',
+  );
   const sim = await startSimulator({ scenario });
   let child: IngestChild | undefined;
   try {
@@ -180,13 +192,20 @@ async function ingestRun(proxy: StallProxy, endpoint: string, plan: RunPlan, log
     const total = plan.trades + expected.size;
     sim.onTrade((t) => expected.add(eventId(t)));
     child = spawnIngest(plan.stream, [
-      '--stream', plan.stream,
-      '--binance-url', sim.binanceUrl,
-      '--coinbase-url', sim.coinbaseUrl,
-      '--kinesis-endpoint', proxy.url,
-      '--max-trades', String(total),
-      '--stats-interval', '0.25',
-      '--shutdown-timeout', '120',
+      '--stream',
+      plan.stream,
+      '--binance-url',
+      sim.binanceUrl,
+      '--coinbase-url',
+      sim.coinbaseUrl,
+      '--kinesis-endpoint',
+      proxy.url,
+      '--max-trades',
+      String(total),
+      '--stats-interval',
+      '0.25',
+      '--shutdown-timeout',
+      '120',
       ...(plan.aggregate ? ['--aggregate'] : []),
     ]);
     const mem = watchMemory(child.proc.pid!);
@@ -212,11 +231,24 @@ async function ingestRun(proxy: StallProxy, endpoint: string, plan: RunPlan, log
     const drainMs = performance.now() - releasedAt;
     mem.stop();
     const summary = ingestSummary(child);
-    if (expected.size !== total) throw new Error(`${plan.stream}: the simulator printed ${expected.size} distinct trades, expected ${total}`);
+    if (expected.size !== total)
+      throw new Error(`${plan.stream}: the simulator printed ${expected.size} distinct trades, expected ${total}`);
     const readStart = performance.now();
     const check = await countInStream(endpoint, plan.stream, expected);
     const readMs = performance.now() - readStart;
-    return { total, hwm: mem.hwm(), peakStalled, stallMs, drainMs, readMs, receivedAtRelease, maxBuffered: child.stats.maxBuffered, summary, check, sim: sim.stats() };
+    return {
+      total,
+      hwm: mem.hwm(),
+      peakStalled,
+      stallMs,
+      drainMs,
+      readMs,
+      receivedAtRelease,
+      maxBuffered: child.stats.maxBuffered,
+      summary,
+      check,
+      sim: sim.stats(),
+    };
   } finally {
     if (child && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
     await sim.close();
@@ -267,7 +299,12 @@ export async function benchProducer(opts: ProducerBenchOptions = {}): Promise<Pr
     const base = await ingestRun(proxy, endpoint, { stream: baselineStream, trades: baselineTrades, rate: baselineRate, aggregate }, log);
     const t2 = performance.now();
     log(`  burst: ${burstTrades} trades at ${burstRate}/s, Kinesis stalled`);
-    const burst = await ingestRun(proxy, endpoint, { stream: burstStream, trades: burstTrades, rate: burstRate, aggregate, stallAfterBurstMs: opts.stallAfterBurstMs ?? 3_000 }, log);
+    const burst = await ingestRun(
+      proxy,
+      endpoint,
+      { stream: burstStream, trades: burstTrades, rate: burstRate, aggregate, stallAfterBurstMs: opts.stallAfterBurstMs ?? 3_000 },
+      log,
+    );
     const t3 = performance.now();
 
     const result: ProducerResult = {
@@ -298,7 +335,13 @@ export async function benchProducer(opts: ProducerBenchOptions = {}): Promise<Pr
         connectionsAccepted: burst.sim.connectionsAccepted,
       },
       baseline: { trades: base.total, rate: baselineRate, lost: base.check.lost, duplicates: base.check.duplicates },
-      timings_s: { emulator_start: seconds(t1 - t0), baseline: seconds(t2 - t1), burst: seconds(t3 - t2), read_back: seconds(burst.readMs), total: seconds(t3 - t0) },
+      timings_s: {
+        emulator_start: seconds(t1 - t0),
+        baseline: seconds(t2 - t1),
+        burst: seconds(t3 - t2),
+        read_back: seconds(burst.readMs),
+        total: seconds(t3 - t0),
+      },
     };
     const broken = contractBreaks(result);
     // The numbers still print; the exit code tells whoever runs it that the contract was missed.

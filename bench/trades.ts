@@ -160,7 +160,11 @@ export function writeRecording(file: string, opts: RecordingOptions): RecordingR
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (trades < opts.count) {
-    throw new CoattailError(`the scenario ended after ${trades} trades`, `${opts.count} were asked for and it has totalTrades or durationSeconds`, 'use a scenario that runs until stopped, such as default');
+    throw new CoattailError(
+      `the scenario ended after ${trades} trades`,
+      `${opts.count} were asked for and it has totalTrades or durationSeconds`,
+      'use a scenario that runs until stopped, such as default',
+    );
   }
   return {
     file,
@@ -176,7 +180,11 @@ export function writeRecording(file: string, opts: RecordingOptions): RecordingR
 function wholeNumber(name: string, text: string, min: number): number {
   const n = Number(text.replace(/_/g, ''));
   if (!Number.isSafeInteger(n) || n < min) {
-    throw usageError(`--${name} ${text} is not a whole number of at least ${min}`, `--${name} counts trades, sets the seed or the virtual rate`, `pass e.g. --${name} ${Math.max(min, 100)}`);
+    throw usageError(
+      `--${name} ${text} is not a whole number of at least ${min}`,
+      `--${name} counts trades, sets the seed or the virtual rate`,
+      `pass e.g. --${name} ${Math.max(min, 100)}`,
+    );
   }
   return n;
 }
@@ -187,11 +195,21 @@ export function recordingFromArgs(argv: string[]): { file: string; options: Reco
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { count: { type: 'string' }, out: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' }, scenario: { type: 'string' } },
+      options: {
+        count: { type: 'string' },
+        out: { type: 'string' },
+        rate: { type: 'string' },
+        seed: { type: 'string' },
+        scenario: { type: 'string' },
+      },
       strict: true,
     }));
   } catch (err) {
-    throw usageError('bad arguments for trades', err instanceof Error ? err.message : String(err), 'run: node dist/bench/run.js trades --count 1000000 --out .coattail/bench/trades.jsonl');
+    throw usageError(
+      'bad arguments for trades',
+      err instanceof Error ? err.message : String(err),
+      'run: node dist/bench/run.js trades --count 1000000 --out .coattail/bench/trades.jsonl',
+    );
   }
   if (!values.out) throw usageError('--out is missing', 'the recording is written to a file', 'pass --out FILE');
   if (!values.count) throw usageError('--count is missing', 'the recording needs a number of trades', 'pass --count N');

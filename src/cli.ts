@@ -39,12 +39,17 @@ export function handlerActions(global: () => GlobalOptions): Actions {
         const [{ demo }, { watchWhalesView }] = await Promise.all([import('./commands/demo/demo.js'), import('./demo/ui.js')]);
         return demo(opts, ctx, { ui: watchWhalesView });
       }),
-    'demo schema-evolution': async (opts) => run(async (ctx) => (await import('./commands/demo/schema-evolution.js')).schemaEvolutionDemo(opts, ctx)),
-    'jobs submit': async (job: string, args: string[], opts) => run(async (ctx) => (await import('./commands/jobs/submit.js')).jobsSubmit({ ...opts, job, args }, ctx)),
+    'demo schema-evolution': async (opts) =>
+      run(async (ctx) => (await import('./commands/demo/schema-evolution.js')).schemaEvolutionDemo(opts, ctx)),
+    'jobs submit': async (job: string, args: string[], opts) =>
+      run(async (ctx) => (await import('./commands/jobs/submit.js')).jobsSubmit({ ...opts, job, args }, ctx)),
     'jobs list': async (opts) => run(async (ctx) => (await import('./commands/jobs/list.js')).jobsList(opts, ctx)),
-    'jobs status': async (runId: string, opts) => run(async (ctx) => (await import('./commands/jobs/status.js')).jobsStatus({ ...opts, runId }, ctx)),
-    'jobs logs': async (runId: string, opts) => run(async (ctx) => (await import('./commands/jobs/logs.js')).jobsLogs({ ...opts, runId }, ctx)),
-    'jobs cancel': async (runId: string, opts) => run(async (ctx) => (await import('./commands/jobs/cancel.js')).jobsCancel({ ...opts, runId }, ctx)),
+    'jobs status': async (runId: string, opts) =>
+      run(async (ctx) => (await import('./commands/jobs/status.js')).jobsStatus({ ...opts, runId }, ctx)),
+    'jobs logs': async (runId: string, opts) =>
+      run(async (ctx) => (await import('./commands/jobs/logs.js')).jobsLogs({ ...opts, runId }, ctx)),
+    'jobs cancel': async (runId: string, opts) =>
+      run(async (ctx) => (await import('./commands/jobs/cancel.js')).jobsCancel({ ...opts, runId }, ctx)),
     'jobs pack-env': async (opts) => run(async (ctx) => (await import('./commands/jobs/pack-env.js')).jobsPackEnv(opts, ctx)),
     'ddl apply': async (opts) => run(async (ctx) => (await import('./commands/ddl.js')).ddlApply(opts, ctx)),
     reprocess: async (opts) => run(async (ctx) => (await import('./commands/reprocess.js')).reprocess(opts, ctx)),
@@ -61,7 +66,16 @@ export function buildProgram(actions?: Actions): Command {
     // A usage error is one line and exit 2, like every other bad option (main() turns it into the exit).
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(usageLine(text)) })
-    .addHelpText('after', examples(['make demo', 'coattail local up', 'coattail simulate --scenario default', 'coattail ingest --local --max-trades 1000', 'coattail ingest --sink stdout --duration 10']));
+    .addHelpText(
+      'after',
+      examples([
+        'make demo',
+        'coattail local up',
+        'coattail simulate --scenario default',
+        'coattail ingest --local --max-trades 1000',
+        'coattail ingest --sink stdout --duration 10',
+      ]),
+    );
   program.hook('preAction', (_program, command) => readFlagsFromEnv(command));
   const a = actions ?? handlerActions(() => program.opts<GlobalOptions>());
   const act = (path: string): Action =>
@@ -76,13 +90,13 @@ export function buildProgram(actions?: Actions): Command {
   localCommand(program, { up: act('local up'), down: act('local down'), status: act('local status'), peek: act('local peek') });
   demoCommand(program, { demo: act('demo'), schemaEvolution: act('demo schema-evolution') });
   jobsCommand(program, {
-      submit: act('jobs submit'),
-      list: act('jobs list'),
-      status: act('jobs status'),
-      logs: act('jobs logs'),
-      cancel: act('jobs cancel'),
-      packEnv: act('jobs pack-env'),
-    });
+    submit: act('jobs submit'),
+    list: act('jobs list'),
+    status: act('jobs status'),
+    logs: act('jobs logs'),
+    cancel: act('jobs cancel'),
+    packEnv: act('jobs pack-env'),
+  });
   ddlCommand(program, { apply: act('ddl apply') });
   reprocessCommand(program, act('reprocess'));
   return program;
@@ -91,7 +105,11 @@ export function buildProgram(actions?: Actions): Command {
 /** commander's `error: ...` message as our one line, with where to look. */
 function usageLine(text: string): string {
   // commander may add a suggestion on a line of its own ("(Did you mean --max-trades?)"): one line.
-  const message = text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
+  const message = text
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\.$/, '');
   return `coattail: ${message}. Run with --help for usage\n`;
 }
 
@@ -112,7 +130,9 @@ export function readFlagsFromEnv(command: Command): void {
     const word = raw.trim().toLowerCase();
     if (TRUE_WORDS.has(word)) continue;
     if (!FALSE_WORDS.has(word)) {
-      command.error(`${option.envVar}='${raw}' is not a yes/no value: set it to true or false (1 or 0) for ${option.long ?? key}`, { code: 'coattail.invalidEnvFlag' });
+      command.error(`${option.envVar}='${raw}' is not a yes/no value: set it to true or false (1 or 0) for ${option.long ?? key}`, {
+        code: 'coattail.invalidEnvFlag',
+      });
     }
     command.setOptionValueWithSource(key, undefined, 'env');
   }

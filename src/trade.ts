@@ -26,20 +26,13 @@ export const UnifiedTradeSchema = z
     trade_id: z.string().min(1).describe("The exchange's trade id, as a string."),
     price: z.number().positive().finite().describe('Price in quote currency.'),
     quantity: z.number().positive().finite().describe('Size in base currency.'),
-    quote_volume: z
-      .number()
-      .positive()
-      .finite()
-      .describe("price × quantity, computed in decimal from the exchange's strings."),
+    quote_volume: z.number().positive().finite().describe("price × quantity, computed in decimal from the exchange's strings."),
     side: z.enum(['buy', 'sell']).describe("The TAKER's side (the aggressor)."),
     timestamp: z
       .string()
       .regex(ISO_TIMESTAMP)
       .describe('Trade time, ISO-8601 UTC with `Z`: milliseconds, or microseconds where the exchange gives them.'),
-    ingested_at: z
-      .string()
-      .regex(ISO_TIMESTAMP)
-      .describe('When the producer received the trade, same format.'),
+    ingested_at: z.string().regex(ISO_TIMESTAMP).describe('When the producer received the trade, same format.'),
   })
   .strict()
   .describe('coattail unified trade, schema version 1');

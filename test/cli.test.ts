@@ -32,8 +32,17 @@ function parsed(value: string | undefined, argv: string[] = []): unknown {
 
 describe('a flag set from the environment', () => {
   it.each([
-    ['1', true], ['true', true], ['TRUE', true], ['yes', true], ['on', true],
-    ['0', undefined], ['false', undefined], ['False', undefined], ['no', undefined], ['off', undefined], ['', undefined],
+    ['1', true],
+    ['true', true],
+    ['TRUE', true],
+    ['yes', true],
+    ['on', true],
+    ['0', undefined],
+    ['false', undefined],
+    ['False', undefined],
+    ['no', undefined],
+    ['off', undefined],
+    ['', undefined],
   ])('%j gives %j', (value, want) => {
     expect(parsed(value)).toBe(want);
   });
@@ -44,13 +53,20 @@ describe('a flag set from the environment', () => {
   });
 
   it('refuses any other value as a usage error', () => {
-    expect(() => parsed('maybe')).toThrow("COATTAIL_TEST_FLAG='maybe' is not a yes/no value: set it to true or false (1 or 0) for --aggregate");
+    expect(() => parsed('maybe')).toThrow(
+      "COATTAIL_TEST_FLAG='maybe' is not a yes/no value: set it to true or false (1 or 0) for --aggregate",
+    );
   });
 
   it('through the binary: one line and exit 2', () => {
-    const r = spawnSync(process.execPath, [BIN, 'ingest', '--sink', 'stdout', '--max-trades', '1'], { env: { ...process.env, COATTAIL_AGGREGATE: 'maybe' }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, 'ingest', '--sink', 'stdout', '--max-trades', '1'], {
+      env: { ...process.env, COATTAIL_AGGREGATE: 'maybe' },
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("coattail: COATTAIL_AGGREGATE='maybe' is not a yes/no value: set it to true or false (1 or 0) for --aggregate. Run with --help for usage\n");
+    expect(r.stderr).toBe(
+      "coattail: COATTAIL_AGGREGATE='maybe' is not a yes/no value: set it to true or false (1 or 0) for --aggregate. Run with --help for usage\n",
+    );
     expect(r.stdout).toBe('');
   });
 });

@@ -21,14 +21,22 @@ export interface EngineFailure {
 export type EngineOutcome = EngineSuccess | EngineFailure;
 
 /** Runs statements one at a time, in the order given, calling back after each; stops when the callback throws. */
-export type Engine = (pending: readonly PlannedStatement[], onOutcome: (st: PlannedStatement, outcome: EngineOutcome) => Promise<void>) => Promise<void>;
+export type Engine = (
+  pending: readonly PlannedStatement[],
+  onOutcome: (st: PlannedStatement, outcome: EngineOutcome) => Promise<void>,
+) => Promise<void>;
 
 export function athenaEngine(athena: AthenaClient, target: QueryTarget, poll: PollOptions, signal: AbortSignal): Engine {
   return async (pending, onOutcome) => {
     for (const st of pending) {
       if (signal.aborted) return;
       const out = await runQuery(athena, st.sql, target, poll);
-      await onOutcome(st, out.state === 'SUCCEEDED' ? { ok: true, queryExecutionId: out.queryExecutionId } : { ok: false, reason: `${out.state}: ${out.reason ?? ''}`.trim(), queryExecutionId: out.queryExecutionId });
+      await onOutcome(
+        st,
+        out.state === 'SUCCEEDED'
+          ? { ok: true, queryExecutionId: out.queryExecutionId }
+          : { ok: false, reason: `${out.state}: ${out.reason ?? ''}`.trim(), queryExecutionId: out.queryExecutionId },
+      );
     }
   };
 }
@@ -65,12 +73,21 @@ export async function applyPending(pending: readonly PlannedStatement[], engine:
         `fix it and run ddl apply again; ${applied.length} statement(s) before it were applied and recorded in ${opts.store.location}`,
       );
     }
-    ledger.applied[st.key] = { file: st.file, sha256: st.sha256, appliedAt: new Date(opts.now()).toISOString(), queryExecutionId: outcome.queryExecutionId ?? null };
+    ledger.applied[st.key] = {
+      file: st.file,
+      sha256: st.sha256,
+      appliedAt: new Date(opts.now()).toISOString(),
+      queryExecutionId: outcome.queryExecutionId ?? null,
+    };
     try {
       version = await opts.store.write(ledger, version);
     } catch (err) {
       const why = err instanceof CoattailError ? `${err.what}: ${err.why}` : String(err);
-      throw new CoattailError(`${label(st)} was applied but could not be recorded`, why, `record it before the next apply (a re-run would send it again${st.migration ? ', and an ADD COLUMNS would fail as the column exists' : ''})`);
+      throw new CoattailError(
+        `${label(st)} was applied but could not be recorded`,
+        why,
+        `record it before the next apply (a re-run would send it again${st.migration ? ', and an ADD COLUMNS would fail as the column exists' : ''})`,
+      );
     }
     applied.push(st);
     opts.onApplied(st, outcome);

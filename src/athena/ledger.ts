@@ -39,7 +39,11 @@ function parseLedger(text: string, location: string): Ledger {
   try {
     return LedgerSchema.parse(JSON.parse(text));
   } catch (err) {
-    throw new CoattailError(`the DDL ledger ${location} is damaged`, errorMessage(err).split('\n')[0]!, 'restore it from S3 versioning, or delete it to re-apply everything (CREATE TABLE IF NOT EXISTS is harmless; check the migrations by hand)');
+    throw new CoattailError(
+      `the DDL ledger ${location} is damaged`,
+      errorMessage(err).split('\n')[0]!,
+      'restore it from S3 versioning, or delete it to re-apply everything (CREATE TABLE IF NOT EXISTS is harmless; check the migrations by hand)',
+    );
   }
 }
 
@@ -51,7 +55,12 @@ function render(ledger: Ledger): string {
 export class S3LedgerStore implements LedgerStore {
   readonly location: string;
 
-  constructor(private readonly s3: S3Client, private readonly bucket: string, private readonly key: string, private readonly env: NodeJS.ProcessEnv) {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly key: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
     this.location = `s3://${bucket}/${key}`;
   }
 
@@ -81,7 +90,11 @@ export class S3LedgerStore implements LedgerStore {
     } catch (err) {
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status === 412 || status === 409) {
-        throw new CoattailError(`the DDL ledger ${this.location} changed while this apply ran`, `${serviceReason(err)} (another ddl apply at the same time?)`, 'wait for the other apply to finish, then run ddl apply again: it picks up from the ledger');
+        throw new CoattailError(
+          `the DDL ledger ${this.location} changed while this apply ran`,
+          `${serviceReason(err)} (another ddl apply at the same time?)`,
+          'wait for the other apply to finish, then run ddl apply again: it picks up from the ledger',
+        );
       }
       throw awsFailure(err, `cannot write the DDL ledger ${this.location}`, this.env);
     }
@@ -127,7 +140,11 @@ export function statusOf(plan: readonly PlannedStatement[], ledger: Ledger): Pla
     const before = Object.values(ledger.applied).filter((e) => e.file === file);
     const changed = before.find((e) => !now.has(e.sha256));
     if (changed) {
-      throw new CoattailError(`${file} was changed after it was applied`, `the ledger records a statement of it (sha256 ${changed.sha256.slice(0, 12)}) it no longer holds`, 'restore the file as it was applied and put the change in a new migration');
+      throw new CoattailError(
+        `${file} was changed after it was applied`,
+        `the ledger records a statement of it (sha256 ${changed.sha256.slice(0, 12)}) it no longer holds`,
+        'restore the file as it was applied and put the change in a new migration',
+      );
     }
   }
   return plan.map((statement) => ({ statement, applied: ledger.applied[statement.key] }));

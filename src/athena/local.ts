@@ -23,7 +23,11 @@ export function localEngine(python: string, warehouse: string, ctx: CommandConte
     // Spark's output is held back below: the jars' first download shows its progress here instead.
     await ensureSparkJars(python, ctx);
     return new Promise<void>((resolve, reject) => {
-      const child = spawn(python, ['-m', 'coattail_jobs', 'ddl-apply-local', '--warehouse', warehouse], { cwd: ctx.cwd, env: ctx.env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(python, ['-m', 'coattail_jobs', 'ddl-apply-local', '--warehouse', warehouse], {
+        cwd: ctx.cwd,
+        env: ctx.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       const byKey = new Map<string, PlannedStatement>(pending.map((st) => [st.key, st]));
       const stderrTail: string[] = [];
       let answered = 0;
@@ -57,14 +61,22 @@ export function localEngine(python: string, warehouse: string, ctx: CommandConte
           });
         });
       });
-      child.once('error', (err) => reject(new CoattailError(`cannot run ${python}`, errorMessage(err), 'run make install-py (or set COATTAIL_PYTHON)')));
+      child.once('error', (err) =>
+        reject(new CoattailError(`cannot run ${python}`, errorMessage(err), 'run make install-py (or set COATTAIL_PYTHON)')),
+      );
       child.once('close', (code) => {
         void chain.then(() => {
           if (failed) return reject(failed);
           // A failed statement was reported through onOutcome; anything else short of all answered is a crash.
           if (sawFailure || (code === 0 && answered === pending.length)) return resolve();
           const why = stderrTail.filter((l) => l.trim()).pop() ?? `exit status ${code}`;
-          reject(new CoattailError('the local DDL apply failed', `${answered} of ${pending.length} statement(s) answered; ${why}`, "run with --verbose to see Spark's output"));
+          reject(
+            new CoattailError(
+              'the local DDL apply failed',
+              `${answered} of ${pending.length} statement(s) answered; ${why}`,
+              "run with --verbose to see Spark's output",
+            ),
+          );
         });
       });
       child.stdin.end(JSON.stringify({ statements: pending.map((st) => ({ key: st.key, file: st.file, sql: st.sql })) }));

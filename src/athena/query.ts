@@ -24,7 +24,13 @@ export interface PollOptions {
 export async function runQuery(athena: AthenaClient, sql: string, target: QueryTarget, opts: PollOptions): Promise<QueryOutcome> {
   let id: string;
   try {
-    const started = await athena.send(new StartQueryExecutionCommand({ QueryString: sql, WorkGroup: target.workGroup, ResultConfiguration: { OutputLocation: target.outputLocation } }));
+    const started = await athena.send(
+      new StartQueryExecutionCommand({
+        QueryString: sql,
+        WorkGroup: target.workGroup,
+        ResultConfiguration: { OutputLocation: target.outputLocation },
+      }),
+    );
     if (!started.QueryExecutionId) throw new Error('StartQueryExecution answered without a query execution id');
     id = started.QueryExecutionId;
   } catch (err) {

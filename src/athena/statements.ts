@@ -21,7 +21,11 @@ export interface ParsedStatement {
 
 export function checkIdentifier(name: string, what: string, where: string): string {
   if (!IDENTIFIER.test(name)) {
-    throw usageError(`${where}: ${what} name '${name}' is not allowed`, 'names are lower-case letters, digits and underscores, starting with a letter', `rename it in ${where}`);
+    throw usageError(
+      `${where}: ${what} name '${name}' is not allowed`,
+      'names are lower-case letters, digits and underscores, starting with a letter',
+      `rename it in ${where}`,
+    );
   }
   return name;
 }
@@ -72,7 +76,14 @@ export function splitStatements(text: string): string[] {
     i++;
   }
   statements.push(current);
-  return statements.map((s) => s.replace(/[ \t]+$/gm, '').replace(/\n{2,}/g, '\n').trim()).filter((s) => s.length > 0);
+  return statements
+    .map((s) =>
+      s
+        .replace(/[ \t]+$/gm, '')
+        .replace(/\n{2,}/g, '\n')
+        .trim(),
+    )
+    .filter((s) => s.length > 0);
 }
 
 const NAME = '(`[^`]*`|[^\\s.`(;]+)';
@@ -112,15 +123,30 @@ export function parseStatement(sql: string, where: string): ParsedStatement {
   if (db) return { kind: 'create-database', database: checkIdentifier(unquote(db[1]!), 'database', where), sql };
   const table = CREATE_TABLE.exec(sql);
   if (table) {
-    return { kind: 'create-table', database: checkIdentifier(unquote(table[1]!), 'database', where), table: checkIdentifier(unquote(table[2]!), 'table', where), sql };
+    return {
+      kind: 'create-table',
+      database: checkIdentifier(unquote(table[1]!), 'database', where),
+      table: checkIdentifier(unquote(table[2]!), 'table', where),
+      sql,
+    };
   }
   const add = ADD_COLUMNS.exec(sql);
   if (add) {
     const columns = topLevelItems(add[3]!);
-    if (columns.length === 0) throw usageError(`${where}: ADD COLUMNS lists no column`, 'a migration adds at least one column', `fix ${where}`);
+    if (columns.length === 0)
+      throw usageError(`${where}: ADD COLUMNS lists no column`, 'a migration adds at least one column', `fix ${where}`);
     for (const column of columns) checkIdentifier(unquote(/^(`[^`]*`|\S+)/.exec(column)![1]!), 'column', where);
-    return { kind: 'add-columns', database: checkIdentifier(unquote(add[1]!), 'database', where), table: checkIdentifier(unquote(add[2]!), 'table', where), sql };
+    return {
+      kind: 'add-columns',
+      database: checkIdentifier(unquote(add[1]!), 'database', where),
+      table: checkIdentifier(unquote(add[2]!), 'table', where),
+      sql,
+    };
   }
   const first = sql.split('\n')[0]!.slice(0, 80);
-  throw usageError(`${where}: unsupported statement '${first}'`, 'ddl apply runs CREATE DATABASE IF NOT EXISTS, CREATE TABLE IF NOT EXISTS (ddl/*.sql) and ALTER TABLE ... ADD COLUMNS (ddl/migrations/NNNN_*.sql)', `change ${where} to one of those`);
+  throw usageError(
+    `${where}: unsupported statement '${first}'`,
+    'ddl apply runs CREATE DATABASE IF NOT EXISTS, CREATE TABLE IF NOT EXISTS (ddl/*.sql) and ALTER TABLE ... ADD COLUMNS (ddl/migrations/NNNN_*.sql)',
+    `change ${where} to one of those`,
+  );
 }

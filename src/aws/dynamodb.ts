@@ -15,6 +15,10 @@ export function createDynamoClient(opts: AwsClientOptions, env: NodeJS.ProcessEn
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     ...(credentials ? { credentials } : {}),
     maxAttempts: opts.maxAttempts ?? 3,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: opts.requestTimeoutMs ?? 30_000, throwOnRequestTimeout: true }),
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 5_000,
+      requestTimeout: opts.requestTimeoutMs ?? 30_000,
+      throwOnRequestTimeout: true,
+    }),
   });
 }

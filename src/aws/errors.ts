@@ -48,11 +48,13 @@ export function awsFailure(err: unknown, what: string, env: NodeJS.ProcessEnv, f
 function hint(err: unknown): string {
   const e = (err ?? {}) as ServiceErrorShape;
   const name = e.name ?? '';
-  if (name === 'CredentialsProviderError') return 'configure AWS credentials (AWS_PROFILE, or the AWS_ACCESS_KEY_ID variables, or an instance role)';
+  if (name === 'CredentialsProviderError')
+    return 'configure AWS credentials (AWS_PROFILE, or the AWS_ACCESS_KEY_ID variables, or an instance role)';
   if (/AccessDenied|Forbidden|UnauthorizedOperation|UnrecognizedClient|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken/i.test(name)) {
     return 'check that the credentials in use are current and allowed to do this (see docs/DEPLOY.md for the permissions)';
   }
-  if (/ResourceNotFound|NoSuchBucket|NotFound/.test(name)) return 'check the ids and names given (flags, environment, coattail.config.json)';
+  if (/ResourceNotFound|NoSuchBucket|NotFound/.test(name))
+    return 'check the ids and names given (flags, environment, coattail.config.json)';
   if (/Throttl|TooManyRequests|ServiceUnavailable|InternalServer/.test(name)) return 'try again in a minute';
   if (/Region/i.test(errorMessage(err))) return 'pass --region (or set AWS_REGION)';
   return 'check the settings and your network, then try again';

@@ -45,8 +45,17 @@ export function buildBundle(jobsPyDir: string): JobsBundle {
     const files = [...pythonFiles(jobsPyDir, PACKAGE_DIR), ENTRY_SCRIPT];
     const entries: ZipEntry[] = files.map((name) => ({ name, data: readFileSync(path.join(jobsPyDir, ...name.split('/'))) }));
     const zip = storedZip(entries);
-    return { hash: sha256Hex(zip), zip, entryScript: readFileSync(path.join(jobsPyDir, ENTRY_SCRIPT)), files: entries.map((e) => e.name).sort() };
+    return {
+      hash: sha256Hex(zip),
+      zip,
+      entryScript: readFileSync(path.join(jobsPyDir, ENTRY_SCRIPT)),
+      files: entries.map((e) => e.name).sort(),
+    };
   } catch (err) {
-    throw new CoattailError(`cannot bundle the jobs in ${jobsPyDir}`, errorMessage(err), 'run coattail from its repository checkout (jobs-py/ holds the jobs)');
+    throw new CoattailError(
+      `cannot bundle the jobs in ${jobsPyDir}`,
+      errorMessage(err),
+      'run coattail from its repository checkout (jobs-py/ holds the jobs)',
+    );
   }
 }

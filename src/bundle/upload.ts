@@ -19,7 +19,13 @@ export interface ObjectBody {
   contentType: string;
 }
 
-export async function ensureObject(s3: S3Client, bucket: string, key: string, object: ObjectBody, env: NodeJS.ProcessEnv): Promise<UploadOutcome> {
+export async function ensureObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  object: ObjectBody,
+  env: NodeJS.ProcessEnv,
+): Promise<UploadOutcome> {
   try {
     await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return 'present';
@@ -28,7 +34,9 @@ export async function ensureObject(s3: S3Client, bucket: string, key: string, ob
   }
   try {
     const body = typeof object.body === 'function' ? object.body() : object.body;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body as Buffer, ContentLength: object.size, ContentType: object.contentType }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body as Buffer, ContentLength: object.size, ContentType: object.contentType }),
+    );
   } catch (err) {
     throw awsFailure(err, `cannot upload s3://${bucket}/${key}`, env);
   }
@@ -49,10 +57,27 @@ export function bundleUris(layout: BucketLayout, hash: string): { zipKey: string
   return { zipKey, entryKey, zipUri: layout.uri(zipKey), entryUri: layout.uri(entryKey) };
 }
 
-export async function uploadBundle(s3: S3Client, layout: BucketLayout, bundle: JobsBundle, env: NodeJS.ProcessEnv): Promise<UploadedBundle> {
+export async function uploadBundle(
+  s3: S3Client,
+  layout: BucketLayout,
+  bundle: JobsBundle,
+  env: NodeJS.ProcessEnv,
+): Promise<UploadedBundle> {
   const uris = bundleUris(layout, bundle.hash);
-  const zip = await ensureObject(s3, layout.bucket, uris.zipKey, { body: bundle.zip, size: bundle.zip.length, contentType: 'application/zip' }, env);
-  const entry = await ensureObject(s3, layout.bucket, uris.entryKey, { body: bundle.entryScript, size: bundle.entryScript.length, contentType: 'text/x-python' }, env);
+  const zip = await ensureObject(
+    s3,
+    layout.bucket,
+    uris.zipKey,
+    { body: bundle.zip, size: bundle.zip.length, contentType: 'application/zip' },
+    env,
+  );
+  const entry = await ensureObject(
+    s3,
+    layout.bucket,
+    uris.entryKey,
+    { body: bundle.entryScript, size: bundle.entryScript.length, contentType: 'text/x-python' },
+    env,
+  );
   return { hash: bundle.hash, zipUri: uris.zipUri, entryUri: uris.entryUri, zip, entry };
 }
 
@@ -62,7 +87,11 @@ export async function fileSha256(file: string): Promise<string> {
   try {
     for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   } catch (err) {
-    throw new CoattailError(`cannot read ${file}`, errorMessage(err), 'pass an existing archive, or make one: coattail jobs pack-env --out venv.tar.gz');
+    throw new CoattailError(
+      `cannot read ${file}`,
+      errorMessage(err),
+      'pass an existing archive, or make one: coattail jobs pack-env --out venv.tar.gz',
+    );
   }
   return hash.digest('hex');
 }
@@ -70,9 +99,20 @@ export async function fileSha256(file: string): Promise<string> {
 export const VENV_ARCHIVE = 'venv.tar.gz';
 
 /** Uploads a packed virtual environment (venv-pack) under its content hash; returns its `s3://` URI. */
-export async function uploadVenvArchive(s3: S3Client, layout: BucketLayout, file: string, env: NodeJS.ProcessEnv): Promise<{ uri: string; hash: string; outcome: UploadOutcome }> {
+export async function uploadVenvArchive(
+  s3: S3Client,
+  layout: BucketLayout,
+  file: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ uri: string; hash: string; outcome: UploadOutcome }> {
   const hash = await fileSha256(file);
   const key = layout.venvKey(hash, VENV_ARCHIVE);
-  const outcome = await ensureObject(s3, layout.bucket, key, { body: () => createReadStream(file), size: statSync(file).size, contentType: 'application/gzip' }, env);
+  const outcome = await ensureObject(
+    s3,
+    layout.bucket,
+    key,
+    { body: () => createReadStream(file), size: statSync(file).size, contentType: 'application/gzip' },
+    env,
+  );
   return { uri: layout.uri(key), hash, outcome };
 }

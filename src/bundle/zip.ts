@@ -43,7 +43,8 @@ export function storedZip(entries: readonly ZipEntry[]): Buffer {
   for (let i = 0; i < sorted.length; i++) {
     const { name, data } = sorted[i]!;
     if (i > 0 && sorted[i - 1]!.name === name) throw new Error(`duplicate zip entry ${name}`);
-    if (!name || name.startsWith('/') || name.includes('\\') || name.split('/').includes('..')) throw new Error(`bad zip entry name ${name}`);
+    if (!name || name.startsWith('/') || name.includes('\\') || name.split('/').includes('..'))
+      throw new Error(`bad zip entry name ${name}`);
     const nameBytes = Buffer.from(name, 'utf8');
     const crc = crc32(data);
     if (data.length >= LIMIT || offset >= LIMIT) throw new Error('bundle too large for a zip without zip64');

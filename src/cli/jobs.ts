@@ -2,13 +2,27 @@
 import { Command, Option } from 'commander';
 import { emrCommon, examples, setOption, stateDirOption, type Action } from './options.js';
 
-export function jobsCommand(parent: Command, actions: { submit: Action; list: Action; status: Action; logs: Action; cancel: Action; packEnv: Action }): Command {
-  const jobs = parent.command('jobs')
+export function jobsCommand(
+  parent: Command,
+  actions: { submit: Action; list: Action; status: Action; logs: Action; cancel: Action; packEnv: Action },
+): Command {
+  const jobs = parent
+    .command('jobs')
     .description('Run the Spark jobs on EMR Serverless (or --local), follow and stop their runs')
-    .addHelpText('after', examples(['coattail jobs submit whale-detector --wait', 'coattail jobs list --state RUNNING', 'coattail jobs logs 00fabc123 --follow']));
+    .addHelpText(
+      'after',
+      examples([
+        'coattail jobs submit whale-detector --wait',
+        'coattail jobs list --state RUNNING',
+        'coattail jobs logs 00fabc123 --follow',
+      ]),
+    );
   emrCommon(jobs.command('submit'))
     .description('Bundle jobs-py, upload it (content-addressed), start a job run; streaming jobs run in STREAMING mode')
-    .argument('<job>', 'raw-archiver, volume-anomaly, whale-detector, spread-calculator, historical-loader, reprocess-anomalies, schema-evolution-demo')
+    .argument(
+      '<job>',
+      'raw-archiver, volume-anomaly, whale-detector, spread-calculator, historical-loader, reprocess-anomalies, schema-evolution-demo',
+    )
     .argument('[args...]', "the job's own arguments, after --")
     .addOption(new Option('--execution-role-arn <arn>', 'IAM role the job runs as').env('COATTAIL_EMR_ROLE_ARN'))
     .addOption(new Option('--bucket <name>', 'S3 bucket for bundles, checkpoints, raw zone and logs').env('COATTAIL_BUCKET'))
@@ -17,9 +31,17 @@ export function jobsCommand(parent: Command, actions: { submit: Action; list: Ac
     .addOption(new Option('--log-group <name>', 'also send the logs to this CloudWatch Logs group').env('COATTAIL_EMR_LOG_GROUP'))
     .addOption(setOption('<name=value>', 'job setting passed through (repeatable)'))
     .addOption(new Option('--run-name <nonce>', 'start a new run even when the same command ran before'))
-    .addOption(new Option('--venv-archive <file>', 'the packages for spark.archives (coattail jobs pack-env makes it)').env('COATTAIL_EMR_VENV_ARCHIVE'))
+    .addOption(
+      new Option('--venv-archive <file>', 'the packages for spark.archives (coattail jobs pack-env makes it)').env(
+        'COATTAIL_EMR_VENV_ARCHIVE',
+      ),
+    )
     .addOption(new Option('--emr-python <path>', "the image's Python when no --venv-archive").env('COATTAIL_EMR_PYTHON'))
-    .addOption(new Option('--retries-per-hour <n>', 'streaming: failed attempts an hour before giving up (1-10)').env('COATTAIL_EMR_RETRIES_PER_HOUR'))
+    .addOption(
+      new Option('--retries-per-hour <n>', 'streaming: failed attempts an hour before giving up (1-10)').env(
+        'COATTAIL_EMR_RETRIES_PER_HOUR',
+      ),
+    )
     .addOption(new Option('--timeout-minutes <n>', 'batch: execution timeout').env('COATTAIL_EMR_TIMEOUT_MINUTES'))
     .addOption(new Option('--wait', 'follow the run to its end (exit 0 SUCCESS, 1 FAILED, 3 CANCELLED, 130 Ctrl-C)'))
     .addOption(new Option('--cancel-on-interrupt', 'with --wait: Ctrl-C cancels the run instead of leaving it running'))
@@ -30,20 +52,30 @@ export function jobsCommand(parent: Command, actions: { submit: Action; list: Ac
     .addOption(new Option('--dynamodb-endpoint <url>', '--local: DynamoDB-compatible store').env('COATTAIL_DYNAMODB_ENDPOINT'))
     .addOption(new Option('--warehouse <dir>', '--local: Iceberg warehouse folder').env('COATTAIL_WAREHOUSE'))
     .addOption(new Option('--spark-submit <path>', '--local: spark-submit to use').env('COATTAIL_SPARK_SUBMIT'))
-    .addHelpText('after', examples([
-      'coattail jobs submit whale-detector --application-id 00fabc123 --execution-role-arn arn:aws:iam::123456789012:role/coattail-emr --bucket my-coattail --region eu-west-1 --save-config',
-      'coattail jobs submit volume-anomaly --set threshold=3.0 --wait',
-      'coattail jobs submit historical-loader -- --symbol BTC-USDT --start 2024-01-01 --end 2024-01-02',
-      'coattail jobs submit whale-detector --dry-run | jq .configurationOverrides',
-      'coattail jobs submit whale-detector --local',
-    ]))
+    .addHelpText(
+      'after',
+      examples([
+        'coattail jobs submit whale-detector --application-id 00fabc123 --execution-role-arn arn:aws:iam::123456789012:role/coattail-emr --bucket my-coattail --region eu-west-1 --save-config',
+        'coattail jobs submit volume-anomaly --set threshold=3.0 --wait',
+        'coattail jobs submit historical-loader -- --symbol BTC-USDT --start 2024-01-01 --end 2024-01-02',
+        'coattail jobs submit whale-detector --dry-run | jq .configurationOverrides',
+        'coattail jobs submit whale-detector --local',
+      ]),
+    )
     .action(actions.submit);
   emrCommon(jobs.command('list'))
     .description('Job runs of the application, newest first')
     .addOption(new Option('--state <states>', 'only runs in these states, comma-separated (RUNNING,FAILED,...)'))
     .addOption(new Option('--job <name>', 'only runs of this job'))
     .addOption(new Option('--limit <n>', 'at most this many runs').default('20'))
-    .addHelpText('after', examples(['coattail jobs list', 'coattail jobs list --state RUNNING --job whale-detector', 'coattail jobs list --json | jq .[].state']))
+    .addHelpText(
+      'after',
+      examples([
+        'coattail jobs list',
+        'coattail jobs list --state RUNNING --job whale-detector',
+        'coattail jobs list --json | jq .[].state',
+      ]),
+    )
     .action(actions.list);
   emrCommon(jobs.command('status'))
     .description('One job run: state, details, attempt, times, log location')
@@ -71,7 +103,10 @@ export function jobsCommand(parent: Command, actions: { submit: Action; list: Ac
     .requiredOption('--out <file>', 'the archive to write, e.g. venv.tar.gz')
     .addOption(new Option('--arch <arch>', "the EMR application's architecture").choices(['x86_64', 'aarch64']).default('x86_64'))
     .addOption(new Option('--interpreter <path>', "the image's Python 3.11 (default /usr/bin/python3.11)"))
-    .addHelpText('after', examples(['coattail jobs pack-env --out venv.tar.gz', 'coattail jobs submit volume-anomaly --venv-archive venv.tar.gz']))
+    .addHelpText(
+      'after',
+      examples(['coattail jobs pack-env --out venv.tar.gz', 'coattail jobs submit volume-anomaly --venv-archive venv.tar.gz']),
+    )
     .action(actions.packEnv);
   return jobs;
 }

@@ -3,8 +3,7 @@ import { Command, Option } from 'commander';
 import { examples, stateDirOption, type Action } from './options.js';
 
 export function localCommand(parent: Command, actions: { up: Action; down: Action; status: Action; peek: Action }): Command {
-  const local = parent.command('local')
-    .description('Start, stop and inspect the local emulators (Kinesis, DynamoDB-compatible store)');
+  const local = parent.command('local').description('Start, stop and inspect the local emulators (Kinesis, DynamoDB-compatible store)');
   local
     .command('up')
     .description('Start the emulators in the background, create the stream and the alert tables')

@@ -26,7 +26,9 @@ export function setOption(valueName: string, help: string): Option {
 /** `--<exchange>-url`: the exchange's WebSocket URL, by default its public one (src/exchanges/registry.ts). */
 export function exchangeUrlOption(exchange: Exchange): Option {
   const e = EXCHANGE_REGISTRY[exchange];
-  return new Option(`--${exchange}-url <url>`, `${e.displayName} WebSocket URL`).env(`COATTAIL_${exchange.toUpperCase()}_URL`).default(e.wsUrl);
+  return new Option(`--${exchange}-url <url>`, `${e.displayName} WebSocket URL`)
+    .env(`COATTAIL_${exchange.toUpperCase()}_URL`)
+    .default(e.wsUrl);
 }
 
 /** What every AWS-facing command takes: the region, the settings file, and (unless `json` is false) `--json`. */
@@ -40,7 +42,9 @@ export function awsCommon(cmd: Command, json = true): Command {
 
 /** What every EMR Serverless command takes: the AWS options and the application. */
 export function emrCommon(cmd: Command, json = true): Command {
-  return awsCommon(cmd, json).addOption(new Option('--application-id <id>', 'EMR Serverless application').env('COATTAIL_EMR_APPLICATION_ID'));
+  return awsCommon(cmd, json).addOption(
+    new Option('--application-id <id>', 'EMR Serverless application').env('COATTAIL_EMR_APPLICATION_ID'),
+  );
 }
 
 /**

@@ -4,10 +4,16 @@ import { emrCommon, examples, setOption, type Action } from './options.js';
 
 export function reprocessCommand(parent: Command, action: Action): Command {
   return emrCommon(parent.command('reprocess'))
-    .description("Re-run the anomaly logic over raw_trades as of a snapshot or time (Iceberg time travel); compare with what was raised")
-    .addOption(new Option('--as-of <snapshot-id|time>', 'a raw_trades snapshot id, or an ISO-8601 time with its zone').env('COATTAIL_AS_OF'))
+    .description('Re-run the anomaly logic over raw_trades as of a snapshot or time (Iceberg time travel); compare with what was raised')
+    .addOption(
+      new Option('--as-of <snapshot-id|time>', 'a raw_trades snapshot id, or an ISO-8601 time with its zone').env('COATTAIL_AS_OF'),
+    )
     .addOption(setOption('<name=value>', 'anomaly setting: threshold, min_periods (repeatable)'))
-    .addOption(new Option('--report <file>', 'where the comparison is saved as JSON (default .coattail/reprocess/<as-of>.json)').env('COATTAIL_REPROCESS_REPORT'))
+    .addOption(
+      new Option('--report <file>', 'where the comparison is saved as JSON (default .coattail/reprocess/<as-of>.json)').env(
+        'COATTAIL_REPROCESS_REPORT',
+      ),
+    )
     .addOption(new Option('--warehouse <dir>', 'local Iceberg warehouse').env('COATTAIL_WAREHOUSE'))
     .addOption(new Option('--emr', 'run reprocess-anomalies on EMR Serverless instead of local Spark'))
     .addOption(new Option('--execution-role-arn <arn>', '--emr: IAM role the job runs as').env('COATTAIL_EMR_ROLE_ARN'))
@@ -20,10 +26,13 @@ export function reprocessCommand(parent: Command, action: Action): Command {
     .addOption(new Option('--wait', '--emr: follow the run to its end'))
     .addOption(new Option('--cancel-on-interrupt', '--emr: with --wait, Ctrl-C cancels the run'))
     .addOption(new Option('--dry-run', '--emr: print the exact StartJobRun request and stop'))
-    .addHelpText('after', examples([
-      'coattail reprocess --as-of 2024-05-01T12:00:00Z',
-      'coattail reprocess --as-of 5301479425378617361 --set threshold=3.0 --json',
-      'coattail reprocess --as-of 2024-05-01T12:00:00Z --emr --report s3://my-coattail/reprocess/may1.json --wait',
-    ]))
+    .addHelpText(
+      'after',
+      examples([
+        'coattail reprocess --as-of 2024-05-01T12:00:00Z',
+        'coattail reprocess --as-of 5301479425378617361 --set threshold=3.0 --json',
+        'coattail reprocess --as-of 2024-05-01T12:00:00Z --emr --report s3://my-coattail/reprocess/may1.json --wait',
+      ]),
+    )
     .action(action);
 }

@@ -62,7 +62,9 @@ function printPlan(statuses: PlanStatus[], store: LedgerStore, ctx: CommandConte
     return;
   }
   const pending = statuses.filter((s) => !s.applied).length;
-  const lines = [`-- ddl apply plan: ${statuses.length} statement(s), ${pending} to apply, ${statuses.length - pending} applied before (ledger ${store.location})`];
+  const lines = [
+    `-- ddl apply plan: ${statuses.length} statement(s), ${pending} to apply, ${statuses.length - pending} applied before (ledger ${store.location})`,
+  ];
   for (const { statement: st, applied } of statuses) {
     if (applied) lines.push(`-- ${st.file}: applied ${applied.appliedAt}, skipped`);
     else lines.push(`-- ${st.file}: to apply`, `${st.sql};`);
@@ -83,7 +85,12 @@ export async function ddlApply(opts: DdlOptions, ctx: CommandContext, deps: DdlD
     bucket = LOCAL_BUCKET;
     const warehouse = path.resolve(ctx.cwd, opts.warehouse ?? '.coattail/warehouse');
     store = new FileLedgerStore(path.join(warehouse, LOCAL_LEDGER));
-    engine = () => localEngine(jobsPython(ctx.env, () => root), warehouse, ctx);
+    engine = () =>
+      localEngine(
+        jobsPython(ctx.env, () => root),
+        warehouse,
+        ctx,
+      );
   } else {
     bucket = checkBucket(required(pick(opts.bucket, saved, 'bucket'), '--bucket', 'COATTAIL_BUCKET', 'bucket'));
     const regionText = pick(opts.region, saved, 'region');
@@ -93,11 +100,22 @@ export async function ddlApply(opts: DdlOptions, ctx: CommandContext, deps: DdlD
     const outputLocation = pick(opts.outputLocation, saved, 'athenaOutput', layout.athenaOutput)!;
     checkS3Uri(outputLocation, '--output-location');
     // What was given, not the defaults, so a later default change still applies.
-    if (opts.saveConfig) saveSettings(ctx, file, { region, bucket, workGroup: pick(opts.workGroup, saved, 'workGroup'), athenaOutput: pick(opts.outputLocation, saved, 'athenaOutput') });
+    if (opts.saveConfig)
+      saveSettings(ctx, file, {
+        region,
+        bucket,
+        workGroup: pick(opts.workGroup, saved, 'workGroup'),
+        athenaOutput: pick(opts.outputLocation, saved, 'athenaOutput'),
+      });
     const s3 = deps.s3 ?? createS3Client({ region }, ctx.env);
     store = new S3LedgerStore(s3, bucket, layout.ledgerKey, ctx.env);
     engine = () =>
-      athenaEngine(deps.athena ?? createAthenaClient({ region }, ctx.env), { workGroup, outputLocation }, { sleep: deps.sleep ?? realSleep, pollMs: deps.pollMs ?? DEFAULT_POLL_MS, env: ctx.env }, ctx.signal);
+      athenaEngine(
+        deps.athena ?? createAthenaClient({ region }, ctx.env),
+        { workGroup, outputLocation },
+        { sleep: deps.sleep ?? realSleep, pollMs: deps.pollMs ?? DEFAULT_POLL_MS, env: ctx.env },
+        ctx.signal,
+      );
   }
 
   const plan = planDdl(ddlDir, bucket);

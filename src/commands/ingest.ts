@@ -42,15 +42,21 @@ export function positiveNumber(name: string, text: string | undefined, integer: 
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw usageError(`${name} must be a positive ${integer ? 'whole number' : 'number'}`, `got '${text}'`, `pass e.g. ${name} ${integer ? '1000' : '30'}`);
+    throw usageError(
+      `${name} must be a positive ${integer ? 'whole number' : 'number'}`,
+      `got '${text}'`,
+      `pass e.g. ${name} ${integer ? '1000' : '30'}`,
+    );
   }
-  if (n > max) throw usageError(`${name} ${text} is out of range`, `it must be from 1 to ${max}`, `pass e.g. ${name} ${integer ? '1000' : '30'}`);
+  if (n > max)
+    throw usageError(`${name} ${text} is out of range`, `it must be from 1 to ${max}`, `pass e.g. ${name} ${integer ? '1000' : '30'}`);
   return n;
 }
 
 function nonNegative(name: string, text: string, max: number): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw usageError(`${name} must be a number ≥ 0`, `got '${text}'`, `pass e.g. ${name} 10`);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw usageError(`${name} must be a number ≥ 0`, `got '${text}'`, `pass e.g. ${name} 10`);
   if (n > max) throw usageError(`${name} ${text} is out of range`, `it must be from 0 to ${max}`, `pass e.g. ${name} 100`);
   return n;
 }
@@ -97,9 +103,17 @@ async function checkStream(client: KinesisClient, stream: string, where: string)
   } catch (err) {
     const name = err instanceof Error ? err.name : '';
     if (name === 'ResourceNotFoundException') {
-      throw new CoattailError(`Kinesis stream '${stream}' not found`, `no such stream at ${where}`, "create it, pass --stream, or run 'coattail local up' for the local emulator");
+      throw new CoattailError(
+        `Kinesis stream '${stream}' not found`,
+        `no such stream at ${where}`,
+        "create it, pass --stream, or run 'coattail local up' for the local emulator",
+      );
     }
-    throw new CoattailError(`cannot reach Kinesis at ${where}`, errorMessage(err), 'check --kinesis-endpoint / --region and your credentials');
+    throw new CoattailError(
+      `cannot reach Kinesis at ${where}`,
+      errorMessage(err),
+      'check --kinesis-endpoint / --region and your credentials',
+    );
   }
 }
 

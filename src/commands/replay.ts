@@ -33,15 +33,25 @@ const SETTING = /^[A-Za-z_]+=/;
 
 function checkJob(job: string): ReplayJob {
   if (!(REPLAY_JOBS as readonly string[]).includes(job)) {
-    throw usageError(`unknown job '${job}'`, `replay runs ${REPLAY_JOBS.join(', ')}`, 'pass one of them, e.g. coattail replay whale-detector --input trades.jsonl --out backtest');
+    throw usageError(
+      `unknown job '${job}'`,
+      `replay runs ${REPLAY_JOBS.join(', ')}`,
+      'pass one of them, e.g. coattail replay whale-detector --input trades.jsonl --out backtest',
+    );
   }
   return job as ReplayJob;
 }
 
 function checkInput(cwd: string, input: string | undefined): string {
-  if (!input) throw usageError('--input is missing', 'replay reads a recording of unified trades', 'pass --input trades.jsonl (coattail ingest --sink stdout > trades.jsonl records one)');
+  if (!input)
+    throw usageError(
+      '--input is missing',
+      'replay reads a recording of unified trades',
+      'pass --input trades.jsonl (coattail ingest --sink stdout > trades.jsonl records one)',
+    );
   const file = path.resolve(cwd, input);
-  if (!existsSync(file)) throw usageError(`--input ${input} not found`, `no such file ${file}`, 'pass a recording of unified trades, one JSON object a line');
+  if (!existsSync(file))
+    throw usageError(`--input ${input} not found`, `no such file ${file}`, 'pass a recording of unified trades, one JSON object a line');
   if (!statSync(file).isFile()) throw usageError(`--input ${input} is not a file`, `${file} is a folder`, 'pass the recording file itself');
   return file;
 }
@@ -49,19 +59,32 @@ function checkInput(cwd: string, input: string | undefined): string {
 function checkOut(cwd: string, out: string | undefined): string {
   if (!out) throw usageError('--out is missing', 'replay writes its NDJSON files into a folder', 'pass --out DIR (created if missing)');
   const dir = path.resolve(cwd, out);
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw usageError(`--out ${out} is a file`, 'replay writes several files into a folder', 'pass a folder (created if missing)');
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw usageError(`--out ${out} is a file`, 'replay writes several files into a folder', 'pass a folder (created if missing)');
   return dir;
 }
 
 function checkSettings(settings: readonly string[]): string[] {
   for (const s of settings) {
-    if (!SETTING.test(s)) throw usageError(`--set '${s}' is not NAME=VALUE`, 'a setting names a job setting and its value', 'write it like --set threshold=3.0');
+    if (!SETTING.test(s))
+      throw usageError(
+        `--set '${s}' is not NAME=VALUE`,
+        'a setting names a job setting and its value',
+        'write it like --set threshold=3.0',
+      );
   }
   return [...settings];
 }
 
 /** The Python arguments (after the interpreter) for a checked replay. */
-export function replayArgs(job: ReplayJob, input: string, out: string, settings: readonly string[], json: boolean, entry: readonly string[] = PYTHON_REPLAY_ENTRY): string[] {
+export function replayArgs(
+  job: ReplayJob,
+  input: string,
+  out: string,
+  settings: readonly string[],
+  json: boolean,
+  entry: readonly string[] = PYTHON_REPLAY_ENTRY,
+): string[] {
   return [...entry, job, '--input', input, '--out', out, ...settings.flatMap((s) => ['--set', s]), ...(json ? ['--json'] : [])];
 }
 

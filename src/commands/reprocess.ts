@@ -47,7 +47,14 @@ const AS_OF_FIX = 'write it like 2024-05-01T12:00:00Z, 2024-05-01T14:00:00+02:00
 
 function validDate(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
   const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === s;
+  return (
+    t.getUTCFullYear() === y &&
+    t.getUTCMonth() === mo - 1 &&
+    t.getUTCDate() === d &&
+    t.getUTCHours() === h &&
+    t.getUTCMinutes() === mi &&
+    t.getUTCSeconds() === s
+  );
 }
 
 /** The --as-of argument, checked: a snapshot id (digits, at most 2^63 - 1) or an ISO-8601 time with a zone. */
@@ -57,11 +64,17 @@ export function checkAsOf(value: string | undefined): string {
   }
   const text = value.trim();
   if (SNAPSHOT_ID.test(text)) {
-    if (BigInt(text) > MAX_SNAPSHOT_ID) throw usageError(`--as-of ${text} is not a snapshot id`, 'it is larger than any 64-bit snapshot id', AS_OF_FIX);
+    if (BigInt(text) > MAX_SNAPSHOT_ID)
+      throw usageError(`--as-of ${text} is not a snapshot id`, 'it is larger than any 64-bit snapshot id', AS_OF_FIX);
     return text;
   }
   const m = ISO_INSTANT.exec(text);
-  if (!m) throw usageError(`--as-of '${text}' is neither a snapshot id nor a time`, 'it takes digits (a snapshot id of raw_trades) or an ISO-8601 time with a zone', AS_OF_FIX);
+  if (!m)
+    throw usageError(
+      `--as-of '${text}' is neither a snapshot id nor a time`,
+      'it takes digits (a snapshot id of raw_trades) or an ISO-8601 time with a zone',
+      AS_OF_FIX,
+    );
   const [y, mo, d, h, mi, s = '0', zh = '0', zm = '0'] = m.slice(1).map((p) => p ?? undefined) as string[];
   if (!validDate(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s)) || Number(zh) > 23 || Number(zm) > 59) {
     throw usageError(`--as-of '${text}' is not a valid time`, 'a date or time field is out of range', AS_OF_FIX);
@@ -74,15 +87,34 @@ export function checkReprocessSettings(settings: readonly string[]): string[] {
   for (const s of settings) {
     const name = s.split('=', 1)[0]!.trim();
     if (!s.includes('=') || !(REPROCESS_SETTINGS as readonly string[]).includes(name)) {
-      throw usageError(`--set '${s}' does not apply`, `reprocess takes ${REPROCESS_SETTINGS.join(', ')} as NAME=VALUE`, 'write it like --set threshold=3.0');
+      throw usageError(
+        `--set '${s}' does not apply`,
+        `reprocess takes ${REPROCESS_SETTINGS.join(', ')} as NAME=VALUE`,
+        'write it like --set threshold=3.0',
+      );
     }
   }
   return [...settings];
 }
 
 /** The Python arguments (after the interpreter) of a checked local run. */
-export function reprocessArgs(asOf: string, settings: readonly string[], warehouse: string, report?: string, entry: readonly string[] = PYTHON_JOBS_ENTRY): string[] {
-  return [...entry, REPROCESS_JOB, '--as-of', asOf, '--warehouse', warehouse, ...(report ? ['--report', report] : []), ...settings.flatMap((s) => ['--set', s])];
+export function reprocessArgs(
+  asOf: string,
+  settings: readonly string[],
+  warehouse: string,
+  report?: string,
+  entry: readonly string[] = PYTHON_JOBS_ENTRY,
+): string[] {
+  return [
+    ...entry,
+    REPROCESS_JOB,
+    '--as-of',
+    asOf,
+    '--warehouse',
+    warehouse,
+    ...(report ? ['--report', report] : []),
+    ...settings.flatMap((s) => ['--set', s]),
+  ];
 }
 
 // ---------------------------------------------------------------- the report
@@ -116,34 +148,53 @@ function idLine(label: string, ids: readonly string[]): string[] {
 
 /** The comparison for people: a heading, one table row per symbol and a total, then the ids that differ. */
 export function renderComparison(r: ReprocessReport): string {
-  const table = new Table({ head: ['SYMBOL', 'MATCHED', 'ONLY ORIGINAL', 'ONLY REPROCESSED'], colAligns: ['left', 'right', 'right', 'right'], style: PLAIN });
+  const table = new Table({
+    head: ['SYMBOL', 'MATCHED', 'ONLY ORIGINAL', 'ONLY REPROCESSED'],
+    colAligns: ['left', 'right', 'right', 'right'],
+    style: PLAIN,
+  });
   for (const s of r.symbols) table.push([s.symbol, String(s.matched), String(s.only_original), String(s.only_reprocessed)]);
   table.push(['TOTAL', String(r.total.matched), String(r.total.only_original), String(r.total.only_reprocessed)]);
-  return [
-    `raw_trades as of ${r.as_of}: snapshot ${r.snapshot_id} (committed ${r.snapshot_committed_at}), ${r.trades} trades in ${r.windows} windows`,
-    table.toString(),
-    `not compared: ${r.original_outside_span} original anomalies outside the windows this snapshot covers`,
-    ...idLine('only original', r.only_original_ids),
-    ...idLine('only reprocessed', r.only_reprocessed_ids),
-    ...(r.report ? [`report: ${r.report}`] : []),
-  ].join('\n') + '\n';
+  return (
+    [
+      `raw_trades as of ${r.as_of}: snapshot ${r.snapshot_id} (committed ${r.snapshot_committed_at}), ${r.trades} trades in ${r.windows} windows`,
+      table.toString(),
+      `not compared: ${r.original_outside_span} original anomalies outside the windows this snapshot covers`,
+      ...idLine('only original', r.only_original_ids),
+      ...idLine('only reprocessed', r.only_reprocessed_ids),
+      ...(r.report ? [`report: ${r.report}`] : []),
+    ].join('\n') + '\n'
+  );
 }
 
 /** The report line on stdout, checked; a CoattailError when the Python side printed something else. */
 export function parseReport(stdout: string): { line: string; report: ReprocessReport } {
-  const line = stdout.split('\n').filter((l) => l.trim().length > 0).pop() ?? '';
+  const line =
+    stdout
+      .split('\n')
+      .filter((l) => l.trim().length > 0)
+      .pop() ?? '';
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
   } catch {
-    throw new CoattailError('the reprocessing printed no report', `its last line on stdout is not JSON: ${line.slice(0, 120) || '(nothing)'}`, 'run it again with --verbose and check jobs-py is up to date (make install-py)');
+    throw new CoattailError(
+      'the reprocessing printed no report',
+      `its last line on stdout is not JSON: ${line.slice(0, 120) || '(nothing)'}`,
+      'run it again with --verbose and check jobs-py is up to date (make install-py)',
+    );
   }
   return { line, report: checkReport(parsed) };
 }
 
 function checkReport(parsed: unknown): ReprocessReport {
   const checked = ReprocessReport.safeParse(parsed);
-  if (!checked.success) throw new CoattailError('the reprocessing printed a report of another shape', checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 'check jobs-py is up to date (make install-py)');
+  if (!checked.success)
+    throw new CoattailError(
+      'the reprocessing printed a report of another shape',
+      checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      'check jobs-py is up to date (make install-py)',
+    );
   return checked.data;
 }
 
@@ -176,13 +227,27 @@ export async function reprocess(opts: ReprocessOptions, ctx: CommandContext, dep
  * `s3://<bucket>/coattail/reprocess/<as-of>.json`; with `--wait`, once the run has succeeded, it is read
  * back from there and printed as the same comparison table as a local run.
  */
-async function reprocessOnEmr(asOf: string, settings: readonly string[], opts: ReprocessOptions, ctx: CommandContext, deps: JobsDeps): Promise<number> {
+async function reprocessOnEmr(
+  asOf: string,
+  settings: readonly string[],
+  opts: ReprocessOptions,
+  ctx: CommandContext,
+  deps: JobsDeps,
+): Promise<number> {
   if (opts.report !== undefined && !opts.report.startsWith('s3://')) {
-    throw usageError(`--report ${opts.report} is not on S3`, "with --emr the report is written by the job's driver, whose disk vanishes with the run", 'pass --report s3://<bucket>/coattail/reprocess/<name>.json, or leave it out for the default there');
+    throw usageError(
+      `--report ${opts.report} is not on S3`,
+      "with --emr the report is written by the job's driver, whose disk vanishes with the run",
+      'pass --report s3://<bucket>/coattail/reprocess/<name>.json, or leave it out for the default there',
+    );
   }
   // Checked before anything runs: the report is read back from this very location after the run.
   if (opts.report !== undefined && checkS3Uri(opts.report, '--report').key.length === 0) {
-    throw usageError(`--report ${opts.report} names no object`, 'the report is one JSON file in the bucket', 'pass --report s3://<bucket>/coattail/reprocess/<name>.json');
+    throw usageError(
+      `--report ${opts.report} names no object`,
+      'the report is one JSON file in the bucket',
+      'pass --report s3://<bucket>/coattail/reprocess/<name>.json',
+    );
   }
   const { asOf: _asOf, set: _set, report: _report, emr: _emr, warehouse: _warehouse, ...submit } = opts;
   const resolved = resolveEmrSettings(submit, ctx, { role: true, bucket: true });
@@ -199,7 +264,11 @@ async function reprocessOnEmr(asOf: string, settings: readonly string[], opts: R
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new CoattailError(`the report at ${report} is not JSON`, `it starts with ${JSON.stringify(text.slice(0, 60))}`, 'see the run\'s driver log: coattail jobs logs <run> --log stdout');
+    throw new CoattailError(
+      `the report at ${report} is not JSON`,
+      `it starts with ${JSON.stringify(text.slice(0, 60))}`,
+      "see the run's driver log: coattail jobs logs <run> --log stdout",
+    );
   }
   const checked = checkReport(parsed);
   ctx.stdout.write(opts.json ? `${JSON.stringify(checked)}\n` : renderComparison(checked));

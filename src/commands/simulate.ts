@@ -19,13 +19,15 @@ export interface SimulateOptions {
 
 function parsePort(text: string): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || n > 65535) throw usageError(`invalid --port ${text}`, 'expected a whole number in 0..65535', 'Pass e.g. --port 9443 (0 picks a free port)');
+  if (!/^\d+$/.test(text.trim()) || n > 65535)
+    throw usageError(`invalid --port ${text}`, 'expected a whole number in 0..65535', 'Pass e.g. --port 9443 (0 picks a free port)');
   return n;
 }
 
 function parseSeed(text: string): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || n > 0xffffffff) throw usageError(`invalid --seed ${text}`, 'expected a whole number in 0..4294967295', 'Pass e.g. --seed 7');
+  if (!/^\d+$/.test(text.trim()) || n > 0xffffffff)
+    throw usageError(`invalid --seed ${text}`, 'expected a whole number in 0..4294967295', 'Pass e.g. --seed 7');
   return n;
 }
 
@@ -65,7 +67,9 @@ export async function simulate(opts: SimulateOptions, ctx: CommandContext): Prom
   try {
     const symbols = scenario.symbols.map((s) => s.symbol);
     const streams = symbols.map(tradeStreamName).join('/');
-    const lines = [`coattail simulate: scenario ${scenario.name ?? opts.scenario} (seed ${sim.seed}, ${sim.rate} trades/s, ${symbols.join(' ')})`];
+    const lines = [
+      `coattail simulate: scenario ${scenario.name ?? opts.scenario} (seed ${sim.seed}, ${sim.rate} trades/s, ${symbols.join(' ')})`,
+    ];
     if (scenario.exchanges.includes('binance')) lines.push(`  Binance:  ${sim.binanceUrl}/stream?streams=${streams}`);
     if (scenario.exchanges.includes('coinbase')) lines.push(`  Coinbase: ${sim.coinbaseUrl}`);
     lines.push(`  Ingest:   coattail ingest --binance-url ${sim.binanceUrl} --coinbase-url ${sim.coinbaseUrl} --sink stdout`);
@@ -73,7 +77,17 @@ export async function simulate(opts: SimulateOptions, ctx: CommandContext): Prom
     lines.push('  Ctrl-C stops.');
     ctx.stderr.write(`${lines.join('\n')}\n`);
     if (opts.json) {
-      const endpoints = { binanceUrl: sim.binanceUrl, coinbaseUrl: sim.coinbaseUrl, host: sim.host, port: sim.port, scenario: scenario.name, seed: sim.seed, rate: sim.rate, exchanges: scenario.exchanges, symbols };
+      const endpoints = {
+        binanceUrl: sim.binanceUrl,
+        coinbaseUrl: sim.coinbaseUrl,
+        host: sim.host,
+        port: sim.port,
+        scenario: scenario.name,
+        seed: sim.seed,
+        rate: sim.rate,
+        exchanges: scenario.exchanges,
+        symbols,
+      };
       ctx.stdout.write(`${JSON.stringify(endpoints)}\n`);
     }
     await Promise.race([sim.done, untilAborted(ctx.signal)]);

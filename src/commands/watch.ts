@@ -43,10 +43,23 @@ export function parseSince(text: string): number {
 /** Upper-cased, deduplicated BASE-QUOTE symbols; empty (all symbols) when not given. */
 export function parseWatchSymbols(text: string | undefined): string[] {
   if (text === undefined) return [];
-  const list = [...new Set(text.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s.length > 0))];
-  if (list.length === 0) throw usageError('no symbols given', '--symbols is empty', 'leave it out to watch every symbol, or pass e.g. --symbols BTC-USDT,ETH-USDT');
+  const list = [
+    ...new Set(
+      text
+        .split(',')
+        .map((s) => s.trim().toUpperCase())
+        .filter((s) => s.length > 0),
+    ),
+  ];
+  if (list.length === 0)
+    throw usageError(
+      'no symbols given',
+      '--symbols is empty',
+      'leave it out to watch every symbol, or pass e.g. --symbols BTC-USDT,ETH-USDT',
+    );
   for (const s of list) {
-    if (!/^[A-Z0-9]+-[A-Z0-9]+$/.test(s)) throw usageError(`symbol '${s}' is not BASE-QUOTE`, 'symbols are written with a dash', 'write it like BTC-USDT');
+    if (!/^[A-Z0-9]+-[A-Z0-9]+$/.test(s))
+      throw usageError(`symbol '${s}' is not BASE-QUOTE`, 'symbols are written with a dash', 'write it like BTC-USDT');
   }
   return list;
 }
@@ -54,8 +67,10 @@ export function parseWatchSymbols(text: string | undefined): string[] {
 function parseMinUsd(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text.replace(/_/g, ''));
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw usageError('--min-usd must be a number ≥ 0', `got '${text}'`, 'pass e.g. --min-usd 250000');
-  if (n > MAX_MIN_USD) throw usageError(`--min-usd ${text} is out of range`, `it must be from 0 to ${MAX_MIN_USD}`, 'pass e.g. --min-usd 250000');
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw usageError('--min-usd must be a number ≥ 0', `got '${text}'`, 'pass e.g. --min-usd 250000');
+  if (n > MAX_MIN_USD)
+    throw usageError(`--min-usd ${text} is out of range`, `it must be from 0 to ${MAX_MIN_USD}`, 'pass e.g. --min-usd 250000');
   return n;
 }
 
@@ -85,5 +100,19 @@ export async function watch(kindText: string, opts: WatchOptions, ctx: CommandCo
     endpoint = local.dynamodbEndpoint;
     region = region ?? local.region;
   }
-  return watchView({ kind, sinceMs, symbols, minUsd, intervalMs, table: opts.table, endpoint, region, local: opts.local === true, json: opts.json === true }, ctx);
+  return watchView(
+    {
+      kind,
+      sinceMs,
+      symbols,
+      minUsd,
+      intervalMs,
+      table: opts.table,
+      endpoint,
+      region,
+      local: opts.local === true,
+      json: opts.json === true,
+    },
+    ctx,
+  );
 }

@@ -54,7 +54,11 @@ export function readConfigFile(file: string): FileSettings {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length > 0 ? `'${issue.path.join('.')}': ` : '';
-    throw usageError(`${file} is not a coattail config`, `${where}${issue?.message ?? 'unexpected content'}`, `keep only ${Object.keys(ConfigFileSchema.shape).join(', ')} (strings; never credentials)`);
+    throw usageError(
+      `${file} is not a coattail config`,
+      `${where}${issue?.message ?? 'unexpected content'}`,
+      `keep only ${Object.keys(ConfigFileSchema.shape).join(', ')} (strings; never credentials)`,
+    );
   }
   return parsed.data;
 }
@@ -83,5 +87,9 @@ export function pick(fromFlag: string | undefined, file: FileSettings, name: Set
 /** A required setting, or a usage error naming the flag, the variable and the file key that would give it. */
 export function required(value: string | undefined, flag: string, env: string, key: SettingName): string {
   if (value !== undefined && value !== '') return value;
-  throw usageError(`${flag} is missing`, `it is not given as a flag, in ${env}, or as "${key}" in ${CONFIG_FILE}`, `pass ${flag} (add --save-config to remember it)`);
+  throw usageError(
+    `${flag} is missing`,
+    `it is not given as a flag, in ${env}, or as "${key}" in ${CONFIG_FILE}`,
+    `pass ${flag} (add --save-config to remember it)`,
+  );
 }

@@ -22,19 +22,43 @@ function check(value: string, pattern: RegExp, what: string, rule: string, fix: 
 }
 
 export function checkBucket(value: string, flag = '--bucket'): string {
-  return check(value, BUCKET, flag, 'a bucket name is 3-63 lower-case letters, digits, dots and hyphens', `pass the bucket's name only, e.g. ${flag} my-coattail-bucket`);
+  return check(
+    value,
+    BUCKET,
+    flag,
+    'a bucket name is 3-63 lower-case letters, digits, dots and hyphens',
+    `pass the bucket's name only, e.g. ${flag} my-coattail-bucket`,
+  );
 }
 
 export function checkApplicationId(value: string): string {
-  return check(value, EMR_ID, '--application-id', 'an EMR Serverless application id is lower-case letters and digits', "copy it from 'aws emr-serverless list-applications' (e.g. 00fabc123def4567)");
+  return check(
+    value,
+    EMR_ID,
+    '--application-id',
+    'an EMR Serverless application id is lower-case letters and digits',
+    "copy it from 'aws emr-serverless list-applications' (e.g. 00fabc123def4567)",
+  );
 }
 
 export function checkRunId(value: string): string {
-  return check(value, EMR_ID, 'job run id', 'an EMR Serverless job run id is lower-case letters and digits', "copy it from 'coattail jobs list'");
+  return check(
+    value,
+    EMR_ID,
+    'job run id',
+    'an EMR Serverless job run id is lower-case letters and digits',
+    "copy it from 'coattail jobs list'",
+  );
 }
 
 export function checkRoleArn(value: string): string {
-  return check(value, ROLE_ARN, '--execution-role-arn', 'it must be an IAM role ARN', 'pass it like arn:aws:iam::123456789012:role/coattail-emr-job');
+  return check(
+    value,
+    ROLE_ARN,
+    '--execution-role-arn',
+    'it must be an IAM role ARN',
+    'pass it like arn:aws:iam::123456789012:role/coattail-emr-job',
+  );
 }
 
 export function checkRegion(value: string): string {
@@ -42,17 +66,34 @@ export function checkRegion(value: string): string {
 }
 
 export function checkWorkGroup(value: string): string {
-  return check(value, WORK_GROUP, '--work-group', 'an Athena work group name is letters, digits, dots, underscores and hyphens', 'pass an existing work group, e.g. primary');
+  return check(
+    value,
+    WORK_GROUP,
+    '--work-group',
+    'an Athena work group name is letters, digits, dots, underscores and hyphens',
+    'pass an existing work group, e.g. primary',
+  );
 }
 
 export function checkRunName(value: string): string {
-  return check(value, RUN_NAME, '--run-name', 'a run name is up to 48 letters, digits, dots, underscores and hyphens', 'pass something like --run-name rerun-2');
+  return check(
+    value,
+    RUN_NAME,
+    '--run-name',
+    'a run name is up to 48 letters, digits, dots, underscores and hyphens',
+    'pass something like --run-name rerun-2',
+  );
 }
 
 /** `s3://bucket/prefix/` with a valid bucket; the prefix may be empty. */
 export function checkS3Uri(value: string, flag: string): { bucket: string; key: string } {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(value);
-  if (!m) throw usageError(`${flag} '${value}' is not an S3 location`, 'it must start with s3://', `pass it like ${flag} s3://my-bucket/some/prefix/`);
+  if (!m)
+    throw usageError(
+      `${flag} '${value}' is not an S3 location`,
+      'it must start with s3://',
+      `pass it like ${flag} s3://my-bucket/some/prefix/`,
+    );
   return { bucket: checkBucket(m[1]!, flag), key: m[2]! };
 }
 

@@ -22,7 +22,11 @@ export function parseDuration(text: string): number | undefined {
 
 /** `365d`, `1h`, `90s` → `90s`, `1.5s`: the largest unit the value is a whole number of. */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', DAY], ['h', HOUR], ['m', MINUTE]] as const) {
+  for (const [unit, size] of [
+    ['d', DAY],
+    ['h', HOUR],
+    ['m', MINUTE],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms / SECOND}s`;
@@ -46,9 +50,14 @@ export function durationOption(flag: string, text: string, range: DurationRange)
   const ms = parseDuration(text);
   const bounds = `${range.zeroIsOff ? '0 (off) or ' : ''}from ${formatDuration(range.min)} to ${formatDuration(range.max)}`;
   if (ms === undefined) {
-    throw usageError(`${flag} '${text}' is not a duration`, 'write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d)', `pass e.g. ${flag} ${range.example}`);
+    throw usageError(
+      `${flag} '${text}' is not a duration`,
+      'write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d)',
+      `pass e.g. ${flag} ${range.example}`,
+    );
   }
   if (ms === 0 && range.zeroIsOff) return 0;
-  if (ms < range.min || ms > range.max) throw usageError(`${flag} ${text.trim()} is out of range`, `it must be ${bounds}`, `pass e.g. ${flag} ${range.example}`);
+  if (ms < range.min || ms > range.max)
+    throw usageError(`${flag} ${text.trim()} is out of range`, `it must be ${bounds}`, `pass e.g. ${flag} ${range.example}`);
   return ms;
 }

@@ -12,10 +12,7 @@ export interface GlobalOptions {
  * second signal exits at once, after the handler's onForcedExit work), a CoattailError prints as one
  * line, anything else as one line plus a hint. The only place that turns outcomes into exit codes.
  */
-export async function runCommand(
-  global: GlobalOptions,
-  handler: (ctx: CommandContext) => Promise<number | void>,
-): Promise<never> {
+export async function runCommand(global: GlobalOptions, handler: (ctx: CommandContext) => Promise<number | void>): Promise<never> {
   const controller = new AbortController();
   const forcedExitWork = new Set<() => void>();
   let signals = 0;

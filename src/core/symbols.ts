@@ -5,9 +5,44 @@
 export const QUOTE_ASSETS = ['USDT', 'USDC', 'FDUSD', 'TUSD', 'BUSD', 'USD', 'EUR', 'GBP', 'TRY', 'BRL', 'BTC', 'ETH', 'BNB'] as const;
 
 export const BASE_ASSETS = [
-  'BTC', 'ETH', 'SOL', 'BNB', 'XRP', 'ADA', 'DOGE', 'AVAX', 'DOT', 'LINK', 'LTC', 'MATIC', 'POL', 'TRX',
-  'ATOM', 'NEAR', 'UNI', 'ARB', 'OP', 'APT', 'SUI', 'SHIB', 'PEPE', 'BCH', 'ETC', 'FIL', 'XLM', 'BAND',
-  'USDC', 'USDT', 'TON', 'INJ', 'AAVE', 'MKR', 'SEI', 'TIA', 'WIF', 'BONK',
+  'BTC',
+  'ETH',
+  'SOL',
+  'BNB',
+  'XRP',
+  'ADA',
+  'DOGE',
+  'AVAX',
+  'DOT',
+  'LINK',
+  'LTC',
+  'MATIC',
+  'POL',
+  'TRX',
+  'ATOM',
+  'NEAR',
+  'UNI',
+  'ARB',
+  'OP',
+  'APT',
+  'SUI',
+  'SHIB',
+  'PEPE',
+  'BCH',
+  'ETC',
+  'FIL',
+  'XLM',
+  'BAND',
+  'USDC',
+  'USDT',
+  'TON',
+  'INJ',
+  'AAVE',
+  'MKR',
+  'SEI',
+  'TIA',
+  'WIF',
+  'BONK',
 ] as const;
 
 const quotesLongestFirst = [...QUOTE_ASSETS].sort((a, b) => b.length - a.length);
@@ -50,4 +85,3 @@ export function parseUnifiedSymbol(symbol: string): SymbolParts | undefined {
   if (!baseSet.has(base) || !quoteSet.has(quote)) return undefined;
   return { base, quote, unified: `${base}-${quote}` };
 }
-

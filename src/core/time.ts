@@ -66,11 +66,16 @@ function isCanonicalMicros(t: string): boolean {
   const day = digitsAt(t, 8, 10);
   return (
     digitsAt(t, 0, 4) >= 0 &&
-    month >= 1 && month <= 12 &&
-    day >= 1 && day <= 31 &&
-    digitsAt(t, 11, 13) >= 0 && digitsAt(t, 11, 13) < 24 &&
-    digitsAt(t, 14, 16) >= 0 && digitsAt(t, 14, 16) < 60 &&
-    digitsAt(t, 17, 19) >= 0 && digitsAt(t, 17, 19) < 61 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= 31 &&
+    digitsAt(t, 11, 13) >= 0 &&
+    digitsAt(t, 11, 13) < 24 &&
+    digitsAt(t, 14, 16) >= 0 &&
+    digitsAt(t, 14, 16) < 60 &&
+    digitsAt(t, 17, 19) >= 0 &&
+    digitsAt(t, 17, 19) < 61 &&
     digitsAt(t, 20, 26) >= 0
   );
 }

@@ -33,7 +33,9 @@ export async function countOfType(client: DynamoDBClient, table: string, type: A
   let count = 0;
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const out = await client.send(new QueryCommand({ ...typeQuery(table, type), Select: 'COUNT', ...(start ? { ExclusiveStartKey: start } : {}) }));
+    const out = await client.send(
+      new QueryCommand({ ...typeQuery(table, type), Select: 'COUNT', ...(start ? { ExclusiveStartKey: start } : {}) }),
+    );
     count += out.Count ?? 0;
     start = out.LastEvaluatedKey;
   } while (start);

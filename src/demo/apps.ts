@@ -10,7 +10,15 @@ import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ChildGroups } from './children.js';
-import { pipelineArgs, SparkPipeline, type PipelineSettings, type StartedEvent, type StoppedEvent, type StreamingJob, type TableName } from './spark.js';
+import {
+  pipelineArgs,
+  SparkPipeline,
+  type PipelineSettings,
+  type StartedEvent,
+  type StoppedEvent,
+  type StreamingJob,
+  type TableName,
+} from './spark.js';
 
 export interface SparkApp {
   name: string;
@@ -25,7 +33,8 @@ export interface SparkApp {
 export function sparkApps(jobs: readonly StreamingJob[], count: 1 | 2): SparkApp[] {
   // One shuffle partition: a micro-batch holds seconds of trades, and on a few cores shared by several
   // queries a second partition only adds a task (and a state store) per stateful step.
-  if (count === 1 || !jobs.includes('whale-detector') || jobs.length === 1) return [{ name: 'jobs', jobs: [...jobs], niceness: 0, shufflePartitions: '1' }];
+  if (count === 1 || !jobs.includes('whale-detector') || jobs.length === 1)
+    return [{ name: 'jobs', jobs: [...jobs], niceness: 0, shufflePartitions: '1' }];
   return [
     { name: 'whales', jobs: ['whale-detector'], niceness: 0, shufflePartitions: '1' },
     { name: 'windows', jobs: jobs.filter((j) => j !== 'whale-detector'), niceness: 10, shufflePartitions: '1' },
@@ -38,7 +47,12 @@ export interface RunningApps {
   readonly running: boolean;
   /** Resolves when any of them exits. */
   anyExited: Promise<string>;
-  waitStarted(timeoutMs: number, signal: AbortSignal, tailOut: (file: string, lines: string[]) => void, onAbort: () => Error): Promise<StartedEvent[]>;
+  waitStarted(
+    timeoutMs: number,
+    signal: AbortSignal,
+    tailOut: (file: string, lines: string[]) => void,
+    onAbort: () => Error,
+  ): Promise<StartedEvent[]>;
   /** Stops all (in parallel); the row counts of the last to count, table by table (rows only grow). */
   stop(graceMs: number): Promise<{ stopped: StoppedEvent | undefined; missing: string[] }>;
 }
@@ -54,7 +68,13 @@ export function startApps(
     const env = { ...opts.env, COATTAIL_SHUFFLE_PARTITIONS: opts.env.COATTAIL_SHUFFLE_PARTITIONS || app.shufflePartitions };
     const args = pipelineArgs({ ...settings, jobs: app.jobs });
     opts.logger.debug('spark command', { app: app.name, args: args.join(' ') });
-    const p = SparkPipeline.start(python, args, { cwd: opts.cwd, env, logFile, children: opts.children, logger: opts.logger.child({ spark: app.name }) });
+    const p = SparkPipeline.start(python, args, {
+      cwd: opts.cwd,
+      env,
+      logFile,
+      children: opts.children,
+      logger: opts.logger.child({ spark: app.name }),
+    });
     if (app.niceness && p.pid) {
       try {
         // Before the driver launches its JVM, which inherits the value.
@@ -72,7 +92,9 @@ export function startApps(
     get running() {
       return pipelines.every((p) => p.running);
     },
-    anyExited: Promise.race(pipelines.map((p, i) => p.exited.then((e) => `the Spark application '${names[i]}' exited (${e.code ?? e.signal})`))),
+    anyExited: Promise.race(
+      pipelines.map((p, i) => p.exited.then((e) => `the Spark application '${names[i]}' exited (${e.code ?? e.signal})`)),
+    ),
     waitStarted: (timeoutMs, signal, tailOut, onAbort) =>
       Promise.all(pipelines.map((p) => p.waitStarted(timeoutMs, signal, (lines) => tailOut(p.logFile, lines), onAbort))),
     stop: async (graceMs) => {

@@ -32,7 +32,12 @@ export interface EmulatorSettings {
 }
 
 export function interrupted(): CoattailError {
-  return new CoattailError('demo interrupted', 'a stop was requested while it started', 'Nothing was left running; run coattail demo again', 130);
+  return new CoattailError(
+    'demo interrupted',
+    'a stop was requested while it started',
+    'Nothing was left running; run coattail demo again',
+    130,
+  );
 }
 
 /** Starts both emulators, creates the stream and the alert table; on any failure stops what it started. */
@@ -54,7 +59,12 @@ export async function startEmulators(s: EmulatorSettings): Promise<DemoEmulators
   try {
     dynamo = spawnEmulator('dynamodb', { port: dynamoPort, logFile: dynamoLog, region: s.region });
     s.children.add(dynamo.pid, 'DynamoDB-compatible store');
-    s.logger.debug('starting the emulators', { kinesis_pid: kinesis.pid, kinesis_port: kinesisPort, dynamodb_pid: dynamo.pid, dynamodb_port: dynamoPort });
+    s.logger.debug('starting the emulators', {
+      kinesis_pid: kinesis.pid,
+      kinesis_port: kinesisPort,
+      dynamodb_pid: dynamo.pid,
+      dynamodb_port: dynamoPort,
+    });
     await Promise.all([
       waitUntilListening('kinesis', kinesis, { port: kinesisPort, logFile: kinesisLog }, s.signal, interrupted),
       waitUntilListening('dynamodb', dynamo, { port: dynamoPort, logFile: dynamoLog }, s.signal, interrupted),

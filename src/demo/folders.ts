@@ -25,7 +25,8 @@ export function folders(dir: string): Folders {
 
 /** The file that marks a folder as the demo's own: only such a folder has anything deleted in it. */
 export const DEMO_MARK = '.coattail-demo';
-const MARK_TEXT = 'This folder belongs to coattail demo: every run clears checkpoints/ here; --fresh also clears warehouse/, raw/, logs/ and undelivered/.\n';
+const MARK_TEXT =
+  'This folder belongs to coattail demo: every run clears checkpoints/ here; --fresh also clears warehouse/, raw/, logs/ and undelivered/.\n';
 
 /**
  * Whether `dir` may be the demo's folder: one the demo marked, or one that does not exist yet or is
@@ -35,11 +36,20 @@ export function checkDemoDir(dir: string): 'ours' | 'new' {
   let entries: string[];
   try {
     if (!existsSync(dir)) return 'new';
-    if (!statSync(dir).isDirectory()) throw usageError(`--dir ${dir} is not a folder`, 'the demo needs a folder of its own', 'pick an empty or new folder for --dir (or COATTAIL_DEMO_DIR)');
+    if (!statSync(dir).isDirectory())
+      throw usageError(
+        `--dir ${dir} is not a folder`,
+        'the demo needs a folder of its own',
+        'pick an empty or new folder for --dir (or COATTAIL_DEMO_DIR)',
+      );
     entries = readdirSync(dir);
   } catch (err) {
     if (err instanceof CoattailError) throw err;
-    throw new CoattailError(`cannot read the demo folder ${dir}`, errorMessage(err), 'Pass another --dir (or COATTAIL_DEMO_DIR), or fix its permissions');
+    throw new CoattailError(
+      `cannot read the demo folder ${dir}`,
+      errorMessage(err),
+      'Pass another --dir (or COATTAIL_DEMO_DIR), or fix its permissions',
+    );
   }
   if (entries.includes(DEMO_MARK)) return 'ours';
   if (entries.length === 0) return 'new';
@@ -65,7 +75,11 @@ export function prepareFolders(plan: { dir: string; fresh: boolean }): Folders {
     for (const d of clear) rmSync(d, { recursive: true, force: true });
     mkdirSync(f.logs, { recursive: true });
   } catch (err) {
-    throw new CoattailError(`cannot prepare the demo folder ${plan.dir}`, errorMessage(err), 'Pass another --dir (or COATTAIL_DEMO_DIR), or fix its permissions');
+    throw new CoattailError(
+      `cannot prepare the demo folder ${plan.dir}`,
+      errorMessage(err),
+      'Pass another --dir (or COATTAIL_DEMO_DIR), or fix its permissions',
+    );
   }
   return f;
 }

@@ -54,9 +54,19 @@ export function startIngest(s: DemoIngestSettings): DemoIngest {
   const logger = s.logger.child({ part: 'ingest' });
   const client = createKinesisClient({ endpoint: s.kinesisEndpoint, region: s.region, local: true });
   const sink = openKinesisSink({ client, streamName: s.stream, lingerMs: s.lingerMs, aggregate: true, logger, clock: s.clock });
-  const { spill, forget } = keepUndelivered(sink, { dir: s.undeliveredDir, startedAtMs: s.clock.now(), logger, onForcedExit: s.onForcedExit, stderr: s.stderr });
+  const { spill, forget } = keepUndelivered(sink, {
+    dir: s.undeliveredDir,
+    startedAtMs: s.clock.now(),
+    logger,
+    onForcedExit: s.onForcedExit,
+    stderr: s.stderr,
+  });
   const abort = new AbortController();
-  const result = runIngest({ feeds, statsIntervalMs: s.statsIntervalMs, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS }, sink, { logger, clock: s.clock, signal: abort.signal }).finally(() => {
+  const result = runIngest({ feeds, statsIntervalMs: s.statsIntervalMs, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS }, sink, {
+    logger,
+    clock: s.clock,
+    signal: abort.signal,
+  }).finally(() => {
     forget();
     client.destroy();
   });

@@ -49,10 +49,13 @@ export async function launchSpark(
     },
     { cwd: ctx.cwd, env, logDir: dirs.logs, children: o.children, logger },
   );
-  logger.info(`starting the Spark jobs in ${apps.length === 1 ? 'one application' : `${apps.length} applications`} (a JVM each: 20 to 60 s)`, {
-    apps: apps.map((a) => `${a.name}=${a.jobs.join('+')}`).join(' '),
-    logs: running.logFiles.join(','),
-  });
+  logger.info(
+    `starting the Spark jobs in ${apps.length === 1 ? 'one application' : `${apps.length} applications`} (a JVM each: 20 to 60 s)`,
+    {
+      apps: apps.map((a) => `${a.name}=${a.jobs.join('+')}`).join(' '),
+      logs: running.logFiles.join(','),
+    },
+  );
   const startedEvents = await running.waitStarted(
     plan.startTimeoutMs,
     ctx.signal,
@@ -68,20 +71,44 @@ export async function launchSpark(
   const left = Math.max(0, plan.startTimeoutMs - (Date.now() - o.runStarted));
   const warm = await waitFirstBatches(dirs.checkpoints, firstQueries, left, ctx.signal, () => !running.running);
   if (ctx.signal.aborted) throw interrupted();
-  if (!running.running) throw new CoattailError('the Spark jobs stopped while starting', await running.anyExited, `See ${running.logFiles.join(' and ')}`);
-  if (!warm) logger.warn('not every query finished its first micro-batch in time; the first alerts will be slow', { logs: running.logFiles.join(',') });
+  if (!running.running)
+    throw new CoattailError('the Spark jobs stopped while starting', await running.anyExited, `See ${running.logFiles.join(' and ')}`);
+  if (!warm)
+    logger.warn('not every query finished its first micro-batch in time; the first alerts will be slow', {
+      logs: running.logFiles.join(','),
+    });
   return running;
 }
 
 /** After the ingest stopped: waits (bounded) until the jobs have finished what is in flight (see drain.ts). */
-export async function drainJobs(plan: DemoPlan, dirs: Folders, store: DemoStoreEnv, spark: RunningApps, interruptedByUser: boolean, logger: Logger): Promise<void> {
+export async function drainJobs(
+  plan: DemoPlan,
+  dirs: Folders,
+  store: DemoStoreEnv,
+  spark: RunningApps,
+  interruptedByUser: boolean,
+  logger: Logger,
+): Promise<void> {
   // Whoever pressed Ctrl-C wants to be done: a shorter drain then (and a second Ctrl-C ends it all at once).
   const drainMs = interruptedByUser ? Math.min(plan.drainTimeoutMs, INTERRUPTED_DRAIN_MS) : plan.drainTimeoutMs;
-  logger.info(`letting the jobs finish what is in flight${interruptedByUser ? ' (Ctrl-C again to stop at once)' : ''}`, { up_to_s: Math.round(drainMs / 1000) });
+  logger.info(`letting the jobs finish what is in flight${interruptedByUser ? ' (Ctrl-C again to stop at once)' : ''}`, {
+    up_to_s: Math.round(drainMs / 1000),
+  });
   const client = createKinesisClient({ endpoint: store.kinesisEndpoint, region: plan.region, local: true });
   try {
-    const drained = await drain({ checkpointRoot: dirs.checkpoints, warehouse: dirs.warehouse, client, stream: plan.stream, timeoutMs: drainMs, gone: () => !spark.running });
-    if (drained.outcome === 'timeout') logger.warn('the jobs were still busy when the drain ran out; stopping them anyway', { drain_s: Math.round(drainMs / 1000), pending: drained.pending.join('; ') });
+    const drained = await drain({
+      checkpointRoot: dirs.checkpoints,
+      warehouse: dirs.warehouse,
+      client,
+      stream: plan.stream,
+      timeoutMs: drainMs,
+      gone: () => !spark.running,
+    });
+    if (drained.outcome === 'timeout')
+      logger.warn('the jobs were still busy when the drain ran out; stopping them anyway', {
+        drain_s: Math.round(drainMs / 1000),
+        pending: drained.pending.join('; '),
+      });
     else logger.debug('drained', { outcome: drained.outcome });
   } finally {
     client.destroy();

@@ -9,7 +9,6 @@ import type { Logger } from '../core/logger.js';
 import { startSimulator, type Scenario, type SimulatorHandle } from '../simulator/index.js';
 import { EXCHANGE_REGISTRY } from '../exchanges/registry.js';
 
-
 export interface MarketPlan {
   live: boolean;
   scenario?: Scenario;
@@ -37,7 +36,7 @@ const MINUTE_MS = 60_000;
 
 /** The first moment at least `minLeadMs` from now at which starting puts second `second` on a whole minute. */
 export function alignedStartMs(nowMs: number, second: number, minLeadMs = 1_000): number {
-  const phase = (((-Math.round(second * 1000)) % MINUTE_MS) + MINUTE_MS) % MINUTE_MS;
+  const phase = ((-Math.round(second * 1000) % MINUTE_MS) + MINUTE_MS) % MINUTE_MS;
   let start = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS + phase;
   while (start < nowMs + minLeadMs) start += MINUTE_MS;
   return start;
@@ -65,7 +64,11 @@ export async function openMarket(plan: MarketPlan, env: NodeJS.ProcessEnv, logge
   }
   if (plan.alignSecond !== undefined) {
     const at = alignedStartMs(Date.now(), plan.alignSecond);
-    logger.info('waiting to open the market on time', { second: plan.alignSecond, on: new Date(at + plan.alignSecond * 1000).toISOString(), wait_s: Math.round((at - Date.now()) / 1000) });
+    logger.info('waiting to open the market on time', {
+      second: plan.alignSecond,
+      on: new Date(at + plan.alignSecond * 1000).toISOString(),
+      wait_s: Math.round((at - Date.now()) / 1000),
+    });
     await sleepUntil(at, signal);
   }
   const startedAtMs = Date.now();

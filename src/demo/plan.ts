@@ -76,7 +76,11 @@ function checkJobSettings(settings: readonly string[]): string[] {
   for (const s of settings) {
     const m = JOB_SETTING.exec(s);
     if (!m || !(STREAMING_JOBS as readonly string[]).includes(m[1] ?? '')) {
-      throw usageError(`--set '${s}' is not JOB:NAME=VALUE`, `JOB is one of ${STREAMING_JOBS.join(', ')}`, "write it like --set 'volume-anomaly:min_periods=3'");
+      throw usageError(
+        `--set '${s}' is not JOB:NAME=VALUE`,
+        `JOB is one of ${STREAMING_JOBS.join(', ')}`,
+        "write it like --set 'volume-anomaly:min_periods=3'",
+      );
     }
   }
   return [...settings];
@@ -92,7 +96,8 @@ function watermarkInterval(text: string | undefined): string | undefined {
 function wholeNumber(flag: string, text: string | undefined, max: number): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || n > max) throw usageError(`${flag} must be a whole number from 0 to ${max}`, `got '${text}'`, `pass e.g. ${flag} 10`);
+  if (!/^\d+$/.test(text.trim()) || n > max)
+    throw usageError(`${flag} must be a whole number from 0 to ${max}`, `got '${text}'`, `pass e.g. ${flag} 10`);
   return n;
 }
 
@@ -109,15 +114,21 @@ export interface PlanEnv {
 
 export function planDemo(opts: DemoOptions, ctx: CommandContext, env: PlanEnv): DemoPlan {
   const live = opts.live === true;
-  if (live && opts.align !== undefined) throw usageError('--align needs the simulator', 'with --live the market is the real one', 'drop --align or --live');
-  if (live && opts.record !== undefined) throw usageError('--record needs the simulator', 'it records what the simulator prints', 'drop --record or --live');
+  if (live && opts.align !== undefined)
+    throw usageError('--align needs the simulator', 'with --live the market is the real one', 'drop --align or --live');
+  if (live && opts.record !== undefined)
+    throw usageError('--record needs the simulator', 'it records what the simulator prints', 'drop --record or --live');
   const scenario = live ? undefined : loadScenario(opts.scenario ?? DEFAULT_SCENARIO, { cwd: ctx.cwd });
   const scenarioSymbols = scenario?.symbols.map((s) => s.symbol) ?? [];
   const symbols = parseSymbols(opts.symbols ?? (scenario ? scenarioSymbols.join(',') : LIVE_SYMBOLS), ['binance', 'coinbase']);
   if (scenario) {
     const missing = symbols.filter((s) => !scenarioSymbols.includes(s));
     if (missing.length) {
-      throw usageError(`scenario ${scenario.name ?? ''} has no ${missing.join(', ')}`, `it trades ${scenarioSymbols.join(', ')}`, 'pick symbols from the scenario, or another scenario');
+      throw usageError(
+        `scenario ${scenario.name ?? ''} has no ${missing.join(', ')}`,
+        `it trades ${scenarioSymbols.join(', ')}`,
+        'pick symbols from the scenario, or another scenario',
+      );
     }
   }
   const durationMs = opts.duration === undefined ? undefined : durationOption('--duration', opts.duration, { ...SPAN, example: '3m' });

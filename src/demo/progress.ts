@@ -69,7 +69,9 @@ function shardPositions(dir: string, upTo: number): ShardPosition[] | undefined 
   const commitsDir = path.join(dir, 'sources', '0', 'shard-commit');
   if (!existsSync(commitsDir)) return undefined;
   // A batch with no new data runs no read task, so the newest batch that read (up to the committed one) counts.
-  const batch = batchIds(commitsDir).filter((b) => b <= upTo).pop();
+  const batch = batchIds(commitsDir)
+    .filter((b) => b <= upTo)
+    .pop();
   if (batch === undefined) return [];
   const folder = path.join(commitsDir, String(batch));
   return readdirSync(folder)
@@ -91,7 +93,10 @@ export function readQueryState(root: string, query: string): QueryState {
     const offsets = lines(path.join(dir, 'offsets', String(committed)));
     const commit = lines(path.join(dir, 'commits', String(committed)));
     watermarkSettled = (field(offsets[1], 'batchWatermarkMs') ?? '0') === (field(commit[1], 'nextBatchWatermarkMs') ?? '0');
-    snapshotId = offsets.slice(2).map((l) => field(l, 'snapshot_id')).find((id) => id !== undefined);
+    snapshotId = offsets
+      .slice(2)
+      .map((l) => field(l, 'snapshot_id'))
+      .find((id) => id !== undefined);
   }
   return { query, started, committed, watermarkSettled, shards: shardPositions(dir, committed), snapshotId };
 }
@@ -115,7 +120,13 @@ export function currentSnapshotId(tableDir: string): string | undefined {
  * a query plans and compiles everything and loads its state, which on a busy machine takes longer than
  * any later one. Resolves true when all have, false on timeout, abort or `gone()`.
  */
-export async function waitFirstBatches(root: string, queries: readonly string[], timeoutMs: number, signal: AbortSignal, gone: () => boolean): Promise<boolean> {
+export async function waitFirstBatches(
+  root: string,
+  queries: readonly string[],
+  timeoutMs: number,
+  signal: AbortSignal,
+  gone: () => boolean,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (queries.every((q) => readQueryState(root, q).committed >= 0)) return true;

@@ -45,7 +45,11 @@ export interface DemoResult {
 
 function checkPrerequisites(ctx: CommandContext): string {
   if (!existsSync(dynaliteServerScript())) {
-    throw new CoattailError('cannot start the DynamoDB-compatible store', `${dynaliteServerScript()} is missing`, "Run 'make build' (or 'npm run build') first");
+    throw new CoattailError(
+      'cannot start the DynamoDB-compatible store',
+      `${dynaliteServerScript()} is missing`,
+      "Run 'make build' (or 'npm run build') first",
+    );
   }
   return jobsPython(ctx.env);
 }
@@ -56,7 +60,9 @@ async function readAlerts(env: DemoStoreEnv): Promise<{ counts: AlertCounts; lat
   try {
     const whales = await alertsOfType(client, env.alertsTable, 'whale');
     const counts = Object.fromEntries(
-      await Promise.all(ALERT_TYPES.map(async (t) => [t, t === 'whale' ? whales.length : await countOfType(client, env.alertsTable, t)] as const)),
+      await Promise.all(
+        ALERT_TYPES.map(async (t) => [t, t === 'whale' ? whales.length : await countOfType(client, env.alertsTable, t)] as const),
+      ),
     ) as AlertCounts;
     const latencies = whales.map(alertLatencyMs).filter((v): v is number => v !== undefined);
     return { counts, latencies };
@@ -70,7 +76,10 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
   // Before any application starts (the demo starts two at once), with the download's progress on screen.
   await ensureSparkJars(python, ctx);
   const dirs = prepareFolders(plan);
-  const log = demoLog(path.join(dirs.logs, 'demo.log'), ctx.stderr, ctx.logger, { color: useColor(ctx.env, ctx.stderr), json: ctx.env.COATTAIL_LOG_FORMAT === 'json' });
+  const log = demoLog(path.join(dirs.logs, 'demo.log'), ctx.stderr, ctx.logger, {
+    color: useColor(ctx.env, ctx.stderr),
+    json: ctx.env.COATTAIL_LOG_FORMAT === 'json',
+  });
   const logger = log.logger;
   const children = new ChildGroups();
   const problems: CoattailError[] = [];
@@ -107,7 +116,13 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
     spark = await launchSpark(plan, ctx, { python, dirs, store, children, logger, runStarted });
 
     market = await openMarket(
-      { live: plan.live, ...(plan.scenario ? { scenario: plan.scenario } : {}), ...(plan.seed !== undefined ? { seed: plan.seed } : {}), ...(plan.alignSecond !== undefined ? { alignSecond: plan.alignSecond } : {}), ...(plan.recordFile ? { recordFile: plan.recordFile } : {}) },
+      {
+        live: plan.live,
+        ...(plan.scenario ? { scenario: plan.scenario } : {}),
+        ...(plan.seed !== undefined ? { seed: plan.seed } : {}),
+        ...(plan.alignSecond !== undefined ? { alignSecond: plan.alignSecond } : {}),
+        ...(plan.recordFile ? { recordFile: plan.recordFile } : {}),
+      },
       ctx.env,
       logger,
       ctx.signal,
@@ -143,10 +158,22 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
     if (ingested.fatal) problems.push(asProblem(ingested.fatal, 'the ingest failed'));
     const { saved, lost } = ingested.summary;
     if (saved > 0) {
-      problems.push(new CoattailError(`${saved} trades could not be delivered`, 'retries ran out or the emulator went away', `They are saved in ${ingest.undeliveredFile() ?? dirs.undelivered}`));
+      problems.push(
+        new CoattailError(
+          `${saved} trades could not be delivered`,
+          'retries ran out or the emulator went away',
+          `They are saved in ${ingest.undeliveredFile() ?? dirs.undelivered}`,
+        ),
+      );
     }
     if (lost > 0) {
-      problems.push(new CoattailError(`${lost} trades were lost`, 'they were not delivered and no place could save them', 'Free disk space, or make the demo folder writable'));
+      problems.push(
+        new CoattailError(
+          `${lost} trades were lost`,
+          'they were not delivered and no place could save them',
+          'Free disk space, or make the demo folder writable',
+        ),
+      );
     }
 
     if (spark.running) await drainJobs(plan, dirs, store, spark, reason === INTERRUPTED, logger);
@@ -154,10 +181,22 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
     const { stopped, missing } = await spark.stop(plan.stopTimeoutMs);
     const logs = spark.logFiles.join(' and ');
     if (missing.length > 0) {
-      problems.push(new CoattailError('the Spark jobs ended without their row counts', `${missing.join(', ')} exited before reporting them`, `See ${logs}`));
+      problems.push(
+        new CoattailError(
+          'the Spark jobs ended without their row counts',
+          `${missing.join(', ')} exited before reporting them`,
+          `See ${logs}`,
+        ),
+      );
     }
     if (stopped && stopped.failed.length > 0) {
-      problems.push(new CoattailError(`${stopped.failed.length} streaming ${stopped.failed.length === 1 ? 'query' : 'queries'} failed`, stopped.failed.join(', '), `See ${logs}`));
+      problems.push(
+        new CoattailError(
+          `${stopped.failed.length} streaming ${stopped.failed.length === 1 ? 'query' : 'queries'} failed`,
+          stopped.failed.join(', '),
+          `See ${logs}`,
+        ),
+      );
     }
 
     const { counts, latencies } = await readAlerts(store);

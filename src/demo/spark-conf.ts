@@ -43,12 +43,9 @@ export function writeSparkConf(dir: string): string {
   writeFileSync(path.join(dir, 'log4j2.properties'), LOG4J2);
   writeFileSync(
     path.join(dir, 'spark-defaults.conf'),
-    [
-      'spark.scheduler.mode FAIR',
-      `spark.scheduler.allocation.file ${pathToFileURL(scheduler).href}`,
-      'spark.locality.wait 0s',
-      '',
-    ].join('\n'),
+    ['spark.scheduler.mode FAIR', `spark.scheduler.allocation.file ${pathToFileURL(scheduler).href}`, 'spark.locality.wait 0s', ''].join(
+      '\n',
+    ),
   );
   return dir;
 }

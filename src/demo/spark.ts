@@ -112,7 +112,10 @@ export function logTail(file: string, lines = 15): string[] {
   } catch {
     return [];
   }
-  return text.split('\n').filter((l) => l.trim().length > 0).slice(-lines);
+  return text
+    .split('\n')
+    .filter((l) => l.trim().length > 0)
+    .slice(-lines);
 }
 
 /** The most telling line of a failed start: the last one naming an error, else the last line. */
@@ -161,7 +164,11 @@ export class SparkPipeline {
   }
 
   /** Spawns the driver detached, stdout piped (its two events), stderr into the log file. */
-  static start(python: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; logFile: string; children: ChildGroups; logger: Logger }): SparkPipeline {
+  static start(
+    python: string,
+    args: string[],
+    opts: { cwd: string; env: NodeJS.ProcessEnv; logFile: string; children: ChildGroups; logger: Logger },
+  ): SparkPipeline {
     const log = openSync(opts.logFile, 'w');
     try {
       const child = spawn(python, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', log] });
@@ -210,7 +217,12 @@ export class SparkPipeline {
    * Resolves with the `started` event; throws a CoattailError (after writing the log's tail to
    * `tailOut`) if the driver exits first or the time runs out, or `onAbort()` when the signal aborts.
    */
-  async waitStarted(timeoutMs: number, signal: AbortSignal, tailOut: (lines: string[]) => void, onAbort: () => Error): Promise<StartedEvent> {
+  async waitStarted(
+    timeoutMs: number,
+    signal: AbortSignal,
+    tailOut: (lines: string[]) => void,
+    onAbort: () => Error,
+  ): Promise<StartedEvent> {
     const deadline = Date.now() + timeoutMs;
     while (!this.startedEvent) {
       if (signal.aborted) throw onAbort();
@@ -218,7 +230,11 @@ export class SparkPipeline {
         const tail = logTail(this.logFile);
         tailOut(tail);
         const how = this.exit.code !== null ? `exited with code ${this.exit.code}` : `was killed by ${this.exit.signal}`;
-        throw new CoattailError('the Spark jobs did not start', `the driver ${how}${tail.length ? ` (${lastError(tail)})` : ''}`, `See the whole log in ${this.logFile}`);
+        throw new CoattailError(
+          'the Spark jobs did not start',
+          `the driver ${how}${tail.length ? ` (${lastError(tail)})` : ''}`,
+          `See the whole log in ${this.logFile}`,
+        );
       }
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -260,7 +276,10 @@ export class SparkPipeline {
           /* exited meanwhile */
         }
         let timer: NodeJS.Timeout | undefined;
-        inTime = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
+        inTime = await Promise.race([
+          this.exited.then(() => true),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs))),
+        ]);
         clearTimeout(timer);
         if (!inTime) this.logger.warn('the Spark jobs did not stop in time; killing them', { grace_s: Math.round(graceMs / 1000) });
       }

@@ -92,7 +92,11 @@ export function plainTable(rows: readonly Row[]): string {
 async function cliTable(rows: readonly Row[], color: boolean): Promise<string | undefined> {
   try {
     const { default: Table } = await import('cli-table3');
-    const table = new Table({ head: ['', 'value'], colAligns: ['left', 'right'], style: color ? { head: ['cyan'] } : { head: [], border: [] } });
+    const table = new Table({
+      head: ['', 'value'],
+      colAligns: ['left', 'right'],
+      style: color ? { head: ['cyan'] } : { head: [], border: [] },
+    });
     table.push(...rows.map(([k, v]) => [k, v]));
     return table.toString();
   } catch {

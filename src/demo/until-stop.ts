@@ -82,7 +82,12 @@ export async function runUntilStop(plan: DemoPlan, ctx: CommandContext, r: Runni
     reasons.push(view.then(() => 'the view was closed'));
   } else {
     const started = Date.now();
-    const until = plan.durationMs !== undefined ? ` of ${plan.durationMs / 1000}s` : plan.scenario?.durationSeconds ? ` of the scenario's ${plan.scenario.durationSeconds}s` : '; Ctrl-C stops';
+    const until =
+      plan.durationMs !== undefined
+        ? ` of ${plan.durationMs / 1000}s`
+        : plan.scenario?.durationSeconds
+          ? ` of the scenario's ${plan.scenario.durationSeconds}s`
+          : '; Ctrl-C stops';
     logger.info(`running${until}`);
     progress = setInterval(() => {
       void alertCountsOrNothing(r.store, logger).then((counts) =>
@@ -98,7 +103,10 @@ export async function runUntilStop(plan: DemoPlan, ctx: CommandContext, r: Runni
     stop.abort();
     if (view) {
       // The view unmounts on the abort; a view that hangs must not hold the demo (and its processes) up.
-      await Promise.race([view.catch((err: unknown) => logger.error('the live view failed', { error: errorMessage(err) })), sleep(VIEW_EXIT_MS)]);
+      await Promise.race([
+        view.catch((err: unknown) => logger.error('the live view failed', { error: errorMessage(err) })),
+        sleep(VIEW_EXIT_MS),
+      ]);
       r.log.mute(false);
     }
   }

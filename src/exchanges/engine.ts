@@ -253,7 +253,11 @@ export class FeedConnection {
         this.counters.exchangeErrors += 1;
         if (event.fatal) {
           this.fail(
-            new CoattailError(`${displayName(this.spec.exchange)} refused the subscription`, event.detail, 'drop the symbols it does not list from --symbols, or leave the exchange out of --exchanges'),
+            new CoattailError(
+              `${displayName(this.spec.exchange)} refused the subscription`,
+              event.detail,
+              'drop the symbols it does not list from --symbols, or leave the exchange out of --exchanges',
+            ),
           );
           return;
         }
@@ -282,7 +286,13 @@ export class FeedConnection {
     if (status >= 400 && status < 500 && !this.everLive) {
       const why = status === 451 ? `HTTP 451: ${name} refuses connections from this location` : `HTTP ${status} for ${this.spec.url}`;
       conn.retired = true;
-      this.fail(new CoattailError(`${name} refused the WebSocket connection`, why, `check --${this.spec.exchange}-url, or leave ${this.spec.exchange} out of --exchanges`));
+      this.fail(
+        new CoattailError(
+          `${name} refused the WebSocket connection`,
+          why,
+          `check --${this.spec.exchange}-url, or leave ${this.spec.exchange} out of --exchanges`,
+        ),
+      );
       return;
     }
     log.warn(`${name} refused the WebSocket upgrade`, { status });

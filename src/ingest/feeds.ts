@@ -26,7 +26,11 @@ export function parseSymbols(text: string, exchanges: Exchange[]): string[] {
     }
     // Binance names the pair without a dash (BTCUSDT): we map it back only for assets we know.
     if (exchanges.includes('binance') && (!parseUnifiedSymbol(s) || !splitConcatenatedSymbol(s.replace('-', '')))) {
-      throw usageError(`symbol '${s}' is not in the known asset table`, 'Binance symbols are split into base and quote with a table, never by guessing', 'add the assets to src/core/symbols.ts or drop the symbol');
+      throw usageError(
+        `symbol '${s}' is not in the known asset table`,
+        'Binance symbols are split into base and quote with a table, never by guessing',
+        'add the assets to src/core/symbols.ts or drop the symbol',
+      );
     }
   }
   return list;

@@ -37,7 +37,10 @@ export interface IngestSummary {
   /** Times an exchange's trade ids for a symbol started over; those trades are kept, not dropped as duplicates. */
   sequence_restarts: number;
   reconnects: number;
-  exchanges: Record<string, { trades: number; gaps: number; missing_trades: number; sequence_restarts: number; reconnects: number; malformed_frames: number }>;
+  exchanges: Record<
+    string,
+    { trades: number; gaps: number; missing_trades: number; sequence_restarts: number; reconnects: number; malformed_frames: number }
+  >;
 }
 
 export interface IngestResult {
@@ -80,7 +83,10 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
     const checked = UnifiedTradeSchema.safeParse(trade);
     if (!checked.success) {
       invalid += 1;
-      logger.warn('mapped trade failed the unified-trade schema; skipped', { event_id: trade.event_id, issue: checked.error.issues[0]?.message });
+      logger.warn('mapped trade failed the unified-trade schema; skipped', {
+        event_id: trade.event_id,
+        issue: checked.error.issues[0]?.message,
+      });
       return;
     }
     received += 1;
@@ -90,7 +96,10 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
     } catch (err) {
       // The sink cannot take even this one (a sink that stopped keeps such trades itself): count it, stop.
       refused += 1;
-      logger.error('the sink refused a trade; it is lost', { event_id: trade.event_id, error: err instanceof Error ? err.message : String(err) });
+      logger.error('the sink refused a trade; it is lost', {
+        event_id: trade.event_id,
+        error: err instanceof Error ? err.message : String(err),
+      });
       fatal ??= err instanceof Error ? err : new Error(String(err));
       requestStop('the sink failed');
       return;
@@ -118,7 +127,10 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
   const onAbort = (): void => requestStop('signal');
   if (env.signal?.aborted) requestStop('signal');
   env.signal?.addEventListener('abort', onAbort, { once: true });
-  const durationTimer = plan.durationMs !== undefined ? setLongTimeout(() => requestStop(`reached --duration ${plan.durationMs! / 1000}s`), plan.durationMs) : undefined;
+  const durationTimer =
+    plan.durationMs !== undefined
+      ? setLongTimeout(() => requestStop(`reached --duration ${plan.durationMs! / 1000}s`), plan.durationMs)
+      : undefined;
   let lastReceived = 0;
   const statsTimer =
     plan.statsIntervalMs > 0
@@ -135,7 +147,11 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
             retried: s.retried,
             failed: s.failed,
             gaps: sum(feeds, 'gaps'),
-            connected: feeds.filter((f) => f.connected).map((f) => f.exchange).join(',') || 'none',
+            connected:
+              feeds
+                .filter((f) => f.connected)
+                .map((f) => f.exchange)
+                .join(',') || 'none',
           });
         }, plan.statsIntervalMs)
       : undefined;
@@ -184,6 +200,9 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
   return fatal ? { summary, fatal } : { summary };
 }
 
-function sum(feeds: FeedStats[], key: 'gaps' | 'missingTrades' | 'sequenceRestarts' | 'duplicates' | 'rejected' | 'ignored' | 'reconnects' | 'plannedReconnects'): number {
+function sum(
+  feeds: FeedStats[],
+  key: 'gaps' | 'missingTrades' | 'sequenceRestarts' | 'duplicates' | 'rejected' | 'ignored' | 'reconnects' | 'plannedReconnects',
+): number {
   return feeds.reduce((n, f) => n + f[key], 0);
 }

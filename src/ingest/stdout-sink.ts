@@ -35,7 +35,8 @@ export class StdoutSink implements TradeSink {
     // Sent means handed to the operating system, not merely queued in this process.
     return this.out.write(`${line}\n`, (err?: NodeJS.ErrnoException | null) => {
       if (!err) this.sent += 1;
-      else if (err.code === 'EPIPE') this.readerGone = true; // the 'error' event follows and ends the run
+      else if (err.code === 'EPIPE')
+        this.readerGone = true; // the 'error' event follows and ends the run
       else this.failed += 1;
     });
   }

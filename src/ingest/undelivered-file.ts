@@ -61,7 +61,8 @@ export class UndeliveredFile {
       this.current = i;
       this.count += records.length;
       this.written.add(file);
-      if (failures.length > 0) this.logger.warn('undelivered trades saved in a fallback place', { file, count: records.length, because: failures.join('; ') });
+      if (failures.length > 0)
+        this.logger.warn('undelivered trades saved in a fallback place', { file, count: records.length, because: failures.join('; ') });
       return file;
     }
     throw new CoattailError(
@@ -89,7 +90,7 @@ function appendWhole(file: string, text: string): void {
     const start = fstatSync(fd).size;
     const bytes = Buffer.from(text, 'utf8');
     try {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
     } catch (err) {
       try {
         ftruncateSync(fd, start);

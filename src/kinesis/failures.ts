@@ -116,7 +116,11 @@ export function fatalWriteError(failure: Failure, target: StreamTarget): Coattai
       );
     default:
       if (failure.code.startsWith('KMS')) {
-        return new CoattailError(what, `the stream's KMS key cannot be used (${detail})`, "Check the key's state and that these credentials may use it");
+        return new CoattailError(
+          what,
+          `the stream's KMS key cannot be used (${detail})`,
+          "Check the key's state and that these credentials may use it",
+        );
       }
       return new CoattailError(
         what,

@@ -174,14 +174,17 @@ export class KinesisWriter {
     const maxBatchBytes = positiveInt('maxBatchBytes', opts.maxBatchBytes ?? MAX_BATCH_BYTES, MAX_BATCH_BYTES);
     this.maxInFlight = positiveInt('maxInFlight', opts.maxInFlight ?? 4);
     this.lingerMs = opts.lingerMs ?? 100;
-    if (!(this.lingerMs >= 0)) throw usageError(`invalid Kinesis writer setting lingerMs=${this.lingerMs}`, 'it must be 0 or more', 'Fix lingerMs');
+    if (!(this.lingerMs >= 0))
+      throw usageError(`invalid Kinesis writer setting lingerMs=${this.lingerMs}`, 'it must be 0 or more', 'Fix lingerMs');
     this.highWaterRecords = positiveInt('highWaterRecords', opts.highWaterRecords ?? 20_000);
     this.highWaterBytes = positiveInt('highWaterBytes', opts.highWaterBytes ?? 64 * 1024 * 1024);
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.logger = opts.logger ?? silentLogger;
     this.random = opts.random ?? Math.random;
     this.clock = opts.clock ?? systemClock;
-    const maxAggregatedBytes = opts.aggregate ? positiveInt('maxAggregatedBytes', opts.maxAggregatedBytes ?? 256 * 1024, MAX_RECORD_BYTES) : undefined;
+    const maxAggregatedBytes = opts.aggregate
+      ? positiveInt('maxAggregatedBytes', opts.maxAggregatedBytes ?? 256 * 1024, MAX_RECORD_BYTES)
+      : undefined;
     this.batcher = new Batcher({ maxBatchRecords, maxBatchBytes, ...(maxAggregatedBytes ? { maxAggregatedBytes } : {}) });
   }
 
@@ -503,7 +506,11 @@ export class KinesisWriter {
       for (const r of userRecordsOf(e)) given.push({ ...r, reason: why });
       bytes += e.userBytes;
     }
-    this.logger.error('records not delivered to Kinesis', { stream: this.streamName, records: given.length, reason: reason(open[0] as Entry) });
+    this.logger.error('records not delivered to Kinesis', {
+      stream: this.streamName,
+      records: given.length,
+      reason: reason(open[0] as Entry),
+    });
     this.handOff(given, bytes);
   }
 
@@ -524,7 +531,10 @@ export class KinesisWriter {
       return;
     }
     this.held.push(held);
-    this.logger.error('could not keep the records not delivered; holding them and trying again', { records: records.length, error: this.lastRefusal });
+    this.logger.error('could not keep the records not delivered; holding them and trying again', {
+      records: records.length,
+      error: this.lastRefusal,
+    });
     this.scheduleHeldOffer();
   }
 

@@ -31,7 +31,14 @@ export interface EmulatorSpawn {
 export function spawnEmulator(name: EmulatorName, s: EmulatorSpawn): ChildProcess {
   if (s.dataDir) mkdirSync(s.dataDir, { recursive: true });
   return name === 'kinesis'
-    ? spawnKinesisEmulator({ port: s.port, tlsPort: s.tlsPort ?? s.port + 1, persistDir: s.dataDir, logFile: s.logFile, detached: true, region: s.region })
+    ? spawnKinesisEmulator({
+        port: s.port,
+        tlsPort: s.tlsPort ?? s.port + 1,
+        persistDir: s.dataDir,
+        logFile: s.logFile,
+        detached: true,
+        region: s.region,
+      })
     : spawnDynalite({ port: s.port, dataDir: s.dataDir, logFile: s.logFile, detached: true });
 }
 
@@ -46,9 +53,11 @@ export async function waitUntilListening(
   signal: AbortSignal,
   interrupted: () => CoattailError,
 ): Promise<void> {
-  const fail = (why: string): CoattailError => new CoattailError(`the ${EMULATOR_LABELS[name]} did not start on port ${where.port}`, why, `See its log ${where.logFile}`);
+  const fail = (why: string): CoattailError =>
+    new CoattailError(`the ${EMULATOR_LABELS[name]} did not start on port ${where.port}`, why, `See its log ${where.logFile}`);
   const stop = new AbortController();
-  const onExit = (code: number | null, sig: NodeJS.Signals | null): void => stop.abort(fail(`it exited (${code !== null ? `code ${code}` : `signal ${sig}`})`));
+  const onExit = (code: number | null, sig: NodeJS.Signals | null): void =>
+    stop.abort(fail(`it exited (${code !== null ? `code ${code}` : `signal ${sig}`})`));
   const onError = (err: Error): void => stop.abort(fail(errorMessage(err)));
   const onAbort = (): void => stop.abort(interrupted());
   child.once('exit', onExit);
@@ -82,7 +91,11 @@ export async function ensureEmulatorResources(r: EmulatorResources): Promise<Str
   const dynamo = createDynamoClient({ endpoint: r.dynamodbEndpoint, region: r.region, local: true });
   try {
     const info = await ensureStream(kinesis, r.stream, r.shards, { signal: r.signal, timeoutMs: EMULATOR_START_TIMEOUT_MS });
-    await ensureAlertsTable(dynamo, { signal: r.signal, timeoutMs: EMULATOR_START_TIMEOUT_MS, ...(r.alertsTable ? { tableName: r.alertsTable } : {}) });
+    await ensureAlertsTable(dynamo, {
+      signal: r.signal,
+      timeoutMs: EMULATOR_START_TIMEOUT_MS,
+      ...(r.alertsTable ? { tableName: r.alertsTable } : {}),
+    });
     return info;
   } finally {
     kinesis.destroy();

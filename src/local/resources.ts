@@ -2,11 +2,7 @@
  * The stream and the alert table the pipeline needs, created if missing and awaited until ACTIVE.
  * The alert table's names live here, once, for the jobs' writers and `coattail watch`.
  */
-import {
-  CreateStreamCommand,
-  DescribeStreamSummaryCommand,
-  type KinesisClient,
-} from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -116,7 +112,12 @@ export async function ensureStream(
       const d = await describeStream(client, name);
       return d?.status === 'ACTIVE' ? d : undefined;
     },
-    () => new CoattailError(`stream ${name} is not ACTIVE`, `still not after ${opts.timeoutMs ?? 30_000} ms`, "Check the Kinesis emulator's log, or run 'coattail local down' and 'coattail local up'"),
+    () =>
+      new CoattailError(
+        `stream ${name} is not ACTIVE`,
+        `still not after ${opts.timeoutMs ?? 30_000} ms`,
+        "Check the Kinesis emulator's log, or run 'coattail local down' and 'coattail local up'",
+      ),
     opts,
   );
   return { ...info, created };
@@ -160,7 +161,12 @@ export async function ensureAlertsTable(
       const t = await describeTable(client, name);
       return t && tableActive(t) ? t : undefined;
     },
-    () => new CoattailError(`table ${name} is not ACTIVE`, `still not after ${opts.timeoutMs ?? 30_000} ms`, "Check the store's log, or run 'coattail local down' and 'coattail local up'"),
+    () =>
+      new CoattailError(
+        `table ${name} is not ACTIVE`,
+        `still not after ${opts.timeoutMs ?? 30_000} ms`,
+        "Check the store's log, or run 'coattail local down' and 'coattail local up'",
+      ),
     opts,
   );
   const hasIndex = (table.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === ALERTS_BY_TYPE_TIME_INDEX);

@@ -14,7 +14,9 @@ export async function listenForUpgrades(host: string, port: number, onUpgrade: U
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       const why = err.code === 'EADDRINUSE' ? 'the port is already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
-      reject(new CoattailError(`cannot listen on ${host}:${port}`, why, 'Stop what uses it or pick another port (--port 0 picks a free one)'));
+      reject(
+        new CoattailError(`cannot listen on ${host}:${port}`, why, 'Stop what uses it or pick another port (--port 0 picks a free one)'),
+      );
     };
     server.once('error', onError);
     server.listen(port, host, () => {

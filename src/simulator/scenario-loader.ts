@@ -64,7 +64,11 @@ export function loadScenario(nameOrPath: string, opts: { cwd?: string } = {}): S
   if (looksLikePath(nameOrPath)) {
     file = path.resolve(opts.cwd ?? process.cwd(), nameOrPath);
     if (!existsSync(file)) {
-      throw new CoattailError(`cannot load scenario ${nameOrPath}`, `no such file: ${file}`, 'Check the path, or use a built-in scenario name (coattail simulate --list)');
+      throw new CoattailError(
+        `cannot load scenario ${nameOrPath}`,
+        `no such file: ${file}`,
+        'Check the path, or use a built-in scenario name (coattail simulate --list)',
+      );
     }
   } else {
     const dir = scenariosDir();
@@ -81,7 +85,11 @@ export function loadScenario(nameOrPath: string, opts: { cwd?: string } = {}): S
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new CoattailError(`cannot load scenario ${file}`, `not valid JSON (${errorMessage(err)})`, 'Fix the file; scenarios/default.json is a complete example');
+    throw new CoattailError(
+      `cannot load scenario ${file}`,
+      `not valid JSON (${errorMessage(err)})`,
+      'Fix the file; scenarios/default.json is a complete example',
+    );
   }
   const scenario = parseScenario(raw, file);
   return { ...scenario, name: scenario.name ?? path.basename(file, '.json') };

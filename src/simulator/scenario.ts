@@ -13,11 +13,9 @@ const seconds = z.number().nonnegative().finite();
 const positiveSeconds = z.number().positive().finite();
 const millis = z.number().int().positive();
 
-const unifiedSymbol = z
-  .string()
-  .refine((s) => s === s.toUpperCase() && parseUnifiedSymbol(s) !== undefined, {
-    message: 'expected a known BASE-QUOTE symbol in upper case, such as BTC-USDT',
-  });
+const unifiedSymbol = z.string().refine((s) => s === s.toUpperCase() && parseUnifiedSymbol(s) !== undefined, {
+  message: 'expected a known BASE-QUOTE symbol in upper case, such as BTC-USDT',
+});
 
 export const SymbolMarketSchema = z.strictObject({
   symbol: unifiedSymbol,
@@ -75,7 +73,12 @@ export const ScenarioEventSchema = z.discriminatedUnion('type', [
     pct: z.number().gt(-50).lt(50),
     durationSeconds: positiveSeconds,
   }),
-  z.strictObject({ type: z.literal('disconnect'), ...when, exchange: exchange.optional(), downSeconds: z.number().nonnegative().max(3600).optional() }),
+  z.strictObject({
+    type: z.literal('disconnect'),
+    ...when,
+    exchange: exchange.optional(),
+    downSeconds: z.number().nonnegative().max(3600).optional(),
+  }),
   z.strictObject({ type: z.literal('server_shutdown'), ...when, graceMs: z.number().int().nonnegative().default(1_000) }),
   z.strictObject({ type: z.literal('silence'), ...when, exchange: exchange.optional(), durationSeconds: positiveSeconds }),
   z.strictObject({ type: z.literal('malformed'), ...when, exchange, count: z.number().int().positive().max(10_000) }),
@@ -94,7 +97,10 @@ export const ScenarioSchema = z
     waitForClients: z.boolean().default(false),
     totalTrades: z.number().int().positive().optional(),
     durationSeconds: positiveSeconds.optional(),
-    exchanges: z.array(exchange).min(1).default([...EXCHANGES]),
+    exchanges: z
+      .array(exchange)
+      .min(1)
+      .default([...EXCHANGES]),
     symbols: z.array(SymbolMarketSchema).min(1),
     /** Each (exchange, symbol) prints at a fixed offset from the mid, drawn within ± half of this. */
     exchangeOffsetPct: z.number().nonnegative().max(5).default(0.01),
@@ -106,7 +112,11 @@ export const ScenarioSchema = z
     /** Ordinary trades stay below this notional, so only scripted whales cross alert thresholds. */
     maxNotional: z.number().positive().finite().optional(),
     /** A client whose unsent data grows past this is cut off, as the exchanges drop slow readers. */
-    maxBufferedBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    maxBufferedBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
     binance: BinanceTimingSchema.prefault({}),
     coinbase: CoinbaseTimingSchema.prefault({}),
     events: z.array(ScenarioEventSchema).default([]),
@@ -117,7 +127,8 @@ export const ScenarioSchema = z
       if (symbols.has(m.symbol)) ctx.addIssue({ code: 'custom', path: ['symbols', i, 'symbol'], message: `${m.symbol} is listed twice` });
       symbols.add(m.symbol);
     });
-    if (new Set(s.exchanges).size !== s.exchanges.length) ctx.addIssue({ code: 'custom', path: ['exchanges'], message: 'an exchange is listed twice' });
+    if (new Set(s.exchanges).size !== s.exchanges.length)
+      ctx.addIssue({ code: 'custom', path: ['exchanges'], message: 'an exchange is listed twice' });
     s.events.forEach((e, i) => {
       if ((e.at === undefined) === (e.atTrade === undefined)) {
         ctx.addIssue({ code: 'custom', path: ['events', i], message: 'give exactly one of "at" (seconds) or "atTrade" (trade count)' });
@@ -129,7 +140,11 @@ export const ScenarioSchema = z
         ctx.addIssue({ code: 'custom', path: ['events', i, 'exchange'], message: `${e.exchange} is not one of the scenario's exchanges` });
       }
       if (e.type === 'server_shutdown' && !s.exchanges.includes('binance')) {
-        ctx.addIssue({ code: 'custom', path: ['events', i, 'type'], message: 'server_shutdown is a Binance event and the scenario has no binance' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['events', i, 'type'],
+          message: 'server_shutdown is a Binance event and the scenario has no binance',
+        });
       }
     });
   });

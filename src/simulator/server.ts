@@ -87,9 +87,12 @@ function checkOptions(opts: SimulatorOptions): { seed: number; rate: number; por
   const seed = opts.seed ?? opts.scenario.seed;
   const rate = opts.rate ?? opts.scenario.rate;
   const port = opts.port ?? 0;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CoattailError('invalid simulator seed', `${seed} is not an integer in 0..4294967295`, 'Pass a whole number');
-  if (!Number.isFinite(rate) || rate <= 0 || rate > 1_000_000) throw new CoattailError('invalid simulator rate', `${rate} is not in (0, 1000000] trades per second`, 'Pass a positive rate');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CoattailError('invalid simulator port', `${port} is not in 0..65535`, 'Pass a port number (0 picks a free one)');
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new CoattailError('invalid simulator seed', `${seed} is not an integer in 0..4294967295`, 'Pass a whole number');
+  if (!Number.isFinite(rate) || rate <= 0 || rate > 1_000_000)
+    throw new CoattailError('invalid simulator rate', `${rate} is not in (0, 1000000] trades per second`, 'Pass a positive rate');
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CoattailError('invalid simulator port', `${port} is not in 0..65535`, 'Pass a port number (0 picks a free one)');
   return { seed, rate, port };
 }
 
@@ -119,12 +122,23 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
   // Delivery randomness (malformed frames) has its own stream: it must not shift the market's.
   const deliveryPrng = createPrng(deriveSeed(seed, 1));
 
-  const counters: DeliveryCounters = { framesSent: zeroByExchange(), malformedSent: 0, slowClientsDropped: 0, pongTimeouts: 0, socketErrors: 0 };
+  const counters: DeliveryCounters = {
+    framesSent: zeroByExchange(),
+    malformedSent: 0,
+    slowClientsDropped: 0,
+    pongTimeouts: 0,
+    socketErrors: 0,
+  };
   const silentUntil = zeroByExchange();
   /** After a disconnect with downSeconds: new connections to that exchange are refused until then. */
   const downUntil = zeroByExchange();
   const isDown = (ex: Exchange): boolean => downUntil[ex] > Date.now();
-  const peerCtx: PeerContext = { logger, counters, maxBufferedBytes: scenario.maxBufferedBytes, isSilent: (ex) => silentUntil[ex] > Date.now() };
+  const peerCtx: PeerContext = {
+    logger,
+    counters,
+    maxBufferedBytes: scenario.maxBufferedBytes,
+    isSilent: (ex) => silentUntil[ex] > Date.now(),
+  };
 
   // The initial trades happened "before the session": stamped a second before now.
   const before = clock() - 1_000_000;
@@ -153,7 +167,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
     if (ready) startGeneration('every exchange has subscribed clients');
   };
   const binance = new BinanceFeed(peerCtx, scenario.binance, symbols, deliveryPrng, clock, checkReady);
-  const coinbase = new CoinbaseFeed(peerCtx, scenario.coinbase, initial.filter((p) => p.trade.exchange === 'coinbase'), deliveryPrng, clock, checkReady);
+  const coinbase = new CoinbaseFeed(
+    peerCtx,
+    scenario.coinbase,
+    initial.filter((p) => p.trade.exchange === 'coinbase'),
+    deliveryPrng,
+    clock,
+    checkReady,
+  );
   const feeds = { binance, coinbase };
 
   function printTrade(source: MarketTrade): void {
@@ -230,7 +251,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
       return;
     }
     const route = parseBinanceRoute(url);
-    if (route === undefined) return refuseUpgrade(socket, 404, `no endpoint at ${url.pathname}: use /stream?streams=..., /ws/<stream> or /coinbase`);
+    if (route === undefined)
+      return refuseUpgrade(socket, 404, `no endpoint at ${url.pathname}: use /stream?streams=..., /ws/<stream> or /coinbase`);
     if ('error' in route) return refuseUpgrade(socket, route.status, route.error);
     if (!has('binance')) return refuseUpgrade(socket, 404, 'this scenario has no binance market');
     if (isDown('binance')) return refuseUpgrade(socket, 503, 'binance is down (scenario disconnect)');

@@ -34,5 +34,9 @@ export async function ensureSparkJars(python: string, ctx: CommandContext): Prom
   }
   if (code === 0 && answer.jars) return answer.jars;
   if (answer.error) throw new CoattailError(answer.error.what, answer.error.why, answer.error.fix);
-  throw new CoattailError('cannot fetch the Spark jars', `${python} -m coattail_jobs.jars exited with status ${code}`, 'See the lines above');
+  throw new CoattailError(
+    'cannot fetch the Spark jars',
+    `${python} -m coattail_jobs.jars exited with status ${code}`,
+    'See the lines above',
+  );
 }

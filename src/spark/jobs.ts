@@ -11,7 +11,11 @@ export type JobMode = 'STREAMING' | 'BATCH';
 
 export function checkJob(job: string): JobName {
   if (!(JOBS as readonly string[]).includes(job)) {
-    throw usageError(`unknown job '${job}'`, `the jobs are ${JOBS.join(', ')}`, 'pass one of them, e.g. coattail jobs submit whale-detector');
+    throw usageError(
+      `unknown job '${job}'`,
+      `the jobs are ${JOBS.join(', ')}`,
+      'pass one of them, e.g. coattail jobs submit whale-detector',
+    );
   }
   return job as JobName;
 }

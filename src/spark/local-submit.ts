@@ -43,23 +43,50 @@ export function findSparkSubmit(explicit: string | undefined, env: NodeJS.Proces
   }
   const venv = path.join(root, 'jobs-py', '.venv', 'bin', 'spark-submit');
   if (existsSync(venv)) return venv;
-  throw new CoattailError('spark-submit not found', 'it is not on PATH, and jobs-py/.venv has none', 'run make install-py (pyspark brings spark-submit), or pass --spark-submit PATH');
+  throw new CoattailError(
+    'spark-submit not found',
+    'it is not on PATH, and jobs-py/.venv has none',
+    'run make install-py (pyspark brings spark-submit), or pass --spark-submit PATH',
+  );
 }
 
 /** The job's arguments locally: the same as on EMR, with the local emulators and folders in place of AWS. */
-export function localJobArguments(job: JobName, sets: readonly string[], passthrough: readonly string[], where: { region: string; stream: string; alertsTable: string; kinesisEndpoint: string; dynamodbEndpoint: string; warehouse: string; checkpointRoot: string; rawRoot: string }): string[] {
+export function localJobArguments(
+  job: JobName,
+  sets: readonly string[],
+  passthrough: readonly string[],
+  where: {
+    region: string;
+    stream: string;
+    alertsTable: string;
+    kinesisEndpoint: string;
+    dynamodbEndpoint: string;
+    warehouse: string;
+    checkpointRoot: string;
+    rawRoot: string;
+  },
+): string[] {
   if (jobMode(job) === 'BATCH') return [job, ...passthrough];
   return [
     job,
-    '--mode', 'local',
-    '--stream', where.stream,
-    '--region', where.region,
-    '--alerts-table', where.alertsTable,
-    '--checkpoint-root', where.checkpointRoot,
-    '--raw-root', where.rawRoot,
-    '--kinesis-endpoint', where.kinesisEndpoint,
-    '--dynamodb-endpoint', where.dynamodbEndpoint,
-    '--warehouse', where.warehouse,
+    '--mode',
+    'local',
+    '--stream',
+    where.stream,
+    '--region',
+    where.region,
+    '--alerts-table',
+    where.alertsTable,
+    '--checkpoint-root',
+    where.checkpointRoot,
+    '--raw-root',
+    where.rawRoot,
+    '--kinesis-endpoint',
+    where.kinesisEndpoint,
+    '--dynamodb-endpoint',
+    where.dynamodbEndpoint,
+    '--warehouse',
+    where.warehouse,
     ...sets.flatMap((s) => ['--set', s]),
     ...passthrough,
   ];
@@ -73,10 +100,19 @@ function capture(program: string, args: string[], ctx: CommandContext): Promise<
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.once('error', (e) => reject(new CoattailError(`cannot run ${program}`, errorMessage(e), 'run make install-py (or set COATTAIL_PYTHON)')));
+    child.once('error', (e) =>
+      reject(new CoattailError(`cannot run ${program}`, errorMessage(e), 'run make install-py (or set COATTAIL_PYTHON)')),
+    );
     child.once('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-      else reject(new CoattailError(`${path.basename(program)} ${args.join(' ')} failed`, Buffer.concat(err).toString('utf8').trim().split('\n').pop() || `exit status ${code}`, 'run make install-py'));
+      else
+        reject(
+          new CoattailError(
+            `${path.basename(program)} ${args.join(' ')} failed`,
+            Buffer.concat(err).toString('utf8').trim().split('\n').pop() || `exit status ${code}`,
+            'run make install-py',
+          ),
+        );
     });
   });
 }
@@ -87,7 +123,14 @@ export async function localSparkConf(python: string, warehouse: string, ctx: Com
   return Object.fromEntries(Object.entries(conf).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-export async function submitLocal(job: JobName, sets: readonly string[], passthrough: readonly string[], opts: LocalOptions, ctx: CommandContext, deps: JobsDeps): Promise<number> {
+export async function submitLocal(
+  job: JobName,
+  sets: readonly string[],
+  passthrough: readonly string[],
+  opts: LocalOptions,
+  ctx: CommandContext,
+  deps: JobsDeps,
+): Promise<number> {
   const root = deps.root ?? repoRoot();
   const streaming = jobMode(job) === 'STREAMING';
   let kinesisEndpoint = opts.kinesisEndpoint;
@@ -125,9 +168,11 @@ export async function submitLocal(job: JobName, sets: readonly string[], passthr
   });
   const sparkSubmit = findSparkSubmit(opts.sparkSubmit, ctx.env, root);
   const args = [
-    '--name', runName(job),
+    '--name',
+    runName(job),
     ...Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
-    '--py-files', zipPath,
+    '--py-files',
+    zipPath,
     path.join(root, 'jobs-py', ENTRY_SCRIPT),
     ...jobArgs,
   ];

@@ -18,7 +18,11 @@ export function repoRoot(from: string = path.dirname(fileURLToPath(import.meta.u
   for (let dir = from; ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'jobs-py', 'pyproject.toml'))) return dir;
     if (path.dirname(dir) === dir) {
-      throw new CoattailError('cannot find the Spark jobs (jobs-py/)', `no jobs-py/pyproject.toml above ${from}`, 'run coattail from its repository checkout, or set COATTAIL_PYTHON to a Python with coattail_jobs installed');
+      throw new CoattailError(
+        'cannot find the Spark jobs (jobs-py/)',
+        `no jobs-py/pyproject.toml above ${from}`,
+        'run coattail from its repository checkout, or set COATTAIL_PYTHON to a Python with coattail_jobs installed',
+      );
     }
   }
 }
@@ -28,7 +32,12 @@ export function jobsPython(env: NodeJS.ProcessEnv, root: () => string = () => re
   const configured = env.COATTAIL_PYTHON;
   if (configured) return configured;
   const venv = path.join(root(), 'jobs-py', '.venv', 'bin', 'python');
-  if (!existsSync(venv)) throw new CoattailError("the Spark jobs' Python environment is missing", `no ${venv}`, 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)');
+  if (!existsSync(venv))
+    throw new CoattailError(
+      "the Spark jobs' Python environment is missing",
+      `no ${venv}`,
+      'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)',
+    );
   return venv;
 }
 

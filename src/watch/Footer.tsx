@@ -10,7 +10,8 @@ export interface FooterProps {
 
 /** The keys, or the filter prompt while one is typed; and the last problem, if any. */
 export function Footer({ draft, status, color }: FooterProps): ReactElement {
-  const keys = draft !== undefined ? `filter symbol: ${draft}_  (enter apply · esc clear)` : 'p pause · / filter · esc clear filter · q quit';
+  const keys =
+    draft !== undefined ? `filter symbol: ${draft}_  (enter apply · esc clear)` : 'p pause · / filter · esc clear filter · q quit';
   return (
     <Text wrap="truncate-end">
       <Text dimColor={color && draft === undefined}>{keys}</Text>

@@ -64,7 +64,15 @@ export function WatchApp({ kind, feed, settings, color, now = Date.now, tickMs =
     (input, key) =>
       dispatch({
         type: 'key',
-        key: { input, ctrl: key.ctrl, meta: key.meta, escape: key.escape, return: key.return, backspace: key.backspace, delete: key.delete },
+        key: {
+          input,
+          ctrl: key.ctrl,
+          meta: key.meta,
+          escape: key.escape,
+          return: key.return,
+          backspace: key.backspace,
+          delete: key.delete,
+        },
       }),
     { isActive: isRawModeSupported === true },
   );

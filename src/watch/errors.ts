@@ -2,7 +2,12 @@
 import { CoattailError, errorMessage } from '../core/errors.js';
 import { ALERTS_BY_TYPE_TIME_INDEX } from '../local/resources.js';
 
-const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+const THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+]);
 
 interface SdkError {
   name?: string;
@@ -48,7 +53,9 @@ export function watchError(err: unknown, target: WatchTarget): CoattailError {
     return new CoattailError(
       `alert table '${target.table}' has no index ${ALERTS_BY_TYPE_TIME_INDEX}`,
       reason,
-      target.local ? "delete the table and run 'coattail local up' to recreate it" : `add the ${ALERTS_BY_TYPE_TIME_INDEX} index (alert_type, alert_time) to the table`,
+      target.local
+        ? "delete the table and run 'coattail local up' to recreate it"
+        : `add the ${ALERTS_BY_TYPE_TIME_INDEX} index (alert_type, alert_time) to the table`,
     );
   }
   return new CoattailError(

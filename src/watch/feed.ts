@@ -6,9 +6,7 @@
 import type { WatchAlert } from './alerts.js';
 
 export type FeedEvent =
-  | { type: 'alerts'; alerts: WatchAlert[] }
-  | { type: 'skipped'; count: number }
-  | { type: 'status'; text: string | undefined };
+  { type: 'alerts'; alerts: WatchAlert[] } | { type: 'skipped'; count: number } | { type: 'status'; text: string | undefined };
 
 export class AlertFeed {
   private readonly listeners = new Set<(event: FeedEvent) => void>();

@@ -176,6 +176,8 @@ export class AlertPoller {
     const ms = isoMillis(cut);
     // alert_time has ms precision: one ms past the cut is the first time not forgotten.
     if (Number.isFinite(ms)) this.trimmedFloor = isoFromMillis(ms + 1);
-    this.logger.warn('more alerts than the dedupe set holds: late alerts older than this are no longer read', { before: this.trimmedFloor ?? cut });
+    this.logger.warn('more alerts than the dedupe set holds: late alerts older than this are no longer read', {
+      before: this.trimmedFloor ?? cut,
+    });
   }
 }

@@ -34,7 +34,11 @@ export async function watchView(p: WatchViewProps, ctx: CommandContext): Promise
   const symbols = [...p.symbols];
   // A short request timeout: a hung store fails one poll (and is retried) instead of freezing the view.
   const client = createDynamoClient({ region, endpoint, requestTimeoutMs: 10_000, local: p.local }, ctx.env);
-  const target: WatchTarget = { table: p.table, where: endpoint ?? `region ${await client.config.region()}`, local: endpoint !== undefined };
+  const target: WatchTarget = {
+    table: p.table,
+    where: endpoint ?? `region ${await client.config.region()}`,
+    local: endpoint !== undefined,
+  };
 
   const json = p.json || ctx.stdout.isTTY !== true;
   const poller = new AlertPoller({

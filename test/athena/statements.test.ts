@@ -34,7 +34,10 @@ function python(args: string[], input = ''): { status: number | null; stdout: st
 
 function athenaVerdicts(statements: readonly string[]): { status: number | null; verdicts: Verdict[]; stderr: string } {
   const { status, stdout, stderr } = python(['-m', 'tests.athena_ddl'], JSON.stringify(statements));
-  const verdicts = stdout.split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as Verdict);
+  const verdicts = stdout
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as Verdict);
   return { status, verdicts, stderr };
 }
 
@@ -61,9 +64,18 @@ function ddlWith(files: Record<string, string>): string {
   return dir;
 }
 
-const TABLE_FILES = ['alerts.sql', 'anomalies.sql', 'anomalies_reprocessed.sql', 'raw_trades.sql', 'spreads.sql', 'volume_aggregates.sql', 'whale_trades.sql'];
+const TABLE_FILES = [
+  'alerts.sql',
+  'anomalies.sql',
+  'anomalies_reprocessed.sql',
+  'raw_trades.sql',
+  'spreads.sql',
+  'volume_aggregates.sql',
+  'whale_trades.sql',
+];
 /** A comment with the SQL-standard doubled quote: Athena's queries take it, its (Hive) DDL grammar does not. */
-const REFUSED = "CREATE TABLE IF NOT EXISTS `crypto_pulse`.`whales` (\n  `trade_id` string COMMENT 'the exchange''s trade id'\n)\nLOCATION 's3://my-coattail/warehouse/crypto_pulse/whales/'\nTBLPROPERTIES ('table_type'='ICEBERG')";
+const REFUSED =
+  "CREATE TABLE IF NOT EXISTS `crypto_pulse`.`whales` (\n  `trade_id` string COMMENT 'the exchange''s trade id'\n)\nLOCATION 's3://my-coattail/warehouse/crypto_pulse/whales/'\nTBLPROPERTIES ('table_type'='ICEBERG')";
 
 describe("Athena's DDL grammar takes every statement ddl apply sends", () => {
   beforeAll(() => {

@@ -104,9 +104,12 @@ describe('loopback endpoints', () => {
 });
 
 describe.each(FACTORIES)('the %s client', (_name, make) => {
-  it.each(['http://127.0.0.1:4568', 'http://localhost:8000', 'http://[::1]:4568'])('signs for %s with the stand-ins when nothing is configured', async (endpoint) => {
-    expect(await resolved(make(endpoint))).toMatchObject(STAND_INS);
-  });
+  it.each(['http://127.0.0.1:4568', 'http://localhost:8000', 'http://[::1]:4568'])(
+    'signs for %s with the stand-ins when nothing is configured',
+    async (endpoint) => {
+      expect(await resolved(make(endpoint))).toMatchObject(STAND_INS);
+    },
+  );
 
   it('a VPC endpoint without configured credentials gets none made up: the default chain fails', async () => {
     const err = await failure(make(VPCE));
@@ -122,7 +125,10 @@ describe.each(FACTORIES)('the %s client', (_name, make) => {
   it("a loopback endpoint signs with the user's credentials when they are configured (a tunnel to AWS)", async () => {
     process.env.AWS_ACCESS_KEY_ID = 'AKIATUNNEL000000001';
     process.env.AWS_SECRET_ACCESS_KEY = 'tunnel-secret';
-    expect(await resolved(make('http://127.0.0.1:4568'))).toMatchObject({ accessKeyId: 'AKIATUNNEL000000001', secretAccessKey: 'tunnel-secret' });
+    expect(await resolved(make('http://127.0.0.1:4568'))).toMatchObject({
+      accessKeyId: 'AKIATUNNEL000000001',
+      secretAccessKey: 'tunnel-secret',
+    });
   });
 });
 
@@ -138,11 +144,22 @@ describe('an ECS task role behind a VPC endpoint', () => {
     server = createServer((_req, res) => {
       requests += 1;
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ AccessKeyId: 'ASIATASKROLE0000001', SecretAccessKey: 'task-secret', Token: 'task-token', Expiration: new Date(Date.now() + 3_600_000).toISOString() }));
+      res.end(
+        JSON.stringify({
+          AccessKeyId: 'ASIATASKROLE0000001',
+          SecretAccessKey: 'task-secret',
+          Token: 'task-token',
+          Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      );
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
     process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/credentials/task`;
-    expect(await resolved(make(VPCE))).toMatchObject({ accessKeyId: 'ASIATASKROLE0000001', secretAccessKey: 'task-secret', sessionToken: 'task-token' });
+    expect(await resolved(make(VPCE))).toMatchObject({
+      accessKeyId: 'ASIATASKROLE0000001',
+      secretAccessKey: 'task-secret',
+      sessionToken: 'task-token',
+    });
     expect(requests).toBeGreaterThan(0);
   });
 });

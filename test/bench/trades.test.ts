@@ -9,7 +9,9 @@ import { UnifiedTradeSchema, type UnifiedTrade } from '../../src/trade.js';
 
 const scenario = loadScenario('default');
 const parse = (lines: string[]): UnifiedTrade[] => lines.map((l) => UnifiedTradeSchema.parse(JSON.parse(l)));
-const take = (count: number, seed?: number): string[] => [...recordingLines(seed === undefined ? { count, scenario } : { count, scenario, seed })];
+const take = (count: number, seed?: number): string[] => [
+  ...recordingLines(seed === undefined ? { count, scenario } : { count, scenario, seed }),
+];
 const ms = (iso: string): number => Date.parse(iso);
 const EPOCH = '2024-05-01T00:00:00.000Z';
 
@@ -36,7 +38,11 @@ describe('bench trades recording', () => {
   });
 
   it('starts with Coinbase last_match for each product, then the session from the fixed epoch', () => {
-    expect(trades.slice(0, 3).map((t) => `${t.exchange} ${t.symbol}`)).toEqual(['coinbase BTC-USDT', 'coinbase ETH-USDT', 'coinbase SOL-USDT']);
+    expect(trades.slice(0, 3).map((t) => `${t.exchange} ${t.symbol}`)).toEqual([
+      'coinbase BTC-USDT',
+      'coinbase ETH-USDT',
+      'coinbase SOL-USDT',
+    ]);
     for (const t of trades.slice(0, 3)) expect(ms(t.timestamp)).toBeLessThan(ms(EPOCH));
     for (const t of trades.slice(3)) expect(ms(t.timestamp)).toBeGreaterThanOrEqual(ms(EPOCH));
     // 100 trades per virtual second: the first session trade prints at 10 ms, 397 trades span ~3.97 s.
@@ -55,7 +61,14 @@ describe('bench trades recording', () => {
       quantity: t.size.units / 10 ** t.size.decimals,
       side: t.takerSide,
     }));
-    const actual = trades.map((t) => ({ exchange: t.exchange, symbol: t.symbol, trade_id: t.trade_id, price: t.price, quantity: t.quantity, side: t.side }));
+    const actual = trades.map((t) => ({
+      exchange: t.exchange,
+      symbol: t.symbol,
+      trade_id: t.trade_id,
+      price: t.price,
+      quantity: t.quantity,
+      side: t.side,
+    }));
     expect(actual).toEqual(expected);
     for (const t of trades) expect(Math.abs(t.quote_volume - t.price * t.quantity) / t.quote_volume).toBeLessThan(1e-9);
     expect(new Set(trades.map((t) => `${t.exchange} ${t.symbol}`)).size).toBe(6);

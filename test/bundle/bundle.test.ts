@@ -13,7 +13,6 @@ import { CoattailError } from '../../src/core/errors.js';
 import { repoRoot } from '../../src/spark/python.js';
 import { tempDir } from '../helpers/context.js';
 
-
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const ROOT = repoRoot();
 const VENV_PYTHON = path.join(ROOT, 'jobs-py', '.venv', 'bin', 'python');
@@ -109,7 +108,11 @@ describe('the jobs bundle', () => {
     writeFileSync(path.join(dir, 'emr_main.py'), bundle.entryScript);
     // As --py-files does: the zip first on the Python path (before the editable install in the venv).
     const env = { ...process.env, PYTHONPATH: zip };
-    const where = spawnSync(VENV_PYTHON, ['-c', 'import coattail_jobs.config as c; print(c.__file__)'], { cwd: dir, env, encoding: 'utf8' });
+    const where = spawnSync(VENV_PYTHON, ['-c', 'import coattail_jobs.config as c; print(c.__file__)'], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+    });
     expect(where.status, where.stderr).toBe(0);
     expect(where.stdout.trim()).toBe(path.join(zip, 'coattail_jobs', 'config.py'));
     const run = spawnSync(VENV_PYTHON, [path.join(dir, 'emr_main.py'), 'spark-conf', 'emr'], { cwd: dir, env, encoding: 'utf8' });
@@ -145,7 +148,12 @@ describe('uploading the bundle', () => {
     ]);
     const puts = mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     expect(puts).toHaveLength(2);
-    expect(puts[0]).toMatchObject({ Bucket: 'my-coattail', Key: `coattail/bundles/${hash}/coattail_jobs.zip`, ContentLength: bundle.zip.length, ContentType: 'application/zip' });
+    expect(puts[0]).toMatchObject({
+      Bucket: 'my-coattail',
+      Key: `coattail/bundles/${hash}/coattail_jobs.zip`,
+      ContentLength: bundle.zip.length,
+      ContentType: 'application/zip',
+    });
     expect(sha256(puts[0]!.Body as Buffer)).toBe(hash);
     expect(puts[1]).toMatchObject({ Bucket: 'my-coattail', Key: `coattail/bundles/${hash}/emr_main.py`, ContentType: 'text/x-python' });
     expect((puts[1]!.Body as Buffer).toString()).toBe('main()\n');
@@ -161,7 +169,9 @@ describe('uploading the bundle', () => {
   });
 
   it("fails with one line and S3's reason when the check is refused", async () => {
-    mock.on(HeadObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
+    mock
+      .on(HeadObjectCommand)
+      .rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
     const err = await uploadBundle(s3, layout, bundle, {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CoattailError);
     expect((err as CoattailError).line()).toBe(

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand, type GetQueryExecutionCommandInput } from '@aws-sdk/client-athena';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  StartQueryExecutionCommand,
+  type GetQueryExecutionCommandInput,
+} from '@aws-sdk/client-athena';
 import { GetObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -17,10 +22,13 @@ const LEDGER_KEY = 'coattail/ddl/applied.json';
 
 /** What each file holds, and (written out by hand) the statement ddl apply must send for it. */
 const FILES: Record<string, string> = {
-  'whales.sql': "-- whales: rendered\nCREATE TABLE IF NOT EXISTS `crypto_pulse`.`whales` (\n  `id` string COMMENT 'the trade''s id; not a split'\n)\nPARTITIONED BY (`id`)\nLOCATION 's3://${bucket}/warehouse/crypto_pulse/whales/'\nTBLPROPERTIES ('table_type'='ICEBERG')\n",
-  'alerts.sql': "CREATE TABLE IF NOT EXISTS `crypto_pulse`.`alerts` (`alert_id` string)\nLOCATION 's3://${bucket}/warehouse/crypto_pulse/alerts/'\nTBLPROPERTIES ('table_type'='ICEBERG');\n",
+  'whales.sql':
+    "-- whales: rendered\nCREATE TABLE IF NOT EXISTS `crypto_pulse`.`whales` (\n  `id` string COMMENT 'the trade''s id; not a split'\n)\nPARTITIONED BY (`id`)\nLOCATION 's3://${bucket}/warehouse/crypto_pulse/whales/'\nTBLPROPERTIES ('table_type'='ICEBERG')\n",
+  'alerts.sql':
+    "CREATE TABLE IF NOT EXISTS `crypto_pulse`.`alerts` (`alert_id` string)\nLOCATION 's3://${bucket}/warehouse/crypto_pulse/alerts/'\nTBLPROPERTIES ('table_type'='ICEBERG');\n",
   'migrations/0002_add_note.sql': 'ALTER TABLE `crypto_pulse`.`alerts` ADD COLUMNS (`note` string)\n',
-  'migrations/0001_add_venue.sql': "/* the venue of a whale */\nALTER TABLE crypto_pulse.whales ADD COLUMNS (venue string COMMENT 'where', tags array<string>)\n",
+  'migrations/0001_add_venue.sql':
+    "/* the venue of a whale */\nALTER TABLE crypto_pulse.whales ADD COLUMNS (venue string COMMENT 'where', tags array<string>)\n",
 };
 const SENT = [
   'CREATE DATABASE IF NOT EXISTS `crypto_pulse`',
@@ -42,9 +50,13 @@ function ddlDir(files: Record<string, string> = FILES): string {
 }
 
 function body(text: string): GetObjectCommandOutput['Body'] {
-  return { transformToString: async () => text, transformToByteArray: async () => new Uint8Array(Buffer.from(text)) } as unknown as GetObjectCommandOutput['Body'];
+  return {
+    transformToString: async () => text,
+    transformToByteArray: async () => new Uint8Array(Buffer.from(text)),
+  } as unknown as GetObjectCommandOutput['Body'];
 }
-const noSuchKey = (): Error => Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+const noSuchKey = (): Error =>
+  Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
 
 let athena: AthenaClient;
 let s3: S3Client;
@@ -100,7 +112,11 @@ describe('ddl apply through Athena', () => {
     const starts = athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
     expect(starts.map((i) => i.QueryString)).toEqual(SENT);
     for (const input of starts) {
-      expect(input).toEqual({ QueryString: input.QueryString, WorkGroup: 'primary', ResultConfiguration: { OutputLocation: 's3://my-coattail/coattail/athena-results/' } });
+      expect(input).toEqual({
+        QueryString: input.QueryString,
+        WorkGroup: 'primary',
+        ResultConfiguration: { OutputLocation: 's3://my-coattail/coattail/athena-results/' },
+      });
     }
     const polls = athenaMock.commandCalls(GetQueryExecutionCommand).map((c) => c.args[0].input.QueryExecutionId);
     expect(polls).toEqual(['q1', 'q1', 'q1', 'q2', 'q2', 'q2', 'q3', 'q3', 'q3', 'q4', 'q4', 'q4', 'q5', 'q5', 'q5']);
@@ -123,7 +139,11 @@ describe('ddl apply through Athena', () => {
     const ledger = ledgerAfter();
     expect(ledger.version).toBe(1);
     expect(Object.keys(ledger.applied).sort()).toEqual([...KEYS].sort());
-    expect(ledger.applied[KEYS[3]!]).toMatchObject({ file: 'migrations/0001_add_venue.sql', sha256: sha256(SENT[3]!), queryExecutionId: 'q4' });
+    expect(ledger.applied[KEYS[3]!]).toMatchObject({
+      file: 'migrations/0001_add_venue.sql',
+      sha256: sha256(SENT[3]!),
+      queryExecutionId: 'q4',
+    });
   });
 
   it('a re-run is a no-op: nothing is sent to Athena and nothing written', async () => {
@@ -144,9 +164,14 @@ describe('ddl apply through Athena', () => {
     const ledger = putBodies[putBodies.length - 1]!;
     athenaMock.resetHistory();
     s3Mock.on(GetObjectCommand).resolves({ Body: body(ledger), ETag: '"etag-5"' });
-    const { code } = await apply({}, ddlDir({ ...FILES, 'migrations/0003_add_score.sql': 'ALTER TABLE crypto_pulse.whales ADD COLUMNS (score double)' }));
+    const { code } = await apply(
+      {},
+      ddlDir({ ...FILES, 'migrations/0003_add_score.sql': 'ALTER TABLE crypto_pulse.whales ADD COLUMNS (score double)' }),
+    );
     expect(code).toBe(0);
-    expect(athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.QueryString)).toEqual(['ALTER TABLE crypto_pulse.whales ADD COLUMNS (score double)']);
+    expect(athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.QueryString)).toEqual([
+      'ALTER TABLE crypto_pulse.whales ADD COLUMNS (score double)',
+    ]);
     expect(s3Mock.commandCalls(PutObjectCommand).pop()!.args[0].input.IfMatch).toBe('"etag-5"');
   });
 
@@ -164,7 +189,10 @@ describe('ddl apply through Athena', () => {
   });
 
   it("stops at the first failure with Athena's reason; what succeeded before is recorded, nothing after is sent", async () => {
-    script.q3 = [{ State: 'RUNNING' }, { State: 'FAILED', StateChangeReason: "line 1:8: mismatched input 'TABLEX'. Expecting: 'TABLE'\nat more detail" }];
+    script.q3 = [
+      { State: 'RUNNING' },
+      { State: 'FAILED', StateChangeReason: "line 1:8: mismatched input 'TABLEX'. Expecting: 'TABLE'\nat more detail" },
+    ];
     const err = (await apply({}, ddlDir()).catch((e: unknown) => e)) as CoattailError;
     expect(err).toBeInstanceOf(CoattailError);
     expect(err.line()).toBe(
@@ -211,7 +239,12 @@ describe('ddl apply through Athena', () => {
   });
 
   it('a concurrent apply (the ledger changed under us) is one clear line', async () => {
-    s3Mock.on(PutObjectCommand).rejects(Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }));
+    s3Mock.on(PutObjectCommand).rejects(
+      Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+        name: 'PreconditionFailed',
+        $metadata: { httpStatusCode: 412 },
+      }),
+    );
     const err = (await apply({}, ddlDir()).catch((e: unknown) => e)) as CoattailError;
     expect(err.line()).toBe(
       `coattail: (database) was applied but could not be recorded: the DDL ledger s3://${BUCKET}/${LEDGER_KEY} changed while this apply ran: PreconditionFailed: At least one of the pre-conditions you specified did not hold (another ddl apply at the same time?). Record it before the next apply (a re-run would send it again)`,
@@ -220,21 +253,51 @@ describe('ddl apply through Athena', () => {
   });
 
   it("an Athena refusal is one line with the service's reason; the work group and output location are configurable", async () => {
-    athenaMock.on(StartQueryExecutionCommand).rejects(Object.assign(new Error('WorkGroup analytics is disabled.'), { name: 'InvalidRequestException', $metadata: { httpStatusCode: 400 } }));
-    const err = (await apply({ workGroup: 'analytics', outputLocation: 's3://results-bucket/athena/' }, ddlDir()).catch((e: unknown) => e)) as CoattailError;
-    expect(err.line()).toBe('coattail: Athena refused the statement (work group analytics): InvalidRequestException: WorkGroup analytics is disabled. Check the settings and your network, then try again');
-    expect(athenaMock.commandCalls(StartQueryExecutionCommand)[0]!.args[0].input).toMatchObject({ WorkGroup: 'analytics', ResultConfiguration: { OutputLocation: 's3://results-bucket/athena/' } });
+    athenaMock.on(StartQueryExecutionCommand).rejects(
+      Object.assign(new Error('WorkGroup analytics is disabled.'), {
+        name: 'InvalidRequestException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    const err = (await apply({ workGroup: 'analytics', outputLocation: 's3://results-bucket/athena/' }, ddlDir()).catch(
+      (e: unknown) => e,
+    )) as CoattailError;
+    expect(err.line()).toBe(
+      'coattail: Athena refused the statement (work group analytics): InvalidRequestException: WorkGroup analytics is disabled. Check the settings and your network, then try again',
+    );
+    expect(athenaMock.commandCalls(StartQueryExecutionCommand)[0]!.args[0].input).toMatchObject({
+      WorkGroup: 'analytics',
+      ResultConfiguration: { OutputLocation: 's3://results-bucket/athena/' },
+    });
   });
 });
 
 describe('ddl apply validates what reaches SQL', () => {
   it.each([
-    [{ 'bad.sql': 'CREATE TABLE IF NOT EXISTS `crypto_pulse`.`Raw-Trades` (a string)' }, "coattail: bad.sql: table name 'Raw-Trades' is not allowed: names are lower-case letters, digits and underscores, starting with a letter. Rename it in bad.sql"],
-    [{ 'bad.sql': 'CREATE TABLE IF NOT EXISTS `crypto-pulse`.`t` (a string)' }, "coattail: bad.sql: database name 'crypto-pulse' is not allowed: names are lower-case letters, digits and underscores, starting with a letter. Rename it in bad.sql"],
-    [{ 'evil.sql': 'CREATE TABLE IF NOT EXISTS crypto_pulse.t (a string); DROP TABLE crypto_pulse.raw_trades' }, "coattail: evil.sql: unsupported statement 'DROP TABLE crypto_pulse.raw_trades': ddl apply runs CREATE DATABASE IF NOT EXISTS, CREATE TABLE IF NOT EXISTS (ddl/*.sql) and ALTER TABLE ... ADD COLUMNS (ddl/migrations/NNNN_*.sql). Change evil.sql to one of those"],
-    [{ 'migrations/0001_x.sql': 'ALTER TABLE crypto_pulse.t ADD COLUMNS (`a b` string)' }, "coattail: migrations/0001_x.sql: column name 'a b' is not allowed: names are lower-case letters, digits and underscores, starting with a letter. Rename it in migrations/0001_x.sql"],
-    [{ 'migrations/add_x.sql': 'ALTER TABLE crypto_pulse.t ADD COLUMNS (x string)' }, 'coattail: ddl/migrations/add_x.sql is not named NNNN_name.sql: migrations run in the order of their four-digit numbers. Rename it, e.g. 0001_add_venue.sql (lower case, digits, underscores)'],
-    [{ 't.sql': "CREATE TABLE IF NOT EXISTS crypto_pulse.t (a string) LOCATION 's3://${bucket}/${prefix}/t/'" }, 'coattail: t.sql: unknown placeholder ${prefix}: ${bucket} is the only placeholder ddl apply fills in. Fix t.sql'],
+    [
+      { 'bad.sql': 'CREATE TABLE IF NOT EXISTS `crypto_pulse`.`Raw-Trades` (a string)' },
+      "coattail: bad.sql: table name 'Raw-Trades' is not allowed: names are lower-case letters, digits and underscores, starting with a letter. Rename it in bad.sql",
+    ],
+    [
+      { 'bad.sql': 'CREATE TABLE IF NOT EXISTS `crypto-pulse`.`t` (a string)' },
+      "coattail: bad.sql: database name 'crypto-pulse' is not allowed: names are lower-case letters, digits and underscores, starting with a letter. Rename it in bad.sql",
+    ],
+    [
+      { 'evil.sql': 'CREATE TABLE IF NOT EXISTS crypto_pulse.t (a string); DROP TABLE crypto_pulse.raw_trades' },
+      "coattail: evil.sql: unsupported statement 'DROP TABLE crypto_pulse.raw_trades': ddl apply runs CREATE DATABASE IF NOT EXISTS, CREATE TABLE IF NOT EXISTS (ddl/*.sql) and ALTER TABLE ... ADD COLUMNS (ddl/migrations/NNNN_*.sql). Change evil.sql to one of those",
+    ],
+    [
+      { 'migrations/0001_x.sql': 'ALTER TABLE crypto_pulse.t ADD COLUMNS (`a b` string)' },
+      "coattail: migrations/0001_x.sql: column name 'a b' is not allowed: names are lower-case letters, digits and underscores, starting with a letter. Rename it in migrations/0001_x.sql",
+    ],
+    [
+      { 'migrations/add_x.sql': 'ALTER TABLE crypto_pulse.t ADD COLUMNS (x string)' },
+      'coattail: ddl/migrations/add_x.sql is not named NNNN_name.sql: migrations run in the order of their four-digit numbers. Rename it, e.g. 0001_add_venue.sql (lower case, digits, underscores)',
+    ],
+    [
+      { 't.sql': "CREATE TABLE IF NOT EXISTS crypto_pulse.t (a string) LOCATION 's3://${bucket}/${prefix}/t/'" },
+      'coattail: t.sql: unknown placeholder ${prefix}: ${bucket} is the only placeholder ddl apply fills in. Fix t.sql',
+    ],
   ])('refuses %j before any AWS call', async (files, line) => {
     const err = (await apply({}, ddlDir(files)).catch((e: unknown) => e)) as CoattailError;
     expect(err).toBeInstanceOf(CoattailError);
@@ -290,16 +353,21 @@ process.stdin.on('end', () => {
     return { python, record };
   }
 
-  it('sends the pending statements to the jobs\' ddl-apply-local and records each applied one in the warehouse ledger', async () => {
+  it("sends the pending statements to the jobs' ddl-apply-local and records each applied one in the warehouse ledger", async () => {
     const { python, record } = fakePython(undefined);
     const cwd = tempDir('ddl');
     const ctx = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: python } });
     expect(await ddlApply({ local: true, ddlDir: ddlDir(), warehouse: 'wh' }, ctx, deps)).toBe(0);
-    const seen = JSON.parse(readFileSync(record, 'utf8')) as { argv: string[]; plan: { statements: { key: string; file: string; sql: string }[] } };
+    const seen = JSON.parse(readFileSync(record, 'utf8')) as {
+      argv: string[];
+      plan: { statements: { key: string; file: string; sql: string }[] };
+    };
     expect(seen.argv).toEqual(['-m', 'coattail_jobs', 'ddl-apply-local', '--warehouse', path.join(cwd, 'wh')]);
     const localSent = SENT.map((s) => s.split(BUCKET).join('local-warehouse'));
     expect(seen.plan.statements.map((s) => s.sql)).toEqual(localSent);
-    const ledger = JSON.parse(readFileSync(path.join(cwd, 'wh', '.coattail-ddl-applied.json'), 'utf8')) as { applied: Record<string, unknown> };
+    const ledger = JSON.parse(readFileSync(path.join(cwd, 'wh', '.coattail-ddl-applied.json'), 'utf8')) as {
+      applied: Record<string, unknown>;
+    };
     expect(Object.keys(ledger.applied).sort()).toEqual(localSent.map((s, i) => `${FILE_OF[i]}#${sha256(s)}`).sort());
     expect(ctx.err.text()).not.toContain('ivy:'); // Spark's chatter stays back unless --verbose
     expect(athenaMock.calls()).toHaveLength(0);
@@ -315,9 +383,21 @@ process.stdin.on('end', () => {
   it("stops at the failing statement with Spark's reason; the ones before are recorded", async () => {
     const { python } = fakePython(3);
     const cwd = tempDir('ddl');
-    const err = (await ddlApply({ local: true, ddlDir: ddlDir(), warehouse: 'wh' }, testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: python } }), deps).catch((e: unknown) => e)) as CoattailError;
-    expect(err.line()).toBe(`coattail: ddl apply stopped at migrations/0001_add_venue.sql (crypto_pulse.whales): [FIELDS_ALREADY_EXISTS] Cannot add column venue. Fix it and run ddl apply again; 3 statement(s) before it were applied and recorded in ${path.join(cwd, 'wh', '.coattail-ddl-applied.json')}`);
-    const ledger = JSON.parse(readFileSync(path.join(cwd, 'wh', '.coattail-ddl-applied.json'), 'utf8')) as { applied: Record<string, { file: string }> };
-    expect(Object.values(ledger.applied).map((e) => e.file).sort()).toEqual(['(database)', 'alerts.sql', 'whales.sql']);
+    const err = (await ddlApply(
+      { local: true, ddlDir: ddlDir(), warehouse: 'wh' },
+      testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: python } }),
+      deps,
+    ).catch((e: unknown) => e)) as CoattailError;
+    expect(err.line()).toBe(
+      `coattail: ddl apply stopped at migrations/0001_add_venue.sql (crypto_pulse.whales): [FIELDS_ALREADY_EXISTS] Cannot add column venue. Fix it and run ddl apply again; 3 statement(s) before it were applied and recorded in ${path.join(cwd, 'wh', '.coattail-ddl-applied.json')}`,
+    );
+    const ledger = JSON.parse(readFileSync(path.join(cwd, 'wh', '.coattail-ddl-applied.json'), 'utf8')) as {
+      applied: Record<string, { file: string }>;
+    };
+    expect(
+      Object.values(ledger.applied)
+        .map((e) => e.file)
+        .sort(),
+    ).toEqual(['(database)', 'alerts.sql', 'whales.sql']);
   });
 });

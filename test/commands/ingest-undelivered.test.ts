@@ -138,7 +138,9 @@ describe('coattail ingest when the undelivered folder cannot be written', () => 
     expect(err).toBeInstanceOf(CoattailError);
     expect((err as CoattailError).exitCode).not.toBe(0);
     expect((err as CoattailError).line()).toMatch(
-      new RegExp(`^coattail: ${summary.received} trades were lost: they were not delivered after the sink failed \\(.*\\), and could not be saved in ${blocked} or ${process.env.TMPDIR}/coattail-undelivered\\. Free disk space`),
+      new RegExp(
+        `^coattail: ${summary.received} trades were lost: they were not delivered after the sink failed \\(.*\\), and could not be saved in ${blocked} or ${process.env.TMPDIR}/coattail-undelivered\\. Free disk space`,
+      ),
     );
   });
 });

@@ -10,7 +10,6 @@ import { tempDir, testContext } from '../helpers/context.js';
 import { closeServers, server } from '../helpers/ws-server.js';
 import { BIN } from '../helpers/paths.js';
 
-
 afterEach(closeServers);
 
 function options(over: Partial<IngestOptions> = {}): IngestOptions {
@@ -42,14 +41,29 @@ async function failure(opts: IngestOptions): Promise<CoattailError> {
 
 describe('coattail ingest options', () => {
   it.each([
-    [{ exchanges: 'kraken' }, "coattail: unknown exchange 'kraken': coattail reads binance and coinbase. Pass --exchanges binance,coinbase"],
+    [
+      { exchanges: 'kraken' },
+      "coattail: unknown exchange 'kraken': coattail reads binance and coinbase. Pass --exchanges binance,coinbase",
+    ],
     [{ exchanges: ' , ' }, 'coattail: no exchanges given: --exchanges is empty. Name at least one of binance, coinbase'],
-    [{ symbols: 'BTCUSDT' }, "coattail: symbol 'BTCUSDT' is not BASE-QUOTE: symbols are written with a dash, upper case. Write it like BTC-USDT"],
-    [{ symbols: 'FOO-USDT' }, "coattail: symbol 'FOO-USDT' is not in the known asset table: Binance symbols are split into base and quote with a table, never by guessing. Add the assets to src/core/symbols.ts or drop the symbol"],
+    [
+      { symbols: 'BTCUSDT' },
+      "coattail: symbol 'BTCUSDT' is not BASE-QUOTE: symbols are written with a dash, upper case. Write it like BTC-USDT",
+    ],
+    [
+      { symbols: 'FOO-USDT' },
+      "coattail: symbol 'FOO-USDT' is not in the known asset table: Binance symbols are split into base and quote with a table, never by guessing. Add the assets to src/core/symbols.ts or drop the symbol",
+    ],
     [{ maxTrades: '0' }, "coattail: --max-trades must be a positive whole number: got '0'. Pass e.g. --max-trades 1000"],
     [{ maxTrades: '2.5' }, "coattail: --max-trades must be a positive whole number: got '2.5'. Pass e.g. --max-trades 1000"],
-    [{ duration: 'soon' }, "coattail: --duration 'soon' is not a duration: write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d). Pass e.g. --duration 15m"],
-    [{ binanceUrl: 'http://example.test' }, "coattail: --binance-url must be a ws:// or wss:// URL: got 'http://example.test'. Pass e.g. --binance-url ws://127.0.0.1:9443"],
+    [
+      { duration: 'soon' },
+      "coattail: --duration 'soon' is not a duration: write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d). Pass e.g. --duration 15m",
+    ],
+    [
+      { binanceUrl: 'http://example.test' },
+      "coattail: --binance-url must be a ws:// or wss:// URL: got 'http://example.test'. Pass e.g. --binance-url ws://127.0.0.1:9443",
+    ],
     [{ coinbaseUrl: 'not a url' }, "coattail: --coinbase-url is not a URL: got 'not a url'. Pass e.g. --coinbase-url wss://host:port"],
   ])('rejects %j with one clear line and exit code 2', async (over, line) => {
     const err = await failure(options(over));
@@ -60,7 +74,9 @@ describe('coattail ingest options', () => {
   it('accepts any BASE-QUOTE symbol when only Coinbase is read', async () => {
     const srv = await server((ws) =>
       ws.on('message', () =>
-        ws.send('{"type":"match","trade_id":1,"sequence":1,"maker_order_id":"m","taker_order_id":"t","time":"2024-05-01T12:00:00.000001Z","product_id":"FOO-BAR","size":"1","price":"2","side":"buy"}'),
+        ws.send(
+          '{"type":"match","trade_id":1,"sequence":1,"maker_order_id":"m","taker_order_id":"t","time":"2024-05-01T12:00:00.000001Z","product_id":"FOO-BAR","size":"1","price":"2","side":"buy"}',
+        ),
       ),
     );
     const ctx = testContext();
@@ -73,7 +89,9 @@ describe('coattail ingest sinks', () => {
   it('--sink stdout prints NDJSON unified trades and nothing else; the --json summary goes to stderr', async () => {
     const srv = await server((ws) => {
       for (let id = 1; id <= 7; id++) {
-        ws.send(`{"stream":"ethusdt@trade","data":{"e":"trade","E":1,"s":"ETHUSDT","t":${id},"p":"3000.5","q":"0.2","T":1714564800000,"m":true}}`);
+        ws.send(
+          `{"stream":"ethusdt@trade","data":{"e":"trade","E":1,"s":"ETHUSDT","t":${id},"p":"3000.5","q":"0.2","T":1714564800000,"m":true}}`,
+        );
       }
     });
     const ctx = testContext();
@@ -81,7 +99,8 @@ describe('coattail ingest sinks', () => {
     expect(code).toBe(0);
     const lines = ctx.out.lines();
     expect(lines).toHaveLength(7);
-    for (const l of lines) expect(UnifiedTradeSchema.parse(JSON.parse(l))).toMatchObject({ symbol: 'ETH-USDT', side: 'sell', quote_volume: 600.1 });
+    for (const l of lines)
+      expect(UnifiedTradeSchema.parse(JSON.parse(l))).toMatchObject({ symbol: 'ETH-USDT', side: 'sell', quote_volume: 600.1 });
     const summary = JSON.parse(ctx.err.lines().at(-1)!) as { received: number; stop_reason: string };
     expect(summary).toMatchObject({ received: 7, stop_reason: 'reached --max-trades 7' });
   });
@@ -95,8 +114,16 @@ describe('coattail ingest sinks', () => {
 
   it('--local signs with the stand-ins even when an AWS profile is set (the emulator is reached)', async () => {
     // A profile that cannot be loaded: used, it would fail with a credentials error before any request.
-    const env = { ...process.env, AWS_PROFILE: 'coattail-no-such-profile', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
-    const err = await ingest(options({ sink: 'kinesis', local: true, kinesisEndpoint: inject('kinesisEndpoint'), stream: 'no-such-stream' }), testContext({ env })).then(
+    const env = {
+      ...process.env,
+      AWS_PROFILE: 'coattail-no-such-profile',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    };
+    const err = await ingest(
+      options({ sink: 'kinesis', local: true, kinesisEndpoint: inject('kinesisEndpoint'), stream: 'no-such-stream' }),
+      testContext({ env }),
+    ).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -108,7 +135,11 @@ describe('coattail ingest sinks', () => {
   it('says when Kinesis cannot be reached', async () => {
     const port = await freePort();
     const err = await failure(options({ sink: 'kinesis', kinesisEndpoint: `http://127.0.0.1:${port}` }));
-    expect(err.line()).toMatch(new RegExp(`^coattail: cannot reach Kinesis at http://127.0.0.1:${port}: .+\\. Check --kinesis-endpoint / --region and your credentials$`));
+    expect(err.line()).toMatch(
+      new RegExp(
+        `^coattail: cannot reach Kinesis at http://127.0.0.1:${port}: .+\\. Check --kinesis-endpoint / --region and your credentials$`,
+      ),
+    );
   });
 
   it('--local without running emulators says to start them', async () => {
@@ -120,10 +151,15 @@ describe('coattail ingest sinks', () => {
 
 describe('the coattail binary', () => {
   it('prints a usage error as one line on stderr, nothing on stdout, exit 2', () => {
-    const r = spawnSync(process.execPath, [BIN, 'ingest', '--max-trades', '-3'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const r = spawnSync(process.execPath, [BIN, 'ingest', '--max-trades', '-3'], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr.trim().split('\n')).toEqual(["coattail: --max-trades must be a positive whole number: got '-3'. Pass e.g. --max-trades 1000"]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      "coattail: --max-trades must be a positive whole number: got '-3'. Pass e.g. --max-trades 1000",
+    ]);
   });
 
   it('ends quietly with exit 0 when the reader of stdout goes away (| head)', async () => {
@@ -157,7 +193,16 @@ describe('the coattail binary', () => {
   });
 
   it('shows examples in --help of every command', () => {
-    for (const cmd of [[], ['ingest'], ['simulate'], ['replay'], ['local', 'up'], ['local', 'down'], ['local', 'status'], ['local', 'peek']]) {
+    for (const cmd of [
+      [],
+      ['ingest'],
+      ['simulate'],
+      ['replay'],
+      ['local', 'up'],
+      ['local', 'down'],
+      ['local', 'status'],
+      ['local', 'peek'],
+    ]) {
       const r = spawnSync(process.execPath, [BIN, ...cmd, '--help'], { encoding: 'utf8' });
       expect(r.status, cmd.join(' ')).toBe(0);
       expect(r.stdout, cmd.join(' ')).toMatch(/Examples:\n {2}\$ /);

@@ -123,20 +123,53 @@ afterAll(async () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-
-
 describe('pickTlsPort', () => {
   it('takes the plain port + 1 when it is free', async () => {
-    expect(await pickTlsPort(4568, [8000], async () => true, async () => 9999)).toBe(4569);
+    expect(
+      await pickTlsPort(
+        4568,
+        [8000],
+        async () => true,
+        async () => 9999,
+      ),
+    ).toBe(4569);
   });
   it('falls back to another free port when + 1 is taken, wanted by the store, or out of range', async () => {
-    expect(await pickTlsPort(4568, [], async (p) => p !== 4569, async () => 6000)).toBe(6000);
-    expect(await pickTlsPort(4568, [4569], async () => true, async () => 5000)).toBe(5000);
-    expect(await pickTlsPort(65_535, [], async () => true, async () => 7000)).toBe(7000);
+    expect(
+      await pickTlsPort(
+        4568,
+        [],
+        async (p) => p !== 4569,
+        async () => 6000,
+      ),
+    ).toBe(6000);
+    expect(
+      await pickTlsPort(
+        4568,
+        [4569],
+        async () => true,
+        async () => 5000,
+      ),
+    ).toBe(5000);
+    expect(
+      await pickTlsPort(
+        65_535,
+        [],
+        async () => true,
+        async () => 7000,
+      ),
+    ).toBe(7000);
   });
   it('never returns a port it must avoid', async () => {
     const offers = [8000, 4568, 7001];
-    expect(await pickTlsPort(4568, [8000, 4569], async () => true, async () => offers.shift() ?? 0)).toBe(7001);
+    expect(
+      await pickTlsPort(
+        4568,
+        [8000, 4569],
+        async () => true,
+        async () => offers.shift() ?? 0,
+      ),
+    ).toBe(7001);
   });
 });
 
@@ -326,8 +359,16 @@ describe('local up / status / down, in-process', () => {
     const t = testContext(dir);
     expect(await localStatus({ stateDir }, t.ctx)).toBe(0);
     const lines = t.stdout().trim().split('\n');
-    expect(lines[0]).toMatch(new RegExp(`^kinesis +running +pid ${first.kinesisPid} +http://127\\.0\\.0\\.1:${kinesisPort} +answers +stream local-test-trades: ACTIVE, 3 shards$`));
-    expect(lines[1]).toMatch(new RegExp(`^dynamodb +running +pid ${first.dynamodbPid} +http://127\\.0\\.0\\.1:${dynamodbPort} +answers +table coattail-alerts: ACTIVE$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^kinesis +running +pid ${first.kinesisPid} +http://127\\.0\\.0\\.1:${kinesisPort} +answers +stream local-test-trades: ACTIVE, 3 shards$`,
+      ),
+    );
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^dynamodb +running +pid ${first.dynamodbPid} +http://127\\.0\\.0\\.1:${dynamodbPort} +answers +table coattail-alerts: ACTIVE$`,
+      ),
+    );
   });
 
   it('down stops both processes and closes their ports', async () => {
@@ -348,7 +389,13 @@ describe('local up / status / down, in-process', () => {
     }
     // kinesis-local persists on an interval: wait until the new stream is on disk.
     await expect
-      .poll(() => readdirSync(path.join(stateDir, 'kinesis')).some((f) => readFileSync(path.join(stateDir, 'kinesis', f), 'utf8').includes('kept-across-restarts')), { timeout: 10_000, interval: 200 })
+      .poll(
+        () =>
+          readdirSync(path.join(stateDir, 'kinesis')).some((f) =>
+            readFileSync(path.join(stateDir, 'kinesis', f), 'utf8').includes('kept-across-restarts'),
+          ),
+        { timeout: 10_000, interval: 200 },
+      )
       .toBe(true);
 
     const t = testContext(dir);
@@ -394,7 +441,9 @@ describe('local up / status / down, in-process', () => {
     try {
       const kept = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'kept-across-restarts' }));
       expect(kept.StreamDescriptionSummary?.StreamStatus).toBe('ACTIVE');
-      const item = await dynamo.send(new GetItemCommand({ TableName: 'coattail-alerts', Key: { alert_id: { S: 'whale:binance:BTC-USDT:1' } } }));
+      const item = await dynamo.send(
+        new GetItemCommand({ TableName: 'coattail-alerts', Key: { alert_id: { S: 'whale:binance:BTC-USDT:1' } } }),
+      );
       expect(item.Item?.alert_time).toEqual({ S: '2024-05-01T12:00:00.000Z' });
     } finally {
       kinesis.destroy();
@@ -440,11 +489,27 @@ describe('a pid that is no longer ours', () => {
     const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
       const pid = stranger.pid as number;
-      const entry = { pid, port: 1, endpoint: 'http://127.0.0.1:1', log_file: '/dev/null', data_dir: stateDir, started_at: '2024-01-01T00:00:00.000Z' };
+      const entry = {
+        pid,
+        port: 1,
+        endpoint: 'http://127.0.0.1:1',
+        log_file: '/dev/null',
+        data_dir: stateDir,
+        started_at: '2024-01-01T00:00:00.000Z',
+      };
       mkdirSync(stateDir, { recursive: true });
       writeFileSync(
         path.join(stateDir, 'state.json'),
-        JSON.stringify({ version: 1, region: 'us-east-1', stream: 's', shards: 1, tables: ['coattail-alerts'], kinesis: { ...entry, tls_port: 2 }, dynamodb: entry, updated_at: '2024-01-01T00:00:00.000Z' }),
+        JSON.stringify({
+          version: 1,
+          region: 'us-east-1',
+          stream: 's',
+          shards: 1,
+          tables: ['coattail-alerts'],
+          kinesis: { ...entry, tls_port: 2 },
+          dynamodb: entry,
+          updated_at: '2024-01-01T00:00:00.000Z',
+        }),
       );
       const down = testContext(dir);
       expect(await localDown({ stateDir }, down.ctx)).toBe(0);
@@ -486,7 +551,10 @@ describe('the coattail binary', () => {
   }
   const run = (args: string[], cwd: string): Promise<Run> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'coattail'), ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'coattail'), ...args], {
+        cwd,
+        env: { ...process.env, NO_COLOR: '1' },
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -500,7 +568,10 @@ describe('the coattail binary', () => {
     const stateDir = path.join(dir, '.coattail', 'local');
     const kinesisPort = await freePort();
     const dynamodbPort = await freePort();
-    const up = await run(['local', 'up', '--json', '--kinesis-port', String(kinesisPort), '--dynamodb-port', String(dynamodbPort), '--shards', '1'], dir);
+    const up = await run(
+      ['local', 'up', '--json', '--kinesis-port', String(kinesisPort), '--dynamodb-port', String(dynamodbPort), '--shards', '1'],
+      dir,
+    );
     rememberPids(stateDir);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout.endsWith('\n')).toBe(true);

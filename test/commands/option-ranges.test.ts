@@ -21,7 +21,11 @@ afterEach(async () => {
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     running.children.push(child);
     let stdout = '';
     let stderr = '';
@@ -34,23 +38,65 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: numbe
 describe('out-of-range options', () => {
   it.each([
     [['ingest', '--duration', '400d'], 'coattail: --duration 400d is out of range: it must be from 1s to 365d. Pass e.g. --duration 15m'],
-    [['ingest', '--duration', '2592000000'], 'coattail: --duration 2592000000 is out of range: it must be from 1s to 365d. Pass e.g. --duration 15m'],
-    [['ingest', '--duration', '15x'], "coattail: --duration '15x' is not a duration: write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d). Pass e.g. --duration 15m"],
-    [['ingest', '--shutdown-timeout', '3000000'], 'coattail: --shutdown-timeout 3000000 is out of range: it must be from 1s to 1h. Pass e.g. --shutdown-timeout 20s'],
-    [['ingest', '--stats-interval', '3000000'], 'coattail: --stats-interval 3000000 is out of range: it must be 0 (off) or from 0.1s to 1d. Pass e.g. --stats-interval 10s'],
-    [['ingest', '--linger-ms', '3000000000'], 'coattail: --linger-ms 3000000000 is out of range: it must be from 0 to 60000. Pass e.g. --linger-ms 100'],
-    [['ingest', '--buffer-records', '5000000000'], 'coattail: --buffer-records 5000000000 is out of range: it must be from 1 to 1000000. Pass e.g. --buffer-records 1000'],
-    [['ingest', '--max-trades', '10000000000000'], 'coattail: --max-trades 10000000000000 is out of range: it must be from 1 to 1000000000000. Pass e.g. --max-trades 1000'],
-    [['watch', 'whales', '--interval-ms', '3000000000'], "coattail: --interval-ms '3000000000' is not valid: it must be a whole number from 50 to 3600000. Pass e.g. --interval-ms 50"],
-    [['watch', 'whales', '--since', '200000000d'], 'coattail: --since 200000000d is out of range: it must be from 1s to 365d. Pass e.g. --since 15m'],
-    [['watch', 'whales', '--min-usd', '1e15'], 'coattail: --min-usd 1e15 is out of range: it must be from 0 to 1000000000000. Pass e.g. --min-usd 250000'],
+    [
+      ['ingest', '--duration', '2592000000'],
+      'coattail: --duration 2592000000 is out of range: it must be from 1s to 365d. Pass e.g. --duration 15m',
+    ],
+    [
+      ['ingest', '--duration', '15x'],
+      "coattail: --duration '15x' is not a duration: write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d). Pass e.g. --duration 15m",
+    ],
+    [
+      ['ingest', '--shutdown-timeout', '3000000'],
+      'coattail: --shutdown-timeout 3000000 is out of range: it must be from 1s to 1h. Pass e.g. --shutdown-timeout 20s',
+    ],
+    [
+      ['ingest', '--stats-interval', '3000000'],
+      'coattail: --stats-interval 3000000 is out of range: it must be 0 (off) or from 0.1s to 1d. Pass e.g. --stats-interval 10s',
+    ],
+    [
+      ['ingest', '--linger-ms', '3000000000'],
+      'coattail: --linger-ms 3000000000 is out of range: it must be from 0 to 60000. Pass e.g. --linger-ms 100',
+    ],
+    [
+      ['ingest', '--buffer-records', '5000000000'],
+      'coattail: --buffer-records 5000000000 is out of range: it must be from 1 to 1000000. Pass e.g. --buffer-records 1000',
+    ],
+    [
+      ['ingest', '--max-trades', '10000000000000'],
+      'coattail: --max-trades 10000000000000 is out of range: it must be from 1 to 1000000000000. Pass e.g. --max-trades 1000',
+    ],
+    [
+      ['watch', 'whales', '--interval-ms', '3000000000'],
+      "coattail: --interval-ms '3000000000' is not valid: it must be a whole number from 50 to 3600000. Pass e.g. --interval-ms 50",
+    ],
+    [
+      ['watch', 'whales', '--since', '200000000d'],
+      'coattail: --since 200000000d is out of range: it must be from 1s to 365d. Pass e.g. --since 15m',
+    ],
+    [
+      ['watch', 'whales', '--min-usd', '1e15'],
+      'coattail: --min-usd 1e15 is out of range: it must be from 0 to 1000000000000. Pass e.g. --min-usd 250000',
+    ],
     [['demo', '--duration', '400d'], 'coattail: --duration 400d is out of range: it must be from 1s to 365d. Pass e.g. --duration 3m'],
-    [['demo', '--start-timeout', '2d'], 'coattail: --start-timeout 2d is out of range: it must be from 1s to 1h. Pass e.g. --start-timeout 4m'],
-    [['demo', '--drain-timeout', '2h'], 'coattail: --drain-timeout 2h is out of range: it must be from 1s to 1h. Pass e.g. --drain-timeout 1m'],
+    [
+      ['demo', '--start-timeout', '2d'],
+      'coattail: --start-timeout 2d is out of range: it must be from 1s to 1h. Pass e.g. --start-timeout 4m',
+    ],
+    [
+      ['demo', '--drain-timeout', '2h'],
+      'coattail: --drain-timeout 2h is out of range: it must be from 1s to 1h. Pass e.g. --drain-timeout 1m',
+    ],
     [['demo', '--watermark', '2d'], 'coattail: --watermark 2d is out of range: it must be from 0s to 1d. Pass e.g. --watermark 10s'],
-    [['local', 'peek', '--last', '20000'], "coattail: --last '20000' is not valid: it must be a whole number from 0 to 10000. Pass e.g. --last 0"],
+    [
+      ['local', 'peek', '--last', '20000'],
+      "coattail: --last '20000' is not valid: it must be a whole number from 0 to 10000. Pass e.g. --last 0",
+    ],
     // What commander itself refuses: the same one line and exit 2.
-    [['ingest', '--sink', 'nope'], "coattail: option '--sink <sink>' argument 'nope' is invalid. Allowed choices are kinesis, stdout. Run with --help for usage"],
+    [
+      ['ingest', '--sink', 'nope'],
+      "coattail: option '--sink <sink>' argument 'nope' is invalid. Allowed choices are kinesis, stdout. Run with --help for usage",
+    ],
     [['ingest', '--bogus'], "coattail: unknown option '--bogus'. Run with --help for usage"],
     [['no-such-command'], "coattail: unknown command 'no-such-command'. Run with --help for usage"],
     [['ingest', '--max-trade', '1'], "coattail: unknown option '--max-trade' (Did you mean --max-trades?). Run with --help for usage"],
@@ -64,7 +110,10 @@ describe('out-of-range options', () => {
 
   it('reads the range-checked value from the environment too', async () => {
     const r = await run(['ingest'], { COATTAIL_DURATION: '400d' });
-    expect(r.stderr.split('\n')).toEqual(['coattail: --duration 400d is out of range: it must be from 1s to 365d. Pass e.g. --duration 15m', '']);
+    expect(r.stderr.split('\n')).toEqual([
+      'coattail: --duration 400d is out of range: it must be from 1s to 365d. Pass e.g. --duration 15m',
+      '',
+    ]);
     expect(r.code).toBe(2);
   });
 });
@@ -75,7 +124,23 @@ describe('a duration past the timer limit', () => {
     running.sims.push(sim);
     const child = spawn(
       process.execPath,
-      [BIN, 'ingest', '--sink', 'stdout', '--json', '--symbols', 'BTC-USDT', '--binance-url', sim.binanceUrl, '--coinbase-url', sim.coinbaseUrl, '--stats-interval', '0', '--duration', '2592000'],
+      [
+        BIN,
+        'ingest',
+        '--sink',
+        'stdout',
+        '--json',
+        '--symbols',
+        'BTC-USDT',
+        '--binance-url',
+        sim.binanceUrl,
+        '--coinbase-url',
+        sim.coinbaseUrl,
+        '--stats-interval',
+        '0',
+        '--duration',
+        '2592000',
+      ],
       { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     running.children.push(child);

@@ -1,15 +1,29 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { EMRServerlessClient, GetDashboardForJobRunCommand, GetJobRunCommand, StartJobRunCommand, type JobRun, type JobRunState } from '@aws-sdk/client-emr-serverless';
+import {
+  EMRServerlessClient,
+  GetDashboardForJobRunCommand,
+  GetJobRunCommand,
+  StartJobRunCommand,
+  type JobRun,
+  type JobRunState,
+} from '@aws-sdk/client-emr-serverless';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { checkAsOf, checkReprocessSettings, parseReport, renderComparison, reprocess, reprocessArgs, type ReprocessReport } from '../../src/commands/reprocess.js';
+import {
+  checkAsOf,
+  checkReprocessSettings,
+  parseReport,
+  renderComparison,
+  reprocess,
+  reprocessArgs,
+  type ReprocessReport,
+} from '../../src/commands/reprocess.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { tempDir, testContext } from '../helpers/context.js';
 import { repoRoot } from '../../src/spark/python.js';
 import { standInPython, type StandInPython } from '../helpers/python.js';
-
 
 function usageLine(fn: () => unknown): string {
   try {
@@ -25,19 +39,42 @@ function usageLine(fn: () => unknown): string {
 const FIX = 'Write it like 2024-05-01T12:00:00Z, 2024-05-01T14:00:00+02:00 or a snapshot id like 5301479425378617361';
 
 describe('coattail reprocess: --as-of and --set', () => {
-  it.each(['5301479425378617361', '9223372036854775807', '2024-05-01T12:00:00Z', '2024-05-01T14:00:00+02:00', '2024-05-01 12:00Z', '2024-05-01T12:00:00.123456-05:30', '2024-02-29T23:59:59Z'])('accepts %s', (value) => {
+  it.each([
+    '5301479425378617361',
+    '9223372036854775807',
+    '2024-05-01T12:00:00Z',
+    '2024-05-01T14:00:00+02:00',
+    '2024-05-01 12:00Z',
+    '2024-05-01T12:00:00.123456-05:30',
+    '2024-02-29T23:59:59Z',
+  ])('accepts %s', (value) => {
     expect(checkAsOf(value)).toBe(value);
   });
 
   it.each([
     [undefined, `coattail: --as-of is missing: reprocess reads raw_trades as of a snapshot id or a time. ${FIX}`],
-    ['yesterday', `coattail: --as-of 'yesterday' is neither a snapshot id nor a time: it takes digits (a snapshot id of raw_trades) or an ISO-8601 time with a zone. ${FIX}`],
-    ['2024-05-01', `coattail: --as-of '2024-05-01' is neither a snapshot id nor a time: it takes digits (a snapshot id of raw_trades) or an ISO-8601 time with a zone. ${FIX}`],
-    ['2024-05-01T12:00:00', `coattail: --as-of '2024-05-01T12:00:00' is neither a snapshot id nor a time: it takes digits (a snapshot id of raw_trades) or an ISO-8601 time with a zone. ${FIX}`],
-    ['-5', `coattail: --as-of '-5' is neither a snapshot id nor a time: it takes digits (a snapshot id of raw_trades) or an ISO-8601 time with a zone. ${FIX}`],
+    [
+      'yesterday',
+      `coattail: --as-of 'yesterday' is neither a snapshot id nor a time: it takes digits (a snapshot id of raw_trades) or an ISO-8601 time with a zone. ${FIX}`,
+    ],
+    [
+      '2024-05-01',
+      `coattail: --as-of '2024-05-01' is neither a snapshot id nor a time: it takes digits (a snapshot id of raw_trades) or an ISO-8601 time with a zone. ${FIX}`,
+    ],
+    [
+      '2024-05-01T12:00:00',
+      `coattail: --as-of '2024-05-01T12:00:00' is neither a snapshot id nor a time: it takes digits (a snapshot id of raw_trades) or an ISO-8601 time with a zone. ${FIX}`,
+    ],
+    [
+      '-5',
+      `coattail: --as-of '-5' is neither a snapshot id nor a time: it takes digits (a snapshot id of raw_trades) or an ISO-8601 time with a zone. ${FIX}`,
+    ],
     ['2023-02-29T00:00:00Z', `coattail: --as-of '2023-02-29T00:00:00Z' is not a valid time: a date or time field is out of range. ${FIX}`],
     ['2024-05-01T24:00:00Z', `coattail: --as-of '2024-05-01T24:00:00Z' is not a valid time: a date or time field is out of range. ${FIX}`],
-    ['2024-05-01T12:00:00+24:00', `coattail: --as-of '2024-05-01T12:00:00+24:00' is not a valid time: a date or time field is out of range. ${FIX}`],
+    [
+      '2024-05-01T12:00:00+24:00',
+      `coattail: --as-of '2024-05-01T12:00:00+24:00' is not a valid time: a date or time field is out of range. ${FIX}`,
+    ],
     ['9223372036854775808', `coattail: --as-of 9223372036854775808 is not a snapshot id: it is larger than any 64-bit snapshot id. ${FIX}`],
   ])('rejects %j with one line and exit status 2', (value, line) => {
     expect(usageLine(() => checkAsOf(value))).toBe(line);
@@ -46,14 +83,27 @@ describe('coattail reprocess: --as-of and --set', () => {
   it('takes only the detector settings, as NAME=VALUE', () => {
     expect(checkReprocessSettings(['threshold=3.0', 'min_periods=20'])).toEqual(['threshold=3.0', 'min_periods=20']);
     for (const bad of ['watermark=1 minute', 'threshold']) {
-      expect(usageLine(() => checkReprocessSettings([bad]))).toBe(`coattail: --set '${bad}' does not apply: reprocess takes threshold, anomaly_threshold, min_periods, anomaly_min_periods as NAME=VALUE. Write it like --set threshold=3.0`);
+      expect(usageLine(() => checkReprocessSettings([bad]))).toBe(
+        `coattail: --set '${bad}' does not apply: reprocess takes threshold, anomaly_threshold, min_periods, anomaly_min_periods as NAME=VALUE. Write it like --set threshold=3.0`,
+      );
     }
   });
 
   it('runs python -m coattail_jobs reprocess-anomalies with an argument array', () => {
     expect(reprocessArgs('2024-05-01T12:00:00Z', ['threshold=3.0', 'min_periods=20'], '/w h', '/r/out.json')).toEqual([
-      '-m', 'coattail_jobs', 'reprocess-anomalies', '--as-of', '2024-05-01T12:00:00Z', '--warehouse', '/w h', '--report', '/r/out.json',
-      '--set', 'threshold=3.0', '--set', 'min_periods=20',
+      '-m',
+      'coattail_jobs',
+      'reprocess-anomalies',
+      '--as-of',
+      '2024-05-01T12:00:00Z',
+      '--warehouse',
+      '/w h',
+      '--report',
+      '/r/out.json',
+      '--set',
+      'threshold=3.0',
+      '--set',
+      'min_periods=20',
     ]);
   });
 });
@@ -107,8 +157,12 @@ describe('coattail reprocess: the comparison', () => {
 
   it('takes the last stdout line as the report and refuses anything else with one line', () => {
     expect(parseReport(`noise\n${JSON.stringify(REPORT)}\n`).report).toEqual(REPORT);
-    expect(() => parseReport('Traceback (most recent call last)\n')).toThrow('the reprocessing printed no report: its last line on stdout is not JSON: Traceback (most recent call last)');
-    expect(() => parseReport(JSON.stringify({ ...REPORT, total: { matched: -1, only_original: 0, only_reprocessed: 0 } }))).toThrow(/printed a report of another shape: total\.matched: /);
+    expect(() => parseReport('Traceback (most recent call last)\n')).toThrow(
+      'the reprocessing printed no report: its last line on stdout is not JSON: Traceback (most recent call last)',
+    );
+    expect(() => parseReport(JSON.stringify({ ...REPORT, total: { matched: -1, only_original: 0, only_reprocessed: 0 } }))).toThrow(
+      /printed a report of another shape: total\.matched: /,
+    );
   });
 });
 
@@ -132,7 +186,19 @@ describe('coattail reprocess: running the job', () => {
     const ctx = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } });
     expect(await reprocess({ asOf: '5301479425378617361', set: ['threshold=3.0'], warehouse: 'wh', report: 'out/r.json' }, ctx)).toBe(0);
     expect(stand.seen()).toEqual({
-      argv: ['-m', 'coattail_jobs', 'reprocess-anomalies', '--as-of', '5301479425378617361', '--warehouse', path.join(cwd, 'wh'), '--report', path.join(cwd, 'out/r.json'), '--set', 'threshold=3.0'],
+      argv: [
+        '-m',
+        'coattail_jobs',
+        'reprocess-anomalies',
+        '--as-of',
+        '5301479425378617361',
+        '--warehouse',
+        path.join(cwd, 'wh'),
+        '--report',
+        path.join(cwd, 'out/r.json'),
+        '--set',
+        'threshold=3.0',
+      ],
       cwd,
     });
     expect(ctx.out.text()).toBe(RENDERED);
@@ -140,7 +206,15 @@ describe('coattail reprocess: running the job', () => {
 
     const json = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } });
     expect(await reprocess({ asOf: '5301479425378617361', json: true }, json)).toBe(0);
-    expect(stand.seen().argv).toEqual(['-m', 'coattail_jobs', 'reprocess-anomalies', '--as-of', '5301479425378617361', '--warehouse', path.join(cwd, '.coattail/warehouse')]);
+    expect(stand.seen().argv).toEqual([
+      '-m',
+      'coattail_jobs',
+      'reprocess-anomalies',
+      '--as-of',
+      '5301479425378617361',
+      '--warehouse',
+      path.join(cwd, '.coattail/warehouse'),
+    ]);
     expect(JSON.parse(json.out.text())).toEqual(REPORT);
     expect(json.out.lines()).toHaveLength(1);
   });
@@ -151,10 +225,15 @@ describe('coattail reprocess: running the job', () => {
     const ctx = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } });
     expect(await reprocess({ asOf: '2020-01-01T00:00:00Z' }, ctx)).toBe(2);
     expect(ctx.out.text()).toBe('');
-    expect(ctx.err.lines()).toEqual(['spark: starting', 'coattail_jobs: --as-of 2020-01-01T00:00:00Z is before the first snapshot of coattail.crypto_pulse.raw_trades (2024-05-01T11:59:58.123Z): pass a time at or after it, or a snapshot id']);
+    expect(ctx.err.lines()).toEqual([
+      'spark: starting',
+      'coattail_jobs: --as-of 2020-01-01T00:00:00Z is before the first snapshot of coattail.crypto_pulse.raw_trades (2024-05-01T11:59:58.123Z): pass a time at or after it, or a snapshot id',
+    ]);
 
     rmSync(stand.record);
-    await expect(reprocess({ asOf: 'last tuesday' }, testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } }))).rejects.toThrow(CoattailError);
+    await expect(
+      reprocess({ asOf: 'last tuesday' }, testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } })),
+    ).rejects.toThrow(CoattailError);
     expect(existsSync(stand.record)).toBe(false);
   });
 });
@@ -169,7 +248,10 @@ describe('coattail reprocess --emr', () => {
     mkdirSync(path.join(root, 'jobs-py', 'coattail_jobs'), { recursive: true });
     writeFileSync(path.join(root, 'jobs-py', 'coattail_jobs', '__init__.py'), 'VERSION = 1\n');
     writeFileSync(path.join(root, 'jobs-py', 'emr_main.py'), 'main()\n');
-    writeFileSync(path.join(root, 'jobs-py', 'emr-spark-conf.json'), JSON.stringify({ 'spark.sql.catalog.coattail.warehouse': 's3://${bucket}/warehouse' }));
+    writeFileSync(
+      path.join(root, 'jobs-py', 'emr-spark-conf.json'),
+      JSON.stringify({ 'spark.sql.catalog.coattail.warehouse': 's3://${bucket}/warehouse' }),
+    );
     return root;
   }
 
@@ -179,10 +261,24 @@ describe('coattail reprocess --emr', () => {
     const emrMock = mockClient(emr);
     const s3Mock = mockClient(s3);
     s3Mock.on(HeadObjectCommand).resolves({});
-    emrMock.on(StartJobRunCommand).resolves({ applicationId: APP, jobRunId: RUN, arn: `arn:aws:emr-serverless:eu-west-1:123456789012:/applications/${APP}/jobruns/${RUN}` });
+    emrMock.on(StartJobRunCommand).resolves({
+      applicationId: APP,
+      jobRunId: RUN,
+      arn: `arn:aws:emr-serverless:eu-west-1:123456789012:/applications/${APP}/jobruns/${RUN}`,
+    });
     const ctx = testContext({ cwd: tempDir('reprocess') });
     const code = await reprocess(
-      { asOf: '2024-05-01T12:00:00Z', set: ['threshold=3.0'], report: 's3://my-coattail/coattail/reprocess/may.json', emr: true, applicationId: APP, executionRoleArn: ROLE, bucket: 'my-coattail', region: 'eu-west-1', warehouse: 'ignored' },
+      {
+        asOf: '2024-05-01T12:00:00Z',
+        set: ['threshold=3.0'],
+        report: 's3://my-coattail/coattail/reprocess/may.json',
+        emr: true,
+        applicationId: APP,
+        executionRoleArn: ROLE,
+        bucket: 'my-coattail',
+        region: 'eu-west-1',
+        warehouse: 'ignored',
+      },
       ctx,
       { emr, s3, root: fakeRoot(), sleep: async () => {}, pollMs: 1 },
     );
@@ -194,7 +290,15 @@ describe('coattail reprocess --emr', () => {
     expect(input.mode).toBe('BATCH');
     expect(input.name).toBe('coattail-reprocess-anomalies');
     expect(input.jobDriver?.sparkSubmit?.entryPointArguments).toEqual([
-      'reprocess-anomalies', '--mode', 'emr', '--as-of', '2024-05-01T12:00:00Z', '--report', 's3://my-coattail/coattail/reprocess/may.json', '--set', 'threshold=3.0',
+      'reprocess-anomalies',
+      '--mode',
+      'emr',
+      '--as-of',
+      '2024-05-01T12:00:00Z',
+      '--report',
+      's3://my-coattail/coattail/reprocess/may.json',
+      '--set',
+      'threshold=3.0',
     ]);
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0); // the bundle was there already
   });
@@ -206,7 +310,20 @@ describe('coattail reprocess --emr', () => {
     const s3Mock = mockClient(s3);
     s3Mock.on(HeadObjectCommand).resolves({});
     const job = (state: JobRunState): { jobRun: JobRun } => ({
-      jobRun: { applicationId: APP, jobRunId: RUN, name: 'coattail-reprocess-anomalies', arn: 'arn', createdBy: 'me', createdAt: new Date(), updatedAt: new Date(), executionRole: ROLE, state, stateDetails: '', releaseLabel: 'emr-7.5.0', jobDriver: undefined },
+      jobRun: {
+        applicationId: APP,
+        jobRunId: RUN,
+        name: 'coattail-reprocess-anomalies',
+        arn: 'arn',
+        createdBy: 'me',
+        createdAt: new Date(),
+        updatedAt: new Date(),
+        executionRole: ROLE,
+        state,
+        stateDetails: '',
+        releaseLabel: 'emr-7.5.0',
+        jobDriver: undefined,
+      },
     });
     emrMock.on(StartJobRunCommand).resolves({ applicationId: APP, jobRunId: RUN, arn: 'arn' });
     emrMock.on(GetJobRunCommand).resolvesOnce(job('RUNNING')).resolvesOnce(job('SUCCESS'));
@@ -216,7 +333,15 @@ describe('coattail reprocess --emr', () => {
     s3Mock.on(GetObjectCommand).resolves({ Body: body });
     const ctx = testContext({ cwd: tempDir('reprocess') });
     const code = await reprocess(
-      { asOf: '2024-05-01T12:00:00Z', emr: true, wait: true, applicationId: APP, executionRoleArn: ROLE, bucket: 'my-coattail', region: 'eu-west-1' },
+      {
+        asOf: '2024-05-01T12:00:00Z',
+        emr: true,
+        wait: true,
+        applicationId: APP,
+        executionRoleArn: ROLE,
+        bucket: 'my-coattail',
+        region: 'eu-west-1',
+      },
       ctx,
       { emr, s3, root: fakeRoot(), sleep: async () => {}, pollMs: 1 },
     );
@@ -224,19 +349,32 @@ describe('coattail reprocess --emr', () => {
     // ':' is not kept in the key, as the job's own default file name does.
     const key = 'coattail/reprocess/2024-05-01T12-00-00Z.json';
     const args = emrMock.commandCalls(StartJobRunCommand)[0]!.args[0].input.jobDriver?.sparkSubmit?.entryPointArguments;
-    expect(args).toEqual(['reprocess-anomalies', '--mode', 'emr', '--as-of', '2024-05-01T12:00:00Z', '--report', `s3://my-coattail/${key}`]);
+    expect(args).toEqual([
+      'reprocess-anomalies',
+      '--mode',
+      'emr',
+      '--as-of',
+      '2024-05-01T12:00:00Z',
+      '--report',
+      `s3://my-coattail/${key}`,
+    ]);
     expect(s3Mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input)).toEqual([{ Bucket: 'my-coattail', Key: key }]);
     // The run id, then the same table a local run prints.
     expect(ctx.out.text()).toBe(`${RUN}\n${renderComparison(REPORT)}`);
   });
 
   it.each([
-    ['s3://my-coattail/', "coattail: --report s3://my-coattail/ names no object: the report is one JSON file in the bucket. Pass --report s3://<bucket>/coattail/reprocess/<name>.json"],
+    [
+      's3://my-coattail/',
+      'coattail: --report s3://my-coattail/ names no object: the report is one JSON file in the bucket. Pass --report s3://<bucket>/coattail/reprocess/<name>.json',
+    ],
     ['s3://My_Bucket/r.json', "coattail: --report 'My_Bucket' is not valid"],
   ])('refuses --report %s with --emr before calling AWS', async (report, line) => {
     const emr = new EMRServerlessClient({ region: 'eu-west-1' });
     const emrMock = mockClient(emr);
-    const err = (await reprocess({ asOf: '1', emr: true, report, applicationId: APP }, testContext({ cwd: tempDir('reprocess') }), { emr }).catch((e: unknown) => e)) as CoattailError;
+    const err = (await reprocess({ asOf: '1', emr: true, report, applicationId: APP }, testContext({ cwd: tempDir('reprocess') }), {
+      emr,
+    }).catch((e: unknown) => e)) as CoattailError;
     expect(err).toBeInstanceOf(CoattailError);
     expect(err.line().startsWith(line)).toBe(true);
     expect(err.exitCode).toBe(2);
@@ -246,8 +384,14 @@ describe('coattail reprocess --emr', () => {
   it('refuses a local --report with --emr before calling AWS', async () => {
     const emr = new EMRServerlessClient({ region: 'eu-west-1' });
     const emrMock = mockClient(emr);
-    const err = (await reprocess({ asOf: '1', emr: true, report: 'r.json', applicationId: APP }, testContext({ cwd: tempDir('reprocess') }), { emr }).catch((e: unknown) => e)) as CoattailError;
-    expect(err.line()).toBe("coattail: --report r.json is not on S3: with --emr the report is written by the job's driver, whose disk vanishes with the run. Pass --report s3://<bucket>/coattail/reprocess/<name>.json, or leave it out for the default there");
+    const err = (await reprocess(
+      { asOf: '1', emr: true, report: 'r.json', applicationId: APP },
+      testContext({ cwd: tempDir('reprocess') }),
+      { emr },
+    ).catch((e: unknown) => e)) as CoattailError;
+    expect(err.line()).toBe(
+      "coattail: --report r.json is not on S3: with --emr the report is written by the job's driver, whose disk vanishes with the run. Pass --report s3://<bucket>/coattail/reprocess/<name>.json, or leave it out for the default there",
+    );
     expect(err.exitCode).toBe(2);
     expect(emrMock.calls()).toHaveLength(0);
   });
@@ -265,6 +409,8 @@ describe('coattail reprocess with the real jobs', () => {
     const ctx = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: venv } });
     expect(await reprocess({ asOf: '2024-05-01T12:00:00Z', warehouse: 'wh' }, ctx)).toBe(2);
     expect(ctx.out.text()).toBe('');
-    expect(ctx.err.lines()).toContain('coattail_jobs: no table coattail.crypto_pulse.raw_trades: there is nothing to reprocess; archive trades first (raw-archiver)');
+    expect(ctx.err.lines()).toContain(
+      'coattail_jobs: no table coattail.crypto_pulse.raw_trades: there is nothing to reprocess; archive trades first (raw-archiver)',
+    );
   });
 });

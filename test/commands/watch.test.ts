@@ -9,7 +9,6 @@ import { Capture, testContext, waitFor } from '../helpers/context.js';
 import { dynamoClient, isoAt, newAlertsTable, putAlerts, spreadItem, whaleItem } from '../helpers/watch.js';
 import { BIN } from '../helpers/paths.js';
 
-
 let client: DynamoDBClient;
 let endpoint: string;
 const children: ChildProcess[] = [];
@@ -89,7 +88,9 @@ describe('coattail watch in-process', () => {
 
   it('says the table is missing in one line, with the fix', async () => {
     const err = await failure('whales', options('no-such-table'));
-    expect(err.line()).toBe(`coattail: alert table 'no-such-table' not found: no such table at ${endpoint}. Run 'coattail local up' (or pass --table)`);
+    expect(err.line()).toBe(
+      `coattail: alert table 'no-such-table' not found: no such table at ${endpoint}. Run 'coattail local up' (or pass --table)`,
+    );
     expect(err.exitCode).toBe(1);
   });
 
@@ -105,21 +106,43 @@ describe('coattail watch in-process', () => {
     );
     while ((await describeTable(client, name))?.TableStatus !== 'ACTIVE') await new Promise((r) => setTimeout(r, 20));
     const err = await failure('whales', options(name));
-    expect(err.line()).toMatch(new RegExp(`^coattail: alert table '${name}' has no index by_type_time: .*by_type_time.*\\. Delete the table and run 'coattail local up' to recreate it$`));
+    expect(err.line()).toMatch(
+      new RegExp(
+        `^coattail: alert table '${name}' has no index by_type_time: .*by_type_time.*\\. Delete the table and run 'coattail local up' to recreate it$`,
+      ),
+    );
   });
 
   it('says when the store cannot be reached', async () => {
     const err = await failure('whales', options('t', { dynamodbEndpoint: 'http://127.0.0.1:1' }));
-    expect(err.line()).toMatch(/^coattail: cannot read alerts from DynamoDB at http:\/\/127\.0\.0\.1:1: .+\. Check 'coattail local status' or --dynamodb-endpoint$/);
+    expect(err.line()).toMatch(
+      /^coattail: cannot read alerts from DynamoDB at http:\/\/127\.0\.0\.1:1: .+\. Check 'coattail local status' or --dynamodb-endpoint$/,
+    );
   });
 
   it.each([
     ['dolphins', {}, "coattail: cannot watch 'dolphins': coattail watches whales, anomalies, spreads. Run e.g. coattail watch whales"],
-    ['whales', { since: 'soon' }, "coattail: --since 'soon' is not a duration: write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d). Pass e.g. --since 15m"],
-    ['whales', { symbols: 'BTCUSDT' }, "coattail: symbol 'BTCUSDT' is not BASE-QUOTE: symbols are written with a dash. Write it like BTC-USDT"],
-    ['whales', { symbols: ' , ' }, 'coattail: no symbols given: --symbols is empty. Leave it out to watch every symbol, or pass e.g. --symbols BTC-USDT,ETH-USDT'],
+    [
+      'whales',
+      { since: 'soon' },
+      "coattail: --since 'soon' is not a duration: write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d). Pass e.g. --since 15m",
+    ],
+    [
+      'whales',
+      { symbols: 'BTCUSDT' },
+      "coattail: symbol 'BTCUSDT' is not BASE-QUOTE: symbols are written with a dash. Write it like BTC-USDT",
+    ],
+    [
+      'whales',
+      { symbols: ' , ' },
+      'coattail: no symbols given: --symbols is empty. Leave it out to watch every symbol, or pass e.g. --symbols BTC-USDT,ETH-USDT',
+    ],
     ['whales', { minUsd: '-5' }, "coattail: --min-usd must be a number ≥ 0: got '-5'. Pass e.g. --min-usd 250000"],
-    ['whales', { intervalMs: '10' }, "coattail: --interval-ms '10' is not valid: it must be a whole number from 50 to 3600000. Pass e.g. --interval-ms 50"],
+    [
+      'whales',
+      { intervalMs: '10' },
+      "coattail: --interval-ms '10' is not valid: it must be a whole number from 50 to 3600000. Pass e.g. --interval-ms 50",
+    ],
   ])('rejects %s %j with one line and exit code 2', async (kind, over, line) => {
     const err = await failure(kind, options('t', over));
     expect(err.line()).toBe(line);
@@ -127,7 +150,10 @@ describe('coattail watch in-process', () => {
   });
 
   it('with --local and no local state, says to run local up', async () => {
-    const err = await failure('whales', options('t', { dynamodbEndpoint: undefined, local: true, stateDir: '/nonexistent/coattail-state' }));
+    const err = await failure(
+      'whales',
+      options('t', { dynamodbEndpoint: undefined, local: true, stateDir: '/nonexistent/coattail-state' }),
+    );
     expect(err.line()).toBe("coattail: local emulators are not running: no state in /nonexistent/coattail-state. Run 'coattail local up'");
   });
 });
@@ -143,7 +169,19 @@ function collect(child: ChildProcess): { out: () => string; err: () => string; e
 }
 
 describe('coattail watch, the binary with stdout a pipe', () => {
-  const args = (table: string): string[] => [BIN, 'watch', 'whales', '--dynamodb-endpoint', endpoint, '--table', table, '--since', '1h', '--interval-ms', '100'];
+  const args = (table: string): string[] => [
+    BIN,
+    'watch',
+    'whales',
+    '--dynamodb-endpoint',
+    endpoint,
+    '--table',
+    table,
+    '--since',
+    '1h',
+    '--interval-ms',
+    '100',
+  ];
 
   it('prints lines as alerts arrive, then exits 0 on SIGTERM', async () => {
     const table = await newAlertsTable(client);
@@ -159,7 +197,13 @@ describe('coattail watch, the binary with stdout a pipe', () => {
     await waitFor(() => io.out().split('\n').length > 2, 10_000, 'the second line');
     child.kill('SIGTERM');
     expect(await io.exit).toBe(0);
-    expect(io.out().trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([a, b]);
+    expect(
+      io
+        .out()
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual([a, b]);
     expect(io.err()).toBe('');
   });
 

@@ -68,14 +68,34 @@ describe('a duration option', () => {
   });
 
   it.each([
-    ['--duration', 'soon', run, "coattail: --duration 'soon' is not a duration: write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d). Pass e.g. --duration 15m"],
+    [
+      '--duration',
+      'soon',
+      run,
+      "coattail: --duration 'soon' is not a duration: write seconds (90) or a number with s, m, h or d (30s, 15m, 2h, 1d). Pass e.g. --duration 15m",
+    ],
     ['--duration', '366d', run, 'coattail: --duration 366d is out of range: it must be from 1s to 365d. Pass e.g. --duration 15m'],
     ['--duration', '0.5', run, 'coattail: --duration 0.5 is out of range: it must be from 1s to 365d. Pass e.g. --duration 15m'],
     ['--duration', '0', run, 'coattail: --duration 0 is out of range: it must be from 1s to 365d. Pass e.g. --duration 15m'],
     ['--since', '200000000d', run, 'coattail: --since 200000000d is out of range: it must be from 1s to 365d. Pass e.g. --since 15m'],
-    ['--since', '9'.repeat(400), run, `coattail: --since ${'9'.repeat(400)} is out of range: it must be from 1s to 365d. Pass e.g. --since 15m`],
-    ['--stats-interval', '0.05', stats, 'coattail: --stats-interval 0.05 is out of range: it must be 0 (off) or from 0.1s to 1d. Pass e.g. --stats-interval 10s'],
-    ['--stats-interval', '3000000', stats, 'coattail: --stats-interval 3000000 is out of range: it must be 0 (off) or from 0.1s to 1d. Pass e.g. --stats-interval 10s'],
+    [
+      '--since',
+      '9'.repeat(400),
+      run,
+      `coattail: --since ${'9'.repeat(400)} is out of range: it must be from 1s to 365d. Pass e.g. --since 15m`,
+    ],
+    [
+      '--stats-interval',
+      '0.05',
+      stats,
+      'coattail: --stats-interval 0.05 is out of range: it must be 0 (off) or from 0.1s to 1d. Pass e.g. --stats-interval 10s',
+    ],
+    [
+      '--stats-interval',
+      '3000000',
+      stats,
+      'coattail: --stats-interval 3000000 is out of range: it must be 0 (off) or from 0.1s to 1d. Pass e.g. --stats-interval 10s',
+    ],
   ])('%s %s is refused with one line', (flag, text, range, expected) => {
     expect(line(flag, text, range)).toBe(expected);
   });

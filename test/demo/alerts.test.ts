@@ -9,15 +9,27 @@ const table = `demo-alerts-${process.pid}-${Date.now()}`;
 let client: DynamoDBClient;
 
 async function put(item: Record<string, string>): Promise<void> {
-  await client.send(new PutItemCommand({ TableName: table, Item: Object.fromEntries(Object.entries(item).map(([k, v]) => [k, { S: v }])) }));
+  await client.send(
+    new PutItemCommand({ TableName: table, Item: Object.fromEntries(Object.entries(item).map(([k, v]) => [k, { S: v }])) }),
+  );
 }
 
 beforeAll(async () => {
   client = createDynamoClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1' }, {});
   await ensureAlertsTable(client, { tableName: table });
   // Written out of time order: the read gives them back oldest first.
-  await put({ alert_id: 'whale:binance:BTC-USDT:2', alert_type: 'whale', alert_time: '2026-01-01T00:00:02.000Z', written_at: '2026-01-01T00:00:04.000Z' });
-  await put({ alert_id: 'whale:coinbase:ETH-USDT:9', alert_type: 'whale', alert_time: '2026-01-01T00:00:01.000Z', written_at: '2026-01-01T00:00:02.500Z' });
+  await put({
+    alert_id: 'whale:binance:BTC-USDT:2',
+    alert_type: 'whale',
+    alert_time: '2026-01-01T00:00:02.000Z',
+    written_at: '2026-01-01T00:00:04.000Z',
+  });
+  await put({
+    alert_id: 'whale:coinbase:ETH-USDT:9',
+    alert_type: 'whale',
+    alert_time: '2026-01-01T00:00:01.000Z',
+    written_at: '2026-01-01T00:00:02.500Z',
+  });
   await put({ alert_id: 'spread:ETH-USDT:2026-01-01T00:00:00.000Z', alert_type: 'spread', alert_time: '2026-01-01T00:00:30.000Z' });
 });
 

@@ -41,7 +41,9 @@ function query(type: string, position?: string): QueryState {
 
 describe('what is left in Kinesis after a query’s position', () => {
   it('records after the position are left; none after the last one', async () => {
-    expect(await kinesisPending(client, stream, [query('TRIM_HORIZON')])).toEqual(['whale-detector/whales: trades left in shardId-000000000000']);
+    expect(await kinesisPending(client, stream, [query('TRIM_HORIZON')])).toEqual([
+      'whale-detector/whales: trades left in shardId-000000000000',
+    ]);
     expect(await kinesisPending(client, stream, [query('AFTER_SEQUENCE_NUMBER', sequences[1])])).toHaveLength(1);
     expect(await kinesisPending(client, stream, [query('AFTER_SEQUENCE_NUMBER', sequences[2])])).toEqual([]);
     expect(await kinesisPending(client, stream, [query('SHARD_END')])).toEqual([]);
@@ -56,10 +58,27 @@ describe('what is left in Kinesis after a query’s position', () => {
     };
     write('offsets/0', 'v1\n{"batchWatermarkMs":0,"batchTimestampMs":1}\n{"metadata":{"streamName":"s","batchId":"0"}}');
     write('commits/0', 'v1\n{"nextBatchWatermarkMs":0}');
-    write('sources/0/shard-commit/0/shardId-000000000000', JSON.stringify({ shardId: 'shardId-000000000000', iteratorType: 'AFTER_SEQUENCE_NUMBER', iteratorPosition: sequences[1] }));
-    const common = { checkpointRoot: root, warehouse: path.join(tmp, 'warehouse'), client, stream, gone: () => false, intervalMs: 20, recheckMs: 50 };
-    expect(await drain({ ...common, timeoutMs: 300 })).toEqual({ outcome: 'timeout', pending: ['whale-detector/whales: trades left in shardId-000000000000'] });
-    write('sources/0/shard-commit/0/shardId-000000000000', JSON.stringify({ shardId: 'shardId-000000000000', iteratorType: 'AFTER_SEQUENCE_NUMBER', iteratorPosition: sequences[2] }));
+    write(
+      'sources/0/shard-commit/0/shardId-000000000000',
+      JSON.stringify({ shardId: 'shardId-000000000000', iteratorType: 'AFTER_SEQUENCE_NUMBER', iteratorPosition: sequences[1] }),
+    );
+    const common = {
+      checkpointRoot: root,
+      warehouse: path.join(tmp, 'warehouse'),
+      client,
+      stream,
+      gone: () => false,
+      intervalMs: 20,
+      recheckMs: 50,
+    };
+    expect(await drain({ ...common, timeoutMs: 300 })).toEqual({
+      outcome: 'timeout',
+      pending: ['whale-detector/whales: trades left in shardId-000000000000'],
+    });
+    write(
+      'sources/0/shard-commit/0/shardId-000000000000',
+      JSON.stringify({ shardId: 'shardId-000000000000', iteratorType: 'AFTER_SEQUENCE_NUMBER', iteratorPosition: sequences[2] }),
+    );
     expect(await drain({ ...common, timeoutMs: 10_000 })).toEqual({ outcome: 'settled', pending: [] });
     expect((await drain({ ...common, timeoutMs: 10_000, gone: () => true })).outcome).toBe('gone');
   });

@@ -73,7 +73,9 @@ describe('a folder that is not the demo’s', () => {
     const file = path.join(tmp, 'a-file');
     writeFileSync(file, 'x');
     const err = thrown(() => planDemo({ dir: file }, ctx, { canShowView: false }));
-    expect(err.line()).toBe(`coattail: --dir ${file} is not a folder: the demo needs a folder of its own. Pick an empty or new folder for --dir (or COATTAIL_DEMO_DIR)`);
+    expect(err.line()).toBe(
+      `coattail: --dir ${file} is not a folder: the demo needs a folder of its own. Pick an empty or new folder for --dir (or COATTAIL_DEMO_DIR)`,
+    );
     expect(err.exitCode).toBe(2);
   });
 
@@ -81,7 +83,11 @@ describe('a folder that is not the demo’s', () => {
     const dir = usersFolder('users-cli');
     const before = everyFile(dir);
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'demo', '--headless', '--dir', dir, '--fresh'], { cwd: tmp, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'demo', '--headless', '--dir', dir, '--fresh'], {
+        cwd: tmp,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

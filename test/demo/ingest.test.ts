@@ -59,7 +59,11 @@ describe('the demo ingest on a forced exit', () => {
     try {
       await sim.done;
       // Every printed trade, and Coinbase's last_match of the one before the session; Binance's is not sent.
-      const expected = new Set([...printed.slice(sim.initialTrades.length), ...sim.initialTrades.filter((t) => t.exchange === 'coinbase')].map((p) => `${p.exchange}:${p.symbol}:${p.tradeId}`));
+      const expected = new Set(
+        [...printed.slice(sim.initialTrades.length), ...sim.initialTrades.filter((t) => t.exchange === 'coinbase')].map(
+          (p) => `${p.exchange}:${p.symbol}:${p.tradeId}`,
+        ),
+      );
       await waitFor(() => ingest.accepted() === expected.size, 15_000, 'every trade taken in');
       await waitFor(() => requests > 0, 15_000, 'a PutRecords request in flight');
       expect(saves).toHaveLength(1);
@@ -69,7 +73,10 @@ describe('the demo ingest on a forced exit', () => {
       expect(line).toHaveLength(1);
       const m = /^coattail: saved (\d+) trades not yet delivered in (\S+); send them again once the sink is healthy$/.exec(line[0]!);
       expect(m, line[0]).not.toBeNull();
-      const saved = readFileSync(m![2]!, 'utf8').trim().split('\n').map((l) => JSON.parse((JSON.parse(l) as { record: string }).record) as { event_id: string });
+      const saved = readFileSync(m![2]!, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse((JSON.parse(l) as { record: string }).record) as { event_id: string });
       expect(saved).toHaveLength(Number(m![1]));
       // Nothing was acknowledged, so every trade the ingest took in is in the file, once.
       const ids = saved.map((t) => t.event_id);

@@ -47,7 +47,13 @@ setInterval(() => {}, 1000);
 );
 
 function start(mode: string, children: ChildGroups): SparkPipeline {
-  return SparkPipeline.start(process.execPath, [FAKE_DRIVER, mode], { cwd: tmp, env: process.env, logFile: path.join(tmp, `${mode}.log`), children, logger: silentLogger });
+  return SparkPipeline.start(process.execPath, [FAKE_DRIVER, mode], {
+    cwd: tmp,
+    env: process.env,
+    logFile: path.join(tmp, `${mode}.log`),
+    children,
+    logger: silentLogger,
+  });
 }
 
 function jvmPid(logFile: string): number {

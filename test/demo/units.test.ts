@@ -41,7 +41,13 @@ describe('latency', () => {
   });
 
   it('measures from the trade time (microseconds) to written_at, falling back to alert_time', () => {
-    expect(alertLatencyMs({ trade_time: '2026-01-01T00:00:00.100000Z', alert_time: '2026-01-01T00:00:00.100Z', written_at: '2026-01-01T00:00:02.600Z' })).toBe(2500);
+    expect(
+      alertLatencyMs({
+        trade_time: '2026-01-01T00:00:00.100000Z',
+        alert_time: '2026-01-01T00:00:00.100Z',
+        written_at: '2026-01-01T00:00:02.600Z',
+      }),
+    ).toBe(2500);
     expect(alertLatencyMs({ alert_time: '2026-01-01T00:00:00.000Z', written_at: '2026-01-01T00:00:01.000Z' })).toBe(1000);
     expect(alertLatencyMs({ alert_time: '2026-01-01T00:00:00.000Z' })).toBeUndefined();
   });
@@ -69,14 +75,20 @@ describe('progress from the checkpoints', () => {
     writeFileSync(file, text);
   }
   function offsets(root: string, query: string, id: number, watermark: string, source: string): void {
-    write(path.join(root, query, 'offsets', String(id)), `v1\n{"batchWatermarkMs":${watermark},"batchTimestampMs":1795745776886,"conf":{"spark.sql.shuffle.partitions":"1"}}\n${source}`);
+    write(
+      path.join(root, query, 'offsets', String(id)),
+      `v1\n{"batchWatermarkMs":${watermark},"batchTimestampMs":1795745776886,"conf":{"spark.sql.shuffle.partitions":"1"}}\n${source}`,
+    );
     writeFileSync(path.join(root, query, 'offsets', `.${id}.crc`), '');
   }
   function commit(root: string, query: string, id: number, next: string): void {
     write(path.join(root, query, 'commits', String(id)), `v1\n{"nextBatchWatermarkMs":${next}}`);
   }
   function shardCommit(root: string, query: string, id: number, shard: string, type: string, position?: string): void {
-    write(path.join(root, query, 'sources', '0', 'shard-commit', String(id), shard), JSON.stringify({ shardId: shard, iteratorType: type, ...(position ? { iteratorPosition: position } : {}) }));
+    write(
+      path.join(root, query, 'sources', '0', 'shard-commit', String(id), shard),
+      JSON.stringify({ shardId: shard, iteratorType: type, ...(position ? { iteratorPosition: position } : {}) }),
+    );
   }
   const kinesisOffset = `{"metadata":{"streamName":"coattail-trades","batchId":"1"},"shardId-000000000000":{"iteratorType":"AFTER_SEQUENCE_NUMBER","iteratorPosition":"${SEQ_A}"}}`;
 
@@ -113,7 +125,7 @@ describe('progress from the checkpoints', () => {
     expect(readQueries(root).map((x) => x.query)).toEqual([q]);
   });
 
-  it('an Iceberg-reading query is pending until it has read the table\'s current snapshot (64-bit ids kept exact)', () => {
+  it("an Iceberg-reading query is pending until it has read the table's current snapshot (64-bit ids kept exact)", () => {
     const root = path.join(tmp, 'cp2');
     const warehouse = path.join(tmp, 'wh2');
     const table = path.join(warehouse, 'crypto_pulse', 'volume_aggregates');
@@ -124,7 +136,10 @@ describe('progress from the checkpoints', () => {
     expect(currentSnapshotId(table)).toBeUndefined();
     expect(localPending(readQueryState(root, q), warehouse)).toBeUndefined();
     write(path.join(table, 'metadata', 'version-hint.text'), '2');
-    write(path.join(table, 'metadata', 'v2.metadata.json'), '{\n  "format-version" : 2,\n  "current-snapshot-id" : 4956296860281187053,\n  "snapshots" : [ ]\n}');
+    write(
+      path.join(table, 'metadata', 'v2.metadata.json'),
+      '{\n  "format-version" : 2,\n  "current-snapshot-id" : 4956296860281187053,\n  "snapshots" : [ ]\n}',
+    );
     expect(currentSnapshotId(table)).toBe('4956296860281187053');
     expect(localPending(readQueryState(root, q), warehouse)).toContain('has a snapshot it has not read');
     offsets(root, q, 1, '0', '{"version":1,"snapshot_id":4956296860281187053,"position":3,"scan_all_files":false}');
@@ -168,10 +183,38 @@ describe('spark applications and arguments', () => {
       jobSettings: ['whale-detector:trigger=1 second', 'volume-anomaly:min_periods=2'],
     });
     expect(args).toEqual([
-      '-m', 'coattail_jobs', 'pipeline', '--jobs', 'whale-detector,raw-archiver', '--mode', 'local', '--region', 'us-east-1',
-      '--stream', 's', '--alerts-table', 't', '--kinesis-endpoint', 'http://127.0.0.1:1', '--dynamodb-endpoint', 'http://127.0.0.1:2',
-      '--warehouse', '/w', '--checkpoint-root', '/c', '--raw-root', '/r', '--watermark', '10 seconds', '--trigger', '5 seconds',
-      '--set', 'whale-detector:trigger=1 second', '--set', 'volume-anomaly:min_periods=2', '--warm-up',
+      '-m',
+      'coattail_jobs',
+      'pipeline',
+      '--jobs',
+      'whale-detector,raw-archiver',
+      '--mode',
+      'local',
+      '--region',
+      'us-east-1',
+      '--stream',
+      's',
+      '--alerts-table',
+      't',
+      '--kinesis-endpoint',
+      'http://127.0.0.1:1',
+      '--dynamodb-endpoint',
+      'http://127.0.0.1:2',
+      '--warehouse',
+      '/w',
+      '--checkpoint-root',
+      '/c',
+      '--raw-root',
+      '/r',
+      '--watermark',
+      '10 seconds',
+      '--trigger',
+      '5 seconds',
+      '--set',
+      'whale-detector:trigger=1 second',
+      '--set',
+      'volume-anomaly:min_periods=2',
+      '--warm-up',
     ]);
     // Only an application that runs the whale detector warms it up.
     const windows = pipelineArgs({ ...places, jobs: ['raw-archiver', 'spread-calculator'], jobSettings: [] });
@@ -200,7 +243,11 @@ describe('planDemo', () => {
   });
 
   it('takes the scripted scenario with its options; the user settings come last', () => {
-    const plan = planDemo({ scenario: 'scripted', align: '10', watermark: '10s', set: ['volume-anomaly:min_periods=2'], duration: '2.5m', seed: '3' }, ctx, view);
+    const plan = planDemo(
+      { scenario: 'scripted', align: '10', watermark: '10s', set: ['volume-anomaly:min_periods=2'], duration: '2.5m', seed: '3' },
+      ctx,
+      view,
+    );
     expect(plan.scenario?.name).toBe('scripted');
     expect(plan.alignSecond).toBe(10);
     expect(plan.watermark).toBe('10 seconds');
@@ -261,7 +308,12 @@ describe('summary', () => {
   };
 
   it('aligns two columns when there is no table library', () => {
-    expect(plainTable([['trades in', '5'], ['rows raw_trades', '1,000']])).toBe('trades in            5\nrows raw_trades  1,000');
+    expect(
+      plainTable([
+        ['trades in', '5'],
+        ['rows raw_trades', '1,000'],
+      ]),
+    ).toBe('trades in            5\nrows raw_trades  1,000');
   });
 
   it('prints the table on stdout and the notes for people apart', async () => {

@@ -32,7 +32,13 @@ describe('the demo running phase', () => {
       market: { done: never<void>(), startedAtMs: 0 } as unknown as Market,
       spark: { anyExited: never<string>() } as unknown as RunningApps,
       ingest: { result: never() } as unknown as DemoIngest,
-      store: { region: 'us-east-1', kinesisEndpoint: 'http://127.0.0.1:1', dynamodbEndpoint: 'http://127.0.0.1:1', stream: 's', alertsTable: 't' },
+      store: {
+        region: 'us-east-1',
+        kinesisEndpoint: 'http://127.0.0.1:1',
+        dynamodbEndpoint: 'http://127.0.0.1:1',
+        stream: 's',
+        alertsTable: 't',
+      },
       log: { logger, mute: () => undefined },
       hooks: {
         // The live view: open until the demo ends for another reason.

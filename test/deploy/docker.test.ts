@@ -73,7 +73,13 @@ function inContext(rel: string): boolean {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
-  const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}(/.*)?$`);
+  const glob = (pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')}(/.*)?$`,
+    );
   let included = true;
   for (const rule of rules) {
     const negated = rule.startsWith('!');
@@ -133,10 +139,15 @@ describe('the Dockerfile', () => {
       const parts = c.args.split(/\s+/).filter((p) => !p.startsWith('--'));
       return path.posix.join(workdir, parts.at(-1)!);
     });
-    expect(copiedTo.some((dest) => needed.startsWith(`${dest}/`)), `${needed} is not under ${copiedTo.join(', ')}`).toBe(true);
+    expect(
+      copiedTo.some((dest) => needed.startsWith(`${dest}/`)),
+      `${needed} is not under ${copiedTo.join(', ')}`,
+    ).toBe(true);
     expect(copiedTo).toContain(path.posix.join(workdir, path.posix.dirname(script)));
     // The build stage compiles with tsconfig.json: outDir dist, rootDir . → <workdir>/dist/src, what the final stage copies.
-    const tsconfig = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string; rootDir: string } };
+    const tsconfig = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8')) as {
+      compilerOptions: { outDir: string; rootDir: string };
+    };
     expect(tsconfig.compilerOptions).toMatchObject({ outDir: 'dist', rootDir: '.' });
     const buildDir = single(all[0]!, 'WORKDIR').args;
     const fromBuild = named(final, 'COPY').find((c) => c.args.startsWith('--from='))!;
@@ -149,11 +160,12 @@ describe('the Dockerfile', () => {
       .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
     expect(sources.length).toBeGreaterThan(3);
     for (const s of sources) expect(inContext(s.replace(/^\.\//, '')), s).toBe(true);
-    for (const kept of ['node_modules', 'dist', '.coattail', '.git', 'jobs-py', 'coattail.config.json', 'test']) expect(inContext(kept), kept).toBe(false);
+    for (const kept of ['node_modules', 'dist', '.coattail', '.git', 'jobs-py', 'coattail.config.json', 'test'])
+      expect(inContext(kept), kept).toBe(false);
   });
 });
 
-describe('the image\'s command, run without a shell', () => {
+describe("the image's command, run without a shell", () => {
   const running: { sims: SimulatorHandle[]; pids: number[] } = { sims: [], pids: [] };
   afterEach(async () => {
     for (const pid of running.pids.splice(0)) {
@@ -168,14 +180,35 @@ describe('the image\'s command, run without a shell', () => {
 
   it.each(['SIGTERM', 'SIGINT'] as const)('%s: stops reading, flushes every accepted trade, exits 0', async (signal) => {
     const sim = await startSimulator({
-      scenario: parseScenario({ symbols: [{ symbol: 'BTC-USDT', startPrice: 65000 }, { symbol: 'ETH-USDT', startPrice: 3200 }], waitForClients: true, rate: 200 }),
+      scenario: parseScenario({
+        symbols: [
+          { symbol: 'BTC-USDT', startPrice: 65000 },
+          { symbol: 'ETH-USDT', startPrice: 3200 },
+        ],
+        waitForClients: true,
+        rate: 200,
+      }),
       seed: 3,
     });
     running.sims.push(sim);
     const entrypoint = execForm(single(final, 'ENTRYPOINT').args)!;
     const cmd = execForm(single(final, 'CMD').args)!;
     // What the container runs (node replaced by this node binary), with the image's WORKDIR layout = the checkout.
-    const args = [...entrypoint.slice(1), ...cmd, '--sink', 'stdout', '--json', '--stats-interval', '0', '--symbols', 'BTC-USDT,ETH-USDT', '--binance-url', sim.binanceUrl, '--coinbase-url', sim.coinbaseUrl];
+    const args = [
+      ...entrypoint.slice(1),
+      ...cmd,
+      '--sink',
+      'stdout',
+      '--json',
+      '--stats-interval',
+      '0',
+      '--symbols',
+      'BTC-USDT,ETH-USDT',
+      '--binance-url',
+      sim.binanceUrl,
+      '--coinbase-url',
+      sim.coinbaseUrl,
+    ];
     const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     running.pids.push(child.pid!);
     let out = '';

@@ -10,17 +10,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bucketLayout } from '../../src/config/layout.js';
-import {
-  IAM_FILES,
-  ROOT,
-  allowedActions,
-  list,
-  loadTemplate,
-  readIamFile,
-  renderIam,
-  statements,
-  type Json,
-} from '../helpers/deploy.js';
+import { IAM_FILES, ROOT, allowedActions, list, loadTemplate, readIamFile, renderIam, statements, type Json } from '../helpers/deploy.js';
 
 type Principal = 'ingest' | 'operator' | 'emr-job';
 
@@ -61,11 +51,12 @@ const ALLOWANCE: Record<Principal, Record<string, string>> = {
   ingest: {},
   operator: {
     'iam:PassRole': 'StartJobRun hands the execution role to EMR Serverless',
-    's3:ListBucket': 'without it S3 answers 403 instead of 404 for a missing key: the bundle upload, the first ledger read and logs not written yet rely on the 404',
-    's3:GetBucketLocation': 'Athena writes query results with the caller\'s credentials',
-    's3:ListBucketMultipartUploads': 'Athena writes query results with the caller\'s credentials',
-    's3:ListMultipartUploadParts': 'Athena writes query results with the caller\'s credentials',
-    's3:AbortMultipartUpload': 'Athena writes query results with the caller\'s credentials',
+    's3:ListBucket':
+      'without it S3 answers 403 instead of 404 for a missing key: the bundle upload, the first ledger read and logs not written yet rely on the 404',
+    's3:GetBucketLocation': "Athena writes query results with the caller's credentials",
+    's3:ListBucketMultipartUploads': "Athena writes query results with the caller's credentials",
+    's3:ListMultipartUploadParts': "Athena writes query results with the caller's credentials",
+    's3:AbortMultipartUpload': "Athena writes query results with the caller's credentials",
     'glue:CreateDatabase': 'Athena runs CREATE DATABASE IF NOT EXISTS against Glue as the caller (and needs it on `default`)',
     'glue:GetDatabase': 'Athena runs the DDL against Glue as the caller',
     'glue:CreateTable': 'Athena runs CREATE TABLE against Glue as the caller',
@@ -143,7 +134,11 @@ function callerOf(file: string): Principal | 'local' | undefined {
   return CALLER_BY_PATH.find(([prefix]) => file.startsWith(prefix))?.[1];
 }
 
-const pascal = (snake: string): string => snake.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+const pascal = (snake: string): string =>
+  snake
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 
 /** Every boto3 client call of the jobs, as the IAM action it needs (the service from the file's client). */
 function boto3CallSites(): CallSite[] {
@@ -157,7 +152,8 @@ function boto3CallSites(): CallSite[] {
       ...[...text.matchAll(/boto3\.client\(\s*"([a-z0-9-]+)"/g)].map((m) => m[1]!),
       ...[...text.matchAll(/mypy_boto3_([a-z0-9_]+)\.client import/g)].map((m) => m[1]!),
     ]);
-    if (services.size !== 1) throw new Error(`${file}: client calls with ${services.size} boto3 services in the file; cannot tell which each is`);
+    if (services.size !== 1)
+      throw new Error(`${file}: client calls with ${services.size} boto3 services in the file; cannot tell which each is`);
     const [service] = [...services];
     for (const call of calls) sites.push({ file, action: `${service}:${pascal(call)}` });
   }
@@ -166,12 +162,16 @@ function boto3CallSites(): CallSite[] {
 
 function expectedActions(principal: Principal): Set<string> {
   if (principal === 'emr-job') return new Set(boto3CallSites().map((s) => s.action));
-  return new Set(sdkCallSites().filter((s) => callerOf(s.file) === principal).map((s) => s.action));
+  return new Set(
+    sdkCallSites()
+      .filter((s) => callerOf(s.file) === principal)
+      .map((s) => s.action),
+  );
 }
 
 const template = loadTemplate();
 
-describe('deploy/iam/*.json are the template\'s IAM documents', () => {
+describe("deploy/iam/*.json are the template's IAM documents", () => {
   it.each(IAM_FILES.map((f) => [f.file, f] as const))('%s', async (_name, entry) => {
     const resource = template.Resources[entry.resource];
     expect(resource, entry.resource).toBeDefined();
@@ -180,7 +180,9 @@ describe('deploy/iam/*.json are the template\'s IAM documents', () => {
   });
 
   it('deploy/iam holds nothing else', () => {
-    const files = readdirSync(path.join(ROOT, 'deploy', 'iam')).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(path.join(ROOT, 'deploy', 'iam'))
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     expect(files).toEqual(IAM_FILES.map((f) => f.file).sort());
   });
 });
@@ -194,25 +196,33 @@ describe('every AWS call of the code is allowed to the principal that makes it, 
     expect(unknown, 'add the file to CALLER_BY_PATH (and its action to the right policy)').toEqual([]);
   });
 
-  it('the jobs\' boto3 calls are found', () => {
+  it("the jobs' boto3 calls are found", () => {
     expect(boto3CallSites().length).toBeGreaterThan(0);
   });
 
-  it.each(['ingest', 'operator', 'emr-job'] as const)('%s: the policy allows exactly the code\'s actions plus the listed allowance', (principal) => {
-    const expected = expectedActions(principal);
-    const allowance = ALLOWANCE[principal];
-    const policy = allowedActions(readIamFile(POLICY_OF[principal]));
-    const missing = [...expected].filter((a) => !policy.has(a)).sort();
-    expect(missing, `called by the code, not allowed to ${principal}`).toEqual([]);
-    const unexplained = [...policy].filter((a) => !expected.has(a) && !(a in allowance)).sort();
-    expect(unexplained, `allowed to ${principal} without a call or a reason`).toEqual([]);
-    const stale = Object.keys(allowance).filter((a) => !policy.has(a) || expected.has(a)).sort();
-    expect(stale, 'allowance entries no longer needed').toEqual([]);
-  });
+  it.each(['ingest', 'operator', 'emr-job'] as const)(
+    "%s: the policy allows exactly the code's actions plus the listed allowance",
+    (principal) => {
+      const expected = expectedActions(principal);
+      const allowance = ALLOWANCE[principal];
+      const policy = allowedActions(readIamFile(POLICY_OF[principal]));
+      const missing = [...expected].filter((a) => !policy.has(a)).sort();
+      expect(missing, `called by the code, not allowed to ${principal}`).toEqual([]);
+      const unexplained = [...policy].filter((a) => !expected.has(a) && !(a in allowance)).sort();
+      expect(unexplained, `allowed to ${principal} without a call or a reason`).toEqual([]);
+      const stale = Object.keys(allowance)
+        .filter((a) => !policy.has(a) || expected.has(a))
+        .sort();
+      expect(stale, 'allowance entries no longer needed').toEqual([]);
+    },
+  );
 
   it('ingest may write to the stream and nothing else', () => {
     // Independently of the scan: the two calls the ingest path makes (checkStream, the writer's PutRecords).
-    expect([...allowedActions(readIamFile('ingest-task-role.json'))].sort()).toEqual(['kinesis:DescribeStreamSummary', 'kinesis:PutRecords']);
+    expect([...allowedActions(readIamFile('ingest-task-role.json'))].sort()).toEqual([
+      'kinesis:DescribeStreamSummary',
+      'kinesis:PutRecords',
+    ]);
   });
 });
 
@@ -276,7 +286,11 @@ describe('resources are scoped', () => {
       'ingest-execution-trust.json': 'ecs-tasks.amazonaws.com',
     };
     for (const [file, service] of Object.entries(expected)) {
-      const [s, ...rest] = statements(readIamFile(file)) as unknown as Array<{ Principal: Json; Action: string; Condition: Record<string, Record<string, string>> }>;
+      const [s, ...rest] = statements(readIamFile(file)) as unknown as Array<{
+        Principal: Json;
+        Action: string;
+        Condition: Record<string, Record<string, string>>;
+      }>;
       expect(rest, file).toEqual([]);
       expect(s!.Principal).toEqual({ Service: service });
       expect(s!.Action).toBe('sts:AssumeRole');
@@ -285,8 +299,10 @@ describe('resources are scoped', () => {
     }
   });
 
-  it('the job role may drop the schema-evolution demo\'s table and no other', () => {
-    const demoTable = /DEMO_TABLE = "([a-z_]+)"/.exec(readFileSync(path.join(ROOT, 'jobs-py', 'coattail_jobs', 'batch', 'schema_evolution.py'), 'utf8'))?.[1];
+  it("the job role may drop the schema-evolution demo's table and no other", () => {
+    const demoTable = /DEMO_TABLE = "([a-z_]+)"/.exec(
+      readFileSync(path.join(ROOT, 'jobs-py', 'coattail_jobs', 'batch', 'schema_evolution.py'), 'utf8'),
+    )?.[1];
     expect(demoTable).toBe('schema_evolution_demo');
     const drops = statements(readIamFile('emr-job-role.json')).filter((s) => list(s.Action).includes('glue:DeleteTable'));
     expect(drops).toHaveLength(1);

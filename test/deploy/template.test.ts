@@ -61,7 +61,7 @@ function ddlDatabase(): string {
 const byName = <T extends { AttributeName?: string; IndexName?: string }>(xs: readonly T[]): T[] =>
   [...xs].sort((a, b) => String(a.AttributeName ?? a.IndexName).localeCompare(String(b.AttributeName ?? b.IndexName)));
 
-describe('names are the code\'s defaults', () => {
+describe("names are the code's defaults", () => {
   it('the stream', () => {
     expect(paramDefault('StreamName')).toBe(DEFAULT_STREAM);
     expect(paramDefault('StreamName')).toBe(optionDefault(command('ingest'), '--stream'));
@@ -75,7 +75,7 @@ describe('names are the code\'s defaults', () => {
     expect(resource('AlertsTable').TableName).toEqual({ Ref: 'AlertsTableName' });
   });
 
-  it('the Glue database is the DDL\'s, located where the DDL and the jobs\' catalog put its tables', () => {
+  it("the Glue database is the DDL's, located where the DDL and the jobs' catalog put its tables", () => {
     const db = ddlDatabase();
     const input = resource('GlueDatabase').DatabaseInput as JsonObject;
     expect(input.Name).toBe(db);
@@ -127,19 +127,30 @@ describe('the bucket', () => {
   it('expires run logs, dead letters and Athena results under the prefixes the code writes them to', () => {
     // quality.py's dlq_dir: {raw_root}/dlq/{reason}/dt={day}.
     expect(readRepo('jobs-py', 'coattail_jobs', 'quality.py')).toContain('return f"{raw_root.rstrip(\'/\')}/dlq/{reason}/dt={day}"');
-    expect(rules.map((r) => r.Prefix).sort()).toEqual([keyOf(layout.logUri), keyOf(layout.athenaOutput), `${keyOf(layout.rawRoot)}/dlq/`].sort());
+    expect(rules.map((r) => r.Prefix).sort()).toEqual(
+      [keyOf(layout.logUri), keyOf(layout.athenaOutput), `${keyOf(layout.rawRoot)}/dlq/`].sort(),
+    );
   });
 
   it('is private, encrypted, TLS only', () => {
-    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
-    expect(bucket.BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
     const deny = ((resource('DataBucketPolicy').PolicyDocument as JsonObject).Statement as JsonObject[])[0]!;
     expect(deny).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
   });
 
   it('the Athena work group writes results where ddl apply expects them', () => {
     const config = resource('AthenaWorkGroup').WorkGroupConfiguration as JsonObject;
-    expect((config.ResultConfiguration as JsonObject).OutputLocation).toEqual({ 'Fn::Sub': layout.athenaOutput.replace('s3://B/', 's3://${DataBucket}/') });
+    expect((config.ResultConfiguration as JsonObject).OutputLocation).toEqual({
+      'Fn::Sub': layout.athenaOutput.replace('s3://B/', 's3://${DataBucket}/'),
+    });
   });
 });
 
@@ -159,7 +170,7 @@ describe('metrics and alarms', () => {
 
   it('the undelivered-trades metric matches the line ingest logs (JSON logs, a count field)', () => {
     const undeliveredTs = readRepo('src', 'ingest', 'undelivered-file.ts');
-    const m = /k\.logger\.error\('([^']+)', \{ count: records\.length/.exec(undeliveredTs);
+    const m = /k\.logger\.error\(\s*'([^']+)',\s*\{\s*count: records\.length/.exec(undeliveredTs);
     expect(m).not.toBeNull();
     const filter = resource('IngestUndeliveredMetric');
     expect(filter.FilterPattern).toBe(`{ $.msg = "${m![1]}" }`);
@@ -172,8 +183,8 @@ describe('metrics and alarms', () => {
 
 describe('the alarms on trades neither delivered nor saved', () => {
   it.each([
-    ['IngestHeldMetric', 'IngestUnsavedAlarm', /this\.logger\.error\('([^']+)', \{ records: records\.length/],
-    ['IngestLostMetric', 'IngestLostAlarm', /this\.logger\.error\('([^']+)', \{ records: held\.records\.length/],
+    ['IngestHeldMetric', 'IngestUnsavedAlarm', /this\.logger\.error\(\s*'([^']+)',\s*\{\s*records: records\.length/],
+    ['IngestLostMetric', 'IngestLostAlarm', /this\.logger\.error\(\s*'([^']+)',\s*\{\s*records: held\.records\.length/],
   ])('%s matches the line the writer logs, and %s fires on one trade', (filterName, alarmName, line) => {
     const m = line.exec(readRepo('src', 'kinesis', 'writer.ts'));
     expect(m).not.toBeNull();
@@ -183,7 +194,12 @@ describe('the alarms on trades neither delivered nor saved', () => {
     expect(transform.MetricValue).toBe('$.records');
     const alarm = resource(alarmName);
     expect([alarm.Namespace, alarm.MetricName]).toEqual([transform.MetricNamespace, transform.MetricName]);
-    expect([alarm.Statistic, alarm.Threshold, alarm.ComparisonOperator, alarm.TreatMissingData]).toEqual(['Sum', 1, 'GreaterThanOrEqualToThreshold', 'notBreaching']);
+    expect([alarm.Statistic, alarm.Threshold, alarm.ComparisonOperator, alarm.TreatMissingData]).toEqual([
+      'Sum',
+      1,
+      'GreaterThanOrEqualToThreshold',
+      'notBreaching',
+    ]);
   });
 });
 
@@ -217,7 +233,7 @@ describe('the ingest task', () => {
     for (const name of Object.keys(containerEnv())) expect(read.has(name), name).toBe(true);
   });
 
-  it('runs the image\'s ingest command, as the task role, with logs to its log group', () => {
+  it("runs the image's ingest command, as the task role, with logs to its log group", () => {
     expect((container().Command as string[])[0]).toBe('ingest');
     const task = resource('IngestTaskDefinition');
     expect(task.TaskRoleArn).toEqual({ 'Fn::GetAtt': 'IngestTaskRole.Arn' });
@@ -261,7 +277,12 @@ describe('the deployed ingest, run as the task runs it', () => {
     await ensureStream(client, stream, 2);
     const symbols = String(paramDefault('IngestSymbols')).split(',');
     const sim = await startSimulator({
-      scenario: parseScenario({ symbols: symbols.map((symbol) => ({ symbol, startPrice: 100 })), waitForClients: true, rate: 1000, totalTrades: 600 }),
+      scenario: parseScenario({
+        symbols: symbols.map((symbol) => ({ symbol, startPrice: 100 })),
+        waitForClients: true,
+        rate: 1000,
+        totalTrades: 600,
+      }),
       seed: 7,
     });
     running.sims.push(sim);
@@ -269,7 +290,9 @@ describe('the deployed ingest, run as the task runs it', () => {
     const total = 600 + sim.initialTrades.filter((t) => t.exchange === 'coinbase').length;
 
     const task = container();
-    const taskEnv = Object.fromEntries((task.Environment as JsonObject[]).map((e) => [e.Name as string, resolve(e.Value!, { 'AWS::Region': region, StreamName: stream })]));
+    const taskEnv = Object.fromEntries(
+      (task.Environment as JsonObject[]).map((e) => [e.Name as string, resolve(e.Value!, { 'AWS::Region': region, StreamName: stream })]),
+    );
     // Only where AWS and the exchanges are changes (the emulator, the simulator), and when to stop.
     const standIns = {
       COATTAIL_KINESIS_ENDPOINT: inject('kinesisEndpoint'),
@@ -319,8 +342,11 @@ describe('EMR Serverless', () => {
     expect(app.AutoStopConfiguration).toMatchObject({ Enabled: true });
   });
 
-  it('the outputs\' ready-made commands use only flags the commands have', () => {
-    for (const [output, cmd] of [['SaveJobsConfig', command('jobs', 'submit')], ['SaveDdlConfig', command('ddl', 'apply')]] as const) {
+  it("the outputs' ready-made commands use only flags the commands have", () => {
+    for (const [output, cmd] of [
+      ['SaveJobsConfig', command('jobs', 'submit')],
+      ['SaveDdlConfig', command('ddl', 'apply')],
+    ] as const) {
       const value = template.Outputs[output]!.Value as JsonObject;
       const text = String(value['Fn::Sub']);
       const flags = [...text.matchAll(/(--[a-z-]+)/g)].map((m) => m[1]!);

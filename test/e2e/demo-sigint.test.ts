@@ -66,7 +66,11 @@ describe('coattail demo and Ctrl-C', () => {
   it(
     'stops everything it started and leaves no process behind',
     async () => {
-      const child = spawn(process.execPath, demoCommand(path.join(tmp, 'demo')), { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, demoCommand(path.join(tmp, 'demo')), {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

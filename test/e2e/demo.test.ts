@@ -91,7 +91,14 @@ const NEAR_MISS: [string, string, string, number] = ['coinbase', 'SOL-USDT', 'bu
 
 /** The printed trade a scripted whale became: price × size is at least the target, within 0.01 %. */
 function printedWhale(printed: readonly Printed[], [exchange, symbol, side, q]: [string, string, string, number]): Printed {
-  const found = printed.filter((t) => t.exchange === exchange && t.symbol === symbol && t.takerSide === side && Number(t.price) * Number(t.size) >= q * 0.999999 && Number(t.price) * Number(t.size) <= q * 1.0001);
+  const found = printed.filter(
+    (t) =>
+      t.exchange === exchange &&
+      t.symbol === symbol &&
+      t.takerSide === side &&
+      Number(t.price) * Number(t.size) >= q * 0.999999 &&
+      Number(t.price) * Number(t.size) <= q * 1.0001,
+  );
   expect(found, `${exchange} ${symbol} ${side} ${q}`).toHaveLength(1);
   return found[0]!;
 }
@@ -135,12 +142,21 @@ describe('coattail demo end to end', () => {
       expect(Math.abs(Date.parse(summary.market_started_at) + 10_000 - B)).toBeLessThan(1_000);
 
       // Whales: ids from the simulator's recording, everything else from the scenario.
-      const printed = readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Printed);
+      const printed = readFileSync(record, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Printed);
       const nearMiss = printedWhale(printed, NEAR_MISS);
       expect(Number(nearMiss.price) * Number(nearMiss.size)).toBeLessThan(100_000);
       const expectedWhales = WHALES.map((w) => {
         const t = printedWhale(printed, w);
-        return { alert_id: `whale:${t.exchange}:${t.symbol}:${t.tradeId}`, exchange: t.exchange, symbol: t.symbol, side: t.takerSide, notional: Number(t.price) * Number(t.size) };
+        return {
+          alert_id: `whale:${t.exchange}:${t.symbol}:${t.tradeId}`,
+          exchange: t.exchange,
+          symbol: t.symbol,
+          side: t.takerSide,
+          notional: Number(t.price) * Number(t.size),
+        };
       });
       const whales = store.whale ?? [];
       expect(whales.map((w) => w.alert_id).sort()).toEqual(expectedWhales.map((w) => w.alert_id).sort());

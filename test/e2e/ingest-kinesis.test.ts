@@ -48,7 +48,22 @@ interface Child {
 function ingestProcess(sim: SimulatorHandle, stream: string, extra: string[] = []): Child {
   const proc = spawn(
     process.execPath,
-    [BIN, 'ingest', '--json', '--stream', stream, '--binance-url', sim.binanceUrl, '--coinbase-url', sim.coinbaseUrl, '--symbols', SYMBOLS.join(','), '--stats-interval', '0', ...extra],
+    [
+      BIN,
+      'ingest',
+      '--json',
+      '--stream',
+      stream,
+      '--binance-url',
+      sim.binanceUrl,
+      '--coinbase-url',
+      sim.coinbaseUrl,
+      '--symbols',
+      SYMBOLS.join(','),
+      '--stats-interval',
+      '0',
+      ...extra,
+    ],
     { env: { ...process.env, COATTAIL_KINESIS_ENDPOINT: inject('kinesisEndpoint'), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   running.children.push(proc);
@@ -62,9 +77,16 @@ function ingestProcess(sim: SimulatorHandle, stream: string, extra: string[] = [
 
 const eventId = (p: PrintedTrade) => `${p.exchange}:${p.symbol}:${p.tradeId}`;
 
-async function tradesInStream(client: ReturnType<typeof createKinesisClient>, stream: string): Promise<Array<{ key: string; aggregated: boolean; trade: UnifiedTrade }>> {
+async function tradesInStream(
+  client: ReturnType<typeof createKinesisClient>,
+  stream: string,
+): Promise<Array<{ key: string; aggregated: boolean; trade: UnifiedTrade }>> {
   const records = await readStreamRecords(client, stream);
-  return userRecords(records).map((u) => ({ key: u.partitionKey, aggregated: u.aggregated, trade: JSON.parse(Buffer.from(u.data).toString('utf8')) as UnifiedTrade }));
+  return userRecords(records).map((u) => ({
+    key: u.partitionKey,
+    aggregated: u.aggregated,
+    trade: JSON.parse(Buffer.from(u.data).toString('utf8')) as UnifiedTrade,
+  }));
 }
 
 /** Field by field against the simulator's ground truth, worked out from the printed decimals. */
@@ -98,7 +120,13 @@ describe('simulator → coattail ingest → Kinesis emulator', () => {
     await sim.done;
     expect(expected.size).toBe(total);
     expect(await child.exit, child.stderr()).toBe(0);
-    const summary = JSON.parse(child.stderr().trim().split('\n').at(-1)!) as { received: number; sent: number; failed: number; gaps: number; duplicates: number };
+    const summary = JSON.parse(child.stderr().trim().split('\n').at(-1)!) as {
+      received: number;
+      sent: number;
+      failed: number;
+      gaps: number;
+      duplicates: number;
+    };
 
     const got = await tradesInStream(client, stream);
     const ids = got.map((g) => g.trade.event_id);
@@ -132,7 +160,12 @@ describe('simulator → coattail ingest → Kinesis emulator', () => {
     child.proc.kill(signal);
     const code = await child.exit;
     expect(code, child.stderr()).toBe(0);
-    const summary = JSON.parse(child.stderr().trim().split('\n').at(-1)!) as { stop_reason: string; received: number; sent: number; failed: number };
+    const summary = JSON.parse(child.stderr().trim().split('\n').at(-1)!) as {
+      stop_reason: string;
+      received: number;
+      sent: number;
+      failed: number;
+    };
     expect(summary.stop_reason).toBe('signal');
     expect(summary.received).toBeGreaterThan(400);
     expect(summary.sent).toBe(summary.received);

@@ -74,8 +74,29 @@ describe('the Kinesis emulator stopped for 20 s mid-stream', () => {
 
     const ingest = spawn(
       process.execPath,
-      [BIN, 'ingest', '--json', '--stream', stream, '--binance-url', sim.binanceUrl, '--coinbase-url', sim.coinbaseUrl, '--symbols', 'BTC-USDT,ETH-USDT', '--buffer-records', String(BUFFER_RECORDS), '--stats-interval', '1', '--shutdown-timeout', '60'],
-      { env: { ...process.env, COATTAIL_KINESIS_ENDPOINT: endpoint, COATTAIL_LOG_FORMAT: 'json', NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      [
+        BIN,
+        'ingest',
+        '--json',
+        '--stream',
+        stream,
+        '--binance-url',
+        sim.binanceUrl,
+        '--coinbase-url',
+        sim.coinbaseUrl,
+        '--symbols',
+        'BTC-USDT,ETH-USDT',
+        '--buffer-records',
+        String(BUFFER_RECORDS),
+        '--stats-interval',
+        '1',
+        '--shutdown-timeout',
+        '60',
+      ],
+      {
+        env: { ...process.env, COATTAIL_KINESIS_ENDPOINT: endpoint, COATTAIL_LOG_FORMAT: 'json', NO_COLOR: '1' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
     );
     cleanup.push(() => {
       if (ingest.exitCode === null) ingest.kill('SIGKILL');
@@ -154,7 +175,9 @@ describe('the Kinesis emulator stopped for 20 s mid-stream', () => {
     // Then delivered everything it accepted, once.
     expect(summary.failed).toBe(0);
     expect(summary.sent).toBe(summary.received);
-    const trades = userRecords(await readStreamRecords(client, stream)).map((u) => JSON.parse(Buffer.from(u.data).toString('utf8')) as UnifiedTrade);
+    const trades = userRecords(await readStreamRecords(client, stream)).map(
+      (u) => JSON.parse(Buffer.from(u.data).toString('utf8')) as UnifiedTrade,
+    );
     const ids = trades.map((t) => t.event_id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(summary.received);

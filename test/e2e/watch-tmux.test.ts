@@ -62,10 +62,24 @@ afterAll(() => {
 
 describe('coattail watch whales in a real terminal', () => {
   it('shows alerts as they are written, coloured by side, and quits on q', async () => {
-    expect(spawnSync('tmux', ['-V'], { encoding: 'utf8' }).error, 'tmux is not installed: the terminal test of `coattail watch` needs it (apt-get install tmux)').toBeUndefined();
+    expect(
+      spawnSync('tmux', ['-V'], { encoding: 'utf8' }).error,
+      'tmux is not installed: the terminal test of `coattail watch` needs it (apt-get install tmux)',
+    ).toBeUndefined();
     const table = await newAlertsTable(client);
     const exitFile = path.join(tempDir('watch'), 'exit-code');
-    const command = [process.execPath, BIN, 'watch', 'whales', '--dynamodb-endpoint', inject('dynamoEndpoint'), '--table', table, '--interval-ms', '200']
+    const command = [
+      process.execPath,
+      BIN,
+      'watch',
+      'whales',
+      '--dynamodb-endpoint',
+      inject('dynamoEndpoint'),
+      '--table',
+      table,
+      '--interval-ms',
+      '200',
+    ]
       .map((a) => `'${a}'`)
       .join(' ');
     const started = tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', `${command}; echo $? > '${exitFile}'`);
@@ -74,8 +88,27 @@ describe('coattail watch whales in a real terminal', () => {
     await until('the view to start', 30_000, () => (screen().includes('waiting for whales') ? true : undefined));
     const now = Date.now();
     await putAlerts(client, table, [
-      whaleItem({ alert_time: isoAt(now, -2_000), trade_id: 't1', symbol: 'BTC-USDT', side: 'buy', price: 60_000, quantity: 2.5, quote_volume: 150_000, threshold_multiple: 1.5 }),
-      whaleItem({ alert_time: isoAt(now, -1_000), trade_id: 't2', exchange: 'coinbase', symbol: 'ETH-USDT', side: 'sell', price: 3_012.5, quantity: 409.8, quote_volume: 1_234_567, threshold_multiple: 12.35 }),
+      whaleItem({
+        alert_time: isoAt(now, -2_000),
+        trade_id: 't1',
+        symbol: 'BTC-USDT',
+        side: 'buy',
+        price: 60_000,
+        quantity: 2.5,
+        quote_volume: 150_000,
+        threshold_multiple: 1.5,
+      }),
+      whaleItem({
+        alert_time: isoAt(now, -1_000),
+        trade_id: 't2',
+        exchange: 'coinbase',
+        symbol: 'ETH-USDT',
+        side: 'sell',
+        price: 3_012.5,
+        quantity: 409.8,
+        quote_volume: 1_234_567,
+        threshold_multiple: 12.35,
+      }),
     ]);
     const shown = await until('both rows on screen', 20_000, () => {
       const s = screen();
@@ -95,7 +128,9 @@ describe('coattail watch whales in a real terminal', () => {
     expect(coloured).toContain('\u001b[31msell');
 
     tmux('send-keys', '-t', SESSION, 'q');
-    const code = await until('the process to end after q', 10_000, () => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : undefined));
+    const code = await until('the process to end after q', 10_000, () =>
+      existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : undefined,
+    );
     expect(code).toBe('0');
     await until('the session to close', 5_000, () => (tmux('has-session', '-t', SESSION).status !== 0 ? true : undefined));
   }, 150_000);

@@ -6,9 +6,11 @@ const RECEIVED = Date.UTC(2024, 4, 1, 12, 0, 0, 250); // 2024-05-01T12:00:00.250
 const map = createBinanceMapper('ms');
 
 // Frames recorded from Binance's public documentation (shared/EXCHANGES.md).
-const COMBINED_OLD = '{"stream":"bnbbtc@trade","data":{"e":"trade","E":1554076800945,"s":"BNBBTC","t":40756030,"p":"0.00426990","q":"33.82000000","b":133829535,"a":133829504,"T":1554076800940,"m":false,"M":true}}';
+const COMBINED_OLD =
+  '{"stream":"bnbbtc@trade","data":{"e":"trade","E":1554076800945,"s":"BNBBTC","t":40756030,"p":"0.00426990","q":"33.82000000","b":133829535,"a":133829504,"T":1554076800940,"m":false,"M":true}}';
 const RAW_CURRENT = '{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}';
-const AGG_TRADE = '{"e":"aggTrade","E":1672515782136,"s":"BNBBTC","a":12345,"p":"0.001","q":"100","f":100,"l":105,"T":1672515782136,"m":true,"M":true}';
+const AGG_TRADE =
+  '{"e":"aggTrade","E":1672515782136,"s":"BNBBTC","a":12345,"p":"0.001","q":"100","f":100,"l":105,"T":1672515782136,"m":true,"M":true}';
 
 describe('binance mapper', () => {
   it('maps a combined-stream trade with the pre-2024 b/a fields', () => {
@@ -90,17 +92,53 @@ describe('binance mapper', () => {
   it.each([
     ['not JSON', '{"e":"trade",', 'invalid JSON'],
     ['an array', '[1,2]', 'not a JSON object'],
-    ['price as a number', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":65000,"q":"1","T":1700000000000,"m":false}', 'price or quantity is not a decimal string'],
-    ['price missing', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"q":"1","T":1700000000000,"m":false}', 'price or quantity is not a decimal string'],
-    ['exponent notation', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1e3","q":"1","T":1700000000000,"m":false}', 'price or quantity is not a decimal string'],
-    ['zero quantity', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"0.000","T":1700000000000,"m":false}', 'price or quantity must be positive'],
-    ['negative price', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"-1","q":"1","T":1700000000000,"m":false}', 'price or quantity is not a decimal string'],
-    ['trade id as string', '{"e":"trade","E":1,"s":"BTCUSDT","t":"1","p":"1","q":"1","T":1700000000000,"m":false}', 'trade id is not a non-negative integer'],
+    [
+      'price as a number',
+      '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":65000,"q":"1","T":1700000000000,"m":false}',
+      'price or quantity is not a decimal string',
+    ],
+    [
+      'price missing',
+      '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"q":"1","T":1700000000000,"m":false}',
+      'price or quantity is not a decimal string',
+    ],
+    [
+      'exponent notation',
+      '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1e3","q":"1","T":1700000000000,"m":false}',
+      'price or quantity is not a decimal string',
+    ],
+    [
+      'zero quantity',
+      '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"0.000","T":1700000000000,"m":false}',
+      'price or quantity must be positive',
+    ],
+    [
+      'negative price',
+      '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"-1","q":"1","T":1700000000000,"m":false}',
+      'price or quantity is not a decimal string',
+    ],
+    [
+      'trade id as string',
+      '{"e":"trade","E":1,"s":"BTCUSDT","t":"1","p":"1","q":"1","T":1700000000000,"m":false}',
+      'trade id is not a non-negative integer',
+    ],
     ['m missing', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1700000000000}', 'buyer-is-maker flag is not a boolean'],
     ['no event type', '{"foo":1}', 'no event type'],
-    ['a time past the year 275760', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":9000000000000000,"m":false}', 'trade time is not a plausible epoch time in the unit asked for'],
-    ['microseconds where milliseconds were asked for', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1700000000000000,"m":false}', 'trade time is not a plausible epoch time in the unit asked for'],
-    ['a fractional time', '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1700000000000.5,"m":false}', 'trade time is not a plausible epoch time in the unit asked for'],
+    [
+      'a time past the year 275760',
+      '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":9000000000000000,"m":false}',
+      'trade time is not a plausible epoch time in the unit asked for',
+    ],
+    [
+      'microseconds where milliseconds were asked for',
+      '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1700000000000000,"m":false}',
+      'trade time is not a plausible epoch time in the unit asked for',
+    ],
+    [
+      'a fractional time',
+      '{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1700000000000.5,"m":false}',
+      'trade time is not a plausible epoch time in the unit asked for',
+    ],
     ['a JSON object that looks like an event', '{"kind":"trade","trade":{}}', 'no event type'],
     ['combined data not an object', '{"stream":"x","data":5}', 'combined-stream data is not an object'],
   ])('rejects %s', (_name, frame, reason) => {

@@ -5,9 +5,11 @@ import { UnifiedTradeSchema } from '../../src/trade.js';
 const RECEIVED = Date.UTC(2024, 4, 1, 12, 0, 0, 5); // 2024-05-01T12:00:00.005Z
 
 // Frames from Coinbase's public documentation (shared/EXCHANGES.md).
-const MATCH = '{"type":"match","trade_id":10,"sequence":50,"maker_order_id":"ac928c66-ca53-498f-9c13-a110027a60e8","taker_order_id":"132fb6ae-456b-4654-b4e0-d681ac05cea1","time":"2014-11-07T08:19:27.028459Z","product_id":"BTC-USD","size":"5.23512","price":"400.23","side":"sell"}';
+const MATCH =
+  '{"type":"match","trade_id":10,"sequence":50,"maker_order_id":"ac928c66-ca53-498f-9c13-a110027a60e8","taker_order_id":"132fb6ae-456b-4654-b4e0-d681ac05cea1","time":"2014-11-07T08:19:27.028459Z","product_id":"BTC-USD","size":"5.23512","price":"400.23","side":"sell"}';
 const HEARTBEAT = '{"type":"heartbeat","sequence":90,"last_trade_id":20,"product_id":"BTC-USD","time":"2014-11-07T08:19:28.464459Z"}';
-const LAST_MATCH = '{"type":"last_match","trade_id":881613,"maker_order_id":"27fff20b-af29-4f45-8744-56dd1ef57dc0","taker_order_id":"1da6ce16-c8da-4732-9f71-6049f4c6aaf8","side":"sell","size":"0.04","price":"14.7775","product_id":"BAND-GBP","sequence":333938798,"time":"2021-04-17T16:43:30.244075Z"}';
+const LAST_MATCH =
+  '{"type":"last_match","trade_id":881613,"maker_order_id":"27fff20b-af29-4f45-8744-56dd1ef57dc0","taker_order_id":"1da6ce16-c8da-4732-9f71-6049f4c6aaf8","side":"sell","size":"0.04","price":"14.7775","product_id":"BAND-GBP","sequence":333938798,"time":"2021-04-17T16:43:30.244075Z"}';
 
 describe('coinbase mapper', () => {
   it("maps a match: side is the maker's, so a resting sell means the taker bought", () => {
@@ -64,14 +66,21 @@ describe('coinbase mapper', () => {
   });
 
   it('yields no trade for protocol chatter and other channels', () => {
-    expect(mapCoinbase('{"type":"subscriptions","channels":[{"name":"matches","product_ids":["BTC-USDT"]}]}', RECEIVED)).toEqual({ kind: 'control', detail: 'subscriptions' });
+    expect(mapCoinbase('{"type":"subscriptions","channels":[{"name":"matches","product_ids":["BTC-USDT"]}]}', RECEIVED)).toEqual({
+      kind: 'control',
+      detail: 'subscriptions',
+    });
     // A refused subscription is final; other errors are not.
     expect(mapCoinbase('{"type":"error","message":"Failed to subscribe","reason":"FOO-BAR is not a valid product"}', RECEIVED)).toEqual({
       kind: 'exchange_error',
       detail: 'Failed to subscribe: FOO-BAR is not a valid product',
       fatal: true,
     });
-    expect(mapCoinbase('{"type":"error","message":"rate limit exceeded"}', RECEIVED)).toEqual({ kind: 'exchange_error', detail: 'rate limit exceeded', fatal: false });
+    expect(mapCoinbase('{"type":"error","message":"rate limit exceeded"}', RECEIVED)).toEqual({
+      kind: 'exchange_error',
+      detail: 'rate limit exceeded',
+      fatal: false,
+    });
     expect(mapCoinbase('{"type":"ticker","product_id":"BTC-USD"}', RECEIVED)).toEqual({ kind: 'ignored', detail: 'type ticker' });
   });
 

@@ -36,7 +36,10 @@ const match = (type: 'match' | 'last_match', id: number) =>
   });
 
 const binanceTrade = (id: number) =>
-  JSON.stringify({ stream: 'btcusdt@trade', data: { e: 'trade', E: 1714564800000, s: 'BTCUSDT', t: id, p: '60000.00', q: '0.01', T: 1714564800000, m: false, M: true } });
+  JSON.stringify({
+    stream: 'btcusdt@trade',
+    data: { e: 'trade', E: 1714564800000, s: 'BTCUSDT', t: id, p: '60000.00', q: '0.01', T: 1714564800000, m: false, M: true },
+  });
 
 describe('connection engine', () => {
   it('resubscribes after a drop, emits last_match once, and counts the missed trades as a gap', async () => {
@@ -92,8 +95,12 @@ describe('connection engine', () => {
     });
     let pongs = 0;
     pinging.wss.on('connection', (ws) => ws.on('pong', () => (pongs += 1)));
-    const a = track(new FeedConnection(binanceFeed({ baseUrl: silent.url, symbols: ['BTC-USDT'], staleAfterMs: 200 }), { onTrade: () => {} }, FAST));
-    const b = track(new FeedConnection(binanceFeed({ baseUrl: pinging.url, symbols: ['BTC-USDT'], staleAfterMs: 200 }), { onTrade: () => {} }, FAST));
+    const a = track(
+      new FeedConnection(binanceFeed({ baseUrl: silent.url, symbols: ['BTC-USDT'], staleAfterMs: 200 }), { onTrade: () => {} }, FAST),
+    );
+    const b = track(
+      new FeedConnection(binanceFeed({ baseUrl: pinging.url, symbols: ['BTC-USDT'], staleAfterMs: 200 }), { onTrade: () => {} }, FAST),
+    );
     a.start();
     b.start();
     await waitFor(() => silent.connections >= 2, 5_000, 'a reconnect to the silent server');
@@ -118,7 +125,9 @@ describe('connection engine', () => {
       setTimeout(() => first?.close(1001, 'shutdown'), 50);
     });
     const got: UnifiedTrade[] = [];
-    const engine = track(new FeedConnection(binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }), { onTrade: (t) => got.push(t) }, FAST));
+    const engine = track(
+      new FeedConnection(binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }), { onTrade: (t) => got.push(t) }, FAST),
+    );
     engine.start();
     await waitFor(() => got.length >= 12, 5_000, 'twelve trades');
     await new Promise((r) => setTimeout(r, 150));
@@ -145,7 +154,13 @@ describe('connection engine', () => {
     });
     const got: number[] = [];
     const { logger, records } = captureLogger();
-    const engine = track(new FeedConnection(binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }), { onTrade: (t) => got.push(Number(t.trade_id)) }, { ...FAST, logger }));
+    const engine = track(
+      new FeedConnection(
+        binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }),
+        { onTrade: (t) => got.push(Number(t.trade_id)) },
+        { ...FAST, logger },
+      ),
+    );
     engine.start();
     await waitFor(() => got.length >= 12, 5_000, 'twelve trades');
     await new Promise((r) => setTimeout(r, 200)); // past the settle time
@@ -183,11 +198,15 @@ describe('connection engine', () => {
     const { logger, records } = captureLogger('info');
     // random() = 1 turns full jitter into its ceiling: base × 2^attempt, capped.
     const engine = track(
-      new FeedConnection(binanceFeed({ baseUrl: `ws://127.0.0.1:${port}`, symbols: ['BTC-USDT'] }), { onTrade: () => {} }, {
-        backoff: { baseMs: 20, capMs: 100 },
-        random: () => 1,
-        logger,
-      }),
+      new FeedConnection(
+        binanceFeed({ baseUrl: `ws://127.0.0.1:${port}`, symbols: ['BTC-USDT'] }),
+        { onTrade: () => {} },
+        {
+          backoff: { baseMs: 20, capMs: 100 },
+          random: () => 1,
+          logger,
+        },
+      ),
     );
     engine.start();
     await waitFor(() => records().filter((r) => r.msg === 'reconnecting').length >= 5, 5_000, 'five reconnect attempts');
@@ -205,11 +224,20 @@ describe('connection engine', () => {
     });
     const { logger, records } = captureLogger('info');
     const engine = track(
-      new FeedConnection(binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }), { onTrade: () => {} }, { backoff: { baseMs: 20, capMs: 1_000 }, random: () => 1, logger }),
+      new FeedConnection(
+        binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }),
+        { onTrade: () => {} },
+        { backoff: { baseMs: 20, capMs: 1_000 }, random: () => 1, logger },
+      ),
     );
     engine.start();
     await waitFor(() => records().filter((r) => r.msg === 'reconnecting').length >= 4, 5_000, 'four reconnects');
-    expect(records().filter((r) => r.msg === 'reconnecting').slice(0, 4).map((r) => r.in_ms)).toEqual([20, 40, 80, 160]);
+    expect(
+      records()
+        .filter((r) => r.msg === 'reconnecting')
+        .slice(0, 4)
+        .map((r) => r.in_ms),
+    ).toEqual([20, 40, 80, 160]);
   });
 
   it('stops with one clear error when Coinbase refuses the subscription, without reconnecting', async () => {
@@ -218,7 +246,11 @@ describe('connection engine', () => {
     );
     const errors: string[] = [];
     const engine = track(
-      new FeedConnection(coinbaseFeed({ url: srv.url, symbols: ['BNB-USDT'] }), { onTrade: () => {}, onFatal: (e) => errors.push(e.line()) }, FAST),
+      new FeedConnection(
+        coinbaseFeed({ url: srv.url, symbols: ['BNB-USDT'] }),
+        { onTrade: () => {}, onFatal: (e) => errors.push(e.line()) },
+        FAST,
+      ),
     );
     engine.start();
     await waitFor(() => errors.length === 1, 5_000, 'the fatal error');
@@ -245,7 +277,13 @@ describe('connection engine', () => {
     const port = (wss.address() as { port: number }).port;
     try {
       const errors: string[] = [];
-      const a = track(new FeedConnection(binanceFeed({ baseUrl: `ws://127.0.0.1:${port}`, symbols: ['BTC-USDT'] }), { onTrade: () => {}, onFatal: (e) => errors.push(e.line()) }, FAST));
+      const a = track(
+        new FeedConnection(
+          binanceFeed({ baseUrl: `ws://127.0.0.1:${port}`, symbols: ['BTC-USDT'] }),
+          { onTrade: () => {}, onFatal: (e) => errors.push(e.line()) },
+          FAST,
+        ),
+      );
       a.start();
       await waitFor(() => errors.length === 1, 5_000, 'the fatal error');
       expect(errors[0]).toBe(
@@ -257,7 +295,9 @@ describe('connection engine', () => {
       attempts = [];
       answer.status = 429;
       answer.headers = { 'Retry-After': '1' };
-      const b = track(new FeedConnection(binanceFeed({ baseUrl: `ws://127.0.0.1:${port}`, symbols: ['BTC-USDT'] }), { onTrade: () => {} }, FAST));
+      const b = track(
+        new FeedConnection(binanceFeed({ baseUrl: `ws://127.0.0.1:${port}`, symbols: ['BTC-USDT'] }), { onTrade: () => {} }, FAST),
+      );
       b.start();
       await waitFor(() => attempts.length >= 2, 5_000, 'a second attempt');
       expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(950);
@@ -275,7 +315,19 @@ describe('connection engine', () => {
     const map = feed.map;
     const got: UnifiedTrade[] = [];
     const engine = track(
-      new FeedConnection({ ...feed, map: (text, at) => (text === 'boom' ? (() => { throw new RangeError('Invalid time value'); })() : map(text, at)) }, { onTrade: (t) => got.push(t) }, FAST),
+      new FeedConnection(
+        {
+          ...feed,
+          map: (text, at) =>
+            text === 'boom'
+              ? (() => {
+                  throw new RangeError('Invalid time value');
+                })()
+              : map(text, at),
+        },
+        { onTrade: (t) => got.push(t) },
+        FAST,
+      ),
     );
     engine.start();
     await waitFor(() => got.length === 1, 5_000, 'the trade after the bad frame');
@@ -289,7 +341,9 @@ describe('connection engine', () => {
       ws.send(binanceTrade(1));
     });
     const got: UnifiedTrade[] = [];
-    const engine = track(new FeedConnection(binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }), { onTrade: (t) => got.push(t) }, FAST));
+    const engine = track(
+      new FeedConnection(binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }), { onTrade: (t) => got.push(t) }, FAST),
+    );
     engine.start();
     await waitFor(() => got.length === 1, 5_000, 'the valid trade');
     expect(engine.stats()).toMatchObject({ rejected: 2, trades: 1, frames: 3 });

@@ -51,7 +51,7 @@ describe('trade sequences', () => {
     expect(s.totals().gaps).toBe(0);
   });
 
-  it("counts trades the exchange says it printed beyond what we saw (Coinbase heartbeat), unless they arrive", () => {
+  it('counts trades the exchange says it printed beyond what we saw (Coinbase heartbeat), unless they arrive', () => {
     const { s, gaps } = tracker();
     s.accept('BTC-USDT', 7, 0);
     s.observeLast('BTC-USDT', 7, 0);
@@ -84,7 +84,9 @@ describe('trade sequences', () => {
     const t1 = t0 + 60_000;
     const again = Array.from({ length: 300 }, (_, i) => s.accept('BTC-USDT', 5_000 + i, 2_000 + i, t1 + i));
     expect(again.every(Boolean)).toBe(true);
-    expect(restarts).toEqual([{ exchange: 'binance', symbol: 'BTC-USDT', last: 5_999, seq: 5_000, why: 'an id already seen, on a trade of another time' }]);
+    expect(restarts).toEqual([
+      { exchange: 'binance', symbol: 'BTC-USDT', last: 5_999, seq: 5_000, why: 'an id already seen, on a trade of another time' },
+    ]);
     expect(s.totals()).toEqual({ gaps: 0, missingTrades: 0, restarts: 1 });
     // Within the new sequence, a repeat is still a repeat.
     expect(s.accept('BTC-USDT', 5_299, 3_000, t1 + 299)).toBe(false);
@@ -111,7 +113,9 @@ describe('trade sequences', () => {
     // last_match of the restarted feed: id 700 again, a trade from a second before the newest we saw.
     expect(s.accept('BTC-USDT', 700, 1, t0 + 900 * 10 - 1_000)).toBe(true);
     expect(s.accept('BTC-USDT', 701, 1, t0 + 10_000)).toBe(true);
-    expect(restarts).toEqual([{ exchange: 'coinbase', symbol: 'BTC-USDT', last: 900, seq: 700, why: 'an id already seen, on a trade of another time' }]);
+    expect(restarts).toEqual([
+      { exchange: 'coinbase', symbol: 'BTC-USDT', last: 900, seq: 700, why: 'an id already seen, on a trade of another time' },
+    ]);
   });
 
   it('ids below everything seen, on trades newer than everything seen, are a restart too', () => {
@@ -119,7 +123,9 @@ describe('trade sequences', () => {
     const t0 = Date.UTC(2024, 4, 1, 12);
     for (let id = 5_000; id <= 5_010; id++) s.accept('SOL-USDT', id, 0, t0 + id);
     expect(s.accept('SOL-USDT', 1_000, 1, t0 + 60_000)).toBe(true);
-    expect(restarts.map((r) => [r.last, r.seq, r.why])).toEqual([[5_010, 1_000, 'an id already passed, on a trade newer than every trade seen']]);
+    expect(restarts.map((r) => [r.last, r.seq, r.why])).toEqual([
+      [5_010, 1_000, 'an id already passed, on a trade newer than every trade seen'],
+    ]);
     // Without times, only a jump beyond the tracked window is known: a small one is counted as repeats, as before.
     const untimed = tracker('binance');
     untimed.s.accept('SOL-USDT', 5_000, 0);

@@ -19,7 +19,9 @@ export class Capture extends Writable {
     return this.chunks.join('');
   }
   lines(): string[] {
-    return this.text().split('\n').filter((l) => l.length > 0);
+    return this.text()
+      .split('\n')
+      .filter((l) => l.length > 0);
   }
 }
 
@@ -39,7 +41,9 @@ export function captureLogger(level: 'debug' | 'info' = 'debug'): { logger: Logg
 }
 
 /** A command context with captured output, for running handlers in-process. */
-export function testContext(overrides: Partial<CommandContext> = {}): CommandContext & { out: Capture; err: Capture; abort: AbortController } {
+export function testContext(
+  overrides: Partial<CommandContext> = {},
+): CommandContext & { out: Capture; err: Capture; abort: AbortController } {
   const out = new Capture();
   const err = new Capture();
   const abort = new AbortController();

@@ -100,7 +100,11 @@ export const list = (v: string | string[]): string[] => (Array.isArray(v) ? v : 
 
 /** Every action the document allows, as `service:Action`. */
 export function allowedActions(doc: Json): Set<string> {
-  return new Set(statements(doc).filter((s) => s.Effect === 'Allow').flatMap((s) => list(s.Action)));
+  return new Set(
+    statements(doc)
+      .filter((s) => s.Effect === 'Allow')
+      .flatMap((s) => list(s.Action)),
+  );
 }
 
 export function readIamFile(file: string): Json {

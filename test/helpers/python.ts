@@ -18,7 +18,10 @@ export interface StandInPython {
 export function standInPython(dir: string, body: string): StandInPython {
   const python = path.join(dir, 'python');
   const record = path.join(dir, 'argv.json');
-  writeFileSync(python, `#!${process.execPath}\nrequire('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd() }));\n${body}\n`);
+  writeFileSync(
+    python,
+    `#!${process.execPath}\nrequire('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd() }));\n${body}\n`,
+  );
   chmodSync(python, 0o755);
   return { python, record, seen: () => JSON.parse(readFileSync(record, 'utf8')) as { argv: string[]; cwd: string } };
 }

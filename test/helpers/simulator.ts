@@ -89,10 +89,17 @@ export class TestClient {
   /** The first JSON message after `from` frames that matches, awaited. */
   async next(match: (m: Record<string, unknown>) => boolean, what: string, from = 0, timeoutMs = 5_000): Promise<Record<string, unknown>> {
     let found: Record<string, unknown> | undefined;
-    await this.until(() => {
-      found = this.frames.slice(from).map((f) => f.json as Record<string, unknown>).find((j) => j !== null && typeof j === 'object' && match(j));
-      return found !== undefined;
-    }, what, timeoutMs);
+    await this.until(
+      () => {
+        found = this.frames
+          .slice(from)
+          .map((f) => f.json as Record<string, unknown>)
+          .find((j) => j !== null && typeof j === 'object' && match(j));
+        return found !== undefined;
+      },
+      what,
+      timeoutMs,
+    );
     return found as Record<string, unknown>;
   }
 

@@ -37,7 +37,6 @@ export async function server(onConnection: (ws: WebSocket, n: number, srv: TestS
   return srv;
 }
 
-
 export async function closeServers(): Promise<void> {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 }

@@ -63,11 +63,15 @@ describe('ingest under faults', () => {
     // Let the last frames and reconnects land (nothing new for a second), then stop as an operator would.
     let seen = -1;
     let since = Date.now();
-    await waitFor(() => {
-      const now = out.lines().length;
-      if (now !== seen) [seen, since] = [now, Date.now()];
-      return Date.now() - since > 1_000;
-    }, 15_000, 'the output to settle');
+    await waitFor(
+      () => {
+        const now = out.lines().length;
+        if (now !== seen) [seen, since] = [now, Date.now()];
+        return Date.now() - since > 1_000;
+      },
+      15_000,
+      'the output to settle',
+    );
     abort.abort();
     const { summary } = await run;
 

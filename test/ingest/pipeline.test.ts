@@ -85,7 +85,9 @@ describe('ingest pipeline', () => {
     const coinbase = await server((ws) => {
       ws.on('message', () => {
         for (let id = 1; id <= 50; id++) {
-          ws.send(`{"type":"match","trade_id":${id},"sequence":${id},"maker_order_id":"m","taker_order_id":"t","time":"2024-05-01T12:00:00.000001Z","product_id":"BTC-USDT","size":"1","price":"60000","side":"buy"}`);
+          ws.send(
+            `{"type":"match","trade_id":${id},"sequence":${id},"maker_order_id":"m","taker_order_id":"t","time":"2024-05-01T12:00:00.000001Z","product_id":"BTC-USDT","size":"1","price":"60000","side":"buy"}`,
+          );
         }
       });
     });
@@ -108,7 +110,10 @@ describe('ingest pipeline', () => {
   it('ends with the fatal error when the sink cannot go on', async () => {
     const srv = await server((ws) => ws.send(frame(1)));
     const sink = new HoldingSink(Number.POSITIVE_INFINITY);
-    const run = runIngest({ feeds: [binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] })], statsIntervalMs: 0, shutdownTimeoutMs: 1_000 }, sink);
+    const run = runIngest(
+      { feeds: [binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] })], statsIntervalMs: 0, shutdownTimeoutMs: 1_000 },
+      sink,
+    );
     await waitFor(() => sink.lines.length === 1, 5_000, 'a trade');
     sink.fail(new Error('stream deleted'));
     const result = await run;
@@ -123,7 +128,10 @@ describe('ingest pipeline', () => {
         throw new Error('record over the size limit');
       }
     })(Number.POSITIVE_INFINITY);
-    const result = await runIngest({ feeds: [binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] })], statsIntervalMs: 0, shutdownTimeoutMs: 1_000 }, sink);
+    const result = await runIngest(
+      { feeds: [binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] })], statsIntervalMs: 0, shutdownTimeoutMs: 1_000 },
+      sink,
+    );
     expect(result.fatal?.message).toBe('record over the size limit');
     expect(result.summary).toMatchObject({ stop_reason: 'the sink failed', received: 1, sent: 0, failed: 1, saved: 0, lost: 1 });
   });

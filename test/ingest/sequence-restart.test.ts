@@ -37,7 +37,8 @@ async function run(totalTrades: number, port = 0): Promise<{ sim: SimulatorHandl
 }
 
 /** A trade by its id and its time: after a restart, ids repeat and times tell the trades apart. */
-const printedKey = (p: PrintedTrade) => `${p.exchange}:${p.symbol}:${p.tradeId}@${p.exchange === 'binance' ? new Date(p.timeMs).toISOString() : p.timeIso}`;
+const printedKey = (p: PrintedTrade) =>
+  `${p.exchange}:${p.symbol}:${p.tradeId}@${p.exchange === 'binance' ? new Date(p.timeMs).toISOString() : p.timeIso}`;
 const emittedKey = (t: UnifiedTrade) => `${t.event_id}@${t.timestamp}`;
 
 describe('a simulator restarted under a running ingest', () => {
@@ -48,7 +49,10 @@ describe('a simulator restarted under a running ingest', () => {
     const { logger, records } = captureLogger('info');
     const ingest = runIngest(
       {
-        feeds: [binanceFeed({ baseUrl: first.sim.binanceUrl, symbols: SYMBOLS }), coinbaseFeed({ url: first.sim.coinbaseUrl, symbols: SYMBOLS })],
+        feeds: [
+          binanceFeed({ baseUrl: first.sim.binanceUrl, symbols: SYMBOLS }),
+          coinbaseFeed({ url: first.sim.coinbaseUrl, symbols: SYMBOLS }),
+        ],
         statsIntervalMs: 0,
         shutdownTimeoutMs: 2_000,
         engine: { backoff: { baseMs: 20, capMs: 200 } },
@@ -72,7 +76,9 @@ describe('a simulator restarted under a running ingest', () => {
       pick(prints.filter((p) => p.exchange === exchange && p.symbol === symbol).map((p) => p.tradeId));
     for (const exchange of ['binance', 'coinbase']) {
       for (const symbol of SYMBOLS) {
-        expect(lastOf(second.printed, exchange, symbol, (ids) => Math.max(...ids))).toBeLessThan(lastOf(first.printed, exchange, symbol, (ids) => Math.max(...ids)));
+        expect(lastOf(second.printed, exchange, symbol, (ids) => Math.max(...ids))).toBeLessThan(
+          lastOf(first.printed, exchange, symbol, (ids) => Math.max(...ids)),
+        );
       }
     }
 
@@ -85,7 +91,11 @@ describe('a simulator restarted under a running ingest', () => {
 
     // Logged once per stream, with the old and the new id; and said plainly that event_ids may repeat.
     const warnings = records().filter((r) => r.level === 'warn' && r.msg.includes('restarted its sequence'));
-    expect(warnings.map((w) => ({ exchange: w.exchange, symbol: w.symbol, last_id: w.last_id, new_id: w.new_id })).sort((a, b) => `${String(a.exchange)}${String(a.symbol)}`.localeCompare(`${String(b.exchange)}${String(b.symbol)}`))).toEqual(
+    expect(
+      warnings
+        .map((w) => ({ exchange: w.exchange, symbol: w.symbol, last_id: w.last_id, new_id: w.new_id }))
+        .sort((a, b) => `${String(a.exchange)}${String(a.symbol)}`.localeCompare(`${String(b.exchange)}${String(b.symbol)}`)),
+    ).toEqual(
       ['binance', 'coinbase'].flatMap((exchange) =>
         SYMBOLS.map((symbol) => ({
           exchange,
@@ -96,6 +106,9 @@ describe('a simulator restarted under a running ingest', () => {
         })),
       ),
     );
-    for (const w of warnings) expect(w.msg).toContain('their event_ids repeat earlier ones, and downstream a repeated event_id within the dedupe window (the watermark) is taken for the earlier trade');
+    for (const w of warnings)
+      expect(w.msg).toContain(
+        'their event_ids repeat earlier ones, and downstream a repeated event_id within the dedupe window (the watermark) is taken for the earlier trade',
+      );
   });
 });

@@ -36,7 +36,13 @@ describe('undelivered trades', () => {
     const mock = mockClient(client);
     const outage = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' });
     mock.on(PutRecordsCommand).rejects(outage);
-    const writer = new KinesisWriter({ client, streamName: 'trades', lingerMs: 5, random: () => 0, retry: { baseMs: 5, capMs: 20, deadlineMs: 150 } });
+    const writer = new KinesisWriter({
+      client,
+      streamName: 'trades',
+      lingerMs: 5,
+      random: () => 0,
+      retry: { baseMs: 5, capMs: 20, deadlineMs: 150 },
+    });
     const sink = new KinesisSink(writer);
     const dir = tempDir('undelivered');
     const spill = new UndeliveredFile(dir, Date.UTC(2024, 4, 1, 12));
@@ -45,7 +51,10 @@ describe('undelivered trades', () => {
     for (let id = 1; id <= 3; id++) sink.write(trade(id), JSON.stringify(trade(id)));
     await waitFor(() => existsSync(spill.file), 5_000, 'the file');
     // Written before close(): the writer is still open.
-    const lines = readFileSync(spill.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { partition_key: string; reason: string; record: string });
+    const lines = readFileSync(spill.file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { partition_key: string; reason: string; record: string });
     expect(lines.map((l) => JSON.parse(l.record) as UnifiedTrade)).toEqual([trade(1), trade(2), trade(3)]);
     expect(lines.every((l) => l.partition_key === 'BTC-USDT')).toBe(true);
     expect(lines[0]!.reason).toMatch(/^retry deadline of 150 ms passed after \d+ attempt\(s\); last error: .*ECONNREFUSED/);
@@ -61,7 +70,9 @@ describe('undelivered trades', () => {
 /** A KinesisSink over a writer whose every PutRecords is refused (Kinesis unreachable), giving up after `deadlineMs`. */
 function unreachable(opts: { deadlineMs: number; highWaterRecords?: number }) {
   const client = new KinesisClient({ region: 'eu-west-1', credentials: { accessKeyId: 't', secretAccessKey: 't' }, maxAttempts: 1 });
-  mockClient(client).on(PutRecordsCommand).rejects(Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }));
+  mockClient(client)
+    .on(PutRecordsCommand)
+    .rejects(Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }));
   const log = captureLogger();
   const writer = new KinesisWriter({
     client,
@@ -108,7 +119,8 @@ describe('undelivered trades when the folder cannot be written', () => {
     expect(writer.stats()).toMatchObject({ accepted: 10, sent: 0, failed: 0, buffered: 10, held: 10, lost: 0 });
     expect(drains).toBe(0);
     expect(total('could not keep the records not delivered; holding them and trying again')).toBe(10);
-    for (const r of logged('could not keep the records not delivered; holding them and trying again')) expect(r.error).toMatch(/ENOTDIR|EEXIST/);
+    for (const r of logged('could not keep the records not delivered; holding them and trying again'))
+      expect(r.error).toMatch(/ENOTDIR|EEXIST/);
 
     blocked.unblock();
     await waitFor(() => spill.saved() === 10, 5_000, 'the held trades to be saved');
@@ -127,7 +139,12 @@ describe('undelivered trades when the folder cannot be written', () => {
     for (let id = 1; id <= 4; id++) sink.write(trade(id), JSON.stringify(trade(id)));
     const { stats, undelivered } = await writer.close({ deadlineMs: 2_000 });
     expect(stats).toMatchObject({ accepted: 4, sent: 0, failed: 4, lost: 4, buffered: 0, held: 0 });
-    expect(undelivered.map((u) => (JSON.parse(Buffer.from(u.data).toString('utf8')) as UnifiedTrade).trade_id)).toEqual(['1', '2', '3', '4']);
+    expect(undelivered.map((u) => (JSON.parse(Buffer.from(u.data).toString('utf8')) as UnifiedTrade).trade_id)).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+    ]);
     expect(sink.stats()).toMatchObject({ failed: 4, lost: 4 });
     expect(spill.saved()).toBe(0);
     client.destroy();
@@ -164,7 +181,11 @@ describe('undelivered trades when the folder cannot be written', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(CoattailError);
-    expect((err as CoattailError).line()).toMatch(new RegExp(`^coattail: cannot save 1 undelivered trades: no place could take them \\(${a.dir}/trades-.*; ${b.dir}/trades-.*\\)\\. Free disk space`));
+    expect((err as CoattailError).line()).toMatch(
+      new RegExp(
+        `^coattail: cannot save 1 undelivered trades: no place could take them \\(${a.dir}/trades-.*; ${b.dir}/trades-.*\\)\\. Free disk space`,
+      ),
+    );
     expect(spill.saved()).toBe(0);
     expect(spill.files()).toEqual([]);
   });
@@ -193,7 +214,10 @@ describe('trades that arrive after the Kinesis writer stopped for good', () => {
 
     expect(sink.stats()).toEqual({ accepted: 4, sent: 1, retried: 0, failed: 3, lost: 0, buffered: 0 });
     expect(savedTrades(spill.file)).toEqual([trade(2), trade(3), trade(4)]);
-    const reasons = readFileSync(spill.file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { reason: string }).reason);
+    const reasons = readFileSync(spill.file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { reason: string }).reason);
     expect(reasons).toEqual([`not sent: ${err.message}`, `not sent: ${err.message}`, `not sent: ${err.message}`]);
     expect(spill.saved()).toBe(3);
     client.destroy();

@@ -5,7 +5,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CreateStreamCommand, KinesisClient, PutRecordsCommand, waitUntilStreamExists, type PutRecordsInput } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  KinesisClient,
+  PutRecordsCommand,
+  waitUntilStreamExists,
+  type PutRecordsInput,
+} from '@aws-sdk/client-kinesis';
 import { createKinesisClient } from '../../src/aws/kinesis.js';
 import { AggregateBuilder, decodeAggregated, encodeAggregated, isAggregated } from '../../src/kinesis/kpl.js';
 import { readStreamRecords } from '../../src/kinesis/read-stream.js';
@@ -29,11 +35,33 @@ describe('KPL aggregated record format', () => {
     ];
     // AggregatedRecord, field by field (tag = field << 3 | wire type; 2 = length-delimited, 0 = varint):
     const proto = [
-      0x0a, 0x01, 0x61, //              partition_key_table (1): "a"
-      0x0a, 0x01, 0x62, //              partition_key_table (1): "b"
-      0x1a, 0x05, 0x08, 0x00, 0x1a, 0x01, 0x01, //             records (3): {partition_key_index 0, data 01}
-      0x1a, 0x06, 0x08, 0x01, 0x1a, 0x02, 0x02, 0x03, //       records (3): {partition_key_index 1, data 02 03}
-      0x1a, 0x04, 0x08, 0x00, 0x1a, 0x00, //                   records (3): {partition_key_index 0, data empty}
+      0x0a,
+      0x01,
+      0x61, //              partition_key_table (1): "a"
+      0x0a,
+      0x01,
+      0x62, //              partition_key_table (1): "b"
+      0x1a,
+      0x05,
+      0x08,
+      0x00,
+      0x1a,
+      0x01,
+      0x01, //             records (3): {partition_key_index 0, data 01}
+      0x1a,
+      0x06,
+      0x08,
+      0x01,
+      0x1a,
+      0x02,
+      0x02,
+      0x03, //       records (3): {partition_key_index 1, data 02 03}
+      0x1a,
+      0x04,
+      0x08,
+      0x00,
+      0x1a,
+      0x00, //                   records (3): {partition_key_index 0, data empty}
     ];
     const expected = frame(proto);
     expect(expected).toHaveLength(4 + 27 + 16);
@@ -48,10 +76,31 @@ describe('KPL aggregated record format', () => {
 
   it('decodes fields in any order, explicit hash keys, and skips tags and unknown fields', () => {
     const proto = [
-      0x1a, 0x0c, 0x08, 0x00, 0x10, 0x00, 0x1a, 0x01, 0x41, 0x22, 0x03, 0x0a, 0x01, 0x6b, // record: key 0, hash key 0, "A", tag {key "k"}
-      0x0a, 0x01, 0x61, //                                                                  partition_key_table: "a"
-      0x12, 0x03, 0x31, 0x32, 0x33, //                                                      explicit_hash_key_table: "123"
-      0x28, 0x96, 0x01, //                                                                  unknown field 5, varint 150
+      0x1a,
+      0x0c,
+      0x08,
+      0x00,
+      0x10,
+      0x00,
+      0x1a,
+      0x01,
+      0x41,
+      0x22,
+      0x03,
+      0x0a,
+      0x01,
+      0x6b, // record: key 0, hash key 0, "A", tag {key "k"}
+      0x0a,
+      0x01,
+      0x61, //                                                                  partition_key_table: "a"
+      0x12,
+      0x03,
+      0x31,
+      0x32,
+      0x33, //                                                      explicit_hash_key_table: "123"
+      0x28,
+      0x96,
+      0x01, //                                                                  unknown field 5, varint 150
     ];
     expect(decodeAggregated(frame(proto))).toEqual([{ partitionKey: 'a', data: Uint8Array.of(0x41), explicitHashKey: '123' }]);
   });
@@ -74,7 +123,12 @@ describe('KPL aggregated record format', () => {
   it('predicts the size of an aggregate before each record is added', () => {
     const builder = new AggregateBuilder();
     const predicted: number[] = [];
-    for (const [key, n] of [['k', 1], ['k', 127], ['other', 128], ['k', 20_000]] as const) {
+    for (const [key, n] of [
+      ['k', 1],
+      ['k', 127],
+      ['other', 128],
+      ['k', 20_000],
+    ] as const) {
       const data = new Uint8Array(n);
       predicted.push(builder.sizeWith(key, data));
       builder.add(key, data);
@@ -121,7 +175,15 @@ describe('KinesisWriter with aggregation', () => {
     const writer = new KinesisWriter({ client, streamName: 's', aggregate: true, maxAggregatedBytes: 100, lingerMs: 60_000 });
     const x = 'x'.repeat(30);
     const y = 'y'.repeat(200);
-    for (const [key, data] of [['A', x], ['A', x], ['A', x], ['B', 'solo'], ['A', y], ['A', 'z']]) writer.write(key as string, Buffer.from(data as string));
+    for (const [key, data] of [
+      ['A', x],
+      ['A', x],
+      ['A', x],
+      ['B', 'solo'],
+      ['A', y],
+      ['A', 'z'],
+    ])
+      writer.write(key as string, Buffer.from(data as string));
     const { stats } = await writer.close();
 
     // An aggregate of n 30-byte records under key "A": 20 + 3 + 36n bytes, so two fit in 100 (95), three do not (131).

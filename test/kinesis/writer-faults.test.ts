@@ -30,7 +30,9 @@ function newClient(): KinesisClient {
 function answer(input: PutRecordsInput, failures: Map<number, string> = new Map()): PutRecordsOutput {
   const records = (input.Records ?? []).map((_, i) => {
     const code = failures.get(i);
-    return code ? { ErrorCode: code, ErrorMessage: `${code} for entry ${i}` } : { SequenceNumber: `seq-${i}`, ShardId: 'shardId-000000000000' };
+    return code
+      ? { ErrorCode: code, ErrorMessage: `${code} for entry ${i}` }
+      : { SequenceNumber: `seq-${i}`, ShardId: 'shardId-000000000000' };
   });
   return { FailedRecordCount: failures.size, Records: records };
 }
@@ -64,17 +66,38 @@ describe('KinesisWriter failures (SDK mocked)', () => {
     mock
       .on(PutRecordsCommand)
       .callsFakeOnce(async (input: PutRecordsInput) =>
-        answer(input, new Map([[1, 'ProvisionedThroughputExceededException'], [3, 'InternalFailure']])),
+        answer(
+          input,
+          new Map([
+            [1, 'ProvisionedThroughputExceededException'],
+            [3, 'InternalFailure'],
+          ]),
+        ),
       )
       .callsFake(async (input: PutRecordsInput) => answer(input));
     const writer = new KinesisWriter({ client, streamName: 'trades', ...fast });
     for (let i = 0; i < 5; i++) writer.write(`K${i}`, bytes(`r${i}`));
     const { stats, undelivered } = await writer.close();
 
-    expect(sentEntries(mock)).toEqual([['K0:r0', 'K1:r1', 'K2:r2', 'K3:r3', 'K4:r4'], ['K1:r1', 'K3:r3']]);
+    expect(sentEntries(mock)).toEqual([
+      ['K0:r0', 'K1:r1', 'K2:r2', 'K3:r3', 'K4:r4'],
+      ['K1:r1', 'K3:r3'],
+    ]);
     expect(mock.commandCalls(PutRecordsCommand)[1]?.args[0].input.StreamName).toBe('trades');
     expect(undelivered).toEqual([]);
-    expect(stats).toEqual({ accepted: 5, sent: 5, retried: 2, failed: 0, lost: 0, buffered: 0, held: 0, inFlight: 0, batches: 2, throttled: 1, aggregatedRecords: 0 });
+    expect(stats).toEqual({
+      accepted: 5,
+      sent: 5,
+      retried: 2,
+      failed: 0,
+      lost: 0,
+      buffered: 0,
+      held: 0,
+      inFlight: 0,
+      batches: 2,
+      throttled: 1,
+      aggregatedRecords: 0,
+    });
   });
 
   it('resends the whole batch after a network error', async () => {
@@ -89,10 +112,16 @@ describe('KinesisWriter failures (SDK mocked)', () => {
     writer.write('ETH-USDT', bytes('b'));
     const { stats } = await writer.close();
 
-    expect(sentEntries(mock)).toEqual([['BTC-USDT:a', 'ETH-USDT:b'], ['BTC-USDT:a', 'ETH-USDT:b']]);
+    expect(sentEntries(mock)).toEqual([
+      ['BTC-USDT:a', 'ETH-USDT:b'],
+      ['BTC-USDT:a', 'ETH-USDT:b'],
+    ]);
     expect(stats).toMatchObject({ sent: 2, retried: 2, batches: 2, throttled: 0, failed: 0 });
     const warn = records().find((r) => r.level === 'warn');
-    expect(warn).toMatchObject({ msg: 'PutRecords failed; resending the batch', error: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:4568' });
+    expect(warn).toMatchObject({
+      msg: 'PutRecords failed; resending the batch',
+      error: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:4568',
+    });
   });
 
   it('rides out a throttling storm with backoff and sends everything exactly once', async () => {
@@ -102,7 +131,11 @@ describe('KinesisWriter failures (SDK mocked)', () => {
     mock.on(PutRecordsCommand).callsFake(async (input: PutRecordsInput) => {
       calls += 1;
       // The first call is refused whole; the next four refuse every even entry; then all goes through.
-      if (calls === 1) throw new ProvisionedThroughputExceededException({ message: 'Rate exceeded for stream trades', $metadata: { httpStatusCode: 400 } });
+      if (calls === 1)
+        throw new ProvisionedThroughputExceededException({
+          message: 'Rate exceeded for stream trades',
+          $metadata: { httpStatusCode: 400 },
+        });
       const entries = input.Records ?? [];
       const failures = new Map<number, string>();
       if (calls <= 5) entries.forEach((_, i) => i % 2 === 0 && failures.set(i, 'ProvisionedThroughputExceededException'));
@@ -114,7 +147,15 @@ describe('KinesisWriter failures (SDK mocked)', () => {
       draws.push(1);
       return 0.5;
     };
-    const writer = new KinesisWriter({ client, streamName: 'trades', lingerMs: 60_000, maxBatchRecords: 16, maxInFlight: 1, random, retry: { baseMs: 1, capMs: 8, deadlineMs: 60_000 } });
+    const writer = new KinesisWriter({
+      client,
+      streamName: 'trades',
+      lingerMs: 60_000,
+      maxBatchRecords: 16,
+      maxInFlight: 1,
+      random,
+      retry: { baseMs: 1, capMs: 8, deadlineMs: 60_000 },
+    });
     for (let i = 0; i < 16; i++) writer.write('SOL-USDT', bytes(`t${i}`));
     const { stats, undelivered } = await writer.close();
 
@@ -132,7 +173,10 @@ describe('KinesisWriter failures (SDK mocked)', () => {
   it('stops with a clear one-line error when the stream does not exist', async () => {
     const { client, mock } = setup();
     mock.on(PutRecordsCommand).rejects(
-      new ResourceNotFoundException({ message: 'Stream trades under account 123456789012 not found.', $metadata: { httpStatusCode: 400 } }),
+      new ResourceNotFoundException({
+        message: 'Stream trades under account 123456789012 not found.',
+        $metadata: { httpStatusCode: 400 },
+      }),
     );
     const writer = new KinesisWriter({ client, streamName: 'trades', ...fast, lingerMs: 1 });
     const fatal = new Promise<CoattailError>((resolve) => writer.onFatal(resolve));
@@ -156,7 +200,10 @@ describe('KinesisWriter failures (SDK mocked)', () => {
 
   it('stops on access denied and on an invalid request, each with what to do', async () => {
     for (const [error, expected] of [
-      [new AccessDeniedException({ message: 'User is not authorized to perform kinesis:PutRecords', $metadata: {} }), 'Grant these credentials kinesis:PutRecords on the stream'],
+      [
+        new AccessDeniedException({ message: 'User is not authorized to perform kinesis:PutRecords', $metadata: {} }),
+        'Grant these credentials kinesis:PutRecords on the stream',
+      ],
       [new ValidationException({ message: 'Records too large', $metadata: {} }), 'Check the stream name, region and endpoint'],
     ] as const) {
       const { client, mock } = setup();
@@ -239,16 +286,39 @@ describe('KinesisWriter failures (SDK mocked)', () => {
       return answer(input, failures);
     });
     const { logger, records } = captureLogger();
-    const writer = new KinesisWriter({ client, streamName: 'trades', ...fast, clock, logger, retry: { baseMs: 1, capMs: 4, deadlineMs: 1000 } });
+    const writer = new KinesisWriter({
+      client,
+      streamName: 'trades',
+      ...fast,
+      clock,
+      logger,
+      retry: { baseMs: 1, capMs: 4, deadlineMs: 1000 },
+    });
     for (const p of ['A', 'B', 'C']) writer.write('K', bytes(p));
     const { stats, undelivered } = await writer.close();
 
     // B is sent at 0, 400 and 800 ms of the clock; after the third answer the clock reads 1200, past 1000.
     expect(sentEntries(mock)).toEqual([['K:A', 'K:B', 'K:C'], ['K:B'], ['K:B']]);
     expect(undelivered).toEqual([
-      { partitionKey: 'K', data: bytes('B'), reason: 'retry deadline of 1000 ms passed after 3 attempt(s); last error: InternalFailure: InternalFailure for entry 0' },
+      {
+        partitionKey: 'K',
+        data: bytes('B'),
+        reason: 'retry deadline of 1000 ms passed after 3 attempt(s); last error: InternalFailure: InternalFailure for entry 0',
+      },
     ]);
-    expect(stats).toEqual({ accepted: 3, sent: 2, retried: 2, failed: 1, lost: 0, buffered: 0, held: 0, inFlight: 0, batches: 3, throttled: 0, aggregatedRecords: 0 });
+    expect(stats).toEqual({
+      accepted: 3,
+      sent: 2,
+      retried: 2,
+      failed: 1,
+      lost: 0,
+      buffered: 0,
+      held: 0,
+      inFlight: 0,
+      batches: 3,
+      throttled: 0,
+      aggregatedRecords: 0,
+    });
     expect(records().filter((r) => r.level === 'error')).toEqual([
       expect.objectContaining({ msg: 'records not delivered to Kinesis', records: 1, stream: 'trades' }),
     ]);
@@ -261,7 +331,14 @@ describe('KinesisWriter failures (SDK mocked)', () => {
       now += 600;
       throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     });
-    const writer = new KinesisWriter({ client, streamName: 'trades', ...fast, aggregate: true, clock: { now: () => now }, retry: { baseMs: 1, capMs: 4, deadlineMs: 1000 } });
+    const writer = new KinesisWriter({
+      client,
+      streamName: 'trades',
+      ...fast,
+      aggregate: true,
+      clock: { now: () => now },
+      retry: { baseMs: 1, capMs: 4, deadlineMs: 1000 },
+    });
     for (const p of ['a1', 'a2', 'a3']) writer.write('A', bytes(p));
     const { stats, undelivered } = await writer.close();
     expect(undelivered.map((u) => [u.partitionKey, text(u.data)])).toEqual([
@@ -329,7 +406,14 @@ describe('KinesisWriter failures (SDK mocked)', () => {
     const cases: Array<[unknown, string]> = [
       [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'retry'],
       [Object.assign(new Error('timed out'), { name: 'TimeoutError' }), 'retry'],
-      [Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } }), 'retry'],
+      [
+        Object.assign(new Error('Service Unavailable'), {
+          name: 'ServiceUnavailable',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 503 },
+        }),
+        'retry',
+      ],
       [Object.assign(new Error('Bad Gateway'), { name: 'Unknown', $metadata: { httpStatusCode: 502 } }), 'retry'],
       [new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} }), 'throttle'],
       [Object.assign(new Error('slow down'), { name: 'ThrottlingException', $fault: 'client' }), 'throttle'],
@@ -337,7 +421,10 @@ describe('KinesisWriter failures (SDK mocked)', () => {
       [new ResourceNotFoundException({ message: 'gone', $metadata: {} }), 'fatal'],
       [new AccessDeniedException({ message: 'no', $metadata: {} }), 'fatal'],
       [new ValidationException({ message: 'bad', $metadata: {} }), 'fatal'],
-      [Object.assign(new Error('bad key'), { name: 'UnrecognizedClientException', $fault: 'client', $metadata: { httpStatusCode: 400 } }), 'fatal'],
+      [
+        Object.assign(new Error('bad key'), { name: 'UnrecognizedClientException', $fault: 'client', $metadata: { httpStatusCode: 400 } }),
+        'fatal',
+      ],
       [Object.assign(new Error('odd'), { name: 'SomethingNew', $fault: 'client', $metadata: { httpStatusCode: 400 } }), 'fatal'],
       [new TypeError('cannot read properties of undefined'), 'fatal'],
     ];

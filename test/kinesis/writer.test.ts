@@ -200,7 +200,15 @@ describe('KinesisWriter against the Kinesis emulator', () => {
     expect(undelivered).toEqual([]);
     expect(stats).toMatchObject({ accepted: 7, sent: 7, buffered: 0, batches: 1 });
     const got = await readStreamRecords(kinesis, stream);
-    expect(got.map((r) => `${r.partitionKey}:${text(r.data)}`).sort()).toEqual(['K0:r0', 'K0:r2', 'K0:r4', 'K0:r6', 'K1:r1', 'K1:r3', 'K1:r5']);
+    expect(got.map((r) => `${r.partitionKey}:${text(r.data)}`).sort()).toEqual([
+      'K0:r0',
+      'K0:r2',
+      'K0:r4',
+      'K0:r6',
+      'K1:r1',
+      'K1:r3',
+      'K1:r5',
+    ]);
     expect(() => writer.write('K0', Buffer.from('late'))).toThrow(/writer is closed/);
   });
 

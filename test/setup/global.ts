@@ -33,7 +33,10 @@ function newestMtime(dir: string): number {
 function ensureBuilt(): void {
   const marker = path.join(repoRoot, 'dist/src/cli.js');
   if (existsSync(marker) && statSync(marker).mtimeMs >= newestMtime(path.join(repoRoot, 'src'))) return;
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: repoRoot, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`the build failed before the tests:\n${r.stdout}${r.stderr}`);
 }
 

@@ -4,8 +4,12 @@ import { startSimulator, type SimulatorHandle } from '../../src/simulator/server
 import { closedAfterEach, BTC_ETH, PrintLog, testScenario, TestClient } from '../helpers/simulator.js';
 
 // Frames from EXCHANGES.md: a current `trade` event, and a combined-stream one (older, with b/a).
-const SAMPLE_TRADE = JSON.parse('{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}') as Record<string, unknown>;
-const SAMPLE_COMBINED = JSON.parse('{"stream":"bnbbtc@trade","data":{"e":"trade","E":1554076800945,"s":"BNBBTC","t":40756030,"p":"0.00426990","q":"33.82000000","b":133829535,"a":133829504,"T":1554076800940,"m":false,"M":true}}') as Record<string, unknown>;
+const SAMPLE_TRADE = JSON.parse(
+  '{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}',
+) as Record<string, unknown>;
+const SAMPLE_COMBINED = JSON.parse(
+  '{"stream":"bnbbtc@trade","data":{"e":"trade","E":1554076800945,"s":"BNBBTC","t":40756030,"p":"0.00426990","q":"33.82000000","b":133829535,"a":133829504,"T":1554076800940,"m":false,"M":true}}',
+) as Record<string, unknown>;
 const EIGHT_DECIMALS = /^\d+\.\d{8}$/;
 
 const { sims, clients } = closedAfterEach();
@@ -28,7 +32,7 @@ const tradeData = (c: TestClient): Array<Record<string, unknown>> =>
   c.messages.map((m) => ('data' in m ? (m.data as Record<string, unknown>) : m)).filter((d) => d.e === 'trade');
 
 describe('binance combined streams', () => {
-  it('sends trade events shaped exactly like Binance\'s, agreeing with the printed trades', async () => {
+  it("sends trade events shaped exactly like Binance's, agreeing with the printed trades", async () => {
     const { sim: s, log } = await sim({ symbols: BTC_ETH });
     const c = await connect(`${s.binanceUrl}/stream?streams=btcusdt@trade/ethusdt@trade`);
     await c.until(() => tradeData(c).length >= 40, '40 trades');
@@ -100,7 +104,10 @@ describe('binance combined streams', () => {
     c.send({ method: 'FLY', id: 5 });
     expect((await c.next((m) => m.id === 5, 'unknown method')).code).toBe(2);
     c.send({ method: 'SUBSCRIBE', params: ['btcusdt@trade'] });
-    expect(await c.next((m) => m.code === 2 && m.id === undefined, 'missing id')).toEqual({ code: 2, msg: 'Invalid request: request ID must be an unsigned integer' });
+    expect(await c.next((m) => m.code === 2 && m.id === undefined, 'missing id')).toEqual({
+      code: 2,
+      msg: 'Invalid request: request ID must be an unsigned integer',
+    });
   });
 
   it('accepts a stream the market does not trade and sends nothing for it', async () => {

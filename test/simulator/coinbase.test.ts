@@ -3,16 +3,24 @@ import { startSimulator, type SimulatorHandle } from '../../src/simulator/server
 import { closedAfterEach, BTC_ETH, PrintLog, testScenario, TestClient, UUID } from '../helpers/simulator.js';
 
 // Frames from EXCHANGES.md.
-const SAMPLE_MATCH = JSON.parse('{"type":"match","trade_id":10,"sequence":50,"maker_order_id":"ac928c66-ca53-498f-9c13-a110027a60e8","taker_order_id":"132fb6ae-456b-4654-b4e0-d681ac05cea1","time":"2014-11-07T08:19:27.028459Z","product_id":"BTC-USD","size":"5.23512","price":"400.23","side":"sell"}') as Record<string, unknown>;
-const SAMPLE_HEARTBEAT = JSON.parse('{"type":"heartbeat","sequence":90,"last_trade_id":20,"product_id":"BTC-USD","time":"2014-11-07T08:19:28.464459Z"}') as Record<string, unknown>;
-const SAMPLE_LAST_MATCH = JSON.parse('{"type":"last_match","trade_id":881613,"maker_order_id":"27fff20b-af29-4f45-8744-56dd1ef57dc0","taker_order_id":"1da6ce16-c8da-4732-9f71-6049f4c6aaf8","side":"sell","size":"0.04","price":"14.7775","product_id":"BAND-GBP","sequence":333938798,"time":"2021-04-17T16:43:30.244075Z"}') as Record<string, unknown>;
+const SAMPLE_MATCH = JSON.parse(
+  '{"type":"match","trade_id":10,"sequence":50,"maker_order_id":"ac928c66-ca53-498f-9c13-a110027a60e8","taker_order_id":"132fb6ae-456b-4654-b4e0-d681ac05cea1","time":"2014-11-07T08:19:27.028459Z","product_id":"BTC-USD","size":"5.23512","price":"400.23","side":"sell"}',
+) as Record<string, unknown>;
+const SAMPLE_HEARTBEAT = JSON.parse(
+  '{"type":"heartbeat","sequence":90,"last_trade_id":20,"product_id":"BTC-USD","time":"2014-11-07T08:19:28.464459Z"}',
+) as Record<string, unknown>;
+const SAMPLE_LAST_MATCH = JSON.parse(
+  '{"type":"last_match","trade_id":881613,"maker_order_id":"27fff20b-af29-4f45-8744-56dd1ef57dc0","taker_order_id":"1da6ce16-c8da-4732-9f71-6049f4c6aaf8","side":"sell","size":"0.04","price":"14.7775","product_id":"BAND-GBP","sequence":333938798,"time":"2021-04-17T16:43:30.244075Z"}',
+) as Record<string, unknown>;
 const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const DECIMAL = /^\d+(\.\d+)?$/;
 
 const { sims, clients } = closedAfterEach();
 
 async function sim(overrides: Parameters<typeof testScenario>[0] = {}): Promise<{ sim: SimulatorHandle; log: PrintLog }> {
-  const handle = await startSimulator({ scenario: testScenario({ exchanges: ['coinbase'], waitForClients: true, symbols: BTC_ETH, ...overrides }) });
+  const handle = await startSimulator({
+    scenario: testScenario({ exchanges: ['coinbase'], waitForClients: true, symbols: BTC_ETH, ...overrides }),
+  });
   sims.push(handle);
   const log = new PrintLog();
   handle.onTrade(log.add);
@@ -45,9 +53,17 @@ describe('coinbase feed', () => {
     });
     // last_match: the trade each product printed before the session (nothing printed since: waitForClients).
     const initial = (product: string) => s.initialTrades.find((t) => t.exchange === 'coinbase' && t.symbol === product)!;
-    for (const [m, product] of [[second, 'BTC-USDT'], [third, 'ETH-USDT']] as const) {
+    for (const [m, product] of [
+      [second, 'BTC-USDT'],
+      [third, 'ETH-USDT'],
+    ] as const) {
       expect(Object.keys(m!)).toEqual(Object.keys(SAMPLE_LAST_MATCH));
-      expect(m).toMatchObject({ type: 'last_match', product_id: product, trade_id: initial(product).tradeId, time: initial(product).timeIso });
+      expect(m).toMatchObject({
+        type: 'last_match',
+        product_id: product,
+        trade_id: initial(product).tradeId,
+        time: initial(product).timeIso,
+      });
       expect(m!.side).toBe(opposite(initial(product).takerSide));
       expect(Number(m!.price)).toBe(Number(initial(product).price));
     }
@@ -74,7 +90,9 @@ describe('coinbase feed', () => {
       expect(Number(m.size)).toBe(Number(printed.size));
       expect(m.time).toBe(printed.timeIso);
     }
-    const sequences = ofType(c, 'match').filter((m) => m.product_id === 'BTC-USDT').map((m) => m.sequence as number);
+    const sequences = ofType(c, 'match')
+      .filter((m) => m.product_id === 'BTC-USDT')
+      .map((m) => m.sequence as number);
     for (let i = 1; i < sequences.length; i += 1) expect(sequences[i]).toBeGreaterThan(sequences[i - 1]!);
   });
 
@@ -122,7 +140,11 @@ describe('coinbase feed', () => {
     const { sim: s } = await sim({ waitForClients: false });
     const c = await connect(s.coinbaseUrl);
     c.send({ type: 'subscribe', product_ids: ['DOGE-USDT'], channels: ['matches'] });
-    expect(await c.next((m) => m.type === 'error', 'product error')).toEqual({ type: 'error', message: 'Failed to subscribe', reason: 'DOGE-USDT is not a valid product' });
+    expect(await c.next((m) => m.type === 'error', 'product error')).toEqual({
+      type: 'error',
+      message: 'Failed to subscribe',
+      reason: 'DOGE-USDT is not a valid product',
+    });
     const n = c.frames.length;
     c.send({ type: 'subscribe', product_ids: ['BTC-USDT'], channels: ['level2'] });
     expect((await c.next((m) => m.type === 'error', 'channel error', n)).reason).toMatch(/^level2 is not a valid channel/);
@@ -141,7 +163,14 @@ describe('coinbase feed', () => {
     expect(reply).toEqual({ type: 'subscriptions', channels: [{ name: 'matches', product_ids: ['ETH-USDT'], account_ids: null }] });
     const after = c.messages.indexOf(reply);
     await c.until(() => c.messages.slice(after).filter((m) => m.type === 'match').length >= 20, '20 matches after');
-    expect(new Set(c.messages.slice(after).filter((m) => m.type === 'match').map((m) => m.product_id))).toEqual(new Set(['ETH-USDT']));
+    expect(
+      new Set(
+        c.messages
+          .slice(after)
+          .filter((m) => m.type === 'match')
+          .map((m) => m.product_id),
+      ),
+    ).toEqual(new Set(['ETH-USDT']));
   });
 
   it('pings Coinbase clients too', async () => {

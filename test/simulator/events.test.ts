@@ -8,7 +8,9 @@ import { closedAfterEach, BTC_ETH, PrintLog, productAtLeast, testScenario, TestC
 
 const { sims, clients } = closedAfterEach();
 
-async function start(opts: Parameters<typeof startSimulator>[0]): Promise<{ sim: SimulatorHandle; log: PrintLog; events: SimulatorEvent[] }> {
+async function start(
+  opts: Parameters<typeof startSimulator>[0],
+): Promise<{ sim: SimulatorHandle; log: PrintLog; events: SimulatorEvent[] }> {
   const sim = await startSimulator(opts);
   sims.push(sim);
   const log = new PrintLog();
@@ -24,7 +26,8 @@ async function connect(url: string): Promise<TestClient> {
   return c;
 }
 
-const subscribeAll = (c: TestClient, products = ['BTC-USDT', 'ETH-USDT']): void => c.send({ type: 'subscribe', product_ids: products, channels: ['matches', 'heartbeat'] });
+const subscribeAll = (c: TestClient, products = ['BTC-USDT', 'ETH-USDT']): void =>
+  c.send({ type: 'subscribe', product_ids: products, channels: ['matches', 'heartbeat'] });
 const sequence = (t: PrintedTrade): string => `${t.exchange} ${t.symbol} ${t.tradeId} ${t.price} ${t.size} ${t.takerSide}`;
 
 /** A Binance trade frame or a Coinbase match that is complete and well typed, as an ingester would accept. */
@@ -39,10 +42,27 @@ function validTrade(text: string): { exchange: string; symbol: string; tradeId: 
   const o = m as Record<string, unknown>;
   const d = (typeof o.data === 'object' && o.data !== null ? o.data : o) as Record<string, unknown>;
   const dec = (v: unknown): boolean => typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) && Number(v) > 0;
-  if (d.e === 'trade' && typeof d.s === 'string' && Number.isSafeInteger(d.t) && dec(d.p) && dec(d.q) && Number.isSafeInteger(d.T) && typeof d.m === 'boolean') {
+  if (
+    d.e === 'trade' &&
+    typeof d.s === 'string' &&
+    Number.isSafeInteger(d.t) &&
+    dec(d.p) &&
+    dec(d.q) &&
+    Number.isSafeInteger(d.T) &&
+    typeof d.m === 'boolean'
+  ) {
     return { exchange: 'binance', symbol: d.s === 'BTCUSDT' ? 'BTC-USDT' : d.s === 'ETHUSDT' ? 'ETH-USDT' : d.s, tradeId: d.t as number };
   }
-  if ((o.type === 'match' || o.type === 'last_match') && Number.isSafeInteger(o.trade_id) && dec(o.price) && dec(o.size) && (o.side === 'buy' || o.side === 'sell') && typeof o.product_id === 'string' && typeof o.time === 'string' && !Number.isNaN(Date.parse(o.time))) {
+  if (
+    (o.type === 'match' || o.type === 'last_match') &&
+    Number.isSafeInteger(o.trade_id) &&
+    dec(o.price) &&
+    dec(o.size) &&
+    (o.side === 'buy' || o.side === 'sell') &&
+    typeof o.product_id === 'string' &&
+    typeof o.time === 'string' &&
+    !Number.isNaN(Date.parse(o.time))
+  ) {
     return { exchange: 'coinbase', symbol: o.product_id, tradeId: o.trade_id as number };
   }
   return undefined;
@@ -84,13 +104,20 @@ describe('scenario events over the wire', () => {
 
     c.send({ type: 'subscribe', product_ids: ['ETH-USDT'], channels: ['matches'] });
     await sim.started;
-    const binanceTrades = (): Array<Record<string, unknown>> => b.messages.flatMap((m) => (m.data ? [m.data as Record<string, unknown>] : []));
+    const binanceTrades = (): Array<Record<string, unknown>> =>
+      b.messages.flatMap((m) => (m.data ? [m.data as Record<string, unknown>] : []));
     const firstTrade = (t: PrintedTrade): unknown =>
       t.exchange === 'binance'
         ? binanceTrades().find((d) => d.s === t.symbol.replace('-', ''))?.t
         : c.messages.find((m) => m.type === 'match' && m.product_id === t.symbol)?.trade_id;
-    await b.until(() => sim.initialTrades.every((t) => t.exchange !== 'binance' || firstTrade(t) !== undefined), 'binance trades of both symbols');
-    await c.until(() => sim.initialTrades.every((t) => t.exchange !== 'coinbase' || firstTrade(t) !== undefined), 'coinbase matches of both products');
+    await b.until(
+      () => sim.initialTrades.every((t) => t.exchange !== 'binance' || firstTrade(t) !== undefined),
+      'binance trades of both symbols',
+    );
+    await c.until(
+      () => sim.initialTrades.every((t) => t.exchange !== 'coinbase' || firstTrade(t) !== undefined),
+      'coinbase matches of both products',
+    );
     // Every client's first trade per stream is the one right after the initial trade: none missed.
     expect(sim.initialTrades).toHaveLength(4);
     for (const t of sim.initialTrades) expect(firstTrade(t), `${t.exchange} ${t.symbol}`).toBe(t.tradeId + 1);
@@ -114,7 +141,10 @@ describe('scenario events over the wire', () => {
     await log.until(30);
     expect(events.map((e) => e.event.type)).toEqual(['whale', 'whale']);
     const big = log.trades.filter((t) => Number(t.price) * Number(t.size) > 20_000);
-    expect(big.map((t) => [t.exchange, t.symbol, t.takerSide])).toEqual([['binance', 'BTC-USDT', 'buy'], ['coinbase', 'ETH-USDT', 'sell']]);
+    expect(big.map((t) => [t.exchange, t.symbol, t.takerSide])).toEqual([
+      ['binance', 'BTC-USDT', 'buy'],
+      ['coinbase', 'ETH-USDT', 'sell'],
+    ]);
     expect(log.trades.indexOf(big[0]!)).toBe(5); // the 6th trade: after 5 printed trades
     expect(log.trades.indexOf(big[1]!)).toBe(12); // after 12 printed trades, the first whale among them
 
@@ -150,7 +180,12 @@ describe('scenario events over the wire', () => {
 
   it('disconnect with downSeconds: every socket cut, then connections refused with 503 until the time is up', async () => {
     const { sim, events } = await start({
-      scenario: testScenario({ rate: 300, exchanges: ['binance', 'coinbase'], waitForClients: true, events: [{ atTrade: 20, type: 'disconnect', downSeconds: 0.6 }] }),
+      scenario: testScenario({
+        rate: 300,
+        exchanges: ['binance', 'coinbase'],
+        waitForClients: true,
+        events: [{ atTrade: 20, type: 'disconnect', downSeconds: 0.6 }],
+      }),
     });
     let cutAt = 0;
     sim.onEvent(() => (cutAt = Date.now()));
@@ -240,7 +275,9 @@ describe('scenario events over the wire', () => {
     await c.until(() => c.frames.filter((f) => validTrade(f.text)?.exchange === 'coinbase').length >= 25, 'coinbase trades');
 
     const garbage = (client: TestClient, expectedControl: (m: Record<string, unknown>) => boolean): string[] =>
-      client.frames.filter((f) => !validTrade(f.text) && !(f.json && expectedControl(f.json as Record<string, unknown>))).map((f) => f.text);
+      client.frames
+        .filter((f) => !validTrade(f.text) && !(f.json && expectedControl(f.json as Record<string, unknown>)))
+        .map((f) => f.text);
     const bGarbage = garbage(b, () => false);
     const cGarbage = garbage(c, (m) => m.type === 'subscriptions' || m.type === 'heartbeat');
     expect(bGarbage).toHaveLength(12);
@@ -271,7 +308,10 @@ describe('scenario events over the wire', () => {
     const { sim, log } = await start({ scenario: testScenario({ rate: 1000, symbols: BTC_ETH, totalTrades: 50 }), recordFile: file });
     await sim.done;
     await sim.close();
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as PrintedTrade);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as PrintedTrade);
     expect(lines).toHaveLength(4 + 50);
     expect(lines).toEqual([...sim.initialTrades, ...log.trades]);
     expect(Object.keys(lines[0]!)).toEqual(['exchange', 'symbol', 'tradeId', 'price', 'size', 'takerSide', 'timeMs', 'timeIso']);

@@ -5,7 +5,8 @@ import { createPrng, mulberry32 } from '../../src/simulator/prng.js';
 import { BTC_ETH, productAtLeast, testScenario, UUID } from '../helpers/simulator.js';
 
 const trades = (items: TimelineItem[]): MarketTrade[] => items.flatMap((i) => (i.kind === 'trade' ? [i.trade] : []));
-const key = (t: MarketTrade): string => `${t.exchange} ${t.symbol} ${t.tradeId} ${canonicalText(t.price)} ${canonicalText(t.size)} ${t.takerSide}`;
+const key = (t: MarketTrade): string =>
+  `${t.exchange} ${t.symbol} ${t.tradeId} ${canonicalText(t.price)} ${canonicalText(t.size)} ${t.takerSide}`;
 const decimal = (v: { units: number; decimals: number }): number => v.units / 10 ** v.decimals;
 
 describe('prng', () => {
@@ -106,7 +107,10 @@ describe('market generator', () => {
     const [eth, btc] = whales.map((w) => (w?.kind === 'trade' ? w.trade : undefined));
     expect(eth).toMatchObject({ exchange: 'coinbase', symbol: 'ETH-USDT', takerSide: 'sell' });
     expect(btc).toMatchObject({ exchange: 'binance', symbol: 'BTC-USDT', takerSide: 'buy' });
-    for (const [t, target, ceiling] of [[eth, '250000', '250025'], [btc, '100000.5', '100010.50005']] as const) {
+    for (const [t, target, ceiling] of [
+      [eth, '250000', '250025'],
+      [btc, '100000.5', '100010.50005'],
+    ] as const) {
       const price = canonicalText(t!.price);
       const size = canonicalText(t!.size);
       expect(productAtLeast(price, size, target)).toBe(true);
@@ -114,7 +118,7 @@ describe('market generator', () => {
     }
   });
 
-  it('multiplies one stream\'s flow during a volume spike, and the total rate with it', () => {
+  it("multiplies one stream's flow during a volume spike, and the total rate with it", () => {
     const s = testScenario({
       rate: 100,
       exchanges: ['binance', 'coinbase'],
@@ -134,7 +138,7 @@ describe('market generator', () => {
     expect(share).toBeGreaterThan(0.85); // 10/11 ≈ 0.91
   });
 
-  it('offsets one exchange\'s price by pct during a dislocation', () => {
+  it("offsets one exchange's price by pct during a dislocation", () => {
     const s = testScenario({
       rate: 200,
       exchangeOffsetPct: 0,
@@ -143,7 +147,8 @@ describe('market generator', () => {
       events: [{ at: 1, type: 'dislocation', symbol: 'BTC-USDT', exchange: 'coinbase', pct: 1, durationSeconds: 1 }],
     });
     const market = new Market(s, 5);
-    const prices = (list: MarketTrade[], exchange: string): Set<number> => new Set(list.filter((t) => t.exchange === exchange).map((t) => decimal(t.price)));
+    const prices = (list: MarketTrade[], exchange: string): Set<number> =>
+      new Set(list.filter((t) => t.exchange === exchange).map((t) => decimal(t.price)));
     // Trades close to the edges are left out: which side of 1.000 s a trade lands on is float detail.
     const before = trades(market.advanceTo(0.9));
     market.advanceTo(1.1);
@@ -157,7 +162,12 @@ describe('market generator', () => {
   });
 
   it('draws skewed sizes around the mean notional, below the cap, with both sides', () => {
-    const free = trades(new Market(testScenario({ rate: 10000, symbols: [{ symbol: 'BTC-USDT', startPrice: 65000, meanNotional: 1000, sizeDecimals: 6 }] }), 8).advanceTo(2));
+    const free = trades(
+      new Market(
+        testScenario({ rate: 10000, symbols: [{ symbol: 'BTC-USDT', startPrice: 65000, meanNotional: 1000, sizeDecimals: 6 }] }),
+        8,
+      ).advanceTo(2),
+    );
     const notionals = free.map((t) => decimal(t.price) * decimal(t.size));
     const mean = notionals.reduce((a, b) => a + b, 0) / notionals.length;
     expect(mean).toBeGreaterThan(900);
@@ -183,7 +193,11 @@ describe('market generator', () => {
       ],
     });
     const items = new Market(s, 1).advanceTo(1);
-    const events = items.flatMap((item, i) => (item.kind === 'event' ? [{ type: item.event.type, tradesBefore: items.slice(0, i).filter((x) => x.kind === 'trade').length, seconds: item.seconds }] : []));
+    const events = items.flatMap((item, i) =>
+      item.kind === 'event'
+        ? [{ type: item.event.type, tradesBefore: items.slice(0, i).filter((x) => x.kind === 'trade').length, seconds: item.seconds }]
+        : [],
+    );
     expect(events.map((e) => e.type)).toEqual(['malformed', 'silence', 'disconnect']);
     expect(events[0]!.tradesBefore).toBe(7);
     expect(events[1]!.seconds).toBe(0.2);

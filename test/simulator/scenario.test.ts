@@ -85,14 +85,34 @@ describe('scenario files', () => {
   it.each([
     ['a wrong type', { ...minimal, rate: 'fast' }, /rate: .*expected number/],
     ['a missing field', { symbols: minimal.symbols }, /rate: /],
-    ['an unknown symbol', { rate: 10, symbols: [{ symbol: 'FOO-USDT', startPrice: 1 }] }, /symbols\[0\]\.symbol: expected a known BASE-QUOTE symbol/],
+    [
+      'an unknown symbol',
+      { rate: 10, symbols: [{ symbol: 'FOO-USDT', startPrice: 1 }] },
+      /symbols\[0\]\.symbol: expected a known BASE-QUOTE symbol/,
+    ],
     ['an unknown key', { ...minimal, speed: 3 }, /speed/],
-    ['an event field', { ...minimal, events: [{ at: 1, type: 'whale', exchange: 'binance', symbol: 'BTC-USDT', side: 'buy', quoteVolume: 'big' }] }, /events\[0\]\.quoteVolume: /],
-    ['an event on a symbol the scenario lacks', { ...minimal, events: [{ at: 1, type: 'volume_spike', symbol: 'ETH-USDT', multiplier: 2, durationSeconds: 1 }] }, /events\[0\]\.symbol: ETH-USDT is not one of the scenario's symbols/],
-    ['an event with both at and atTrade', { ...minimal, events: [{ at: 1, atTrade: 5, type: 'disconnect' }] }, /events\[0\]: give exactly one of "at" \(seconds\) or "atTrade"/],
+    [
+      'an event field',
+      { ...minimal, events: [{ at: 1, type: 'whale', exchange: 'binance', symbol: 'BTC-USDT', side: 'buy', quoteVolume: 'big' }] },
+      /events\[0\]\.quoteVolume: /,
+    ],
+    [
+      'an event on a symbol the scenario lacks',
+      { ...minimal, events: [{ at: 1, type: 'volume_spike', symbol: 'ETH-USDT', multiplier: 2, durationSeconds: 1 }] },
+      /events\[0\]\.symbol: ETH-USDT is not one of the scenario's symbols/,
+    ],
+    [
+      'an event with both at and atTrade',
+      { ...minimal, events: [{ at: 1, atTrade: 5, type: 'disconnect' }] },
+      /events\[0\]: give exactly one of "at" \(seconds\) or "atTrade"/,
+    ],
     ['an event with neither', { ...minimal, events: [{ type: 'disconnect' }] }, /events\[0\]: give exactly one/],
     ['an unknown event type', { ...minimal, events: [{ at: 1, type: 'meteor' }] }, /events\[0\]\.type: /],
-    ['server_shutdown without binance', { ...minimal, exchanges: ['coinbase'], events: [{ at: 1, type: 'server_shutdown' }] }, /events\[0\]\.type: server_shutdown is a Binance event/],
+    [
+      'server_shutdown without binance',
+      { ...minimal, exchanges: ['coinbase'], events: [{ at: 1, type: 'server_shutdown' }] },
+      /events\[0\]\.type: server_shutdown is a Binance event/,
+    ],
   ])('names the field on %s', (_what, body, pattern) => {
     const file = writeScenario('bad.json', body);
     const err = errorOf(() => loadScenario(file));

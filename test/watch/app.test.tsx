@@ -35,10 +35,21 @@ async function frame(app: ReturnType<typeof render>, check: (f: string) => boole
   }
 }
 
-function mount(kind: WatchKind, opts: { color?: boolean; onQuit?: () => void; settings?: WatchSettings } = {}): { app: ReturnType<typeof render>; feed: AlertFeed } {
+function mount(
+  kind: WatchKind,
+  opts: { color?: boolean; onQuit?: () => void; settings?: WatchSettings } = {},
+): { app: ReturnType<typeof render>; feed: AlertFeed } {
   const feed = new AlertFeed();
   const app = render(
-    <WatchApp kind={kind} feed={feed} settings={opts.settings ?? SETTINGS} color={opts.color ?? false} now={() => NOW} tickMs={60_000} onQuit={opts.onQuit} />,
+    <WatchApp
+      kind={kind}
+      feed={feed}
+      settings={opts.settings ?? SETTINGS}
+      color={opts.color ?? false}
+      now={() => NOW}
+      tickMs={60_000}
+      onQuit={opts.onQuit}
+    />,
   );
   return { app, feed };
 }
@@ -123,11 +134,29 @@ describe('WatchApp header', () => {
   it('counts alerts raised in the last minute and names the biggest trade', async () => {
     const { app, feed } = mount('whales');
     const at = (s: number, qv: number, id: string, symbol = 'BTC-USDT', side = 'buy'): WatchAlert =>
-      alert(whaleItem({ alert_time: isoAt(NOW, -s * 1000 - 500), detected_at: isoAt(NOW, -s * 1000), quote_volume: qv, trade_id: id, symbol, side }));
+      alert(
+        whaleItem({
+          alert_time: isoAt(NOW, -s * 1000 - 500),
+          detected_at: isoAt(NOW, -s * 1000),
+          quote_volume: qv,
+          trade_id: id,
+          symbol,
+          side,
+        }),
+      );
     // detected 5 s, 30 s and 59.999 s ago count; exactly 60 s and 2 min ago do not: 3 alerts/min.
     feed.push([at(5, 150_000, 'a'), at(30, 300_000, 'b'), at(120, 2_500_000, 'e', 'SOL-USDT', 'sell')]);
     feed.push([
-      alert(whaleItem({ alert_time: isoAt(NOW, -61_000), detected_at: isoAt(NOW, -59_999), quote_volume: 1_234_567, trade_id: 'c', symbol: 'ETH-USDT', side: 'sell' })),
+      alert(
+        whaleItem({
+          alert_time: isoAt(NOW, -61_000),
+          detected_at: isoAt(NOW, -59_999),
+          quote_volume: 1_234_567,
+          trade_id: 'c',
+          symbol: 'ETH-USDT',
+          side: 'sell',
+        }),
+      ),
       at(60, 100_001, 'd'),
     ]);
     const f = await frame(app, (t) => t.includes('5 shown'), 'five alerts');
@@ -151,7 +180,18 @@ describe('WatchApp header', () => {
 
   it('names the widest spread', async () => {
     const { app, feed } = mount('spreads');
-    feed.push([alert(spreadItem({ alert_time: isoAt(NOW, -30_000), spread_pct: 0.61 })), alert(spreadItem({ alert_time: isoAt(NOW, -60_000), symbol: 'ETH-USDT', spread_pct: 1.2345, high_exchange: 'coinbase', low_exchange: 'binance' }))]);
+    feed.push([
+      alert(spreadItem({ alert_time: isoAt(NOW, -30_000), spread_pct: 0.61 })),
+      alert(
+        spreadItem({
+          alert_time: isoAt(NOW, -60_000),
+          symbol: 'ETH-USDT',
+          spread_pct: 1.2345,
+          high_exchange: 'coinbase',
+          low_exchange: 'binance',
+        }),
+      ),
+    ]);
     const f = await frame(app, (t) => t.includes('2 shown'), 'header');
     // Detected 30 s ago counts; exactly 60 s ago does not.
     expect(f.split('\n')[0]).toBe('SPREADS · 1 alerts/min · widest 1.235% ETH-USDT coinbase>binance · LIVE');

@@ -2,7 +2,13 @@
  * The poll loop's waits and give-ups, at the SDK boundary (aws-sdk-client-mock): throttling and
  * failures dynalite cannot produce on demand. The requests themselves are asserted too.
  */
-import { DynamoDBClient, ProvisionedThroughputExceededException, QueryCommand, ResourceNotFoundException, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  QueryCommand,
+  ResourceNotFoundException,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { AlertPoller } from '../../src/watch/poller.js';
@@ -19,7 +25,10 @@ function setup(): { mock: ReturnType<typeof mockClient>; poller: AlertPoller } {
 }
 
 /** Runs the loop with a recorded, instant sleep that stops it after `sleeps` waits. */
-async function run(poller: AlertPoller, sleeps: number): Promise<{ delays: number[]; statuses: PollStatus[]; delivered: string[]; error: unknown }> {
+async function run(
+  poller: AlertPoller,
+  sleeps: number,
+): Promise<{ delays: number[]; statuses: PollStatus[]; delivered: string[]; error: unknown }> {
   const abort = new AbortController();
   const delays: number[] = [];
   const statuses: PollStatus[] = [];
@@ -44,7 +53,10 @@ async function run(poller: AlertPoller, sleeps: number): Promise<{ delays: numbe
 }
 
 const throttled = (): ProvisionedThroughputExceededException =>
-  new ProvisionedThroughputExceededException({ message: 'The level of configured provisioned throughput for the table was exceeded', $metadata: {} });
+  new ProvisionedThroughputExceededException({
+    message: 'The level of configured provisioned throughput for the table was exceeded',
+    $metadata: {},
+  });
 
 describe('the poll loop', () => {
   it('backs off on throttling, then polls at the interval, then waits longer (capped) while nothing arrives', async () => {

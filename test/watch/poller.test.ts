@@ -142,7 +142,9 @@ describe('AlertPoller against dynalite', () => {
     const table = await newAlertsTable(client);
     // Four items of ~300 KB: DynamoDB (and dynalite) end a page once it reaches 1 MB.
     const padding = 'x'.repeat(300 * 1024);
-    const items = Array.from({ length: 4 }, (_, i) => whaleItem({ alert_time: isoAt(NOW, -10_000 + i), trade_id: `big${i}`, headline: padding }));
+    const items = Array.from({ length: 4 }, (_, i) =>
+      whaleItem({ alert_time: isoAt(NOW, -10_000 + i), trade_id: `big${i}`, headline: padding }),
+    );
     await putAlerts(client, table, items);
     const before = queries.get('QueryCommand') ?? 0;
     const p = poller(table);
@@ -172,7 +174,11 @@ describe('AlertPoller against dynalite', () => {
 
   it('never delivers twice when more alerts arrive than its dedupe set holds', async () => {
     const table = await newAlertsTable(client);
-    await putAlerts(client, table, [1, 2, 3, 4].map((i) => whaleItem({ alert_time: isoAt(NOW, -10_000 + i * 1_000), trade_id: `s${i}` })));
+    await putAlerts(
+      client,
+      table,
+      [1, 2, 3, 4].map((i) => whaleItem({ alert_time: isoAt(NOW, -10_000 + i * 1_000), trade_id: `s${i}` })),
+    );
     const { logger, records } = captureLogger('debug');
     const p = poller(table, { seenCapacity: 2, logger });
     expect(await pollIds(p)).toHaveLength(4);

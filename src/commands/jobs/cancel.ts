@@ -21,7 +21,20 @@ export async function jobsCancel(opts: RunOptions, ctx: CommandContext, deps: Jo
   if (opts.wait === false) return EXIT_SUCCESS;
   const progress = new Progress(ctx.stderr);
   try {
-    const run = await watchRun({ emr, s3: s3Client(deps, settings.region, ctx), applicationId: settings.applicationId, jobRunId: runId, label: before.name ?? 'job run', ctx, deps, dashboard: false }, progress, ctx.signal);
+    const run = await watchRun(
+      {
+        emr,
+        s3: s3Client(deps, settings.region, ctx),
+        applicationId: settings.applicationId,
+        jobRunId: runId,
+        label: before.name ?? 'job run',
+        ctx,
+        deps,
+        dashboard: false,
+      },
+      progress,
+      ctx.signal,
+    );
     if (!run) {
       progress.line(`stopped waiting; job run ${runId} is still being cancelled`);
       return EXIT_INTERRUPTED;

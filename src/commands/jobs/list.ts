@@ -23,7 +23,9 @@ export async function jobsList(opts: ListOptions, ctx: CommandContext, deps: Job
     return 0;
   }
   if (runs.length === 0) {
-    ctx.stderr.write(`no job runs${states ? ` in state ${states.join(' or ')}` : ''}${job ? ` of ${job}` : ''} on application ${settings.applicationId}\n`);
+    ctx.stderr.write(
+      `no job runs${states ? ` in state ${states.join(' or ')}` : ''}${job ? ` of ${job}` : ''} on application ${settings.applicationId}\n`,
+    );
     return 0;
   }
   ctx.stdout.write(runsTable(runs));

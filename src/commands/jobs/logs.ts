@@ -26,7 +26,11 @@ function whichLogs(log: string | undefined): DriverLog[] {
   const value = log ?? 'both';
   if (value === 'both') return ['stdout', 'stderr'];
   if (value === 'stdout' || value === 'stderr') return [value];
-  throw usageError(`--log ${value} is not a driver log`, 'the driver writes stdout and stderr', 'pass --log stdout, --log stderr or --log both');
+  throw usageError(
+    `--log ${value} is not a driver log`,
+    'the driver writes stdout and stderr',
+    'pass --log stdout, --log stderr or --log both',
+  );
 }
 
 /** Prints what is new in each log since the last call; remembers how much of each was printed. */
@@ -34,7 +38,13 @@ class LogPrinter {
   private printed = new Map<DriverLog, number>();
   private current: DriverLog | undefined;
 
-  constructor(private readonly s3: S3Client, private readonly loc: LogLocation, private readonly which: DriverLog[], private readonly ctx: CommandContext, private readonly tail: number | undefined) {}
+  constructor(
+    private readonly s3: S3Client,
+    private readonly loc: LogLocation,
+    private readonly which: DriverLog[],
+    private readonly ctx: CommandContext,
+    private readonly tail: number | undefined,
+  ) {}
 
   /** Returns how many logs were found. */
   async poll(): Promise<number> {
@@ -69,7 +79,11 @@ export async function jobsLogs(opts: LogsOptions, ctx: CommandContext, deps: Job
   const printer = new LogPrinter(s3Client(deps, settings.region, ctx), loc, which, ctx, tail);
   if (!opts.follow) {
     if ((await printer.poll()) === 0) {
-      throw new CoattailError(`no driver logs for job run ${runId} yet`, `nothing at ${logUri(loc, which[0]!)} (the run is ${run.state})`, 'logs reach S3 once the driver runs and then in batches: try again shortly, or use --follow');
+      throw new CoattailError(
+        `no driver logs for job run ${runId} yet`,
+        `nothing at ${logUri(loc, which[0]!)} (the run is ${run.state})`,
+        'logs reach S3 once the driver runs and then in batches: try again shortly, or use --follow',
+      );
     }
     return 0;
   }

@@ -20,19 +20,28 @@ export interface PackEnvOptions {
   interpreter?: string;
 }
 
-export function packEnvArgs(out: string, arch: string, interpreter: string | undefined, entry: readonly string[] = PYTHON_JOBS_ENTRY): string[] {
+export function packEnvArgs(
+  out: string,
+  arch: string,
+  interpreter: string | undefined,
+  entry: readonly string[] = PYTHON_JOBS_ENTRY,
+): string[] {
   return [...entry, PACK_ENV, '--out', out, '--arch', arch, ...(interpreter ? ['--interpreter', interpreter] : [])];
 }
 
 export async function jobsPackEnv(opts: PackEnvOptions, ctx: CommandContext): Promise<number> {
   const arch = opts.arch ?? 'x86_64';
   if (!(ARCHES as readonly string[]).includes(arch)) {
-    throw usageError(`--arch '${arch}' is not an EMR Serverless architecture`, `it is one of ${ARCHES.join(', ')}`, "pass the application's: aws emr-serverless get-application --application-id <id> --query application.architecture");
+    throw usageError(
+      `--arch '${arch}' is not an EMR Serverless architecture`,
+      `it is one of ${ARCHES.join(', ')}`,
+      "pass the application's: aws emr-serverless get-application --application-id <id> --query application.architecture",
+    );
   }
   const out = path.resolve(ctx.cwd, opts.out);
   const python = jobsPython(ctx.env);
   const args = packEnvArgs(out, arch, opts.interpreter);
-  ctx.logger.info('packing the jobs\' packages for EMR Serverless (pip fetches the wheels)', { arch, out });
+  ctx.logger.info("packing the jobs' packages for EMR Serverless (pip fetches the wheels)", { arch, out });
   const { code } = await runJobsPython(python, args, ctx, false);
   return code;
 }

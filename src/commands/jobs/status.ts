@@ -19,7 +19,10 @@ export async function jobsStatus(opts: RunOptions, ctx: CommandContext, deps: Jo
   const settings = resolveEmrSettings(opts, ctx);
   const runId = checkRunId(opts.runId ?? '');
   const run = await getRun(emrClient(deps, settings.region, ctx), settings.applicationId, runId, ctx.env);
-  if (opts.json) ctx.stdout.write(`${JSON.stringify({ ...runJson(run), releaseLabel: run.releaseLabel ?? null, logs: logLocation(run) ?? null, durationSeconds: run.totalExecutionDurationSeconds ?? null })}\n`);
+  if (opts.json)
+    ctx.stdout.write(
+      `${JSON.stringify({ ...runJson(run), releaseLabel: run.releaseLabel ?? null, logs: logLocation(run) ?? null, durationSeconds: run.totalExecutionDurationSeconds ?? null })}\n`,
+    );
   else ctx.stdout.write(runTable(run, logLocation(run)));
   return 0;
 }

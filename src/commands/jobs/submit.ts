@@ -22,10 +22,19 @@ const SETTING = /^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?=/;
 
 export function checkSettings(job: JobName, sets: readonly string[]): string[] {
   if (sets.length > 0 && jobMode(job) === 'BATCH') {
-    throw usageError(`--set does not apply to ${job}`, 'batch jobs take their own arguments', `pass them after --, e.g. coattail jobs submit ${job} -- --help`);
+    throw usageError(
+      `--set does not apply to ${job}`,
+      'batch jobs take their own arguments',
+      `pass them after --, e.g. coattail jobs submit ${job} -- --help`,
+    );
   }
   for (const s of sets) {
-    if (!SETTING.test(s)) throw usageError(`--set '${s}' is not NAME=VALUE`, 'a setting names a job setting and its value', 'write it like --set threshold=3.0');
+    if (!SETTING.test(s))
+      throw usageError(
+        `--set '${s}' is not NAME=VALUE`,
+        'a setting names a job setting and its value',
+        'write it like --set threshold=3.0',
+      );
   }
   return [...sets];
 }

@@ -67,12 +67,19 @@ export async function localPeek(opts: LocalPeekOptions, ctx: CommandContext): Pr
   const newest = [...trades].sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1)).slice(0, lastN);
   const rows = [...groups.values()].sort((a, b) => (a.exchange + a.symbol).localeCompare(b.exchange + b.symbol));
   if (opts.json) {
-    ctx.stdout.write(`${JSON.stringify({ stream, kinesis_records: records.length, trades: trades.length, distinct_event_ids: distinct, invalid, groups: rows, newest })}\n`);
+    ctx.stdout.write(
+      `${JSON.stringify({ stream, kinesis_records: records.length, trades: trades.length, distinct_event_ids: distinct, invalid, groups: rows, newest })}\n`,
+    );
     return 0;
   }
-  const table = new Table({ head: ['exchange', 'symbol', 'trades', 'first trade', 'last trade'], style: useColor(ctx.env, ctx.stdout) ? { head: ['cyan'] } : { head: [], border: [] } });
+  const table = new Table({
+    head: ['exchange', 'symbol', 'trades', 'first trade', 'last trade'],
+    style: useColor(ctx.env, ctx.stdout) ? { head: ['cyan'] } : { head: [], border: [] },
+  });
   for (const g of rows) table.push([g.exchange, g.symbol, g.trades, g.first, g.last]);
-  ctx.stdout.write(`stream ${stream}: ${records.length} Kinesis records, ${trades.length} trades (${distinct} distinct event ids), ${invalid} not unified trades\n`);
+  ctx.stdout.write(
+    `stream ${stream}: ${records.length} Kinesis records, ${trades.length} trades (${distinct} distinct event ids), ${invalid} not unified trades\n`,
+  );
   ctx.stdout.write(`${table.toString()}\n`);
   if (newest.length > 0) ctx.stdout.write(`newest ${newest.length}:\n${newest.map((t) => JSON.stringify(t)).join('\n')}\n`);
   return 0;

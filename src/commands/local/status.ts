@@ -84,7 +84,13 @@ export async function localStatus(opts: LocalStatusOptions, ctx: CommandContext)
   }
 
   const ready = usable(kinesis) && usable(dynamodb) && stream?.status === 'ACTIVE' && tables.every((t) => t.status === 'ACTIVE');
-  const report: StatusReport = { state_dir: stateDir, region: state?.region ?? null, ready, kinesis: { ...kinesis, stream }, dynamodb: { ...dynamodb, tables } };
+  const report: StatusReport = {
+    state_dir: stateDir,
+    region: state?.region ?? null,
+    ready,
+    kinesis: { ...kinesis, stream },
+    dynamodb: { ...dynamodb, tables },
+  };
   if (opts.json) ctx.stdout.write(`${JSON.stringify(report)}\n`);
   else ctx.stdout.write(formatStatus(report, state !== undefined));
   return ready ? 0 : EXIT_NOT_RUNNING;
@@ -99,5 +105,10 @@ function formatStatus(r: StatusReport, hasState: boolean): string {
   const s = r.kinesis.stream;
   const streamText = s ? `stream ${s.name}: ${exists(s)}${s.shards !== null ? `, ${s.shards} shards` : ''}` : '';
   const tableText = r.dynamodb.tables.map((t) => `table ${t.name}: ${exists(t)}`).join('; ');
-  return [row('kinesis', r.kinesis, streamText), row('dynamodb', r.dynamodb, tableText), `state in ${r.state_dir}, region ${r.region}`, ''].join('\n');
+  return [
+    row('kinesis', r.kinesis, streamText),
+    row('dynamodb', r.dynamodb, tableText),
+    `state in ${r.state_dir}, region ${r.region}`,
+    '',
+  ].join('\n');
 }

@@ -11,7 +11,17 @@ import { CoattailError, errorMessage, usageError } from '../../core/errors.js';
 import { EMULATOR_STOP_GRACE_MS, ensureEmulatorResources, spawnEmulator, waitUntilListening } from '../../local/emulators.js';
 import { dynaliteServerScript, freePort, isPortFree, portAnswers, stopProcess } from '../../local/processes.js';
 import { LOCAL_TABLES } from '../../local/resources.js';
-import { EMULATOR_LABELS, EMULATORS, isEmulatorProcess, nowIso, readLocalState, writeLocalState, type EmulatorName, type EmulatorState, type LocalState } from '../../local/state.js';
+import {
+  EMULATOR_LABELS,
+  EMULATORS,
+  isEmulatorProcess,
+  nowIso,
+  readLocalState,
+  writeLocalState,
+  type EmulatorName,
+  type EmulatorState,
+  type LocalState,
+} from '../../local/state.js';
 
 export interface LocalUpOptions {
   stateDir: string;
@@ -22,7 +32,12 @@ export interface LocalUpOptions {
   json?: boolean;
 }
 function interrupted(): CoattailError {
-  return new CoattailError('local up interrupted', 'a stop was requested while the emulators started', "Run 'coattail local down' or 'coattail local up' again", 130);
+  return new CoattailError(
+    'local up interrupted',
+    'a stop was requested while the emulators started',
+    "Run 'coattail local down' or 'coattail local up' again",
+    130,
+  );
 }
 
 /** kinesis-local's default SHARD_LIMIT. */
@@ -37,7 +52,11 @@ function parsePort(text: string, name: EmulatorName): number {
   const port = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
     const { flag, env } = PORT_FLAGS[name];
-    throw usageError(`invalid ${flag} '${text}'`, 'a port is an integer from 1 to 65535', `Pass e.g. ${flag} ${name === 'kinesis' ? 4568 : 8000} (or set ${env})`);
+    throw usageError(
+      `invalid ${flag} '${text}'`,
+      'a port is an integer from 1 to 65535',
+      `Pass e.g. ${flag} ${name === 'kinesis' ? 4568 : 8000} (or set ${env})`,
+    );
   }
   return port;
 }
@@ -45,14 +64,22 @@ function parsePort(text: string, name: EmulatorName): number {
 function parseShards(text: string): number {
   const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > MAX_SHARDS) {
-    throw usageError(`invalid --shards '${text}'`, `the emulator takes 1 to ${MAX_SHARDS} shards`, 'Pass e.g. --shards 2 (or set COATTAIL_SHARDS)');
+    throw usageError(
+      `invalid --shards '${text}'`,
+      `the emulator takes 1 to ${MAX_SHARDS} shards`,
+      'Pass e.g. --shards 2 (or set COATTAIL_SHARDS)',
+    );
   }
   return n;
 }
 
 function parseStreamName(text: string): string {
   if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(text)) {
-    throw usageError(`invalid --stream '${text}'`, 'a Kinesis stream name is 1 to 128 letters, digits, _ . or -', 'Pass e.g. --stream coattail-trades');
+    throw usageError(
+      `invalid --stream '${text}'`,
+      'a Kinesis stream name is 1 to 128 letters, digits, _ . or -',
+      'Pass e.g. --stream coattail-trades',
+    );
   }
   return text;
 }
@@ -77,14 +104,19 @@ export async function pickTlsPort(
     const port = await anyFreePort();
     if (port !== kinesisPort && !avoid.includes(port)) return port;
   }
-  throw new CoattailError('no free port for the Kinesis emulator', 'every port tried was taken', 'Free some ports, or choose another --kinesis-port');
+  throw new CoattailError(
+    'no free port for the Kinesis emulator',
+    'every port tried was taken',
+    'Free some ports, or choose another --kinesis-port',
+  );
 }
 
 /** Refuses a port another program holds (or that we may not use, e.g. below 1024), naming the way out. */
 async function ensurePortFree(name: EmulatorName, port: number, host?: string): Promise<void> {
   const { flag, env } = PORT_FLAGS[name];
   const portOption = `${flag} <port> (or ${env}=<port>)`;
-  const refuse = (why: string, fix: string): CoattailError => new CoattailError(`cannot start the ${EMULATOR_LABELS[name]} on port ${port}`, why, fix);
+  const refuse = (why: string, fix: string): CoattailError =>
+    new CoattailError(`cannot start the ${EMULATOR_LABELS[name]} on port ${port}`, why, fix);
   let free: boolean;
   try {
     free = await isPortFree(port, host);
@@ -98,7 +130,11 @@ async function ensurePortFree(name: EmulatorName, port: number, host?: string): 
  * The recorded emulator if it is ours, alive and answering. One that is alive but silent is hung
  * (or half-started by an interrupted `up`): it is stopped so a fresh one can take its place.
  */
-async function reusableEmulator<T extends EmulatorState>(name: EmulatorName, entry: T | undefined, ctx: CommandContext): Promise<T | undefined> {
+async function reusableEmulator<T extends EmulatorState>(
+  name: EmulatorName,
+  entry: T | undefined,
+  ctx: CommandContext,
+): Promise<T | undefined> {
   if (!entry || !isEmulatorProcess(name, entry.pid)) return undefined;
   if (await portAnswers(entry.port)) return entry;
   ctx.logger.warn(`the ${EMULATOR_LABELS[name]} runs but does not answer; restarting it`, { pid: entry.pid, port: entry.port });
@@ -108,9 +144,16 @@ async function reusableEmulator<T extends EmulatorState>(name: EmulatorName, ent
 
 // `up` exits 0 when both emulators run and the stream and tables are ACTIVE.
 export async function localUp(opts: LocalUpOptions, ctx: CommandContext): Promise<number> {
-  const ports: Record<EmulatorName, number> = { kinesis: parsePort(opts.kinesisPort, 'kinesis'), dynamodb: parsePort(opts.dynamodbPort, 'dynamodb') };
+  const ports: Record<EmulatorName, number> = {
+    kinesis: parsePort(opts.kinesisPort, 'kinesis'),
+    dynamodb: parsePort(opts.dynamodbPort, 'dynamodb'),
+  };
   if (ports.kinesis === ports.dynamodb) {
-    throw usageError(`--kinesis-port and --dynamodb-port are both ${ports.kinesis}`, 'each emulator needs its own port', 'Choose two different ports');
+    throw usageError(
+      `--kinesis-port and --dynamodb-port are both ${ports.kinesis}`,
+      'each emulator needs its own port',
+      'Choose two different ports',
+    );
   }
   const shards = parseShards(opts.shards);
   const stream = parseStreamName(opts.stream);
@@ -118,13 +161,20 @@ export async function localUp(opts: LocalUpOptions, ctx: CommandContext): Promis
   try {
     mkdirSync(stateDir, { recursive: true });
   } catch (err) {
-    throw new CoattailError(`cannot create the state directory ${stateDir}`, errorMessage(err), 'Choose another --state-dir (or COATTAIL_STATE_DIR), or fix its permissions');
+    throw new CoattailError(
+      `cannot create the state directory ${stateDir}`,
+      errorMessage(err),
+      'Choose another --state-dir (or COATTAIL_STATE_DIR), or fix its permissions',
+    );
   }
   const prev = readLocalState(stateDir);
 
   const kinesisRunning = await reusableEmulator('kinesis', prev?.kinesis, ctx);
   const dynamoRunning = await reusableEmulator('dynamodb', prev?.dynamodb, ctx);
-  for (const [name, running] of [['kinesis', kinesisRunning], ['dynamodb', dynamoRunning]] as const) {
+  for (const [name, running] of [
+    ['kinesis', kinesisRunning],
+    ['dynamodb', dynamoRunning],
+  ] as const) {
     if (running && running.port !== ports[name]) {
       const { flag } = PORT_FLAGS[name];
       throw new CoattailError(
@@ -137,7 +187,11 @@ export async function localUp(opts: LocalUpOptions, ctx: CommandContext): Promis
 
   // Check everything before starting anything, so a refusal leaves nothing half-started.
   if (!dynamoRunning && !existsSync(dynaliteServerScript())) {
-    throw new CoattailError('cannot start the DynamoDB-compatible store', `${dynaliteServerScript()} is missing`, "Run 'npm run build' first");
+    throw new CoattailError(
+      'cannot start the DynamoDB-compatible store',
+      `${dynaliteServerScript()} is missing`,
+      "Run 'npm run build' first",
+    );
   }
   // kinesis-local listens on every interface, dynalite on the loopback only.
   if (!kinesisRunning) await ensurePortFree('kinesis', ports.kinesis);
@@ -169,7 +223,13 @@ export async function localUp(opts: LocalUpOptions, ctx: CommandContext): Promis
     for (const name of EMULATORS) {
       if (name === 'kinesis' ? kinesisRunning : dynamoRunning) continue;
       const entry = state[name];
-      const child = spawnEmulator(name, { port: entry.port, tlsPort: state.kinesis.tls_port, dataDir: entry.data_dir, logFile: entry.log_file, region });
+      const child = spawnEmulator(name, {
+        port: entry.port,
+        tlsPort: state.kinesis.tls_port,
+        dataDir: entry.data_dir,
+        logFile: entry.log_file,
+        region,
+      });
       // Detached (own session) and unreferenced: it outlives this command.
       child.unref();
       started[name] = child;
@@ -189,9 +249,20 @@ export async function localUp(opts: LocalUpOptions, ctx: CommandContext): Promis
     throw err;
   }
 
-  const info = await ensureEmulatorResources({ kinesisEndpoint: state.kinesis.endpoint, dynamodbEndpoint: state.dynamodb.endpoint, region, stream, shards, signal: ctx.signal });
+  const info = await ensureEmulatorResources({
+    kinesisEndpoint: state.kinesis.endpoint,
+    dynamodbEndpoint: state.dynamodb.endpoint,
+    region,
+    stream,
+    shards,
+    signal: ctx.signal,
+  });
   if (!info.created && info.openShards !== shards) {
-    ctx.logger.warn('the stream already exists with another shard count; left as it is', { stream, shards: info.openShards, asked: shards });
+    ctx.logger.warn('the stream already exists with another shard count; left as it is', {
+      stream,
+      shards: info.openShards,
+      asked: shards,
+    });
   }
   state.shards = info.openShards;
   state.updated_at = nowIso(ctx);
@@ -199,14 +270,30 @@ export async function localUp(opts: LocalUpOptions, ctx: CommandContext): Promis
 
   printUp(state, stateDir, { kinesis: !kinesisRunning, dynamodb: !dynamoRunning }, ctx);
   if (opts.json) {
-    const view = (e: EmulatorState): { endpoint: string; pid: number | null; port: number } => ({ endpoint: e.endpoint, pid: e.pid, port: e.port });
-    const out = { kinesis: view(state.kinesis), dynamodb: view(state.dynamodb), stream: state.stream, tables: state.tables, region: state.region, state_dir: stateDir };
+    const view = (e: EmulatorState): { endpoint: string; pid: number | null; port: number } => ({
+      endpoint: e.endpoint,
+      pid: e.pid,
+      port: e.port,
+    });
+    const out = {
+      kinesis: view(state.kinesis),
+      dynamodb: view(state.dynamodb),
+      stream: state.stream,
+      tables: state.tables,
+      region: state.region,
+      state_dir: stateDir,
+    };
     ctx.stdout.write(`${JSON.stringify(out)}\n`);
   }
   return 0;
 }
 
-async function stopStarted(started: Partial<Record<EmulatorName, ChildProcess>>, state: LocalState, stateDir: string, ctx: CommandContext): Promise<void> {
+async function stopStarted(
+  started: Partial<Record<EmulatorName, ChildProcess>>,
+  state: LocalState,
+  stateDir: string,
+  ctx: CommandContext,
+): Promise<void> {
   for (const [name, child] of Object.entries(started) as [EmulatorName, ChildProcess][]) {
     if (child.pid) await stopProcess(child.pid, EMULATOR_STOP_GRACE_MS[name]);
     state[name].pid = null;
@@ -232,4 +319,3 @@ function printUp(state: LocalState, stateDir: string, startedNow: Record<Emulato
     ].join('\n'),
   );
 }
-

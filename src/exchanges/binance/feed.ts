@@ -23,7 +23,11 @@ export function binanceStreamName(symbol: string): string {
 
 export function binanceFeed(opts: BinanceFeedOptions): FeedSpec {
   if (opts.symbols.length > MAX_STREAMS_PER_CONNECTION) {
-    throw usageError('too many Binance symbols', `one connection carries at most ${MAX_STREAMS_PER_CONNECTION} streams`, 'run several ingest processes with fewer --symbols each');
+    throw usageError(
+      'too many Binance symbols',
+      `one connection carries at most ${MAX_STREAMS_PER_CONNECTION} streams`,
+      'run several ingest processes with fewer --symbols each',
+    );
   }
   const timeUnit = opts.timeUnit ?? 'ms';
   const base = opts.baseUrl.replace(/\/+$/, '');

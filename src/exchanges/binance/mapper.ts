@@ -29,7 +29,8 @@ export function createBinanceMapper(timeUnit: BinanceTimeUnit = 'ms'): Mapper {
     if (typeof type === 'string') return { kind: 'ignored', detail: `event ${type}` };
     // Replies to SUBSCRIBE/UNSUBSCRIBE: {"result":null,"id":1}; errors: {"code":3,"msg":"..."}.
     if ('result' in msg && 'id' in msg) return { kind: 'control', detail: `reply to request ${String(msg.id)}` };
-    if ('code' in msg && typeof msg.msg === 'string') return { kind: 'exchange_error', detail: `code ${String(msg.code)}: ${msg.msg}`, fatal: false };
+    if ('code' in msg && typeof msg.msg === 'string')
+      return { kind: 'exchange_error', detail: `code ${String(msg.code)}: ${msg.msg}`, fatal: false };
     return rejected('no event type');
   };
 }
@@ -39,7 +40,8 @@ function checkTrade(e: Json, minTime: number, maxTime: number): BinanceTradeEven
   if (typeof e.s !== 'string') return 'trade without symbol';
   if (typeof e.t !== 'number' || !Number.isSafeInteger(e.t) || e.t < 0) return 'trade id is not a non-negative integer';
   if (typeof e.p !== 'string' || typeof e.q !== 'string') return 'price or quantity is not a decimal string';
-  if (typeof e.T !== 'number' || !Number.isSafeInteger(e.T) || e.T < minTime || e.T >= maxTime) return 'trade time is not a plausible epoch time in the unit asked for';
+  if (typeof e.T !== 'number' || !Number.isSafeInteger(e.T) || e.T < minTime || e.T >= maxTime)
+    return 'trade time is not a plausible epoch time in the unit asked for';
   if (typeof e.m !== 'boolean') return 'buyer-is-maker flag is not a boolean';
   return e as unknown as BinanceTradeEvent;
 }

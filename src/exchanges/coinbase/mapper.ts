@@ -39,7 +39,8 @@ export const mapCoinbase: Mapper = (text, receivedAtMs) => {
 
 /** The message as a CoinbaseMatch, or why it is not one. */
 function checkMatch(m: Json): CoinbaseMatch | string {
-  if (typeof m.trade_id !== 'number' || !Number.isSafeInteger(m.trade_id) || m.trade_id < 0) return 'trade_id is not a non-negative integer';
+  if (typeof m.trade_id !== 'number' || !Number.isSafeInteger(m.trade_id) || m.trade_id < 0)
+    return 'trade_id is not a non-negative integer';
   if (typeof m.product_id !== 'string' || !PRODUCT.test(m.product_id)) return 'product_id is not BASE-QUOTE';
   if (typeof m.price !== 'string' || typeof m.size !== 'string') return 'price or size is not a decimal string';
   if (m.side !== 'buy' && m.side !== 'sell') return 'side is neither buy nor sell';

@@ -106,7 +106,11 @@ export class BinanceFeed {
       const symbol = stream === undefined ? undefined : this.symbolOf.get(stream);
       if (symbol === undefined) continue;
       const timeMs = Math.floor(now / 1000);
-      const frames = malformedFrames(count, { exchange: 'binance', symbol, combined: c.combined, timeMs, timeIso: new Date(timeMs).toISOString() }, this.prng);
+      const frames = malformedFrames(
+        count,
+        { exchange: 'binance', symbol, combined: c.combined, timeMs, timeIso: new Date(timeMs).toISOString() },
+        this.prng,
+      );
       for (const f of frames) if (c.peer.send(f.text)) this.ctx.counters.malformedSent += 1;
     }
   }

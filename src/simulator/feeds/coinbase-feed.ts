@@ -144,7 +144,11 @@ export class CoinbaseFeed {
     for (const c of this.clients) {
       const [product] = c.subscriptions.get('matches') ?? [];
       if (product === undefined) continue;
-      const frames = malformedFrames(count, { exchange: 'coinbase', symbol: product, combined: false, timeMs: Math.floor(now / 1000), timeIso: isoFromMicros(now) }, this.prng);
+      const frames = malformedFrames(
+        count,
+        { exchange: 'coinbase', symbol: product, combined: false, timeMs: Math.floor(now / 1000), timeIso: isoFromMicros(now) },
+        this.prng,
+      );
       for (const f of frames) if (c.peer.send(f.text)) this.ctx.counters.malformedSent += 1;
     }
   }

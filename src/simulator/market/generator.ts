@@ -185,11 +185,19 @@ export class Market {
         break;
       }
       case 'volume_spike':
-        this.spikes.push({ streams: this.matching(event.symbol, event.exchange), value: event.multiplier, endsAt: this.time + event.durationSeconds });
+        this.spikes.push({
+          streams: this.matching(event.symbol, event.exchange),
+          value: event.multiplier,
+          endsAt: this.time + event.durationSeconds,
+        });
         this.reweigh();
         break;
       case 'dislocation':
-        this.dislocations.push({ streams: this.matching(event.symbol, event.exchange), value: event.pct, endsAt: this.time + event.durationSeconds });
+        this.dislocations.push({
+          streams: this.matching(event.symbol, event.exchange),
+          value: event.pct,
+          endsAt: this.time + event.durationSeconds,
+        });
         break;
       default:
         // Connection events (disconnect, silence, …) change what clients receive, not what prints.

@@ -111,7 +111,13 @@ export function handleControl(text: string, current: ReadonlySet<string>, combin
   }
   if (typeof method !== 'string') return { reply: { code: 2, msg: 'Invalid request: missing field `method`', id } };
   if (!METHODS.includes(method)) {
-    return { reply: { code: 2, msg: `Invalid request: unknown variant ${method}, expected one of ${METHODS.map((m) => `\`${m}\``).join(', ')}`, id } };
+    return {
+      reply: {
+        code: 2,
+        msg: `Invalid request: unknown variant ${method}, expected one of ${METHODS.map((m) => `\`${m}\``).join(', ')}`,
+        id,
+      },
+    };
   }
   if (method === 'SET_PROPERTY') {
     // SET_PROPERTY ["combined", true|false]

@@ -60,7 +60,8 @@ export function parseRequest(text: string, products: ReadonlySet<string>): Parse
       ids = (channel as Record<string, unknown>).product_ids ?? topProducts ?? [];
     }
     if (typeof name !== 'string') return fail('each channel must be a name or an object with a name');
-    if (!(CHANNELS as readonly string[]).includes(name)) return fail(`${name} is not a valid channel here (simulated: ${CHANNELS.join(', ')})`);
+    if (!(CHANNELS as readonly string[]).includes(name))
+      return fail(`${name} is not a valid channel here (simulated: ${CHANNELS.join(', ')})`);
     if (!isStringArray(ids)) return fail(`product_ids of ${name} must be an array of strings`);
     const unknown = ids.find((p) => !products.has(p));
     if (unknown !== undefined) return fail(`${unknown} is not a valid product`);

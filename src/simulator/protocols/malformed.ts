@@ -23,7 +23,17 @@ export interface MalformedTarget {
 const pick = <T>(prng: Prng, items: readonly T[]): T => items[prng.int(items.length)] as T;
 
 function binanceTrade(t: MalformedTarget, prng: Prng): Record<string, unknown> {
-  return { e: 'trade', E: t.timeMs, s: binanceSymbol(t.symbol), t: 1 + prng.int(999), p: '100.00000000', q: '1.00000000', T: t.timeMs, m: true, M: true };
+  return {
+    e: 'trade',
+    E: t.timeMs,
+    s: binanceSymbol(t.symbol),
+    t: 1 + prng.int(999),
+    p: '100.00000000',
+    q: '1.00000000',
+    T: t.timeMs,
+    m: true,
+    M: true,
+  };
 }
 
 function coinbaseMatch(t: MalformedTarget, prng: Prng): Record<string, unknown> {
@@ -43,17 +53,39 @@ function coinbaseMatch(t: MalformedTarget, prng: Prng): Record<string, unknown> 
 
 const BINANCE_REQUIRED = ['e', 's', 't', 'p', 'q', 'T', 'm'];
 const COINBASE_REQUIRED = ['type', 'trade_id', 'time', 'product_id', 'size', 'price', 'side'];
-const BINANCE_WRONG: Array<Record<string, unknown>> = [{ p: null }, { q: true }, { t: 'not-a-number' }, { T: 'yesterday' }, { m: 'maybe' }, { p: 'abc' }, { q: '-1' }];
-const COINBASE_WRONG: Array<Record<string, unknown>> = [{ price: null }, { size: 'abc' }, { trade_id: 'xyz' }, { time: 'yesterday' }, { side: 'up' }, { product_id: 42 }, { price: '-5' }];
+const BINANCE_WRONG: Array<Record<string, unknown>> = [
+  { p: null },
+  { q: true },
+  { t: 'not-a-number' },
+  { T: 'yesterday' },
+  { m: 'maybe' },
+  { p: 'abc' },
+  { q: '-1' },
+];
+const COINBASE_WRONG: Array<Record<string, unknown>> = [
+  { price: null },
+  { size: 'abc' },
+  { trade_id: 'xyz' },
+  { time: 'yesterday' },
+  { side: 'up' },
+  { product_id: 42 },
+  { price: '-5' },
+];
 
 function body(kind: MalformedKind, t: MalformedTarget, prng: Prng): string {
   const binance = t.exchange === 'binance';
   const stream = `${binanceSymbol(t.symbol).toLowerCase()}@trade`;
-  const wrap = (data: Record<string, unknown>, name = stream): string => JSON.stringify(binance && t.combined ? { stream: name, data } : data);
+  const wrap = (data: Record<string, unknown>, name = stream): string =>
+    JSON.stringify(binance && t.combined ? { stream: name, data } : data);
   const valid = (): Record<string, unknown> => (binance ? binanceTrade(t, prng) : coinbaseMatch(t, prng));
   switch (kind) {
     case 'invalid_json':
-      return pick(prng, binance ? ['{"stream":"' + stream + '","data":{"e":"trade",,}}', 'trade BTCUSDT 100 1', '{e:trade}'] : ['{"type":"match",,"trade_id":}', 'match BTC-USDT 100', "{'type':'match'}"]);
+      return pick(
+        prng,
+        binance
+          ? ['{"stream":"' + stream + '","data":{"e":"trade",,}}', 'trade BTCUSDT 100 1', '{e:trade}']
+          : ['{"type":"match",,"trade_id":}', 'match BTC-USDT 100', "{'type':'match'}"],
+      );
     case 'truncated': {
       const text = wrap(valid());
       return text.slice(0, 1 + prng.int(text.length - 2));
@@ -67,7 +99,10 @@ function body(kind: MalformedKind, t: MalformedTarget, prng: Prng): string {
       return wrap({ ...valid(), ...pick(prng, binance ? BINANCE_WRONG : COINBASE_WRONG) });
     case 'unknown_event':
       return binance
-        ? wrap({ e: pick(prng, ['kline', 'tradeV2', 'bookTicker']), E: t.timeMs, s: binanceSymbol(t.symbol) }, `${binanceSymbol(t.symbol).toLowerCase()}@kline_1m`)
+        ? wrap(
+            { e: pick(prng, ['kline', 'tradeV2', 'bookTicker']), E: t.timeMs, s: binanceSymbol(t.symbol) },
+            `${binanceSymbol(t.symbol).toLowerCase()}@kline_1m`,
+          )
         : JSON.stringify({ type: pick(prng, ['matchx', 'auction', 'ticker_v9']), product_id: t.symbol, time: t.timeIso });
   }
 }

@@ -41,7 +41,16 @@ export function runJson(run: JobRunSummary | JobRun): RunJson {
 
 export function runsTable(runs: readonly JobRunSummary[]): string {
   const table = new Table({ head: ['RUN ID', 'JOB', 'MODE', 'STATE', 'ATTEMPT', 'CREATED (UTC)', 'UPDATED (UTC)'], style: PLAIN });
-  for (const r of runs) table.push([runId(r), jobOfRunName(r.name) ?? r.name ?? '', r.mode ?? '', r.state ?? '', String(r.attempt ?? 1), iso(r.createdAt), iso(r.updatedAt)]);
+  for (const r of runs)
+    table.push([
+      runId(r),
+      jobOfRunName(r.name) ?? r.name ?? '',
+      r.mode ?? '',
+      r.state ?? '',
+      String(r.attempt ?? 1),
+      iso(r.createdAt),
+      iso(r.updatedAt),
+    ]);
   return `${table.toString()}\n`;
 }
 

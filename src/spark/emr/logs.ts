@@ -23,7 +23,11 @@ export function driverLogLocation(run: JobRun): LogLocation {
   const logUri = run.configurationOverrides?.monitoringConfiguration?.s3MonitoringConfiguration?.logUri;
   const m = logUri ? /^s3:\/\/([^/]+)\/?(.*)$/.exec(logUri) : null;
   if (!m) {
-    throw new CoattailError(`job run ${run.jobRunId} has no S3 log location`, 'it was submitted without s3MonitoringConfiguration', 'open its Spark UI or CloudWatch logs instead (runs submitted by coattail always log to S3)');
+    throw new CoattailError(
+      `job run ${run.jobRunId} has no S3 log location`,
+      'it was submitted without s3MonitoringConfiguration',
+      'open its Spark UI or CloudWatch logs instead (runs submitted by coattail always log to S3)',
+    );
   }
   const base = m[2]!.length === 0 || m[2]!.endsWith('/') ? m[2]! : `${m[2]!}/`;
   return { bucket: m[1]!, prefix: `${base}applications/${run.applicationId}/jobs/${run.jobRunId}/SPARK_DRIVER/` };
@@ -53,12 +57,20 @@ export async function readDriverLog(s3: S3Client, loc: LogLocation, which: Drive
   try {
     return gunzipPartial(bytes);
   } catch (err) {
-    throw awsFailure(err, `cannot decompress the driver's ${which} (${logUri(loc, which)})`, env, 'try again: the log may be being rewritten');
+    throw awsFailure(
+      err,
+      `cannot decompress the driver's ${which} (${logUri(loc, which)})`,
+      env,
+      'try again: the log may be being rewritten',
+    );
   }
 }
 
 export function lastLines(text: string, n: number): string {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  return lines.slice(Math.max(0, lines.length - n)).map((l) => `${l}\n`).join('');
+  return lines
+    .slice(Math.max(0, lines.length - n))
+    .map((l) => `${l}\n`)
+    .join('');
 }

@@ -12,7 +12,10 @@ export class Progress {
   private frame = 0;
   private text = '';
 
-  constructor(private readonly out: Writable & { isTTY?: boolean }, private readonly intervalMs = 100) {}
+  constructor(
+    private readonly out: Writable & { isTTY?: boolean },
+    private readonly intervalMs = 100,
+  ) {}
 
   get tty(): boolean {
     return this.out.isTTY === true;

@@ -44,12 +44,18 @@ export function jobArguments(spec: SubmitSpec): string[] {
   }
   return [
     spec.job,
-    '--mode', 'emr',
-    '--stream', spec.stream,
-    '--region', spec.region,
-    '--alerts-table', spec.alertsTable,
-    '--checkpoint-root', spec.layout.checkpointRoot,
-    '--raw-root', spec.layout.rawRoot,
+    '--mode',
+    'emr',
+    '--stream',
+    spec.stream,
+    '--region',
+    spec.region,
+    '--alerts-table',
+    spec.alertsTable,
+    '--checkpoint-root',
+    spec.layout.checkpointRoot,
+    '--raw-root',
+    spec.layout.rawRoot,
     ...spec.sets.flatMap((s) => ['--set', s]),
     ...spec.passthrough,
   ];
@@ -88,7 +94,14 @@ export function startJobRunRequest(spec: SubmitSpec, template: Record<string, st
   const streaming = jobMode(spec.job) === 'STREAMING';
   return {
     applicationId: spec.applicationId,
-    clientToken: clientToken({ applicationId: spec.applicationId, job: spec.job, bundleHash: spec.bundle.hash, venvHash: spec.venvHash, args, runNonce: spec.runNonce }),
+    clientToken: clientToken({
+      applicationId: spec.applicationId,
+      job: spec.job,
+      bundleHash: spec.bundle.hash,
+      venvHash: spec.venvHash,
+      args,
+      runNonce: spec.runNonce,
+    }),
     executionRoleArn: spec.executionRoleArn,
     name: runName(spec.job, spec.runNonce),
     mode: streaming ? 'STREAMING' : 'BATCH',
@@ -102,7 +115,9 @@ export function startJobRunRequest(spec: SubmitSpec, template: Record<string, st
       applicationConfiguration: [{ classification: 'spark-defaults', properties: sparkProperties(template, spec) }],
       monitoringConfiguration: {
         s3MonitoringConfiguration: { logUri: spec.layout.logUri },
-        ...(spec.logGroup ? { cloudWatchLoggingConfiguration: { enabled: true, logGroupName: spec.logGroup, logStreamNamePrefix: `coattail/${spec.job}` } } : {}),
+        ...(spec.logGroup
+          ? { cloudWatchLoggingConfiguration: { enabled: true, logGroupName: spec.logGroup, logStreamNamePrefix: `coattail/${spec.job}` } }
+          : {}),
       },
     },
     tags: { 'coattail:job': spec.job, 'coattail:bundle': spec.bundle.hash },

@@ -14,7 +14,17 @@ import { awsFailure } from '../../aws/errors.js';
 import { jobOfRunName } from '../jobs.js';
 import type { Sleep } from './sleep.js';
 
-export const RUN_STATES = ['SUBMITTED', 'PENDING', 'SCHEDULED', 'QUEUED', 'RUNNING', 'SUCCESS', 'FAILED', 'CANCELLING', 'CANCELLED'] as const;
+export const RUN_STATES = [
+  'SUBMITTED',
+  'PENDING',
+  'SCHEDULED',
+  'QUEUED',
+  'RUNNING',
+  'SUCCESS',
+  'FAILED',
+  'CANCELLING',
+  'CANCELLED',
+] as const;
 export const TERMINAL_STATES: ReadonlySet<string> = new Set(['SUCCESS', 'FAILED', 'CANCELLED']);
 
 export function isTerminal(state: string | undefined): boolean {
@@ -33,9 +43,17 @@ export async function getRun(emr: EMRServerlessClient, applicationId: string, jo
 
 export function parseStates(text: string | undefined): JobRunState[] | undefined {
   if (!text) return undefined;
-  const states = text.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s.length > 0);
+  const states = text
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter((s) => s.length > 0);
   for (const s of states) {
-    if (!(RUN_STATES as readonly string[]).includes(s)) throw usageError(`--state ${s} is not a job run state`, `the states are ${RUN_STATES.join(', ')}`, 'pass one or more, comma-separated, e.g. --state RUNNING,FAILED');
+    if (!(RUN_STATES as readonly string[]).includes(s))
+      throw usageError(
+        `--state ${s} is not a job run state`,
+        `the states are ${RUN_STATES.join(', ')}`,
+        'pass one or more, comma-separated, e.g. --state RUNNING,FAILED',
+      );
   }
   return states as JobRunState[];
 }
@@ -48,12 +66,24 @@ export interface ListFilter {
 }
 
 /** The newest runs first (the API's order), up to `limit`, paging as needed. */
-export async function listRuns(emr: EMRServerlessClient, applicationId: string, filter: ListFilter, env: NodeJS.ProcessEnv): Promise<JobRunSummary[]> {
+export async function listRuns(
+  emr: EMRServerlessClient,
+  applicationId: string,
+  filter: ListFilter,
+  env: NodeJS.ProcessEnv,
+): Promise<JobRunSummary[]> {
   const runs: JobRunSummary[] = [];
   let nextToken: string | undefined;
   try {
     do {
-      const page = await emr.send(new ListJobRunsCommand({ applicationId, maxResults: 50, ...(filter.states ? { states: filter.states } : {}), ...(nextToken ? { nextToken } : {}) }));
+      const page = await emr.send(
+        new ListJobRunsCommand({
+          applicationId,
+          maxResults: 50,
+          ...(filter.states ? { states: filter.states } : {}),
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
       for (const run of page.jobRuns ?? []) {
         if (filter.job && jobOfRunName(run.name) !== filter.job) continue;
         runs.push(run);
@@ -76,7 +106,12 @@ export async function cancelRun(emr: EMRServerlessClient, applicationId: string,
 }
 
 /** The Spark UI of a run (a URL valid for an hour). */
-export async function dashboardUrl(emr: EMRServerlessClient, applicationId: string, jobRunId: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+export async function dashboardUrl(
+  emr: EMRServerlessClient,
+  applicationId: string,
+  jobRunId: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
   try {
     return (await emr.send(new GetDashboardForJobRunCommand({ applicationId, jobRunId }))).url;
   } catch (err) {
@@ -94,7 +129,13 @@ export interface FollowOptions {
 }
 
 /** Polls until the run reaches a terminal state (returned), or the signal aborts (undefined). */
-export async function followRun(emr: EMRServerlessClient, applicationId: string, jobRunId: string, env: NodeJS.ProcessEnv, opts: FollowOptions): Promise<JobRun | undefined> {
+export async function followRun(
+  emr: EMRServerlessClient,
+  applicationId: string,
+  jobRunId: string,
+  env: NodeJS.ProcessEnv,
+  opts: FollowOptions,
+): Promise<JobRun | undefined> {
   let last = '';
   for (;;) {
     if (opts.signal?.aborted) return undefined;

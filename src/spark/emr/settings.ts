@@ -62,27 +62,39 @@ export function resolveEmrSettings(opts: EmrOptions, ctx: CommandContext, need: 
   const file = configPath(ctx.cwd, opts.config);
   const saved = readConfigFile(file);
   const region = pick(opts.region, saved, 'region');
-  const applicationId = checkApplicationId(required(pick(opts.applicationId, saved, 'applicationId'), '--application-id', 'COATTAIL_EMR_APPLICATION_ID', 'applicationId'));
+  const applicationId = checkApplicationId(
+    required(pick(opts.applicationId, saved, 'applicationId'), '--application-id', 'COATTAIL_EMR_APPLICATION_ID', 'applicationId'),
+  );
   const role = pick(opts.executionRoleArn, saved, 'executionRoleArn');
   const bucket = pick(opts.bucket, saved, 'bucket');
   const settings: EmrSettings = {
     file,
     region: region === undefined ? undefined : checkRegion(region),
     applicationId,
-    executionRoleArn: need.role ? checkRoleArn(required(role, '--execution-role-arn', 'COATTAIL_EMR_ROLE_ARN', 'executionRoleArn')) : role && checkRoleArn(role),
+    executionRoleArn: need.role
+      ? checkRoleArn(required(role, '--execution-role-arn', 'COATTAIL_EMR_ROLE_ARN', 'executionRoleArn'))
+      : role && checkRoleArn(role),
     bucket: need.bucket ? checkBucket(required(bucket, '--bucket', 'COATTAIL_BUCKET', 'bucket')) : bucket && checkBucket(bucket),
     logGroup: pick(opts.logGroup, saved, 'logGroup'),
     stream: pick(opts.stream, saved, 'stream', DEFAULT_STREAM)!,
     alertsTable: pick(opts.alertsTable, saved, 'alertsTable', DEFAULT_ALERTS_TABLE)!,
   };
   // Defaults are not written: only what was given, so a later default change still applies.
-  if (opts.saveConfig) saveSettings(ctx, file, { ...settings, stream: pick(opts.stream, saved, 'stream'), alertsTable: pick(opts.alertsTable, saved, 'alertsTable') });
+  if (opts.saveConfig)
+    saveSettings(ctx, file, {
+      ...settings,
+      stream: pick(opts.stream, saved, 'stream'),
+      alertsTable: pick(opts.alertsTable, saved, 'alertsTable'),
+    });
   return settings;
 }
 
 export function saveSettings(ctx: CommandContext, file: string, settings: FileSettings): void {
   const { region, bucket, applicationId, executionRoleArn, logGroup, workGroup, athenaOutput, stream, alertsTable } = settings;
-  const saved = saveConfigFile(file, definedOnly({ region, bucket, applicationId, executionRoleArn, logGroup, workGroup, athenaOutput, stream, alertsTable }));
+  const saved = saveConfigFile(
+    file,
+    definedOnly({ region, bucket, applicationId, executionRoleArn, logGroup, workGroup, athenaOutput, stream, alertsTable }),
+  );
   ctx.logger.info(`saved settings to ${file}`, { keys: Object.keys(saved).join(',') });
 }
 

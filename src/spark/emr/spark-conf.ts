@@ -24,7 +24,11 @@ export function loadEmrSparkConf(root: string): Record<string, string> {
   try {
     return z.record(z.string(), z.string()).parse(JSON.parse(readFileSync(file, 'utf8')));
   } catch (err) {
-    throw new CoattailError(`cannot read the EMR SparkConf ${file}`, errorMessage(err).split('\n')[0]!, 'regenerate it: cd jobs-py && .venv/bin/python -m coattail_jobs spark-conf emr --out emr-spark-conf.json');
+    throw new CoattailError(
+      `cannot read the EMR SparkConf ${file}`,
+      errorMessage(err).split('\n')[0]!,
+      'regenerate it: cd jobs-py && .venv/bin/python -m coattail_jobs spark-conf emr --out emr-spark-conf.json',
+    );
   }
 }
 
@@ -33,7 +37,12 @@ export function renderSparkConf(template: Record<string, string>, bucket: string
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(template)) {
     const rendered = value.split('${bucket}').join(bucket);
-    if (rendered.includes('${')) throw new CoattailError(`the EMR SparkConf has an unknown placeholder in ${key}`, `'${value}'`, 'only ${bucket} is filled in: fix jobs-py/coattail_jobs and regenerate emr-spark-conf.json');
+    if (rendered.includes('${'))
+      throw new CoattailError(
+        `the EMR SparkConf has an unknown placeholder in ${key}`,
+        `'${value}'`,
+        'only ${bucket} is filled in: fix jobs-py/coattail_jobs and regenerate emr-spark-conf.json',
+      );
     out[key] = rendered;
   }
   return out;

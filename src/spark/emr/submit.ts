@@ -31,7 +31,14 @@ export interface EmrSubmitOptions extends EmrOptions {
 }
 
 /** Starts `job` with its settings (`--set`) and arguments (after `--`); the exit status is the run's with `wait`. */
-export async function submitToEmr(job: JobName, sets: readonly string[], passthrough: readonly string[], opts: EmrSubmitOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
+export async function submitToEmr(
+  job: JobName,
+  sets: readonly string[],
+  passthrough: readonly string[],
+  opts: EmrSubmitOptions,
+  ctx: CommandContext,
+  deps: JobsDeps = {},
+): Promise<number> {
   const settings = resolveEmrSettings(opts, ctx, { role: true, bucket: true });
   const runNonce = opts.runName === undefined ? undefined : checkRunName(opts.runName);
   const retriesPerHour = positiveInt(opts.retriesPerHour ?? '5', '--retries-per-hour', 10);
@@ -45,7 +52,9 @@ export async function submitToEmr(job: JobName, sets: readonly string[], passthr
   const template = loadEmrSparkConf(root);
   const venvFile = opts.venvArchive ? path.resolve(ctx.cwd, opts.venvArchive) : undefined;
   const venvHash = venvFile ? await fileSha256(venvFile) : undefined;
-  const python: EmrPython = venvFile ? { kind: 'archive', uri: layout.uri(layout.venvKey(venvHash!, VENV_ARCHIVE)) } : { kind: 'interpreter', path: opts.emrPython ?? DEFAULT_EMR_PYTHON };
+  const python: EmrPython = venvFile
+    ? { kind: 'archive', uri: layout.uri(layout.venvKey(venvHash!, VENV_ARCHIVE)) }
+    : { kind: 'interpreter', path: opts.emrPython ?? DEFAULT_EMR_PYTHON };
   const spec: SubmitSpec = {
     job,
     applicationId: settings.applicationId,
@@ -70,7 +79,10 @@ export async function submitToEmr(job: JobName, sets: readonly string[], passthr
     ctx.logger.info('dry run: nothing uploaded, no job run started', { bundle: bundle.hash.slice(0, 12) });
     return 0;
   }
-  if (python.kind === 'interpreter') ctx.logger.info(`the jobs run on the image's ${python.path}; if it lacks pandas, pyarrow or boto3, make an archive with coattail jobs pack-env and pass --venv-archive (docs/DEPLOY.md)`);
+  if (python.kind === 'interpreter')
+    ctx.logger.info(
+      `the jobs run on the image's ${python.path}; if it lacks pandas, pyarrow or boto3, make an archive with coattail jobs pack-env and pass --venv-archive (docs/DEPLOY.md)`,
+    );
 
   const s3 = s3Client(deps, region, ctx);
   const uploaded = await uploadBundle(s3, layout, bundle, ctx.env);
@@ -81,17 +93,34 @@ export async function submitToEmr(job: JobName, sets: readonly string[], passthr
   }
   const started = await startRun(request, emr, ctx);
   ctx.logger.info(`job run ${started.jobRunId} submitted`, { job, mode: request.mode, name: request.name });
-  const summary = { applicationId: settings.applicationId, jobRunId: started.jobRunId, arn: started.arn, name: request.name, mode: request.mode, clientToken: request.clientToken, bundle: bundle.hash };
+  const summary = {
+    applicationId: settings.applicationId,
+    jobRunId: started.jobRunId,
+    arn: started.arn,
+    name: request.name,
+    mode: request.mode,
+    clientToken: request.clientToken,
+    bundle: bundle.hash,
+  };
   if (!opts.wait) {
     ctx.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : `${started.jobRunId}\n`);
     return 0;
   }
-  const outcome = await waitForOutcome({ emr, s3, applicationId: settings.applicationId, jobRunId: started.jobRunId, label: job, ctx, deps }, opts.cancelOnInterrupt === true);
-  ctx.stdout.write(opts.json ? `${JSON.stringify({ ...summary, state: outcome.run?.state ?? null, exitCode: outcome.code })}\n` : `${started.jobRunId}\n`);
+  const outcome = await waitForOutcome(
+    { emr, s3, applicationId: settings.applicationId, jobRunId: started.jobRunId, label: job, ctx, deps },
+    opts.cancelOnInterrupt === true,
+  );
+  ctx.stdout.write(
+    opts.json ? `${JSON.stringify({ ...summary, state: outcome.run?.state ?? null, exitCode: outcome.code })}\n` : `${started.jobRunId}\n`,
+  );
   return outcome.code;
 }
 
-async function startRun(request: StartJobRunCommandInput, emr: ReturnType<typeof emrClient>, ctx: CommandContext): Promise<{ jobRunId: string; arn: string }> {
+async function startRun(
+  request: StartJobRunCommandInput,
+  emr: ReturnType<typeof emrClient>,
+  ctx: CommandContext,
+): Promise<{ jobRunId: string; arn: string }> {
   try {
     const out = await emr.send(new StartJobRunCommand(request));
     if (!out.jobRunId) throw new Error('StartJobRun answered without a job run id');

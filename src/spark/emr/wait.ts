@@ -108,7 +108,9 @@ export async function waitForOutcome(w: WaitContext, cancelOnInterrupt: boolean)
       return { code: exitCodeOf(run.state), run };
     }
     if (!cancelOnInterrupt) {
-      progress.line(`stopped waiting; job run ${w.jobRunId} goes on. Follow it with 'coattail jobs status ${w.jobRunId}', stop it with 'coattail jobs cancel ${w.jobRunId}'`);
+      progress.line(
+        `stopped waiting; job run ${w.jobRunId} goes on. Follow it with 'coattail jobs status ${w.jobRunId}', stop it with 'coattail jobs cancel ${w.jobRunId}'`,
+      );
       return { code: EXIT_INTERRUPTED };
     }
     progress.line(`cancelling job run ${w.jobRunId} (--cancel-on-interrupt); Ctrl-C again to stop waiting`);

@@ -5,10 +5,12 @@ import { CoattailError } from '../../../src/core/errors.js';
 import { tempDir, testContext } from '../../helpers/context.js';
 import { standInPython, type StandInPython } from '../../helpers/python.js';
 
-
 /** A stand-in interpreter: prints a report line, exits with the given status. */
 const fakePython = (dir: string, exitCode: number): StandInPython =>
-  standInPython(dir, `process.stderr.write('spark: starting\\n');\nprocess.stdout.write('result: no data file was rewritten\\n');\nprocess.exit(${exitCode});`);
+  standInPython(
+    dir,
+    `process.stderr.write('spark: starting\\n');\nprocess.stdout.write('result: no data file was rewritten\\n');\nprocess.exit(${exitCode});`,
+  );
 
 // The demo itself (a real Iceberg table, the files before and after) is proven by jobs-py/tests/
 // test_schema_evolution.py: a real run takes minutes of Spark on a busy machine, too long for this suite.
@@ -30,12 +32,21 @@ describe('coattail demo schema-evolution', () => {
     const failing = fakePython(tempDir('evolution'), 1);
     const again = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: failing.python } });
     expect(await schemaEvolutionDemo({}, again)).toBe(1);
-    expect(failing.seen().argv).toEqual(['-m', 'coattail_jobs', 'schema-evolution-demo', '--warehouse', path.join(cwd, '.coattail/warehouse')]);
+    expect(failing.seen().argv).toEqual([
+      '-m',
+      'coattail_jobs',
+      'schema-evolution-demo',
+      '--warehouse',
+      path.join(cwd, '.coattail/warehouse'),
+    ]);
   });
 
   it('fails with one line when the interpreter cannot be run', async () => {
     const cwd = tempDir('evolution');
-    const err = (await schemaEvolutionDemo({}, testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: path.join(cwd, 'no-python') } })).catch((e: unknown) => e)) as CoattailError;
+    const err = (await schemaEvolutionDemo(
+      {},
+      testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: path.join(cwd, 'no-python') } }),
+    ).catch((e: unknown) => e)) as CoattailError;
     expect(err).toBeInstanceOf(CoattailError);
     expect(err.line()).toMatch(/^coattail: cannot run .*no-python: .*ENOENT.*\. Run make install-py/);
   });

@@ -42,8 +42,18 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 function jobRun(id: string): Record<string, unknown> {
   return {
-    applicationId: APP, jobRunId: id, name: 'coattail-whale-detector', arn: `arn:${id}`, createdBy: 'ci', createdAt: 1767225600, updatedAt: 1767225660,
-    executionRole: 'arn:aws:iam::123456789012:role/r', state: 'RUNNING', stateDetails: '', releaseLabel: 'emr-7.12.0', mode: 'STREAMING',
+    applicationId: APP,
+    jobRunId: id,
+    name: 'coattail-whale-detector',
+    arn: `arn:${id}`,
+    createdBy: 'ci',
+    createdAt: 1767225600,
+    updatedAt: 1767225660,
+    executionRole: 'arn:aws:iam::123456789012:role/r',
+    state: 'RUNNING',
+    stateDetails: '',
+    releaseLabel: 'emr-7.12.0',
+    mode: 'STREAMING',
     jobDriver: { sparkSubmit: { entryPoint: 's3://x/emr_main.py' } },
     configurationOverrides: { monitoringConfiguration: { s3MonitoringConfiguration: { logUri: `s3://${BUCKET}/coattail/logs/` } } },
   };
@@ -53,16 +63,32 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = req.url ?? '';
   const target = String(req.headers['x-amz-target'] ?? '');
   if (target.startsWith('AmazonAthena.')) {
-    return json(res, 400, { __type: 'InvalidRequestException', message: 'WorkGroup primary is not authorized for this principal' }, { 'content-type': 'application/x-amz-json-1.1' });
+    return json(
+      res,
+      400,
+      { __type: 'InvalidRequestException', message: 'WorkGroup primary is not authorized for this principal' },
+      { 'content-type': 'application/x-amz-json-1.1' },
+    );
   }
   if (url.startsWith(`/applications/${APP}/jobruns`)) {
     if (req.method === 'POST') {
-      return json(res, 403, { message: 'User: arn:aws:iam::123456789012:user/ci is not authorized to perform: emr-serverless:StartJobRun' }, { 'x-amzn-errortype': 'AccessDeniedException' });
+      return json(
+        res,
+        403,
+        { message: 'User: arn:aws:iam::123456789012:user/ci is not authorized to perform: emr-serverless:StartJobRun' },
+        { 'x-amzn-errortype': 'AccessDeniedException' },
+      );
     }
     if (url.includes(RUN_ECHO)) {
-      return json(res, 403, { message: `The security token included in the request is invalid: key ${KEY_ID}, token ${TOKEN}` }, { 'x-amzn-errortype': 'UnrecognizedClientException' });
+      return json(
+        res,
+        403,
+        { message: `The security token included in the request is invalid: key ${KEY_ID}, token ${TOKEN}` },
+        { 'x-amzn-errortype': 'UnrecognizedClientException' },
+      );
     }
-    if (url.includes(RUN_MISSING)) return json(res, 404, { message: `Job run ${RUN_MISSING} does not exist` }, { 'x-amzn-errortype': 'ResourceNotFoundException' });
+    if (url.includes(RUN_MISSING))
+      return json(res, 404, { message: `Job run ${RUN_MISSING} does not exist` }, { 'x-amzn-errortype': 'ResourceNotFoundException' });
     if (url.includes(RUN_OK)) return json(res, 200, { jobRun: jobRun(RUN_OK) });
     const { jobRunId: _id, ...rest } = jobRun(RUN_OK);
     return json(res, 200, { jobRuns: [{ ...rest, id: RUN_OK }] });
@@ -84,7 +110,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   res.writeHead(404, { 'content-type': 'application/xml' });
-  res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>');
+  res.end(
+    '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>',
+  );
 }
 
 beforeAll(async () => {
@@ -92,7 +120,12 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: String(req.headers.authorization ?? ''), token: String(req.headers['x-amz-security-token'] ?? '') });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        authorization: String(req.headers.authorization ?? ''),
+        token: String(req.headers['x-amz-security-token'] ?? ''),
+      });
       handle(req, res);
     });
   });
@@ -141,15 +174,49 @@ function expectNoCredentials(bytes: Buffer, what: string): void {
 
 describe('no command prints credentials', () => {
   it.each([
-    { args: ['-v', 'jobs', 'submit', 'whale-detector', '--dry-run'], code: 0, stdout: /"clientToken": "[0-9a-f]{64}"/, stderr: /dry run: nothing uploaded/ },
-    { args: ['-v', 'jobs', 'submit', 'whale-detector', '--save-config'], code: 1, stdout: /^$/, stderr: /coattail: cannot start coattail-whale-detector on application 00fleaktest1234: AccessDeniedException: User: arn:aws:iam::123456789012:user\/ci is not authorized to perform: emr-serverless:StartJobRun\. Check/ },
+    {
+      args: ['-v', 'jobs', 'submit', 'whale-detector', '--dry-run'],
+      code: 0,
+      stdout: /"clientToken": "[0-9a-f]{64}"/,
+      stderr: /dry run: nothing uploaded/,
+    },
+    {
+      args: ['-v', 'jobs', 'submit', 'whale-detector', '--save-config'],
+      code: 1,
+      stdout: /^$/,
+      stderr:
+        /coattail: cannot start coattail-whale-detector on application 00fleaktest1234: AccessDeniedException: User: arn:aws:iam::123456789012:user\/ci is not authorized to perform: emr-serverless:StartJobRun\. Check/,
+    },
     { args: ['jobs', 'list'], code: 0, stdout: /│ 00frunok +│ whale-detector +│ STREAMING +│ RUNNING/, stderr: /^$/ },
     { args: ['jobs', 'list', '--json'], code: 0, stdout: /^\[\{"id":"00frunok"/, stderr: /^$/ },
-    { args: ['-v', 'jobs', 'status', RUN_MISSING], code: 1, stdout: /^$/, stderr: /coattail: cannot read job run 00frunmissing: ResourceNotFoundException: Job run 00frunmissing does not exist\. Check/ },
+    {
+      args: ['-v', 'jobs', 'status', RUN_MISSING],
+      code: 1,
+      stdout: /^$/,
+      stderr: /coattail: cannot read job run 00frunmissing: ResourceNotFoundException: Job run 00frunmissing does not exist\. Check/,
+    },
     { args: ['-v', 'jobs', 'logs', RUN_OK, '--log', 'stdout'], code: 0, stdout: /^\{"event": "started"\}\n$/, stderr: /^$/ },
-    { args: ['-v', 'jobs', 'status', RUN_ECHO], code: 1, stdout: /^$/, stderr: /coattail: cannot read job run 00frunecho: UnrecognizedClientException: The security token included in the request is invalid: key \*\*\*\*, token \*\*\*\*\. Check/ },
-    { args: ['-v', 'reprocess', '--as-of', '2024-05-01T12:00:00Z', '--emr', '--wait'], code: 1, stdout: /^$/, stderr: /coattail: cannot start coattail-reprocess-anomalies on application 00fleaktest1234: AccessDeniedException: User: arn:aws:iam::123456789012:user\/ci is not authorized to perform: emr-serverless:StartJobRun\. Check/ },
-    { args: ['-v', 'ddl', 'apply'], code: 1, stdout: /^$/, stderr: /coattail: Athena refused the statement \(work group primary\): InvalidRequestException: WorkGroup primary is not authorized for this principal\. / },
+    {
+      args: ['-v', 'jobs', 'status', RUN_ECHO],
+      code: 1,
+      stdout: /^$/,
+      stderr:
+        /coattail: cannot read job run 00frunecho: UnrecognizedClientException: The security token included in the request is invalid: key \*\*\*\*, token \*\*\*\*\. Check/,
+    },
+    {
+      args: ['-v', 'reprocess', '--as-of', '2024-05-01T12:00:00Z', '--emr', '--wait'],
+      code: 1,
+      stdout: /^$/,
+      stderr:
+        /coattail: cannot start coattail-reprocess-anomalies on application 00fleaktest1234: AccessDeniedException: User: arn:aws:iam::123456789012:user\/ci is not authorized to perform: emr-serverless:StartJobRun\. Check/,
+    },
+    {
+      args: ['-v', 'ddl', 'apply'],
+      code: 1,
+      stdout: /^$/,
+      stderr:
+        /coattail: Athena refused the statement \(work group primary\): InvalidRequestException: WorkGroup primary is not authorized for this principal\. /,
+    },
     { args: ['ddl', 'apply', '--dry-run', '--json'], code: 0, stdout: /"status":"pending"/, stderr: /^$/ },
     { args: ['jobs', 'status', '--region', 'nowhere', RUN_OK], code: 2, stdout: /^$/, stderr: /coattail: --region 'nowhere' is not valid/ },
   ])('coattail $args', { timeout: 60_000 }, async ({ args, code, stdout, stderr }) => {
@@ -171,7 +238,12 @@ describe('no command prints credentials', () => {
     expect(existsSync(file)).toBe(true);
     const bytes = readFileSync(file);
     expectNoCredentials(bytes, 'coattail.config.json');
-    expect(JSON.parse(bytes.toString())).toEqual({ applicationId: APP, bucket: BUCKET, executionRoleArn: 'arn:aws:iam::123456789012:role/coattail-emr', region: 'eu-west-1' });
+    expect(JSON.parse(bytes.toString())).toEqual({
+      applicationId: APP,
+      bucket: BUCKET,
+      executionRoleArn: 'arn:aws:iam::123456789012:role/coattail-emr',
+      region: 'eu-west-1',
+    });
   });
 
   it('the stand-in saw signed requests from the commands that call AWS', () => {

@@ -11,9 +11,9 @@ import { CoattailError } from '../../../src/core/errors.js';
 import { tempDir, testContext } from '../../helpers/context.js';
 import { standInPython, type StandInPython } from '../../helpers/python.js';
 
-
 /** A stand-in interpreter: prints a hash as the real one does, exits with the status. */
-const fakePython = (dir: string, exitCode: number): StandInPython => standInPython(dir, `process.stdout.write('${'ab'.repeat(32)}\\n');\nprocess.exit(${exitCode});`);
+const fakePython = (dir: string, exitCode: number): StandInPython =>
+  standInPython(dir, `process.stdout.write('${'ab'.repeat(32)}\\n');\nprocess.exit(${exitCode});`);
 
 describe('coattail jobs pack-env', () => {
   it('runs python -m coattail_jobs pack-env with the absolute output, the architecture and the interpreter', async () => {
@@ -22,7 +22,15 @@ describe('coattail jobs pack-env', () => {
     const ctx = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } });
     expect(await jobsPackEnv({ out: 'dist/venv.tar.gz', arch: 'aarch64', interpreter: '/usr/bin/python3.11' }, ctx)).toBe(0);
     expect(stand.seen().argv).toEqual([
-      '-m', 'coattail_jobs', 'pack-env', '--out', path.join(cwd, 'dist/venv.tar.gz'), '--arch', 'aarch64', '--interpreter', '/usr/bin/python3.11',
+      '-m',
+      'coattail_jobs',
+      'pack-env',
+      '--out',
+      path.join(cwd, 'dist/venv.tar.gz'),
+      '--arch',
+      'aarch64',
+      '--interpreter',
+      '/usr/bin/python3.11',
     ]);
     expect(ctx.out.text()).toBe(`${'ab'.repeat(32)}\n`); // the sha256, for scripts
 
@@ -35,7 +43,10 @@ describe('coattail jobs pack-env', () => {
   it('refuses an architecture EMR Serverless does not have, with one line and exit code 2, running nothing', async () => {
     const cwd = tempDir('pack-env');
     const stand = fakePython(cwd, 0);
-    const err = (await jobsPackEnv({ out: 'v.tar.gz', arch: 'arm64' }, testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } })).catch((e: unknown) => e)) as CoattailError;
+    const err = (await jobsPackEnv(
+      { out: 'v.tar.gz', arch: 'arm64' },
+      testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } }),
+    ).catch((e: unknown) => e)) as CoattailError;
     expect(err).toBeInstanceOf(CoattailError);
     expect(err.line()).toBe(
       "coattail: --arch 'arm64' is not an EMR Serverless architecture: it is one of x86_64, aarch64. Pass the application's: aws emr-serverless get-application --application-id <id> --query application.architecture",

@@ -2,7 +2,14 @@ import { gzipSync } from 'node:zlib';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CancelJobRunCommand, EMRServerlessClient, GetJobRunCommand, ListJobRunsCommand, type JobRun, type JobRunSummary } from '@aws-sdk/client-emr-serverless';
+import {
+  CancelJobRunCommand,
+  EMRServerlessClient,
+  GetJobRunCommand,
+  ListJobRunsCommand,
+  type JobRun,
+  type JobRunSummary,
+} from '@aws-sdk/client-emr-serverless';
 import { GetObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -70,9 +77,13 @@ function run(state: string, extra: Partial<JobRun> = {}): { jobRun: JobRun } {
 
 function body(text: string): GetObjectCommandOutput['Body'] {
   const buf = gzipSync(text);
-  return { transformToByteArray: async () => new Uint8Array(buf), transformToString: async () => text } as unknown as GetObjectCommandOutput['Body'];
+  return {
+    transformToByteArray: async () => new Uint8Array(buf),
+    transformToString: async () => text,
+  } as unknown as GetObjectCommandOutput['Body'];
 }
-const noSuchKey = (): Error => Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+const noSuchKey = (): Error =>
+  Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
 
 let emr: EMRServerlessClient;
 let s3: S3Client;
@@ -88,13 +99,25 @@ beforeEach(() => {
 });
 
 describe('jobs list', () => {
-  const runs = [summary('00r3', 'coattail-whale-detector', 'RUNNING', 30), summary('00r2', 'coattail-historical-loader', 'SUCCESS', 20), summary('00r1', 'someone-elses-job', 'FAILED', 10)];
+  const runs = [
+    summary('00r3', 'coattail-whale-detector', 'RUNNING', 30),
+    summary('00r2', 'coattail-historical-loader', 'SUCCESS', 20),
+    summary('00r1', 'someone-elses-job', 'FAILED', 10),
+  ];
 
   it('shows the runs as a table, newest first', async () => {
     emrMock.on(ListJobRunsCommand).resolves({ jobRuns: runs });
     const ctx = testContext({ cwd });
     expect(await jobsList({ ...FLAGS }, ctx, deps)).toBe(0);
-    const rows = ctx.out.lines().filter((l) => l.startsWith('│')).map((l) => l.split('│').slice(1, -1).map((c) => c.trim()));
+    const rows = ctx.out
+      .lines()
+      .filter((l) => l.startsWith('│'))
+      .map((l) =>
+        l
+          .split('│')
+          .slice(1, -1)
+          .map((c) => c.trim()),
+      );
     expect(rows).toEqual([
       ['RUN ID', 'JOB', 'MODE', 'STATE', 'ATTEMPT', 'CREATED (UTC)', 'UPDATED (UTC)'],
       ['00r3', 'whale-detector', 'STREAMING', 'RUNNING', '1', '2026-01-02T03:30:05Z', '2026-01-02T03:31:00Z'],
@@ -106,12 +129,35 @@ describe('jobs list', () => {
   });
 
   it('--json, --state and --job: the filter goes to the API, the job is matched by run name, pages are followed', async () => {
-    emrMock.on(ListJobRunsCommand).resolvesOnce({ jobRuns: [runs[0]!, runs[2]!], nextToken: 'page2' }).resolvesOnce({ jobRuns: [summary('00r0', 'coattail-whale-detector-rerun-1', 'RUNNING', 5)] });
+    emrMock
+      .on(ListJobRunsCommand)
+      .resolvesOnce({ jobRuns: [runs[0]!, runs[2]!], nextToken: 'page2' })
+      .resolvesOnce({ jobRuns: [summary('00r0', 'coattail-whale-detector-rerun-1', 'RUNNING', 5)] });
     const ctx = testContext({ cwd });
     expect(await jobsList({ ...FLAGS, json: true, state: 'running,failed', job: 'whale-detector' }, ctx, deps)).toBe(0);
     expect(JSON.parse(ctx.out.text())).toEqual([
-      { id: '00r3', name: 'coattail-whale-detector', job: 'whale-detector', mode: 'STREAMING', state: 'RUNNING', stateDetails: null, attempt: 1, createdAt: '2026-01-02T03:30:05Z', updatedAt: '2026-01-02T03:31:00Z' },
-      { id: '00r0', name: 'coattail-whale-detector-rerun-1', job: 'whale-detector', mode: 'STREAMING', state: 'RUNNING', stateDetails: null, attempt: 1, createdAt: '2026-01-02T03:05:05Z', updatedAt: '2026-01-02T03:06:00Z' },
+      {
+        id: '00r3',
+        name: 'coattail-whale-detector',
+        job: 'whale-detector',
+        mode: 'STREAMING',
+        state: 'RUNNING',
+        stateDetails: null,
+        attempt: 1,
+        createdAt: '2026-01-02T03:30:05Z',
+        updatedAt: '2026-01-02T03:31:00Z',
+      },
+      {
+        id: '00r0',
+        name: 'coattail-whale-detector-rerun-1',
+        job: 'whale-detector',
+        mode: 'STREAMING',
+        state: 'RUNNING',
+        stateDetails: null,
+        attempt: 1,
+        createdAt: '2026-01-02T03:05:05Z',
+        updatedAt: '2026-01-02T03:06:00Z',
+      },
     ]);
     expect(emrMock.commandCalls(ListJobRunsCommand).map((c) => c.args[0].input)).toEqual([
       { applicationId: APP, maxResults: 50, states: ['RUNNING', 'FAILED'] },
@@ -126,7 +172,9 @@ describe('jobs list', () => {
     expect((JSON.parse(ctx.out.text()) as unknown[]).length).toBe(2);
     expect(emrMock.commandCalls(ListJobRunsCommand)).toHaveLength(1);
     const err = (await jobsList({ ...FLAGS, state: 'DONE' }, testContext({ cwd }), deps).catch((e: unknown) => e)) as CoattailError;
-    expect(err.line()).toBe('coattail: --state DONE is not a job run state: the states are SUBMITTED, PENDING, SCHEDULED, QUEUED, RUNNING, SUCCESS, FAILED, CANCELLING, CANCELLED. Pass one or more, comma-separated, e.g. --state RUNNING,FAILED');
+    expect(err.line()).toBe(
+      'coattail: --state DONE is not a job run state: the states are SUBMITTED, PENDING, SCHEDULED, QUEUED, RUNNING, SUCCESS, FAILED, CANCELLING, CANCELLED. Pass one or more, comma-separated, e.g. --state RUNNING,FAILED',
+    );
   });
 });
 
@@ -135,7 +183,15 @@ describe('jobs status', () => {
     emrMock.on(GetJobRunCommand).resolves(run('RUNNING'));
     const ctx = testContext({ cwd });
     expect(await jobsStatus({ ...FLAGS, runId: RUN }, ctx, deps)).toBe(0);
-    const rows = ctx.out.lines().filter((l) => l.startsWith('│')).map((l) => l.split('│').slice(1, -1).map((c) => c.trim()));
+    const rows = ctx.out
+      .lines()
+      .filter((l) => l.startsWith('│'))
+      .map((l) =>
+        l
+          .split('│')
+          .slice(1, -1)
+          .map((c) => c.trim()),
+      );
     expect(rows).toEqual([
       ['Run ID', RUN],
       ['Name', 'coattail-whale-detector'],
@@ -153,16 +209,36 @@ describe('jobs status', () => {
     const json = testContext({ cwd });
     await jobsStatus({ ...FLAGS, runId: RUN, json: true }, json, deps);
     expect(JSON.parse(json.out.text())).toEqual({
-      id: RUN, name: 'coattail-whale-detector', job: 'whale-detector', mode: 'STREAMING', state: 'RUNNING', stateDetails: null, attempt: 2,
-      createdAt: '2026-01-02T03:04:05Z', updatedAt: '2026-01-02T03:09:00Z', releaseLabel: 'emr-7.12.0', logs: `s3://my-coattail/${LOG_PREFIX}`, durationSeconds: 295,
+      id: RUN,
+      name: 'coattail-whale-detector',
+      job: 'whale-detector',
+      mode: 'STREAMING',
+      state: 'RUNNING',
+      stateDetails: null,
+      attempt: 2,
+      createdAt: '2026-01-02T03:04:05Z',
+      updatedAt: '2026-01-02T03:09:00Z',
+      releaseLabel: 'emr-7.12.0',
+      logs: `s3://my-coattail/${LOG_PREFIX}`,
+      durationSeconds: 295,
     });
-    expect(emrMock.commandCalls(GetJobRunCommand).map((c) => c.args[0].input)).toEqual([{ applicationId: APP, jobRunId: RUN }, { applicationId: APP, jobRunId: RUN }]);
+    expect(emrMock.commandCalls(GetJobRunCommand).map((c) => c.args[0].input)).toEqual([
+      { applicationId: APP, jobRunId: RUN },
+      { applicationId: APP, jobRunId: RUN },
+    ]);
   });
 
   it("a missing run is one line with the service's reason; a malformed id never reaches AWS", async () => {
-    emrMock.on(GetJobRunCommand).rejects(Object.assign(new Error(`Job run ${RUN} does not exist.`), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } }));
+    emrMock.on(GetJobRunCommand).rejects(
+      Object.assign(new Error(`Job run ${RUN} does not exist.`), {
+        name: 'ResourceNotFoundException',
+        $metadata: { httpStatusCode: 404 },
+      }),
+    );
     const err = (await jobsStatus({ ...FLAGS, runId: RUN }, testContext({ cwd }), deps).catch((e: unknown) => e)) as CoattailError;
-    expect(err.line()).toBe(`coattail: cannot read job run ${RUN}: ResourceNotFoundException: Job run ${RUN} does not exist. Check the ids and names given (flags, environment, coattail.config.json)`);
+    expect(err.line()).toBe(
+      `coattail: cannot read job run ${RUN}: ResourceNotFoundException: Job run ${RUN} does not exist. Check the ids and names given (flags, environment, coattail.config.json)`,
+    );
     emrMock.resetHistory();
     const bad = (await jobsStatus({ ...FLAGS, runId: '../x' }, testContext({ cwd }), deps).catch((e: unknown) => e)) as CoattailError;
     expect(bad.exitCode).toBe(2);
@@ -172,7 +248,12 @@ describe('jobs status', () => {
 
 describe('jobs cancel', () => {
   it('cancels and waits for a terminal state', async () => {
-    emrMock.on(GetJobRunCommand).resolvesOnce(run('RUNNING')).resolvesOnce(run('CANCELLING')).resolvesOnce(run('CANCELLING')).resolvesOnce(run('CANCELLED'));
+    emrMock
+      .on(GetJobRunCommand)
+      .resolvesOnce(run('RUNNING'))
+      .resolvesOnce(run('CANCELLING'))
+      .resolvesOnce(run('CANCELLING'))
+      .resolvesOnce(run('CANCELLED'));
     emrMock.on(CancelJobRunCommand).resolves({ applicationId: APP, jobRunId: RUN });
     const ctx = testContext({ cwd });
     expect(await jobsCancel({ ...FLAGS, runId: RUN }, ctx, deps)).toBe(0);
@@ -211,7 +292,9 @@ describe('jobs cancel', () => {
 describe('jobs logs', () => {
   it("prints the driver's stdout and stderr from the run's log location", async () => {
     emrMock.on(GetJobRunCommand).resolves(run('SUCCESS'));
-    s3Mock.on(GetObjectCommand, { Bucket: 'my-coattail', Key: `${LOG_PREFIX}stdout.gz` }).resolves({ Body: body('{"event": "started"}\n') });
+    s3Mock
+      .on(GetObjectCommand, { Bucket: 'my-coattail', Key: `${LOG_PREFIX}stdout.gz` })
+      .resolves({ Body: body('{"event": "started"}\n') });
     s3Mock.on(GetObjectCommand, { Bucket: 'my-coattail', Key: `${LOG_PREFIX}stderr.gz` }).resolves({ Body: body('INFO a\nERROR b\n') });
     const ctx = testContext({ cwd });
     expect(await jobsLogs({ ...FLAGS, runId: RUN }, ctx, deps)).toBe(0);
@@ -233,12 +316,20 @@ describe('jobs logs', () => {
     emrMock.on(GetJobRunCommand).resolves(run('PENDING'));
     s3Mock.on(GetObjectCommand).rejects(noSuchKey());
     const err = (await jobsLogs({ ...FLAGS, runId: RUN }, testContext({ cwd }), deps).catch((e: unknown) => e)) as CoattailError;
-    expect(err.line()).toBe(`coattail: no driver logs for job run ${RUN} yet: nothing at s3://my-coattail/${LOG_PREFIX}stdout.gz (the run is PENDING). Logs reach S3 once the driver runs and then in batches: try again shortly, or use --follow`);
+    expect(err.line()).toBe(
+      `coattail: no driver logs for job run ${RUN} yet: nothing at s3://my-coattail/${LOG_PREFIX}stdout.gz (the run is PENDING). Logs reach S3 once the driver runs and then in batches: try again shortly, or use --follow`,
+    );
   });
 
   it('--follow prints each new part once while the run runs, and stops when it ends', async () => {
-    emrMock.on(GetJobRunCommand).resolvesOnce(run('RUNNING')).resolvesOnce(run('RUNNING')).resolvesOnce(run('RUNNING')).resolvesOnce(run('SUCCESS'));
-    s3Mock.on(GetObjectCommand)
+    emrMock
+      .on(GetJobRunCommand)
+      .resolvesOnce(run('RUNNING'))
+      .resolvesOnce(run('RUNNING'))
+      .resolvesOnce(run('RUNNING'))
+      .resolvesOnce(run('SUCCESS'));
+    s3Mock
+      .on(GetObjectCommand)
       .rejectsOnce(noSuchKey())
       .resolvesOnce({ Body: body('a\n') })
       .resolvesOnce({ Body: body('a\nb\n') })
@@ -255,7 +346,10 @@ describe('jobs logs', () => {
     s3Mock.on(GetObjectCommand).resolves({ Body: body('x\n') });
     const ctx = testContext({ cwd });
     let sleeps = 0;
-    const code = await jobsLogs({ ...FLAGS, runId: RUN, log: 'stdout', follow: true }, ctx, { ...deps, sleep: async () => void (++sleeps === 2 && ctx.abort.abort()) });
+    const code = await jobsLogs({ ...FLAGS, runId: RUN, log: 'stdout', follow: true }, ctx, {
+      ...deps,
+      sleep: async () => void (++sleeps === 2 && ctx.abort.abort()),
+    });
     expect(code).toBe(130);
     expect(ctx.out.text()).toBe('x\n');
     expect(emrMock.commandCalls(CancelJobRunCommand)).toHaveLength(0);

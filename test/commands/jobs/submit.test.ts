@@ -40,7 +40,10 @@ function fakeRoot(): string {
   writeFileSync(path.join(root, 'jobs-py', 'emr_main.py'), 'main()\n');
   writeFileSync(
     path.join(root, 'jobs-py', 'emr-spark-conf.json'),
-    JSON.stringify({ 'spark.jars': '/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar', 'spark.sql.catalog.coattail.warehouse': 's3://${bucket}/warehouse' }),
+    JSON.stringify({
+      'spark.jars': '/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar',
+      'spark.sql.catalog.coattail.warehouse': 's3://${bucket}/warehouse',
+    }),
   );
   return root;
 }
@@ -69,7 +72,10 @@ function tokenOf(job: string, bundleHash: string, args: string[], runNonce: stri
 }
 
 function body(buf: Buffer): GetObjectCommandOutput['Body'] {
-  return { transformToByteArray: async () => new Uint8Array(buf), transformToString: async () => buf.toString('utf8') } as unknown as GetObjectCommandOutput['Body'];
+  return {
+    transformToByteArray: async () => new Uint8Array(buf),
+    transformToString: async () => buf.toString('utf8'),
+  } as unknown as GetObjectCommandOutput['Body'];
 }
 
 describe('jobs submit: the StartJobRun request', () => {
@@ -78,7 +84,11 @@ describe('jobs submit: the StartJobRun request', () => {
     t = setup();
     t.s3Mock.on(HeadObjectCommand).rejects(notFound());
     t.s3Mock.on(PutObjectCommand).resolves({ ETag: '"e"' });
-    t.emrMock.on(StartJobRunCommand).resolves({ applicationId: APP, jobRunId: RUN, arn: `arn:aws:emr-serverless:eu-west-1:123456789012:/applications/${APP}/jobruns/${RUN}` });
+    t.emrMock.on(StartJobRunCommand).resolves({
+      applicationId: APP,
+      jobRunId: RUN,
+      arn: `arn:aws:emr-serverless:eu-west-1:123456789012:/applications/${APP}/jobruns/${RUN}`,
+    });
   });
 
   async function submit(opts: Partial<SubmitOptions>, ctx = testContext({ cwd: t.cwd })): Promise<{ code: number; ctx: typeof ctx }> {
@@ -98,8 +108,21 @@ describe('jobs submit: the StartJobRun request', () => {
     const hash = uploadedZipHash();
     const bundle = `s3://${BUCKET}/coattail/bundles/${hash}`;
     const args = [
-      'whale-detector', '--mode', 'emr', '--stream', 'coattail-trades', '--region', 'eu-west-1', '--alerts-table', 'coattail-alerts',
-      '--checkpoint-root', 's3://my-coattail/coattail/checkpoints', '--raw-root', 's3://my-coattail/coattail/raw', '--set', 'threshold=250000',
+      'whale-detector',
+      '--mode',
+      'emr',
+      '--stream',
+      'coattail-trades',
+      '--region',
+      'eu-west-1',
+      '--alerts-table',
+      'coattail-alerts',
+      '--checkpoint-root',
+      's3://my-coattail/coattail/checkpoints',
+      '--raw-root',
+      's3://my-coattail/coattail/raw',
+      '--set',
+      'threshold=250000',
     ];
     const calls = t.emrMock.commandCalls(StartJobRunCommand);
     expect(calls).toHaveLength(1);
@@ -147,7 +170,9 @@ describe('jobs submit: the StartJobRun request', () => {
     expect(input.name).toBe('coattail-historical-loader');
     // On EMR the job must write to S3, not to the driver's disk that vanishes with the run.
     const args = ['historical-loader', '--mode', 'emr', '--raw-root', 's3://my-coattail/coattail/raw', ...passthrough];
-    expect(input.jobDriver).toEqual({ sparkSubmit: { entryPoint: `s3://my-coattail/coattail/bundles/${hash}/emr_main.py`, entryPointArguments: args } });
+    expect(input.jobDriver).toEqual({
+      sparkSubmit: { entryPoint: `s3://my-coattail/coattail/bundles/${hash}/emr_main.py`, entryPointArguments: args },
+    });
     expect(input.clientToken).toBe(tokenOf('historical-loader', hash, args));
     expect(input.configurationOverrides?.monitoringConfiguration).toEqual({
       s3MonitoringConfiguration: { logUri: 's3://my-coattail/coattail/logs/' },
@@ -178,7 +203,9 @@ describe('jobs submit: the StartJobRun request', () => {
     const later = t.emrMock.commandCalls(StartJobRunCommand).map((c) => c.args[0].input);
     expect(new Set(later.map((i) => i.clientToken)).size).toBe(3);
     expect(later[3]!.name).toBe('coattail-whale-detector-rerun-2');
-    expect(later[3]!.clientToken).toBe(tokenOf('whale-detector', uploadedZipHash(), later[3]!.jobDriver!.sparkSubmit!.entryPointArguments!, 'rerun-2'));
+    expect(later[3]!.clientToken).toBe(
+      tokenOf('whale-detector', uploadedZipHash(), later[3]!.jobDriver!.sparkSubmit!.entryPointArguments!, 'rerun-2'),
+    );
   });
 
   it('--dry-run prints exactly the request a real submit sends, and calls nothing', async () => {
@@ -201,7 +228,8 @@ describe('jobs submit: the StartJobRun request', () => {
     const venvHash = sha256(Buffer.from('not really a tarball'));
     const venvPut = t.s3Mock.commandCalls(PutObjectCommand).find((c) => c.args[0].input.Key === `coattail/venvs/${venvHash}/venv.tar.gz`);
     expect(venvPut?.args[0].input).toMatchObject({ Bucket: BUCKET, ContentType: 'application/gzip', ContentLength: 20 });
-    const props = t.emrMock.commandCalls(StartJobRunCommand)[0]!.args[0].input.configurationOverrides!.applicationConfiguration![0]!.properties!;
+    const props =
+      t.emrMock.commandCalls(StartJobRunCommand)[0]!.args[0].input.configurationOverrides!.applicationConfiguration![0]!.properties!;
     expect(props['spark.archives']).toBe(`s3://my-coattail/coattail/venvs/${venvHash}/venv.tar.gz#environment`);
     expect(props['spark.emr-serverless.driverEnv.PYSPARK_PYTHON']).toBe('./environment/bin/python');
     expect(props['spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON']).toBe('./environment/bin/python');
@@ -211,7 +239,12 @@ describe('jobs submit: the StartJobRun request', () => {
   it('settings come from flags, else the environment (via commander), else coattail.config.json; --save-config writes them', async () => {
     const ctx = testContext({ cwd: t.cwd });
     await jobsSubmit({ job: 'whale-detector', ...AWS_FLAGS, saveConfig: true, dryRun: true }, ctx, t.deps);
-    expect(JSON.parse(readFileSync(path.join(t.cwd, 'coattail.config.json'), 'utf8'))).toEqual({ applicationId: APP, bucket: BUCKET, executionRoleArn: ROLE, region: 'eu-west-1' });
+    expect(JSON.parse(readFileSync(path.join(t.cwd, 'coattail.config.json'), 'utf8'))).toEqual({
+      applicationId: APP,
+      bucket: BUCKET,
+      executionRoleArn: ROLE,
+      region: 'eu-west-1',
+    });
     const fromFile = testContext({ cwd: t.cwd });
     expect(await jobsSubmit({ job: 'whale-detector', dryRun: true }, fromFile, t.deps)).toBe(0);
     expect(JSON.parse(fromFile.out.text())).toMatchObject({ applicationId: APP, executionRoleArn: ROLE });
@@ -221,12 +254,30 @@ describe('jobs submit: the StartJobRun request', () => {
   });
 
   it.each([
-    [{ applicationId: undefined }, 'coattail: --application-id is missing: it is not given as a flag, in COATTAIL_EMR_APPLICATION_ID, or as "applicationId" in coattail.config.json. Pass --application-id (add --save-config to remember it)'],
-    [{ executionRoleArn: 'my-role' }, "coattail: --execution-role-arn 'my-role' is not valid: it must be an IAM role ARN. Pass it like arn:aws:iam::123456789012:role/coattail-emr-job"],
-    [{ bucket: "b'; DROP" }, "coattail: --bucket 'b'; DROP' is not valid: a bucket name is 3-63 lower-case letters, digits, dots and hyphens. Pass the bucket's name only, e.g. --bucket my-coattail-bucket"],
-    [{ job: 'whale-detektor' }, "coattail: unknown job 'whale-detektor': the jobs are raw-archiver, volume-anomaly, whale-detector, spread-calculator, historical-loader, reprocess-anomalies, schema-evolution-demo. Pass one of them, e.g. coattail jobs submit whale-detector"],
-    [{ job: 'historical-loader', set: ['x=1'] }, 'coattail: --set does not apply to historical-loader: batch jobs take their own arguments. Pass them after --, e.g. coattail jobs submit historical-loader -- --help'],
-    [{ retriesPerHour: '11' }, "coattail: --retries-per-hour '11' is not valid: it must be a whole number from 1 to 10. Pass e.g. --retries-per-hour 1"],
+    [
+      { applicationId: undefined },
+      'coattail: --application-id is missing: it is not given as a flag, in COATTAIL_EMR_APPLICATION_ID, or as "applicationId" in coattail.config.json. Pass --application-id (add --save-config to remember it)',
+    ],
+    [
+      { executionRoleArn: 'my-role' },
+      "coattail: --execution-role-arn 'my-role' is not valid: it must be an IAM role ARN. Pass it like arn:aws:iam::123456789012:role/coattail-emr-job",
+    ],
+    [
+      { bucket: "b'; DROP" },
+      "coattail: --bucket 'b'; DROP' is not valid: a bucket name is 3-63 lower-case letters, digits, dots and hyphens. Pass the bucket's name only, e.g. --bucket my-coattail-bucket",
+    ],
+    [
+      { job: 'whale-detektor' },
+      "coattail: unknown job 'whale-detektor': the jobs are raw-archiver, volume-anomaly, whale-detector, spread-calculator, historical-loader, reprocess-anomalies, schema-evolution-demo. Pass one of them, e.g. coattail jobs submit whale-detector",
+    ],
+    [
+      { job: 'historical-loader', set: ['x=1'] },
+      'coattail: --set does not apply to historical-loader: batch jobs take their own arguments. Pass them after --, e.g. coattail jobs submit historical-loader -- --help',
+    ],
+    [
+      { retriesPerHour: '11' },
+      "coattail: --retries-per-hour '11' is not valid: it must be a whole number from 1 to 10. Pass e.g. --retries-per-hour 1",
+    ],
   ])('rejects %j with one line, exit code 2, before any AWS call', async (bad, line) => {
     const err = await submit(bad as Partial<SubmitOptions>).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CoattailError);
@@ -239,7 +290,11 @@ describe('jobs submit: the StartJobRun request', () => {
   it('no region from the flags, the config file or the SDK: one line, exit code 2, before any AWS call', async () => {
     const emr = new EMRServerlessClient({ region: async () => '' }); // the SDK's own chain found nothing
     const emrMock = mockClient(emr);
-    const err = await jobsSubmit({ job: 'whale-detector', applicationId: APP, executionRoleArn: ROLE, bucket: BUCKET }, testContext({ cwd: tempDir() }), { ...t.deps, emr }).catch((e: unknown) => e);
+    const err = await jobsSubmit(
+      { job: 'whale-detector', applicationId: APP, executionRoleArn: ROLE, bucket: BUCKET },
+      testContext({ cwd: tempDir() }),
+      { ...t.deps, emr },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CoattailError);
     // The reason is the SDK's own (here: the empty region it was given), then the fix.
     expect((err as CoattailError).line()).toMatch(/^coattail: no AWS region: .+\. Pass --region \(add --save-config to remember it\)$/);
@@ -249,7 +304,12 @@ describe('jobs submit: the StartJobRun request', () => {
   });
 
   it("an AWS refusal is one line with the service's reason", async () => {
-    t.emrMock.on(StartJobRunCommand).rejects(Object.assign(new Error('User: arn:aws:iam::123456789012:user/ci is not authorized to perform: emr-serverless:StartJobRun'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } }));
+    t.emrMock.on(StartJobRunCommand).rejects(
+      Object.assign(new Error('User: arn:aws:iam::123456789012:user/ci is not authorized to perform: emr-serverless:StartJobRun'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
     const err = (await submit({}).catch((e: unknown) => e)) as CoattailError;
     expect(err.line()).toBe(
       `coattail: cannot start coattail-whale-detector on application ${APP}: AccessDeniedException: User: arn:aws:iam::123456789012:user/ci is not authorized to perform: emr-serverless:StartJobRun. Check that the credentials in use are current and allowed to do this (see docs/DEPLOY.md for the permissions)`,
@@ -295,9 +355,14 @@ describe('jobs submit --wait', () => {
   const quiet = () => testContext({ cwd: t.cwd, logger: testContext().logger });
 
   it('shows each state transition once, the Spark UI once, and exits 0 on SUCCESS', async () => {
-    t.emrMock.on(GetJobRunCommand)
-      .resolvesOnce(run('SUBMITTED')).resolvesOnce(run('PENDING')).resolvesOnce(run('PENDING'))
-      .resolvesOnce(run('RUNNING')).resolvesOnce(run('RUNNING')).resolvesOnce(run('SUCCESS'));
+    t.emrMock
+      .on(GetJobRunCommand)
+      .resolvesOnce(run('SUBMITTED'))
+      .resolvesOnce(run('PENDING'))
+      .resolvesOnce(run('PENDING'))
+      .resolvesOnce(run('RUNNING'))
+      .resolvesOnce(run('RUNNING'))
+      .resolvesOnce(run('SUCCESS'));
     const ctx = quiet();
     const code = await jobsSubmit({ job: 'whale-detector', ...AWS_FLAGS, wait: true }, ctx, t.deps);
     expect(code).toBe(0);
@@ -311,15 +376,22 @@ describe('jobs submit --wait', () => {
     ]);
     expect(ctx.err.text()).not.toContain('\x1b'); // not a terminal: no spinner
     expect(ctx.out.text()).toBe(`${RUN}\n`);
-    expect(t.emrMock.commandCalls(GetJobRunCommand).map((c) => c.args[0].input)).toEqual(Array(6).fill({ applicationId: APP, jobRunId: RUN }));
-    expect(t.emrMock.commandCalls(GetDashboardForJobRunCommand).map((c) => c.args[0].input)).toEqual([{ applicationId: APP, jobRunId: RUN }]);
+    expect(t.emrMock.commandCalls(GetJobRunCommand).map((c) => c.args[0].input)).toEqual(
+      Array(6).fill({ applicationId: APP, jobRunId: RUN }),
+    );
+    expect(t.emrMock.commandCalls(GetDashboardForJobRunCommand).map((c) => c.args[0].input)).toEqual([
+      { applicationId: APP, jobRunId: RUN },
+    ]);
   });
 
   it("on FAILED prints the state details and the last 40 lines of the driver's stderr, and exits 1", async () => {
     const stderr = Array.from({ length: 50 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
-    t.emrMock.on(GetJobRunCommand)
+    t.emrMock
+      .on(GetJobRunCommand)
       .resolvesOnce(run('RUNNING'))
-      .resolvesOnce(run('FAILED', { stateDetails: 'Job failed, please check complete logs in configured logging destination. ExitCode: 1.' }));
+      .resolvesOnce(
+        run('FAILED', { stateDetails: 'Job failed, please check complete logs in configured logging destination. ExitCode: 1.' }),
+      );
     t.s3Mock.on(GetObjectCommand).resolves({ Body: body(gzipSync(stderr)) });
     const ctx = quiet();
     const code = await jobsSubmit({ job: 'whale-detector', ...AWS_FLAGS, wait: true, json: true }, ctx, t.deps);
@@ -331,7 +403,10 @@ describe('jobs submit --wait', () => {
       `whale-detector ${RUN}: RUNNING → FAILED`,
       `whale-detector ${RUN} FAILED: Job failed, please check complete logs in configured logging destination. ExitCode: 1.`,
     ]);
-    expect(lines.slice(4)).toEqual([`last 40 lines of the driver's stderr (s3://${BUCKET}/${key}):`, ...Array.from({ length: 40 }, (_, i) => `line ${i + 11}`)]);
+    expect(lines.slice(4)).toEqual([
+      `last 40 lines of the driver's stderr (s3://${BUCKET}/${key}):`,
+      ...Array.from({ length: 40 }, (_, i) => `line ${i + 11}`),
+    ]);
     expect(JSON.parse(ctx.out.text())).toMatchObject({ jobRunId: RUN, state: 'FAILED', exitCode: 1 });
   });
 
@@ -351,11 +426,18 @@ describe('jobs submit --wait', () => {
     expect(code).toBe(130);
     expect(t.emrMock.commandCalls(CancelJobRunCommand)).toHaveLength(0);
     expect(t.emrMock.commandCalls(GetJobRunCommand)).toHaveLength(3);
-    expect(progressLines(ctx.err).pop()).toBe(`stopped waiting; job run ${RUN} goes on. Follow it with 'coattail jobs status ${RUN}', stop it with 'coattail jobs cancel ${RUN}'`);
+    expect(progressLines(ctx.err).pop()).toBe(
+      `stopped waiting; job run ${RUN} goes on. Follow it with 'coattail jobs status ${RUN}', stop it with 'coattail jobs cancel ${RUN}'`,
+    );
   });
 
   it('with --cancel-on-interrupt, Ctrl-C cancels the run and waits until it is cancelled', async () => {
-    t.emrMock.on(GetJobRunCommand).resolvesOnce(run('RUNNING')).resolvesOnce(run('RUNNING')).resolvesOnce(run('CANCELLING')).resolvesOnce(run('CANCELLED'));
+    t.emrMock
+      .on(GetJobRunCommand)
+      .resolvesOnce(run('RUNNING'))
+      .resolvesOnce(run('RUNNING'))
+      .resolvesOnce(run('CANCELLING'))
+      .resolvesOnce(run('CANCELLED'));
     t.emrMock.on(CancelJobRunCommand).resolves({ applicationId: APP, jobRunId: RUN });
     const ctx = quiet();
     let sleeps = 0;
