@@ -1,5 +1,5 @@
 /**
- * SDK clients for EMR Serverless and S3 (Athena's is in src/athena/client.ts), with explicit timeouts. An
+ * SDK clients for EMR Serverless and S3 (Athena's is in src/aws/athena.ts), with explicit timeouts. An
  * endpoint can be set through COATTAIL_EMR_ENDPOINT / COATTAIL_S3_ENDPOINT (a VPC endpoint, or a local stand-in
  * in tests); S3 then uses path-style addressing, which such endpoints need.
  */
