@@ -12,10 +12,9 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandContext } from '../core/context.js';
 import { usageError } from '../core/errors.js';
+import { REPLAY_JOBS, type JobName } from '../spark/jobs.js';
 import { jobsPython, runJobsPython } from '../spark/python.js';
 
-export const REPLAY_JOBS = ['raw-archiver', 'volume-anomaly', 'whale-detector', 'spread-calculator'] as const;
-export type ReplayJob = (typeof REPLAY_JOBS)[number];
 
 /** How the package entry point runs a replay: `python -m coattail_jobs replay <job> ...`. */
 export const PYTHON_REPLAY_ENTRY: readonly string[] = ['-m', 'coattail_jobs', 'replay'];
@@ -31,15 +30,15 @@ export interface ReplayOptions {
 
 const SETTING = /^[A-Za-z_]+=/;
 
-function checkJob(job: string): ReplayJob {
-  if (!(REPLAY_JOBS as readonly string[]).includes(job)) {
+function checkJob(job: string): JobName {
+  if (!REPLAY_JOBS.includes(job)) {
     throw usageError(
       `unknown job '${job}'`,
       `replay runs ${REPLAY_JOBS.join(', ')}`,
       'pass one of them, e.g. coattail replay whale-detector --input trades.jsonl --out backtest',
     );
   }
-  return job as ReplayJob;
+  return job;
 }
 
 function checkInput(cwd: string, input: string | undefined): string {
@@ -78,7 +77,7 @@ function checkSettings(settings: readonly string[]): string[] {
 
 /** The Python arguments (after the interpreter) for a checked replay. */
 export function replayArgs(
-  job: ReplayJob,
+  job: JobName,
   input: string,
   out: string,
   settings: readonly string[],

@@ -25,9 +25,11 @@ import { awsFailure } from '../aws/errors.js';
 import { submitToEmr, type EmrSubmitOptions } from '../spark/emr/submit.js';
 import { resolveEmrSettings, s3Client, type JobsDeps } from '../spark/emr/settings.js';
 import { jobsPython, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
+import { settingNames } from '../spark/jobs.js';
 
 export const REPROCESS_JOB = 'reprocess-anomalies';
-export const REPROCESS_SETTINGS = ['threshold', 'anomaly_threshold', 'min_periods', 'anomaly_min_periods'] as const;
+/** The anomaly detector's settings, each with its aliases (the catalogue's). */
+export const REPROCESS_SETTINGS: readonly string[] = settingNames(REPROCESS_JOB);
 
 /** Options as commander hands them over (environment variables applied); the EMR ones as for `jobs submit`. */
 export interface ReprocessOptions extends EmrSubmitOptions {
@@ -86,7 +88,7 @@ export function checkAsOf(value: string | undefined): string {
 export function checkReprocessSettings(settings: readonly string[]): string[] {
   for (const s of settings) {
     const name = s.split('=', 1)[0]!.trim();
-    if (!s.includes('=') || !(REPROCESS_SETTINGS as readonly string[]).includes(name)) {
+    if (!s.includes('=') || !REPROCESS_SETTINGS.includes(name)) {
       throw usageError(
         `--set '${s}' does not apply`,
         `reprocess takes ${REPROCESS_SETTINGS.join(', ')} as NAME=VALUE`,

@@ -105,7 +105,7 @@ export function startApps(
       const rows: Partial<Record<TableName, number>> = {};
       for (const e of seen) for (const [t, n] of Object.entries(e.rows) as [TableName, number][]) rows[t] = Math.max(rows[t] ?? 0, n);
       // Each job runs in one application only: its count comes from there.
-      const late: Partial<Record<StreamingJob, number>> = Object.assign({}, ...seen.map((e) => e.late_rows ?? {}));
+      const late: Record<StreamingJob, number> = Object.assign({}, ...seen.map((e) => e.late_rows ?? {}));
       return { stopped: { event: 'stopped', failed: seen.flatMap((e) => e.failed), rows, late_rows: late }, missing };
     },
   };

@@ -11,7 +11,7 @@ import type { Folders } from './folders.js';
 import type { DemoStoreEnv } from './hooks.js';
 import type { DemoPlan } from './plan.js';
 import { waitFirstBatches } from './progress.js';
-import { KINESIS_QUERIES } from './spark.js';
+import { kinesisQueries } from './spark.js';
 import { writeSparkConf } from './spark-conf.js';
 
 /** The longest drain after Ctrl-C. */
@@ -67,7 +67,7 @@ export async function launchSpark(
   logger.info('the Spark jobs run; waiting for their first micro-batches (planning, compiling, loading state)', {
     queries: startedEvents.flatMap((e) => e.queries).join(','),
   });
-  const firstQueries = plan.jobs.flatMap((j) => KINESIS_QUERIES[j].map((q) => `${j}/${q}`));
+  const firstQueries = plan.jobs.flatMap((j) => kinesisQueries(j).map((q) => `${j}/${q}`));
   const left = Math.max(0, plan.startTimeoutMs - (Date.now() - o.runStarted));
   const warm = await waitFirstBatches(dirs.checkpoints, firstQueries, left, ctx.signal, () => !running.running);
   if (ctx.signal.aborted) throw interrupted();

@@ -10,7 +10,8 @@ import { parseSymbols } from '../ingest/feeds.js';
 import { ALERTS_TABLE } from '../local/resources.js';
 import { loadScenario, type Scenario } from '../simulator/index.js';
 import { checkDemoDir } from './folders.js';
-import { STREAMING_JOBS, type StreamingJob } from './spark.js';
+import { STREAMING_JOBS } from '../spark/jobs.js';
+import type { StreamingJob } from './spark.js';
 import { DEFAULT_TRIGGER, INGEST_LINGER_MS, tunedJobSettings } from './tuning.js';
 
 /** Options as commander hands them over (strings; environment variables already applied). */
@@ -75,7 +76,7 @@ const JOB_SETTING = /^([a-z-]+):\s*([A-Za-z_]+)\s*=(.+)$/;
 function checkJobSettings(settings: readonly string[]): string[] {
   for (const s of settings) {
     const m = JOB_SETTING.exec(s);
-    if (!m || !(STREAMING_JOBS as readonly string[]).includes(m[1] ?? '')) {
+    if (!m || !STREAMING_JOBS.includes(m[1] ?? '')) {
       throw usageError(
         `--set '${s}' is not JOB:NAME=VALUE`,
         `JOB is one of ${STREAMING_JOBS.join(', ')}`,

@@ -12,21 +12,15 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { CoattailError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { jobSpec, type JobName } from '../spark/jobs.js';
 import { killGroupAndWait, waitGroupGone, type ChildGroups } from './children.js';
 
-export const STREAMING_JOBS = ['raw-archiver', 'volume-anomaly', 'whale-detector', 'spread-calculator'] as const;
-export type StreamingJob = (typeof STREAMING_JOBS)[number];
+export type StreamingJob = JobName;
 
-/**
- * The queries each job reads Kinesis with, as their checkpoint folders are named (jobs-py/coattail_jobs/run.py):
- * `<checkpoint root>/<job>/<query>`. Each runs a first micro-batch even on an empty stream.
- */
-export const KINESIS_QUERIES: Record<StreamingJob, readonly string[]> = {
-  'raw-archiver': ['raw'],
-  'volume-anomaly': ['aggregates'],
-  'whale-detector': ['whales', 'history'],
-  'spread-calculator': ['spreads'],
-};
+/** The queries each job reads Kinesis with (the catalogue's): `<checkpoint root>/<job>/<query>`. Each runs a first micro-batch even on an empty stream. */
+export function kinesisQueries(job: StreamingJob): readonly string[] {
+  return jobSpec(job).queries;
+}
 
 /** The tables the `stopped` event counts, in the order the summary lists them. */
 export const TABLES = ['raw_trades', 'volume_aggregates', 'anomalies', 'whale_trades', 'spreads', 'alerts'] as const;
@@ -61,7 +55,7 @@ export interface StoppedEvent {
   failed: string[];
   rows: Partial<Record<TableName, number>>;
   /** Per job, the rows its watermarks dropped as late (each one a trade the windows and alerts never saw). */
-  late_rows?: Partial<Record<StreamingJob, number>>;
+  late_rows?: Record<StreamingJob, number>;
 }
 
 export interface PipelineExit {

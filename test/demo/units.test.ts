@@ -9,7 +9,8 @@ import { alignedStartMs } from '../../src/demo/market.js';
 import { planDemo } from '../../src/demo/plan.js';
 import { localPending } from '../../src/demo/drain.js';
 import { currentSnapshotId, readQueries, readQueryState } from '../../src/demo/progress.js';
-import { pipelineArgs, STREAMING_JOBS } from '../../src/demo/spark.js';
+import { pipelineArgs } from '../../src/demo/spark.js';
+import { STREAMING_JOBS } from '../../src/spark/jobs.js';
 import { formatSummary, plainTable, type DemoSummary } from '../../src/demo/summary.js';
 import { testContext } from '../helpers/context.js';
 
