@@ -15,7 +15,6 @@ import { usageError } from '../core/errors.js';
 import { REPLAY_JOBS, type JobName } from '../spark/jobs.js';
 import { jobsPython, runJobsPython } from '../spark/python.js';
 
-
 /** How the package entry point runs a replay: `python -m coattail_jobs replay <job> ...`. */
 export const PYTHON_REPLAY_ENTRY: readonly string[] = ['-m', 'coattail_jobs', 'replay'];
 

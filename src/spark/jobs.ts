@@ -47,7 +47,11 @@ export function settingNames(job: JobName): string[] {
 
 export function checkJob(job: string): JobName {
   if (!JOBS.includes(job)) {
-    throw usageError(`unknown job '${job}'`, `the jobs are ${JOBS.join(', ')}`, 'pass one of them, e.g. coattail jobs submit whale-detector');
+    throw usageError(
+      `unknown job '${job}'`,
+      `the jobs are ${JOBS.join(', ')}`,
+      'pass one of them, e.g. coattail jobs submit whale-detector',
+    );
   }
   return job;
 }
