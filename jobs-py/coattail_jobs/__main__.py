@@ -22,7 +22,7 @@ from . import jars, pack_env
 from .batch import historical_loader, reprocess, schema_evolution
 from .config import ConfigError, JobConfig, check_locations, emr_spark_conf, local_spark_conf
 from .ddl import write_all
-from .replay import ReplayUsageError, add_replay_parser, replay_config, run_replay_from_args
+from .replay import add_replay_parser, replay_config, run_replay_from_args
 
 if TYPE_CHECKING:
     from pyspark.sql.streaming.query import StreamingQuery
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "pipeline":
             return run_pipeline(pipeline_configs(args), warm_up=args.warm_up)
         return run_streaming_job(job_config(args.command, args))
-    except (ReplayUsageError, ConfigError) as err:
+    except ConfigError as err:
         print(f"coattail_jobs: {err}", file=sys.stderr)
         return 2
     except jars.JarsError as err:  # local Spark could not get its jars: nothing started

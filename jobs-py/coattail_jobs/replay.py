@@ -42,11 +42,10 @@ import argparse
 import json
 import math
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,7 +57,22 @@ from pyspark.sql.streaming.readwriter import DataStreamWriter
 from pyspark.sql.types import LongType, StructField, StructType, TimestampType
 
 from .alerts import anomaly_alerts_to_alerts, spread_alerts_to_alerts, whale_alerts_to_alerts
-from .config import JobConfig
+from .config import (
+    ANOMALY_MIN_PERIODS,
+    ANOMALY_THRESHOLD,
+    HISTORY_TRIGGER,
+    SPREAD_THRESHOLD,
+    SYMBOLS,
+    TRIGGER,
+    WATERMARK,
+    WHALE_THRESHOLD,
+    ConfigError,
+    JobConfig,
+    Setting,
+    apply_settings,
+    interval_micros,
+    setting_values,
+)
 from .jobs.spread_calculator import spread_records
 from .jobs.volume_anomaly import detect_anomalies, volume_aggregates
 from .jobs.whale_detector import whale_trades
@@ -101,8 +115,8 @@ _UNREADABLE = -(2**63)
 """The planner's trade time for a timestamp it cannot read: before any real one, so never the newest."""
 
 
-class ReplayUsageError(ValueError):
-    """A bad job name, setting or path: reported as one line, exit status 2."""
+class ReplayUsageError(ConfigError):
+    """A bad job name: reported as one line, exit status 2."""
 
 
 # ---------------------------------------------------------------- outputs
@@ -157,120 +171,16 @@ OUTPUTS: Mapping[str, tuple[Output, ...]] = {
 
 # ---------------------------------------------------------------- settings (--set NAME=VALUE)
 
-_INTERVAL_PART = re.compile(r"(\d+)\s+(millisecond|second|minute|hour|day)s?", re.IGNORECASE)
-_INTERVAL_UNIT_US = {
-    "millisecond": 1_000,
-    "second": 1_000_000,
-    "minute": 60_000_000,
-    "hour": 3_600_000_000,
-    "day": 86_400_000_000,
-}
-_SYMBOL = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+$")
-
-
-def interval_micros(text: str) -> int:
-    """``2 minutes``, ``90 seconds``, ``1 minute 30 seconds`` -> microseconds: the forms Spark reads too."""
-    parts = text.split()
-    if not parts or len(parts) % 2:
-        raise ValueError(f"{text!r} is not an interval like '2 minutes'")
-    total = 0
-    for number, unit in zip(parts[::2], parts[1::2], strict=True):
-        match = _INTERVAL_PART.fullmatch(f"{number} {unit}")
-        if match is None:
-            raise ValueError(f"{text!r} is not an interval like '2 minutes'")
-        total += int(match.group(1)) * _INTERVAL_UNIT_US[match.group(2).lower()]
-    return total
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not a finite number")
-    return value
-
-
-def _positive_number(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise ValueError(f"{text!r} is not above 0")
-    return value
-
-
-def _non_negative_number(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise ValueError(f"{text!r} is below 0")
-    return value
-
-
-def _periods(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise ValueError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
-
-
-def _watermark(text: str) -> str:
-    interval_micros(text)
-    return " ".join(text.split())
-
-
-def _trigger(text: str) -> str:
-    if interval_micros(text) <= 0:
-        raise ValueError(f"{text!r} is not longer than 0")
-    return " ".join(text.split())
-
-
-def _symbols(text: str) -> tuple[str, ...]:
-    symbols = tuple(dict.fromkeys(s.strip().upper() for s in text.split(",") if s.strip()))
-    if not symbols:
-        raise ValueError("no symbols given")
-    for symbol in symbols:
-        if not _SYMBOL.match(symbol):
-            raise ValueError(f"{symbol!r} is not BASE-QUOTE")
-    return symbols
-
-
-_PARSERS: Mapping[str, tuple[Callable[[str], object], str]] = {
-    "whale_threshold": (_positive_number, "250000"),
-    "anomaly_threshold": (_number, "3.0"),
-    "anomaly_min_periods": (_periods, "10"),
-    "spread_threshold_pct": (_non_negative_number, "0.4"),
-    "watermark": (_watermark, "'5 minutes'"),
-    "trigger": (_trigger, "'1 minute'"),
-    "history_trigger": (_trigger, "'10 seconds'"),
-    "symbols": (_symbols, "BTC-USDT,ETH-USDT"),
-}
-"""JobConfig field -> (parser, an example value for the error line)."""
-
-_COMMON = {"watermark": "watermark", "symbols": "symbols", "trigger": "trigger"}
-SETTINGS: Mapping[str, Mapping[str, str]] = {
+SETTINGS: Mapping[str, tuple[Setting, ...]] = {
     # raw-archiver has no watermark: it archives late trades too. Its trigger only paces the live job (a
     # replay, with no lateness to decide, runs the recording as one micro-batch whatever it says).
-    RAW_ARCHIVER: {"symbols": "symbols", "trigger": "trigger"},
+    RAW_ARCHIVER: (SYMBOLS, TRIGGER),
     # history_trigger paces the live job's Iceberg history query; a replay writes its outputs once.
-    WHALE_DETECTOR: {
-        "threshold": "whale_threshold",
-        "whale_threshold": "whale_threshold",
-        **_COMMON,
-        "history_trigger": "history_trigger",
-    },
-    VOLUME_ANOMALY: {
-        "threshold": "anomaly_threshold",
-        "anomaly_threshold": "anomaly_threshold",
-        "min_periods": "anomaly_min_periods",
-        "anomaly_min_periods": "anomaly_min_periods",
-        **_COMMON,
-    },
-    SPREAD_CALCULATOR: {
-        "threshold": "spread_threshold_pct",
-        "spread_threshold_pct": "spread_threshold_pct",
-        **_COMMON,
-    },
+    WHALE_DETECTOR: (WHALE_THRESHOLD, WATERMARK, SYMBOLS, TRIGGER, HISTORY_TRIGGER),
+    VOLUME_ANOMALY: (ANOMALY_THRESHOLD, ANOMALY_MIN_PERIODS, WATERMARK, SYMBOLS, TRIGGER),
+    SPREAD_CALCULATOR: (SPREAD_THRESHOLD, WATERMARK, SYMBOLS, TRIGGER),
 }
-"""Per job: the names ``--set`` takes and the JobConfig field each sets (``threshold`` is the job's own)."""
+"""Per job: the settings ``--set`` takes (``threshold`` is the job's own)."""
 
 
 def check_job(job: str) -> str:
@@ -281,29 +191,14 @@ def check_job(job: str) -> str:
 
 def replay_config(job: str, assignments: Iterable[str], base: JobConfig | None = None) -> JobConfig:
     """The job's JobConfig (``base``, or the defaults) with ``NAME=VALUE`` settings applied (later ones win);
-    ReplayUsageError if bad."""
-    names = SETTINGS[check_job(job)]
-    changes: dict[str, object] = {}
-    for assignment in assignments:
-        name, sep, value = assignment.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise ReplayUsageError(f"--set {assignment!r} is not NAME=VALUE: write it like --set threshold=3.0")
-        if name not in names:
-            raise ReplayUsageError(f"unknown setting {name!r} for {job}: it takes {', '.join(names)}")
-        target = names[name]
-        parse, example = _PARSERS[target]
-        try:
-            changes[target] = parse(value.strip())
-        except ValueError as err:
-            raise ReplayUsageError(f"bad value for {name}: {err}: write it like --set {name}={example}") from None
-    return replace(base or JobConfig(job=job), **changes)  # type: ignore[arg-type]  # each parser returns its field's type
+    SettingError if bad."""
+    settings = SETTINGS[check_job(job)]
+    return apply_settings(base or JobConfig(job=job), settings, assignments)
 
 
 def settings_of(config: JobConfig) -> dict[str, object]:
     """The job's effective settings, by JobConfig field name."""
-    values = {name: getattr(config, name) for name in dict.fromkeys(SETTINGS[config.job].values())}
-    return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
+    return setting_values(config, SETTINGS[config.job])
 
 
 # ---------------------------------------------------------------- micro-batches
@@ -850,7 +745,7 @@ def run_replay_from_args(args: argparse.Namespace) -> int:
     """Run a replay from parsed ``replay`` arguments; 0 when done, 2 (one line on stderr) for bad usage."""
     try:
         config = replay_config(args.job, args.settings)
-    except ReplayUsageError as err:
+    except ConfigError as err:
         return _usage_error(str(err))
     input_path, out_dir = Path(args.input).resolve(), Path(args.out).resolve()
     if not input_path.is_file():

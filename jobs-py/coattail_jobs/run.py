@@ -22,14 +22,13 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 
 from .alerts import alert_to_dynamo_item, anomaly_alerts_to_alerts, spread_alerts_to_alerts, whale_alerts_to_alerts
-from .config import JobConfig
+from .config import JobConfig, interval_micros
 from .jobs.spread_calculator import spread_records
 from .jobs.volume_anomaly import detect_anomalies, volume_aggregates
 from .jobs.whale_detector import whale_trades
 from .metrics import MetricsSink, metrics_sink_for
 from .parse import parse_trades, to_trades
 from .quality import DataQualityChecker, default_checker, streaming_query_id, write_dlq
-from .replay import interval_micros
 from .schemas import RAW_KINESIS_RECORD, TABLES, TABLES_BY_NAME, TRADE
 from .watermark import WatermarkDrops
 from .writers import ensure_tables, merge_into_iceberg, put_alerts

@@ -19,7 +19,7 @@ from pyspark.sql import SparkSession
 from pyspark.testing import assertDataFrameEqual
 
 from coattail_jobs import replay as replay_module
-from coattail_jobs.config import JobConfig
+from coattail_jobs.config import JobConfig, interval_micros
 from coattail_jobs.parse import parse_trades
 from coattail_jobs.quality import default_checker
 from coattail_jobs.replay import (
@@ -28,7 +28,6 @@ from coattail_jobs.replay import (
     ReplaySummary,
     add_replay_parser,
     format_timestamp,
-    interval_micros,
     replay_config,
     run_replay,
     valid_rows,
