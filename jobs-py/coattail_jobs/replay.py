@@ -73,6 +73,7 @@ from .config import (
     interval_micros,
     setting_values,
 )
+from .jobs.raw_archiver import raw_trade_rows
 from .jobs.spread_calculator import spread_records
 from .jobs.volume_anomaly import detect_anomalies, volume_aggregates
 from .jobs.whale_detector import whale_trades
@@ -81,7 +82,7 @@ from .quality import CHECKS_FAILED_COL, PROCESSING_TIME_COL, REASON_COL, DataQua
 from .schemas import ALERT, ANOMALY_ALERT, DLQ_RECORD, RAW_TRADES, SPREAD_RECORD, VOLUME_AGGREGATE, WHALE_ALERT
 from .sources import file_source
 from .watermark import dropped_by_batch
-from .writers import NATURAL_KEYS, conform
+from .writers import NATURAL_KEYS
 
 RAW_ARCHIVER = "raw-archiver"
 VOLUME_ANOMALY = "volume-anomaly"
@@ -567,18 +568,6 @@ class _Replay:
 
 
 # ---------------------------------------------------------------- rows and files
-
-
-def raw_trade_rows(valid: DataFrame, archived_at: datetime) -> DataFrame:
-    """Valid ``parse_trades`` rows -> schemas.RAW_TRADES rows, as raw-archiver archives them."""
-    return conform(
-        valid.select(
-            "*",
-            F.col("sequence_number").alias("kinesis_sequence_number"),
-            F.lit(archived_at).alias("archived_at"),
-        ),
-        RAW_TRADES,
-    )
 
 
 def first_per_key(rows: DataFrame, keys: Iterable[str]) -> DataFrame:

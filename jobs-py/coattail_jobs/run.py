@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 
 from .alerts import alert_to_dynamo_item, anomaly_alerts_to_alerts, spread_alerts_to_alerts, whale_alerts_to_alerts
 from .config import JobConfig, interval_micros
+from .jobs.raw_archiver import archive_batch
 from .jobs.spread_calculator import spread_records
 from .jobs.volume_anomaly import detect_anomalies, volume_aggregates
 from .jobs.whale_detector import whale_trades
 from .metrics import MetricsSink, metrics_sink_for
 from .parse import parse_trades, to_trades
-from .quality import DataQualityChecker, default_checker, streaming_query_id, write_dlq
-from .schemas import RAW_KINESIS_RECORD, TABLES, TABLES_BY_NAME, TRADE
+from .quality import DataQualityChecker, default_checker
+from .schemas import RAW_KINESIS_RECORD, TABLES, TABLES_BY_NAME
 from .watermark import WatermarkDrops
 from .writers import ensure_tables, merge_into_iceberg, put_alerts
 
@@ -197,26 +197,7 @@ class JobRunner:
     # ------------------------------------------------------------------ sinks (one micro-batch each)
 
     def _archive(self, batch: DataFrame, batch_id: int) -> None:
-        parsed = parse_trades(batch)
-        with self.checker.validated(parsed, publish=False) as (valid, invalid, metrics):
-            rows = valid.select(
-                *[f.name for f in TRADE.fields],
-                "schema_version",
-                F.col("sequence_number").alias("kinesis_sequence_number"),
-                F.current_timestamp().alias("archived_at"),
-            )
-            merge_into_iceberg(rows, TABLES_BY_NAME["raw_trades"], self.config.table("raw_trades"))
-            if metrics["RecordsFailed"] > 0:
-                write_dlq(
-                    invalid,
-                    self.config.raw_root,
-                    self.config.job,
-                    batch_id,
-                    self._clock(),
-                    query_id=streaming_query_id(batch),
-                )
-            # Published once the batch is written: a batch that fails here is replayed and counted once.
-            self.checker.publish_metrics(metrics)
+        archive_batch(batch, batch_id, config=self.config, checker=self.checker, clock=self._clock)
 
     def _whale_alerts(self, batch: DataFrame, batch_id: int) -> None:
         self._put(whale_alerts_to_alerts(batch), batch_id)  # the history query writes the tables
