@@ -15,8 +15,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..config import JobConfig
+from ..dead_letters import streaming_query_id, write_dlq
 from ..parse import parse_trades
-from ..quality import DataQualityChecker, streaming_query_id, write_dlq
+from ..quality import DataQualityChecker
 from ..schemas import RAW_TRADES, TABLES_BY_NAME
 from ..writers import conform, merge_into_iceberg
 
