@@ -27,14 +27,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pyarrow.dataset as ds  # type: ignore[import-untyped]  # pyarrow ships no type information
 import pytest
 
-from coattail_jobs.batch.historical_loader import (
-    BinanceRest,
-    LoaderError,
-    first_trade_id,
-    load,
-    run_from_args,
-    to_unified,
-)
+from coattail_jobs.batch.binance_rest import BinanceRest, LoaderError, first_trade_id, to_unified
+from coattail_jobs.batch.historical_loader import load, run_from_args
 from coattail_jobs.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
