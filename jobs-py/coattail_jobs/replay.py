@@ -44,7 +44,7 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,39 +56,15 @@ from pyspark.sql.streaming.query import StreamingQuery
 from pyspark.sql.streaming.readwriter import DataStreamWriter
 from pyspark.sql.types import LongType, StructField, StructType, TimestampType
 
-from .alerts import anomaly_alerts_to_alerts, spread_alerts_to_alerts, whale_alerts_to_alerts
-from .config import (
-    ANOMALY_MIN_PERIODS,
-    ANOMALY_THRESHOLD,
-    HISTORY_TRIGGER,
-    SPREAD_THRESHOLD,
-    SYMBOLS,
-    TRIGGER,
-    WATERMARK,
-    WHALE_THRESHOLD,
-    ConfigError,
-    JobConfig,
-    Setting,
-    apply_settings,
-    interval_micros,
-    setting_values,
-)
+from .config import ConfigError, JobConfig, interval_micros
+from .jobs.catalog import JOBS_BY_NAME, RECORDS, REPLAY_JOBS, TRADES, Job, Query, names
 from .jobs.raw_archiver import raw_trade_rows
-from .jobs.spread_calculator import spread_records
-from .jobs.volume_anomaly import detect_anomalies, volume_aggregates
-from .jobs.whale_detector import whale_trades
 from .parse import MALFORMED_COL, RECORD_COL, parse_trades, to_trades
 from .quality import CHECKS_FAILED_COL, PROCESSING_TIME_COL, REASON_COL, DataQualityChecker, default_checker
 from .schemas import ALERT, ANOMALY_ALERT, DLQ_RECORD, RAW_TRADES, SPREAD_RECORD, VOLUME_AGGREGATE, WHALE_ALERT
 from .sources import file_source
 from .watermark import dropped_by_batch
 from .writers import NATURAL_KEYS
-
-RAW_ARCHIVER = "raw-archiver"
-VOLUME_ANOMALY = "volume-anomaly"
-WHALE_DETECTOR = "whale-detector"
-SPREAD_CALCULATOR = "spread-calculator"
-JOBS = (RAW_ARCHIVER, VOLUME_ANOMALY, WHALE_DETECTOR, SPREAD_CALCULATOR)
 
 FLUSH_SYMBOL = "replay-flush"
 """Symbol and exchange of the end-of-input trade: lower case, so no configurable symbol can equal it."""
@@ -161,45 +137,35 @@ DLQ_OUT = Output(
     (StructField("trade_time", TimestampType(), True),),
 )
 
-OUTPUTS: Mapping[str, tuple[Output, ...]] = {
-    RAW_ARCHIVER: (RAW_TRADES_OUT, DLQ_OUT),
-    VOLUME_ANOMALY: (VOLUME_AGGREGATES_OUT, ANOMALIES_OUT, ALERTS_OUT, DLQ_OUT),
-    WHALE_DETECTOR: (WHALE_TRADES_OUT, ALERTS_OUT, DLQ_OUT),
-    SPREAD_CALCULATOR: (SPREADS_OUT, ALERTS_OUT, DLQ_OUT),
+TABLE_OUTPUTS: Mapping[str, Output] = {
+    output.name: output
+    for output in (RAW_TRADES_OUT, VOLUME_AGGREGATES_OUT, ANOMALIES_OUT, WHALE_TRADES_OUT, SPREADS_OUT, ALERTS_OUT)
 }
-"""The files each job writes, in the order the summary lists them."""
+"""The file of each table a job's queries write rows to, and of ``alerts``."""
 
 
-# ---------------------------------------------------------------- settings (--set NAME=VALUE)
-
-SETTINGS: Mapping[str, tuple[Setting, ...]] = {
-    # raw-archiver has no watermark: it archives late trades too. Its trigger only paces the live job (a
-    # replay, with no lateness to decide, runs the recording as one micro-batch whatever it says).
-    RAW_ARCHIVER: (SYMBOLS, TRIGGER),
-    # history_trigger paces the live job's Iceberg history query; a replay writes its outputs once.
-    WHALE_DETECTOR: (WHALE_THRESHOLD, WATERMARK, SYMBOLS, TRIGGER, HISTORY_TRIGGER),
-    VOLUME_ANOMALY: (ANOMALY_THRESHOLD, ANOMALY_MIN_PERIODS, WATERMARK, SYMBOLS, TRIGGER),
-    SPREAD_CALCULATOR: (SPREAD_THRESHOLD, WATERMARK, SYMBOLS, TRIGGER),
-}
-"""Per job: the settings ``--set`` takes (``threshold`` is the job's own)."""
+def outputs_of(job: Job) -> tuple[Output, ...]:
+    """The files a replay of ``job`` writes, in the order the summary lists them: the rows of its queries, the
+    alerts they raise, the dead letters."""
+    tables = dict.fromkeys([*(q.rows for q in job.queries), *(["alerts"] if job.alerting_query else [])])
+    return (*(TABLE_OUTPUTS[name] for name in tables), DLQ_OUT)
 
 
-def check_job(job: str) -> str:
-    if job not in JOBS:
-        raise ReplayUsageError(f"unknown job {job!r}: replay runs {', '.join(JOBS)}")
+# ---------------------------------------------------------------- the job and its settings
+
+
+def replay_job(name: str) -> Job:
+    """The catalogue's job called ``name``, if replay runs it; ReplayUsageError otherwise."""
+    job = JOBS_BY_NAME.get(name)
+    if job is None or not job.replay:
+        raise ReplayUsageError(f"unknown job {name!r}: replay runs {', '.join(names(REPLAY_JOBS))}")
     return job
 
 
 def replay_config(job: str, assignments: Iterable[str], base: JobConfig | None = None) -> JobConfig:
     """The job's JobConfig (``base``, or the defaults) with ``NAME=VALUE`` settings applied (later ones win);
-    SettingError if bad."""
-    settings = SETTINGS[check_job(job)]
-    return apply_settings(base or JobConfig(job=job), settings, assignments)
-
-
-def settings_of(config: JobConfig) -> dict[str, object]:
-    """The job's effective settings, by JobConfig field name."""
-    return setting_values(config, SETTINGS[config.job])
+    ConfigError if bad."""
+    return replay_job(job).configure(list(assignments), base)
 
 
 # ---------------------------------------------------------------- micro-batches
@@ -388,7 +354,7 @@ def _count(n: int, noun: str) -> str:
 
 def run_replay(spark: SparkSession, config: JobConfig, input_path: Path, out_dir: Path) -> ReplaySummary:
     """Replay ``input_path`` through ``config.job`` and write its NDJSON files into ``out_dir`` (created)."""
-    check_job(config.job)
+    replay_job(config.job)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="coattail-replay-") as work:
         return _Replay(spark, config, Path(work)).run(input_path, out_dir)
@@ -398,14 +364,14 @@ class _Replay:
     def __init__(self, spark: SparkSession, config: JobConfig, work: Path) -> None:
         self.spark = spark
         self.config = config
-        self.job = config.job
+        self.job = replay_job(config.job)
         self.work = work
         self.source = work / "source"
         self.flush = work / "flush"
         self.staging = work / "staging"
         for folder in (self.source, self.flush, work / "pending"):
             folder.mkdir()
-        self.watermarked = self.job != RAW_ARCHIVER
+        self.watermarked = self.job.watermarked
         self.totals = _QualityTotals()
         self.late_by_batch: dict[int, int] = {}
 
@@ -421,7 +387,8 @@ class _Replay:
         try:
             quality = self._quality_query(checker, as_of)
             queries.append(quality)
-            main = None if self.job == RAW_ARCHIVER else self._main_query(checker, as_of)
+            trades_query = next((q for q in self.job.queries if q.reads == TRADES), None)
+            main = None if trades_query is None else self._main_query(trades_query, checker, as_of)
             if main is not None:
                 queries.append(main)
             for batch in batches:
@@ -436,16 +403,17 @@ class _Replay:
         finally:
             for query in queries:
                 query.stop()
-        if self.job == VOLUME_ANOMALY:
-            self._detect_anomalies(as_of)
+        for table_query in self.job.queries:
+            if not table_query.reads_kinesis:
+                self._table_query(table_query, as_of)
         outputs = self._write_outputs(out_dir, as_of)
         totals = self.totals.totals
         return ReplaySummary(
-            job=self.job,
+            job=self.job.name,
             input=str(input_path),
             out=str(out_dir),
             as_of=format_timestamp(_micros(as_of)),
-            settings=settings_of(self.config),
+            settings=self.job.setting_values(self.config),
             records=planner.records,
             micro_batches=len(batches),
             passed=int(totals.get("RecordsPassed", 0)),
@@ -475,7 +443,9 @@ class _Replay:
         return batches
 
     def _quality_query(self, checker: DataQualityChecker, as_of: datetime) -> StreamingQuery:
-        """Dead letters (and, for raw-archiver, the archived trades) per micro-batch, through ``validate``."""
+        """Dead letters (and, for the archive, the archived trades) per micro-batch, through ``validate``."""
+        archived = [TABLE_OUTPUTS[q.rows] for q in self.job.queries if q.reads == RECORDS]
+        archive = archived[0] if archived else None
 
         def each_batch(parsed: DataFrame, batch_id: int) -> None:
             with checker.validated(parsed) as (valid, invalid, metrics):
@@ -484,44 +454,43 @@ class _Replay:
                         F.col(REASON_COL), F.col(CHECKS_FAILED_COL), F.col(RECORD_COL), F.col("trade_time")
                     )
                     self._stage(DLQ_OUT, letters, batch_id)
-                if self.job == RAW_ARCHIVER:
-                    self._stage(RAW_TRADES_OUT, raw_trade_rows(valid, as_of), batch_id)
+                if archive is not None:
+                    self._stage(archive, raw_trade_rows(valid, as_of), batch_id)
 
         parsed = parse_trades(file_source(self.spark, str(self.source)))
         return self._start(parsed.writeStream.foreachBatch(each_batch), "quality")
 
-    def _main_query(self, checker: DataQualityChecker, as_of: datetime) -> StreamingQuery:
-        """valid trades (then the end-of-input trade) -> the job's transform -> its first output."""
+    def _main_query(self, query: Query, checker: DataQualityChecker, as_of: datetime) -> StreamingQuery:
+        """valid trades (then the end-of-input trade) -> the transform of the job's (first) trades query -> its
+        rows' output."""
         trades = to_trades(valid_rows(parse_trades(file_source(self.spark, str(self.source))), checker, as_of))
         flush = to_trades(parse_trades(file_source(self.spark, str(self.flush))))
         stream = trades.unionByName(flush)
-        transform: Callable[[DataFrame], DataFrame]
-        if self.job == WHALE_DETECTOR:
-            output, transform = WHALE_TRADES_OUT, whale_trades(self.config, detected_at=as_of)
-        elif self.job == SPREAD_CALCULATOR:
-            output, transform = SPREADS_OUT, spread_records(self.config)
-        else:
-            output, transform = VOLUME_AGGREGATES_OUT, volume_aggregates(self.config)
+        assert query.transform is not None  # a trades query has one
+        output, transform = TABLE_OUTPUTS[query.rows], query.transform(self.config, as_of)
 
         def each_batch(rows: DataFrame, batch_id: int) -> None:
             self._stage(output, rows.where(F.col("symbol") != F.lit(FLUSH_SYMBOL)), batch_id)
 
         return self._start(stream.transform(transform).writeStream.foreachBatch(each_batch), "main")
 
-    def _detect_anomalies(self, as_of: datetime) -> None:
-        """The second volume-anomaly query: the stateful detector as a stream over the aggregates."""
-        aggregates = self.staging / VOLUME_AGGREGATES_OUT.name
-        if not aggregates.exists():
+    def _table_query(self, query: Query, as_of: datetime) -> None:
+        """A query over the rows of an earlier one (volume-anomaly's stateful detector over its windows), as a
+        stream over what that one staged."""
+        source = self.staging / query.reads
+        if not source.exists():
             return
+        output = TABLE_OUTPUTS[query.rows]
 
         def each_batch(rows: DataFrame, batch_id: int) -> None:
-            self._stage(ANOMALIES_OUT, rows, batch_id)
+            self._stage(output, rows, batch_id)
 
-        stream = self.spark.readStream.schema(VOLUME_AGGREGATE).parquet(str(aggregates))
-        writer = stream.transform(detect_anomalies(self.config, detected_at=as_of)).writeStream.foreachBatch(each_batch)
-        query = self._start(writer.trigger(availableNow=True), "anomalies")
-        query.awaitTermination()
-        error = query.exception()
+        assert query.transform is not None  # a table query has one
+        stream = self.spark.readStream.schema(TABLE_OUTPUTS[query.reads].schema).parquet(str(source))
+        writer = stream.transform(query.transform(self.config, as_of)).writeStream.foreachBatch(each_batch)
+        started = self._start(writer.trigger(availableNow=True), query.name)
+        started.awaitTermination()
+        error = started.exception()
         if error is not None:
             raise error
 
@@ -550,7 +519,7 @@ class _Replay:
     def _write_outputs(self, out_dir: Path, as_of: datetime) -> dict[str, int]:
         written: dict[str, int] = {}
         finals: dict[str, DataFrame] = {}
-        for output in OUTPUTS[self.job]:
+        for output in outputs_of(self.job):
             if output is ALERTS_OUT:
                 rows = self._alerts(finals, as_of)
             else:
@@ -560,11 +529,9 @@ class _Replay:
         return written
 
     def _alerts(self, finals: Mapping[str, DataFrame], as_of: datetime) -> DataFrame:
-        if self.job == WHALE_DETECTOR:
-            return whale_alerts_to_alerts(finals[WHALE_TRADES_OUT.name])
-        if self.job == SPREAD_CALCULATOR:
-            return spread_alerts_to_alerts(finals[SPREADS_OUT.name], detected_at=as_of)
-        return anomaly_alerts_to_alerts(finals[ANOMALIES_OUT.name])
+        query = self.job.alerting_query
+        assert query is not None and query.alerts is not None  # outputs_of lists alerts only then
+        return query.alerts(finals[query.rows], as_of)
 
 
 # ---------------------------------------------------------------- rows and files
@@ -654,7 +621,7 @@ trigger (the arrival-time slot of one micro-batch, '5 seconds')."""
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("job", metavar="JOB", help=f"the job to replay: {', '.join(JOBS)}")
+    parser.add_argument("job", metavar="JOB", help=f"the job to replay: {', '.join(names(REPLAY_JOBS))}")
     parser.add_argument("--input", required=True, type=Path, help="recorded unified trades, one JSON object a line")
     parser.add_argument(
         "--out", required=True, type=Path, help="folder for the NDJSON outputs (created; files replaced)"

@@ -44,6 +44,7 @@ from .common import check_s3, filesystem, iso_from_epoch_millis, parse_instant
 log = logging.getLogger(__name__)
 
 JOB = "historical-loader"
+HELP = "load Binance trades of a symbol and time range from the REST API into the raw zone (Parquet)"
 _SYMBOL = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+$")
 
 SCHEMA = pa.schema(
@@ -201,7 +202,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     env = os.environ.get
     p = subparsers.add_parser(
         JOB,
-        help="load Binance trades of a symbol and time range from the REST API into the raw zone (Parquet)",
+        help=HELP,
         description=(__doc__ or "").split("\n\n", 1)[0],
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -49,6 +49,7 @@ from .common import EPOCH, ISO_INSTANT, batch_session, check_s3, epoch_micros, i
 log = logging.getLogger(__name__)
 
 JOB = "reprocess-anomalies"
+HELP = "re-run anomaly detection over raw_trades as of a snapshot or time; compare with anomalies"
 SNAPSHOT_ID = re.compile(r"^\d{1,19}$")
 _MAX_SNAPSHOT_ID = 2**63 - 1
 SETTINGS = (ANOMALY_THRESHOLD, ANOMALY_MIN_PERIODS)
@@ -284,7 +285,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     env = os.environ.get
     p = subparsers.add_parser(
         JOB,
-        help="re-run anomaly detection over raw_trades as of a snapshot or time; compare with anomalies",
+        help=HELP,
         description=(__doc__ or "").split("\n\n", 1)[0],
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
