@@ -23,7 +23,7 @@ from . import jars, pack_env
 from .config import ConfigError, JobConfig, check_locations, emr_spark_conf, local_spark_conf
 from .ddl import write_all
 from .jobs.catalog import BATCH, CATALOG, STREAMING_JOBS, catalog_json, catalog_text, names, streaming_job_named
-from .replay import add_replay_parser, run_replay_from_args
+from .replay.cli import add_replay_parser, run_replay_from_args
 
 if TYPE_CHECKING:
     from pyspark.sql.streaming.query import StreamingQuery

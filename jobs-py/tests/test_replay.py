@@ -18,20 +18,14 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.testing import assertDataFrameEqual
 
-from coattail_jobs import replay as replay_module
 from coattail_jobs.config import JobConfig, interval_micros
 from coattail_jobs.parse import parse_trades
 from coattail_jobs.quality import default_checker
-from coattail_jobs.replay import (
-    FLUSH_SYMBOL,
-    BatchPlanner,
-    ReplaySummary,
-    add_replay_parser,
-    format_timestamp,
-    replay_config,
-    run_replay,
-    valid_rows,
-)
+from coattail_jobs.replay import outputs as replay_outputs
+from coattail_jobs.replay.cli import add_replay_parser
+from coattail_jobs.replay.planner import BatchPlanner
+from coattail_jobs.replay.runner import FLUSH_SYMBOL, replay_config, run_replay, valid_rows
+from coattail_jobs.replay.summary import ReplaySummary
 
 Rows = list[dict[str, object]]
 
@@ -500,9 +494,9 @@ def test_the_recording_is_cut_only_where_a_trade_could_be_late() -> None:
 
 
 def test_timestamps_keep_microseconds_only_where_there_are_any() -> None:
-    assert format_timestamp(1_704_067_200_000_000) == "2024-01-01T00:00:00.000Z"
-    assert format_timestamp(1_704_067_200_123_000) == "2024-01-01T00:00:00.123Z"
-    assert format_timestamp(1_704_067_200_123_456) == "2024-01-01T00:00:00.123456Z"
+    assert replay_outputs.format_timestamp(1_704_067_200_000_000) == "2024-01-01T00:00:00.000Z"
+    assert replay_outputs.format_timestamp(1_704_067_200_123_000) == "2024-01-01T00:00:00.123Z"
+    assert replay_outputs.format_timestamp(1_704_067_200_123_456) == "2024-01-01T00:00:00.123456Z"
 
 
 def test_intervals_read_as_spark_reads_them() -> None:
@@ -592,7 +586,7 @@ def test_a_large_output_is_written_in_order_a_range_at_a_time(
     spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Ranges of 4 rows: 10 shuffled rows become three fetches that must still make one ordered file.
-    monkeypatch.setattr(replay_module, "ROWS_PER_FETCH", 4)
+    monkeypatch.setattr(replay_outputs, "ROWS_PER_FETCH", 4)
     base = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     order = [7, 2, 9, 0, 5, 3, 8, 1, 6, 4]
     rows = spark.createDataFrame(
@@ -603,13 +597,13 @@ def test_a_large_output_is_written_in_order_a_range_at_a_time(
         "event_id string, exchange string, symbol string, trade_id string, price double, quantity double, "
         "quote_volume double, side string, trade_time timestamp",
     ).repartition(3)
-    output = replay_module.Output(
+    output = replay_outputs.Output(
         "trades",
         rows.schema,
         ("trade_time", "event_id"),
     )
     path = tmp_path / "trades.jsonl"
-    assert replay_module.write_ndjson(rows, output, path) == 10
+    assert replay_outputs.write_ndjson(rows, output, path) == 10
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line["trade_id"] for line in lines] == [str(i) for i in range(10)]
     assert lines[3]["trade_time"] == "2024-05-01T12:00:03.000Z"

@@ -15,7 +15,7 @@ import boto3
 from pyspark.sql import SparkSession
 
 from coattail_jobs.config import JobConfig
-from coattail_jobs.replay import replay_config
+from coattail_jobs.replay.runner import replay_config
 from coattail_jobs.run import JobRunner
 from coattail_jobs.sources import file_source, kinesis_source
 
