@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
-ICEBERG_VERSION = "1.10.1"
-ICEBERG_RUNTIME = f"org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:{ICEBERG_VERSION}"
-# Locally Kinesis is the emulator, read by the open-source connector (see sources.py for why).
-LOCAL_KINESIS_PACKAGE = "com.qubole.spark:spark-sql-kinesis_2.12:1.2.0_spark-3.0"
-# That connector shades the AWS SDK, renaming its CBOR switch; the emulator needs CBOR off.
+from .jars import ensure_jars
+
+# Locally Kinesis is the emulator, read by the open-source connector (jars.LOCAL_KINESIS_PACKAGE; see
+# sources.py for why). That connector shades the AWS SDK, renaming its CBOR switch; the emulator needs CBOR off.
 LOCAL_KINESIS_JAVA_OPTIONS = "-Dorg.apache.spark.sql.kinesis.shaded.amazonaws.sdk.disableCbor=true"
 EMR_ICEBERG_JAR = "/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar"
 EMR_KINESIS_CONNECTOR_JAR = "/usr/share/aws/kinesis/spark-sql-kinesis/lib/spark-streaming-sql-kinesis-connector.jar"
@@ -294,8 +293,6 @@ def local_spark_conf(config: JobConfig, jars: Sequence[Path] | None = None) -> d
     any application starts; ``spark.jars.packages`` would resolve them at every start, racing other starts).
     """
     if jars is None:
-        from .jars import ensure_jars
-
         jars = ensure_jars()
     conf = {
         "spark.master": _env("COATTAIL_SPARK_MASTER", "local[*]"),
