@@ -47,6 +47,15 @@ def spark(warehouse: Path) -> Iterator[SparkSession]:
     session.stop()
 
 
+@pytest.fixture(scope="module")
+def one_shuffle_partition(spark: SparkSession) -> Iterator[None]:
+    """Streaming queries fix their state partitions when they start: one keeps the replays light on 2 cores."""
+    before = str(spark.conf.get("spark.sql.shuffle.partitions"))
+    spark.conf.set("spark.sql.shuffle.partitions", "1")
+    yield
+    spark.conf.set("spark.sql.shuffle.partitions", before)
+
+
 REPO = Path(__file__).resolve().parents[2]
 
 
