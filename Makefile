@@ -5,7 +5,7 @@ NODE_STAMP := node_modules/.installed
 BUILD_STAMP := dist/.built
 TS_SOURCES := $(shell find src bench -name '*.ts' -o -name '*.tsx' 2>/dev/null) tsconfig.json
 
-.PHONY: help install install-py jars lock tools build test test-ts test-py lint lint-deploy format typecheck demo bench bench-replay clean
+.PHONY: help install install-py jars lock catalog tools build test test-ts test-py lint lint-deploy format typecheck demo bench bench-replay clean
 PY_VENV := jobs-py/.venv
 PY_STAMP := $(PY_VENV)/.installed
 
@@ -72,6 +72,11 @@ install-py: $(PY_STAMP) jars
 # Upgrade the Python packages on purpose: re-resolves jobs-py/uv.lock within pyproject.toml's ranges.
 lock:
 	@jobs-py/scripts/python-env.sh lock
+
+# The catalogue of jobs as the TypeScript side reads it, rendered from jobs-py/coattail_jobs/jobs/catalog.py
+# (jobs-py/tests/test_catalog.py fails while the checked-in file differs).
+catalog: $(PY_STAMP)
+	cd jobs-py && .venv/bin/python -m coattail_jobs catalog --json --out ../src/spark/jobs-catalog.json
 
 test-py: install-py
 	cd jobs-py && .venv/bin/mypy && .venv/bin/pytest -q

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from coattail_jobs.parse import PARSED_COLUMNS, parse_trades
-from coattail_jobs.replay import replay_session
+from coattail_jobs.replay.cli import replay_session
 from coattail_jobs.sources import file_source
 
 

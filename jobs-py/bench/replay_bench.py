@@ -26,125 +26,26 @@ JSON on stdout; progress on stderr. Linux only (``prctl`` and the load average).
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
-import re
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, pairwise
 from pathlib import Path
 from typing import TypedDict
 
+from process_tree import BenchError, Measured, RunFailed, become_subreaper, load_average, measure
+
+from coattail_jobs.jobs.catalog import REPLAY_JOBS, names
+
 JOBS_PY = Path(__file__).resolve().parents[1]
 REPO = JOBS_PY.parent
 BASELINE = "baseline"
-JOBS = ("raw-archiver", "volume-anomaly", "whale-detector", "spread-calculator")
+JOBS = names(REPLAY_JOBS)
 DEFAULT_SIZES = (100_000, 300_000, 1_000_000)
-_PR_SET_CHILD_SUBREAPER = 36
-_REAP_DEADLINE_S = 120.0
-"""How long the JVM and Python workers may take to exit after the command returns."""
-
-
-class BenchError(RuntimeError):
-    """A step of the benchmark failed: what failed, why, what to do, in one message."""
-
-
-class RunFailed(BenchError):
-    """A measured command exited non-zero: the run is recorded as failed, with its cause, and the rest goes on."""
-
-    def __init__(self, message: str, cause: str, wall_s: float, cpu_s: float) -> None:
-        super().__init__(message)
-        self.cause = cause
-        self.wall_s = wall_s
-        self.cpu_s = cpu_s
-
-
-# ---------------------------------------------------------------- measuring one process tree
-
-
-@dataclass(frozen=True)
-class Measured:
-    wall_s: float
-    cpu_s: float
-    load_before: float
-    load_after: float
-    stdout: str
-
-
-def become_subreaper() -> None:
-    """Orphans of our children (the JVM PySpark starts) are re-parented here, so their CPU time is ours."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise BenchError(f"cannot collect the JVM's CPU time: prctl failed: {os.strerror(ctypes.get_errno())}")
-
-
-def _reap_descendants() -> None:
-    """Waits for every re-parented descendant to exit (their rusage counts only once waited for)."""
-    deadline = time.monotonic() + _REAP_DEADLINE_S
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return  # none left
-        if pid == 0:
-            if time.monotonic() > deadline:
-                raise BenchError(
-                    f"a process the benchmark started is still running {_REAP_DEADLINE_S:.0f} s after its command "
-                    "returned: its CPU time cannot be counted; look for a stuck java or python process"
-                )
-            time.sleep(0.05)
-
-
-_JVM_ERROR = re.compile(r"java\.lang\.\w+Error\b.*")
-_PYTHON_ERROR = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b.*")
-
-
-def failure_cause(log: str) -> str:
-    """The line that says why a Spark process failed: the JVM's first Error (out of memory, ...), else the
-    Python traceback's last exception line, else the log's last line."""
-    lines = [line.strip() for line in log.splitlines() if line.strip()]
-    for line in lines:
-        jvm = _JVM_ERROR.search(line)
-        if jvm:
-            return jvm.group(0)
-    for line in reversed(lines):
-        if _PYTHON_ERROR.match(line):
-            return line
-    return lines[-1] if lines else "no output on stderr"
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _load() -> float:
-    return os.getloadavg()[0]
-
-
-def measure(command: Sequence[str], log: Path) -> Measured:
-    """Runs ``command`` (stderr to ``log``), timing it; raises BenchError with the log's tail if it fails."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    load_before = _load()
-    cpu_before = _children_cpu()
-    started = time.perf_counter()
-    with log.open("wb") as stderr:
-        done = subprocess.run(command, cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, check=False)
-    wall = time.perf_counter() - started
-    _reap_descendants()
-    cpu = _children_cpu() - cpu_before
-    if done.returncode != 0:
-        cause = failure_cause(log.read_text(encoding="utf-8", errors="replace"))
-        message = f"{' '.join(command)} exited with status {done.returncode}: {cause} (full log: {log})"
-        raise RunFailed(message, cause, wall, cpu)
-    return Measured(wall, cpu, load_before, _load(), done.stdout.decode("utf-8", errors="replace"))
 
 
 # ---------------------------------------------------------------- the recording
@@ -155,7 +56,7 @@ def generate_recording(trades: int, file: Path, log: Path) -> dict[str, object]:
     runner = REPO / "dist" / "bench" / "run.js"
     if not runner.is_file():
         raise BenchError(f"cannot generate the recording: {runner} is missing: run `make build` first")
-    measured = measure(["node", str(runner), "trades", "--count", str(trades), "--out", str(file)], log)
+    measured = measure(["node", str(runner), "trades", "--count", str(trades), "--out", str(file)], log, REPO)
     result = json.loads(measured.stdout)["trades"]
     if not isinstance(result, dict):
         raise BenchError(f"unexpected output from {runner}: {measured.stdout[:200]}")
@@ -192,10 +93,10 @@ class Run:
 
 def _run(job: str, size: int, command: Sequence[str], work: Path) -> tuple[Run, Measured | None]:
     try:
-        m = measure(command, work / "logs" / f"{job}-{size}.log")
+        m = measure(command, work / "logs" / f"{job}-{size}.log", REPO)
     except RunFailed as failed:
         _progress(f"  FAILED after {failed.wall_s:.1f} s: {failed}")
-        return Run(job, size, failed.wall_s, failed.cpu_s, (_load(), _load()), error=failed.cause), None
+        return Run(job, size, failed.wall_s, failed.cpu_s, (load_average(), load_average()), error=failed.cause), None
     return Run(job, size, m.wall_s, m.cpu_s, (m.load_before, m.load_after)), m
 
 
@@ -403,7 +304,7 @@ def bench(recording: Path | None, sizes: tuple[int, ...], jobs: tuple[str, ...],
     }
     _progress("Spark start-up alone (session start and stop) ...")
     startup = measure(
-        [sys.executable, str(JOBS_PY / "bench" / "baseline.py"), "--startup"], work / "logs" / "startup.log"
+        [sys.executable, str(JOBS_PY / "bench" / "baseline.py"), "--startup"], work / "logs" / "startup.log", REPO
     )
     _progress(f"  {startup.wall_s:.1f} s wall, {startup.cpu_s:.1f} s CPU")
     runs: list[Run] = []

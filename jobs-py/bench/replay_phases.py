@@ -1,14 +1,14 @@
 """Where one replay's time goes: ``python bench/replay_phases.py JOB --input trades.jsonl [--input more.jsonl]``.
 
-Runs ``coattail_jobs.replay.run_replay`` in this process, once per ``--input`` (one Spark session for all,
+Runs ``coattail_jobs.replay.runner.run_replay`` in this process, once per ``--input`` (one Spark session for all,
 so start-up is paid once and left out), with timers around its phases: planning the micro-batches
 (Python, per line), each streaming query's ``processAllAvailable`` (the quality step and the job's
-transform), the second volume-anomaly query, and the final files: per output, the time Spark takes to
-dedupe, sort and hand rows over (inside ``toLocalIterator``) apart from the time Python spends turning
-them into JSON lines. Prints one JSON object per input on stdout.
+transform), the queries over an earlier query's rows (volume-anomaly's second), and the final files: per
+output, the time Spark takes to dedupe, sort and hand rows over (inside ``toLocalIterator``) apart from
+the time Python spends turning them into JSON lines. Prints one JSON object per input on stdout.
 
-It wraps the replay's private methods by name, so it follows replay.py: when one is renamed it stops
-with the name it could not find.
+It wraps the replay's private methods by name, so it follows coattail_jobs/replay/runner.py: when one is
+renamed it stops with the name it could not find.
 """
 
 from __future__ import annotations
@@ -25,8 +25,11 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql.streaming.query import StreamingQuery
 
-from coattail_jobs import replay
-from coattail_jobs.replay import replay_config, replay_session, run_replay
+from coattail_jobs.jobs.catalog import REPLAY_JOBS, names
+from coattail_jobs.replay import runner
+from coattail_jobs.replay.cli import replay_session
+from coattail_jobs.replay.outputs import Output
+from coattail_jobs.replay.runner import replay_config, run_replay
 
 # The wrapped methods take and return whatever the replay's do: Any is the honest type of a pass-through.
 Fn = Callable[..., Any]
@@ -61,9 +64,9 @@ def _original(owner: object, name: str) -> Fn:
 
 def instrument(timers: Timers) -> None:
     """Wraps the replay's phases (for the life of this process)."""
-    cls = replay._Replay
+    cls = runner._Replay
     cls._plan = timers.timed("plan_micro_batches", _original(cls, "_plan"))  # type: ignore[method-assign]
-    cls._detect_anomalies = timers.timed("anomaly_query", _original(cls, "_detect_anomalies"))  # type: ignore[method-assign]
+    cls._table_query = timers.timed("table_queries", _original(cls, "_table_query"))  # type: ignore[method-assign]
     cls._write_outputs = timers.timed("write_outputs", _original(cls, "_write_outputs"))  # type: ignore[method-assign]
 
     start = _original(cls, "_start")
@@ -86,9 +89,9 @@ def instrument(timers: Timers) -> None:
 
     StreamingQuery.processAllAvailable = timed_process  # type: ignore[assignment,method-assign]
 
-    write_ndjson = _original(replay, "write_ndjson")
+    write_ndjson = _original(runner, "write_ndjson")  # as the runner calls it
 
-    def timed_write(rows: DataFrame, output: replay.Output, path: Path) -> int:
+    def timed_write(rows: DataFrame, output: Output, path: Path) -> int:
         fetched_before = timers.fetch_s
         started = time.perf_counter()
         count: int = write_ndjson(rows, output, path)
@@ -98,7 +101,7 @@ def instrument(timers: Timers) -> None:
         timers.add(f"file_{output.name}_python", total - fetch)
         return count
 
-    replay.write_ndjson = timed_write
+    vars(runner)["write_ndjson"] = timed_write  # where the runner looks it up
 
     to_local = _original(DataFrame, "toLocalIterator")
 
@@ -121,7 +124,7 @@ def instrument(timers: Timers) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/replay_phases.py", description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("job", choices=replay.JOBS)
+    parser.add_argument("job", choices=names(REPLAY_JOBS))
     parser.add_argument("--input", type=Path, action="append", required=True, help="a recording (repeatable)")
     args = parser.parse_args(argv)
     timers = Timers()

@@ -15,19 +15,19 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import jars, pack_env
-from .batch import historical_loader, reprocess, schema_evolution
 from .config import ConfigError, JobConfig, check_locations, emr_spark_conf, local_spark_conf
 from .ddl import write_all
-from .replay import ReplayUsageError, add_replay_parser, replay_config, run_replay_from_args
+from .jobs.catalog import BATCH, CATALOG, STREAMING_JOBS, catalog_json, catalog_text, names, streaming_job_named
+from .replay.cli import add_replay_parser, run_replay_from_args
 
 if TYPE_CHECKING:
     from pyspark.sql.streaming.query import StreamingQuery
 
-STREAMING_JOBS = ("raw-archiver", "volume-anomaly", "whale-detector", "spread-calculator")
 # The Glue catalog's warehouse; the DDL's table locations (ddl.LOCATION_TEMPLATE) lie under it.
 EMR_WAREHOUSE_TEMPLATE = "s3://${bucket}/warehouse"
 
@@ -75,19 +75,20 @@ def job_config(job: str, args: argparse.Namespace) -> JobConfig:
         raw_root=args.raw_root,
         **timing,
     )
-    return replay_config(job, args.set, base=options)
+    return streaming_job_named(job).configure(args.set, base=options)
 
 
 def pipeline_configs(args: argparse.Namespace) -> list[JobConfig]:
     """One JobConfig per job of ``--jobs``; ``--set JOB:NAME=VALUE`` goes to that job only."""
+    streaming = names(STREAMING_JOBS)
     jobs = [j.strip() for j in args.jobs.split(",") if j.strip()]
-    unknown = [j for j in jobs if j not in STREAMING_JOBS]
+    unknown = [j for j in jobs if j not in streaming]
     if not jobs or unknown:
-        raise ConfigError(f"--jobs {args.jobs!r}: name one or more of {', '.join(STREAMING_JOBS)}, comma-separated")
+        raise ConfigError(f"--jobs {args.jobs!r}: name one or more of {', '.join(streaming)}, comma-separated")
     per_job: dict[str, list[str]] = {job: [] for job in jobs}
     for item in args.set:
         job, sep, assignment = item.partition(":")
-        if not sep or job not in STREAMING_JOBS:
+        if not sep or job not in streaming:
             raise ConfigError(
                 f"--set {item!r} is not JOB:NAME=VALUE: write it like --set whale-detector:trigger=1 second"
             )
@@ -209,6 +210,45 @@ def spark_conf_json(target: str, warehouse: str) -> str:
     return json.dumps(conf, indent=2, sort_keys=True) + "\n"
 
 
+Command = Callable[[argparse.Namespace], int]
+
+
+def _streaming_command(job: str) -> Command:
+    return lambda args: run_streaming_job(job_config(job, args))
+
+
+def _write_ddl(args: argparse.Namespace) -> int:
+    for path in write_all(args.out):
+        print(path, file=sys.stderr)
+    return 0
+
+
+def _print_spark_conf(args: argparse.Namespace) -> int:
+    text = spark_conf_json(args.target, args.warehouse)
+    if args.out:
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _apply_ddl_locally(args: argparse.Namespace) -> int:
+    from .ddl_local import run_from_stdin
+
+    return run_from_stdin(args.warehouse)
+
+
+def _print_catalog(args: argparse.Namespace) -> int:
+    text = catalog_json() if args.json else catalog_text()
+    if args.out:
+        staging = args.out.with_name(f".{args.out.name}.partial")
+        staging.write_text(text, encoding="utf-8")
+        os.replace(staging, args.out)  # a reader never sees half a catalogue
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)  # its connection chatter is not ours to show
@@ -216,69 +256,61 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m coattail_jobs", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    commands: dict[str, Command] = {}
     for job in STREAMING_JOBS:
-        add_job_options(sub.add_parser(job, help=f"run the {job} streaming job"))
+        add_job_options(sub.add_parser(job.name, help=f"run the {job.name} streaming job"))
+        commands[job.name] = _streaming_command(job.name)
     pipeline = sub.add_parser(
         "pipeline",
         help="run several streaming jobs in one Spark application (the local demo)",
         description="Every job's queries in one Spark application; each job keeps its own checkpoints.",
     )
     add_job_options(pipeline, job_qualified=True)
-    pipeline.add_argument("--jobs", default=",".join(STREAMING_JOBS), help="comma-separated jobs (default: all four)")
+    pipeline.add_argument(
+        "--jobs", default=",".join(names(STREAMING_JOBS)), help="comma-separated jobs (default: all four)"
+    )
     pipeline.add_argument(
         "--warm-up",
         action="store_true",
         help="before the streams start, run whale-detector's write path once on a synthetic whale in scratch "
         "tables (dropped after): its first whales then wait seconds, not tens of seconds",
     )
+    commands["pipeline"] = lambda args: run_pipeline(pipeline_configs(args), warm_up=args.warm_up)
     add_replay_parser(sub)
-    for batch_job in (historical_loader, reprocess, schema_evolution):
-        batch_job.add_parser(sub)
+    commands["replay"] = run_replay_from_args
+    for job in CATALOG:
+        if job.kind == BATCH and job.entry is not None:
+            job.entry.add_parser(sub)
+            commands[job.name] = job.entry.run_from_args
     pack_env.add_parser(sub)
+    commands[pack_env.JOB] = pack_env.run_from_args
     jars.add_parser(sub)
+    commands["jars"] = jars.run_from_args
     ddl = sub.add_parser("ddl", help="write the Athena DDL (one file per table) rendered from the schemas")
     ddl.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "ddl", help="folder to write to")
+    commands["ddl"] = _write_ddl
     conf = sub.add_parser("spark-conf", help="print the SparkConf of EMR (the submit template) or local mode as JSON")
     conf.add_argument("target", choices=("emr", "local"))
     conf.add_argument("--warehouse", default=os.environ.get("COATTAIL_WAREHOUSE", ".coattail/warehouse"))
     conf.add_argument("--out", type=Path, help="write the JSON to this file instead of stdout")
+    commands["spark-conf"] = _print_spark_conf
     apply = sub.add_parser(
         "ddl-apply-local", help="apply Athena DDL statements (a JSON plan on stdin) to the local Iceberg warehouse"
     )
     apply.add_argument("--warehouse", default=os.environ.get("COATTAIL_WAREHOUSE", ".coattail/warehouse"))
+    commands["ddl-apply-local"] = _apply_ddl_locally
+    catalog = sub.add_parser(
+        "catalog",
+        help="print the catalogue of jobs: kind, queries, tables, settings (src/spark/jobs-catalog.json)",
+        description="Every job of the package, in order, with its queries, the tables it writes and its settings.",
+    )
+    catalog.add_argument("--json", action="store_true", help="as JSON (sorted keys), what the TypeScript side reads")
+    catalog.add_argument("--out", type=Path, help="write it to this file instead of stdout")
+    commands["catalog"] = _print_catalog
     args = parser.parse_args(argv)
     try:
-        if args.command == "ddl":
-            for path in write_all(args.out):
-                print(path, file=sys.stderr)
-            return 0
-        if args.command == "spark-conf":
-            text = spark_conf_json(args.target, args.warehouse)
-            if args.out:
-                args.out.write_text(text)
-            else:
-                sys.stdout.write(text)
-            return 0
-        if args.command == "ddl-apply-local":
-            from .ddl_local import run_from_stdin
-
-            return run_from_stdin(args.warehouse)
-        if args.command == pack_env.JOB:
-            return pack_env.run_from_args(args)
-        if args.command == "jars":
-            return jars.run_from_args(args)
-        if args.command == "replay":
-            return int(run_replay_from_args(args))
-        if args.command == historical_loader.JOB:
-            return historical_loader.run_from_args(args)
-        if args.command == reprocess.JOB:
-            return reprocess.run_from_args(args)
-        if args.command == schema_evolution.JOB:
-            return schema_evolution.run_from_args(args)
-        if args.command == "pipeline":
-            return run_pipeline(pipeline_configs(args), warm_up=args.warm_up)
-        return run_streaming_job(job_config(args.command, args))
-    except (ReplayUsageError, ConfigError) as err:
+        return int(commands[args.command](args))
+    except ConfigError as err:
         print(f"coattail_jobs: {err}", file=sys.stderr)
         return 2
     except jars.JarsError as err:  # local Spark could not get its jars: nothing started

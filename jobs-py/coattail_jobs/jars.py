@@ -1,7 +1,7 @@
 """The Spark jars of local mode, fetched once into one folder before any Spark application starts.
 
 Local Spark needs two jars that pyspark does not ship: the Iceberg runtime and the Kinesis source
-(``config.ICEBERG_RUNTIME``, ``config.LOCAL_KINESIS_PACKAGE``). Resolving them with ``spark.jars.packages``
+(``ICEBERG_RUNTIME``, ``LOCAL_KINESIS_PACKAGE``). Resolving them with ``spark.jars.packages``
 makes every application run Ivy at start-up into a shared cache, and two applications starting at once on
 an empty cache read each other's half-written files (the demo starts two). Here they are downloaded once,
 under an exclusive lock, each checked against the size and SHA-256 pinned below (taken from Maven Central,
@@ -30,7 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from .config import ICEBERG_RUNTIME, LOCAL_KINESIS_PACKAGE
+ICEBERG_VERSION = "1.10.1"
+ICEBERG_RUNTIME = f"org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:{ICEBERG_VERSION}"
+# Locally Kinesis is the emulator, read by the open-source connector (see sources.py for why).
+LOCAL_KINESIS_PACKAGE = "com.qubole.spark:spark-sql-kinesis_2.12:1.2.0_spark-3.0"
 
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / ".jars"

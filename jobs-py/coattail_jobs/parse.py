@@ -42,8 +42,8 @@ PARSED_COLUMNS: tuple[str, ...] = tuple(
 """The columns ``parse_trades`` adds (besides ``record``), in order."""
 
 
-def _col(name: str) -> Column:
-    # Backticks: a column name with a dot must not read as a struct field.
+def literal_col(name: str) -> Column:
+    """The column named ``name``, taken literally: a name with a dot does not read as a struct field."""
     return F.col("`" + name.replace("`", "``") + "`")
 
 
@@ -76,13 +76,13 @@ def parse_trades(raw: DataFrame, data_col: str = "data") -> DataFrame:
     if clashes:
         raise ValueError(f"parse_trades: input columns {clashes} would clash with the parsed trade's columns")
 
-    originals = [_col(RECORD_COL if c == data_col else c) for c in raw.columns]
+    originals = [literal_col(RECORD_COL if c == data_col else c) for c in raw.columns]
     parsed = F.col(_PARSED_COL)
     # As text: a connector that hands over the record's bytes gets them decoded as UTF-8.
-    record_text = _col(data_col).cast("string")
+    record_text = literal_col(data_col).cast("string")
     # Staged selects so the JSON and the timestamps are parsed once per row, not once per use.
     with_json = raw.select(
-        *[record_text.alias(RECORD_COL) if c == data_col else _col(c) for c in raw.columns],
+        *[record_text.alias(RECORD_COL) if c == data_col else literal_col(c) for c in raw.columns],
         F.from_json(record_text, _JSON_SCHEMA, _JSON_OPTIONS).alias(_PARSED_COL),
     )
     with_times = with_json.select(

@@ -18,19 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 
-from .alerts import alert_to_dynamo_item, anomaly_alerts_to_alerts, spread_alerts_to_alerts, whale_alerts_to_alerts
-from .config import JobConfig
-from .jobs.spread_calculator import spread_records
-from .jobs.volume_anomaly import detect_anomalies, volume_aggregates
-from .jobs.whale_detector import whale_trades
+from .alerts import alert_to_dynamo_item
+from .config import JobConfig, interval_micros
+from .jobs.catalog import RECORDS, TRADES, Query, TransformFactory, streaming_job_named
+from .jobs.raw_archiver import archive_batch
 from .metrics import MetricsSink, metrics_sink_for
 from .parse import parse_trades, to_trades
-from .quality import DataQualityChecker, default_checker, streaming_query_id, write_dlq
-from .replay import interval_micros
-from .schemas import RAW_KINESIS_RECORD, TABLES, TABLES_BY_NAME, TRADE
+from .quality import DataQualityChecker, default_checker
+from .schemas import RAW_KINESIS_RECORD, TABLES, TABLES_BY_NAME
 from .watermark import WatermarkDrops
 from .writers import ensure_tables, merge_into_iceberg, put_alerts
 
@@ -39,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STREAMING_JOBS = ("raw-archiver", "volume-anomaly", "whale-detector", "spread-calculator")
 BatchSink = Callable[[DataFrame, int], None]
 
 
@@ -82,6 +78,7 @@ class JobRunner:
         processing time and the dead letters' ``failed_at``) are the runner's ties to the outside world."""
         self.spark = spark
         self.config = config
+        self.job = streaming_job_named(config.job)
         self._clock = clock
         self.metrics_sink = metrics_sink if metrics_sink is not None else metrics_sink_for(config)
         self.checker: DataQualityChecker = default_checker(spark, config, metrics_sink=self.metrics_sink, clock=clock)
@@ -97,67 +94,53 @@ class JobRunner:
         return self._dynamodb
 
     def start(self, raw: DataFrame) -> list[StreamingQuery]:
-        job = self.config.job
-        if job == "raw-archiver":
-            return [self._query(raw, self._archive, "raw")]
-        trades = to_trades(parse_trades(raw).filter(self.checker.passes()))
-        if job == "whale-detector":
-            # Two queries over the same trades, each with its own checkpoint: the alerts to DynamoDB on the
-            # job's trigger, and the Iceberg history (whale_trades, alerts) on history_trigger. A whale then
-            # waits for no table commit, of its own batch or an earlier one; both sinks stay idempotent.
-            whales = trades.transform(whale_trades(self.config))
-            history_trigger = self.config.history_trigger or self.config.trigger
-            return [
-                self._query(whales, self._whale_alerts, "whales"),
-                self._query(whales, self._whale_history, "history", trigger=history_trigger),
-            ]
-        if job == "spread-calculator":
-            return [self._query(trades.transform(spread_records(self.config)), self._spreads, "spreads")]
-        if job == "volume-anomaly":
-            # applyInPandasWithState cannot follow a streaming aggregation in one query: the windows go to
-            # Iceberg, and a second query reads them back as a stream for the rolling baseline.
-            aggregates = self._query(trades.transform(volume_aggregates(self.config)), self._aggregates, "aggregates")
-            windows = self.spark.readStream.format("iceberg").load(self.config.table("volume_aggregates"))
-            anomalies = self._query(windows.transform(detect_anomalies(self.config)), self._anomalies, "anomalies")
-            return [aggregates, anomalies]
-        raise ValueError(f"unknown streaming job {job!r}: one of {', '.join(STREAMING_JOBS)}")
+        """Starts the job's queries (``jobs.catalog``), in order, over ``raw``; returns them."""
+        trades: DataFrame | None = None
+        rows: dict[tuple[str, TransformFactory], DataFrame] = {}  # queries with the same rows share their plan
+        started = []
+        for query in self.job.queries:
+            if query.reads == RECORDS:
+                started.append(self._query(raw, self._archive, query))
+                continue
+            if query.reads == TRADES:
+                if trades is None:
+                    trades = to_trades(parse_trades(raw).filter(self.checker.passes()))
+                source = trades
+            else:  # a table an earlier query writes, read back as a stream
+                source = self.spark.readStream.format("iceberg").load(self.config.table(query.reads))
+            assert query.transform is not None  # only the archive reads records without one
+            key = (query.reads, query.transform)
+            if key not in rows:
+                rows[key] = source.transform(query.transform(self.config, None))
+            started.append(self._query(rows[key], self._sink(query), query))
+        return started
 
     def warm_up(self) -> WarmUp | None:
-        """whale-detector only: runs its whole write path once, before the stream starts, on one synthetic
-        whale trade, into throwaway tables of a scratch namespace (``<database>_warmup``, dropped after).
+        """Runs the job's whole write path once, before the stream starts, on one synthetic whale trade, into
+        throwaway tables of a scratch namespace (``<database>_warmup``, dropped after); for the jobs whose
+        catalogue entry asks for it (whale-detector), None for the others (their alerts wait for a window and
+        the watermark anyway).
 
         The first micro-batches with data are the slowest of a run by far (in ``coattail demo``: 20 s for the
         first whale's batch, 5-10 s for the next few, 2-3 s once warm): the JVM loads and compiles the
         parse, the filter, the alert conversion and the Iceberg MERGE and write path on first use, and the
         whales that arrive meanwhile wait. Doing it here moves that cost to start-up; the DynamoDB client
         is created too. Nothing reaches the job's tables, its checkpoint or DynamoDB (the alert items are
-        built, not put). Returns how long it took and the rows the scratch tables held, or None for the
-        other jobs (their alerts wait for a window and the watermark anyway).
+        built, not put). Returns how long it took and the rows the scratch tables held.
         """
-        if self.config.job != "whale-detector":
+        if not self.job.warm_up:
             return None
         started = time.monotonic()
         # The client, not a request: botocore loads its service model on first use, seconds on a busy machine.
         self._dynamodb = self.dynamodb
         scratch = f"{self.config.table_prefix}_warmup"
-        specs = [TABLES_BY_NAME["whale_trades"], TABLES_BY_NAME["alerts"]]
+        specs = [TABLES_BY_NAME[name] for name in self.job.tables]
         ensure_tables(self.spark, specs, lambda name: f"{scratch}.{name}")
         try:
             raw = self.spark.createDataFrame([_warm_up_record(self.config)], RAW_KINESIS_RECORD)
             trades = to_trades(parse_trades(raw).filter(self.checker.passes()))
-            whales = trades.transform(whale_trades(self.config)).persist()
-            try:
-                alerts = whale_alerts_to_alerts(whales)
-                # The alerts query's path, but the put: the items are built and not sent.
-                items = [alert_to_dynamo_item(row.asDict()) for row in alerts.collect()]
-                if len(items) != 1:  # e.g. a quality rule of this config refused it: half a warm-up
-                    log.warning("warm-up: the synthetic whale gave %d alerts, not 1", len(items))
-                # The history query's path, into the scratch tables.
-                merge_into_iceberg(whales, TABLES_BY_NAME["whale_trades"], f"{scratch}.whale_trades")
-                merge_into_iceberg(alerts, TABLES_BY_NAME["alerts"], f"{scratch}.alerts")
-                rows = {spec.name: self.spark.table(f"{scratch}.{spec.name}").count() for spec in specs}
-            finally:
-                whales.unpersist()
+            self._warm_up_queries(trades, scratch)
+            rows = {spec.name: self.spark.table(f"{scratch}.{spec.name}").count() for spec in specs}
         finally:
             for spec in specs:
                 self.spark.sql(f"DROP TABLE IF EXISTS {scratch}.{spec.name} PURGE")
@@ -166,16 +149,40 @@ class JobRunner:
         log.info("%s warmed up in %.1f s (its write path, on a synthetic whale, in %s)", self.config.job, took, scratch)
         return WarmUp(seconds=took, rows=rows)
 
-    def _query(self, df: DataFrame, sink: BatchSink, name: str, trigger: str | None = None) -> StreamingQuery:
+    def _warm_up_queries(self, trades: DataFrame, scratch: str) -> None:
+        """Each trades query's path on the synthetic trade: the alert items built (not put), the MERGEs into
+        the scratch tables."""
+        transforms = dict.fromkeys(q.transform for q in self.job.queries if q.reads == TRADES and q.transform)
+        for transform in transforms:
+            rows = trades.transform(transform(self.config, None)).persist()
+            try:
+                for query in (q for q in self.job.queries if q.reads == TRADES and q.transform is transform):
+                    alerts = query.alerts(rows, None) if query.alerts is not None else None
+                    if alerts is not None and query.put_alerts:
+                        items = [alert_to_dynamo_item(row.asDict()) for row in alerts.collect()]
+                        if len(items) != 1:  # e.g. a quality rule of this config refused it: half a warm-up
+                            log.warning("warm-up: the synthetic whale gave %d alerts, not 1", len(items))
+                    if query.writes_rows:
+                        merge_into_iceberg(rows, TABLES_BY_NAME[query.rows], f"{scratch}.{query.rows}")
+                    if alerts is not None and query.keeps_alerts:
+                        merge_into_iceberg(alerts, TABLES_BY_NAME["alerts"], f"{scratch}.alerts")
+            finally:
+                rows.unpersist()
+
+    def _query(self, df: DataFrame, sink: BatchSink, query: Query) -> StreamingQuery:
         writer = (
-            df.writeStream.queryName(f"{self.config.job}-{name}".replace("-", "_"))
+            df.writeStream.queryName(f"{self.config.job}-{query.name}".replace("-", "_"))
             .foreachBatch(sink)
-            .option("checkpointLocation", self.config.checkpoint(name))
+            .option("checkpointLocation", self.config.checkpoint(query.name))
             .outputMode("append")
         )
-        query = writer.trigger(processingTime=trigger or self.config.trigger).start()
-        self.queries.append(query)
-        return query
+        started = writer.trigger(processingTime=self._trigger(query)).start()
+        self.queries.append(started)
+        return started
+
+    def _trigger(self, query: Query) -> str:
+        trigger: str | None = getattr(self.config, query.trigger)
+        return trigger or self.config.trigger
 
     def report_watermark_drops(self) -> int:
         """Logs and publishes the rows the job's queries dropped behind their watermark in the micro-batches
@@ -188,9 +195,8 @@ class JobRunner:
         """How often to call ``report_watermark_drops``. It reads each query's recent progress, which Spark
         keeps for the last 100 triggers and which takes tens of milliseconds to read: every 50 triggers of
         the fastest query, and at least every 30 s."""
-        triggers = [self.config.trigger, self.config.history_trigger or self.config.trigger]
         try:
-            fastest_s = min(interval_micros(t) for t in triggers) / 1e6
+            fastest_s = min(interval_micros(self._trigger(q)) for q in self.job.queries) / 1e6
         except ValueError:  # a trigger Spark reads and this does not: report at every chance
             return 0.0
         return min(30.0, 50 * fastest_s)
@@ -198,68 +204,59 @@ class JobRunner:
     # ------------------------------------------------------------------ sinks (one micro-batch each)
 
     def _archive(self, batch: DataFrame, batch_id: int) -> None:
-        parsed = parse_trades(batch)
-        with self.checker.validated(parsed, publish=False) as (valid, invalid, metrics):
-            rows = valid.select(
-                *[f.name for f in TRADE.fields],
-                "schema_version",
-                F.col("sequence_number").alias("kinesis_sequence_number"),
-                F.current_timestamp().alias("archived_at"),
-            )
-            merge_into_iceberg(rows, TABLES_BY_NAME["raw_trades"], self.config.table("raw_trades"))
-            if metrics["RecordsFailed"] > 0:
-                write_dlq(
-                    invalid,
-                    self.config.raw_root,
-                    self.config.job,
-                    batch_id,
-                    self._clock(),
-                    query_id=streaming_query_id(batch),
-                )
-            # Published once the batch is written: a batch that fails here is replayed and counted once.
-            self.checker.publish_metrics(metrics)
+        archive_batch(batch, batch_id, config=self.config, checker=self.checker, clock=self._clock)
 
-    def _whale_alerts(self, batch: DataFrame, batch_id: int) -> None:
-        self._put(whale_alerts_to_alerts(batch), batch_id)  # the history query writes the tables
+    def _sink(self, query: Query) -> BatchSink:
+        """What one micro-batch of ``query``'s rows goes to, as its catalogue entry says: alerts to DynamoDB
+        first, then the rows' table, then Iceberg ``alerts``."""
+        table = TABLES_BY_NAME[query.rows]
+        convert = query.alerts
 
-    def _whale_history(self, batch: DataFrame, _batch_id: int) -> None:
-        batch.persist()
-        try:
-            # A batch without a whale writes nothing (merge_into_iceberg commits no empty snapshot).
-            merge_into_iceberg(batch, TABLES_BY_NAME["whale_trades"], self.config.table("whale_trades"))
-            merge_into_iceberg(whale_alerts_to_alerts(batch), TABLES_BY_NAME["alerts"], self.config.table("alerts"))
-        finally:
-            batch.unpersist()
+        def merge_rows(batch: DataFrame) -> None:
+            # A batch without rows writes nothing (merge_into_iceberg commits no empty snapshot).
+            merge_into_iceberg(batch, table, self.config.table(table.name))
 
-    def _spreads(self, batch: DataFrame, batch_id: int) -> None:
-        batch.persist()
-        try:
-            alerts = self._notify(spread_alerts_to_alerts(batch), batch_id)
-            merge_into_iceberg(batch, TABLES_BY_NAME["spreads"], self.config.table("spreads"))  # every window
-            if alerts is not None:
+        def merge_alerts(alerts: DataFrame) -> None:
+            merge_into_iceberg(alerts, TABLES_BY_NAME["alerts"], self.config.table("alerts"))
+
+        def rows_only(batch: DataFrame, _batch_id: int) -> None:
+            merge_rows(batch)
+
+        def put_only(batch: DataFrame, batch_id: int) -> None:
+            assert convert is not None
+            self._put(convert(batch, None), batch_id)  # another query writes the tables
+
+        def history(batch: DataFrame, _batch_id: int) -> None:
+            assert convert is not None
+            batch.persist()
+            try:
+                merge_rows(batch)
+                merge_alerts(convert(batch, None))
+            finally:
+                batch.unpersist()
+
+        def notify_then_history(batch: DataFrame, batch_id: int) -> None:
+            assert convert is not None
+            batch.persist()
+            try:
+                alerts = self._notify(convert(batch, None), batch_id)
+                if alerts is None:
+                    if not query.rows_are_alerts:
+                        merge_rows(batch)
+                    return
                 try:
-                    merge_into_iceberg(alerts, TABLES_BY_NAME["alerts"], self.config.table("alerts"))
+                    merge_rows(batch)
+                    merge_alerts(alerts)
                 finally:
                     alerts.unpersist()
-        finally:
-            batch.unpersist()
-
-    def _aggregates(self, batch: DataFrame, _batch_id: int) -> None:
-        merge_into_iceberg(batch, TABLES_BY_NAME["volume_aggregates"], self.config.table("volume_aggregates"))
-
-    def _anomalies(self, batch: DataFrame, batch_id: int) -> None:
-        batch.persist()
-        try:
-            alerts = self._notify(anomaly_alerts_to_alerts(batch), batch_id)
-            if alerts is None:
-                return  # the detector emits rows only for anomalies
-            try:
-                merge_into_iceberg(batch, TABLES_BY_NAME["anomalies"], self.config.table("anomalies"))
-                merge_into_iceberg(alerts, TABLES_BY_NAME["alerts"], self.config.table("alerts"))
             finally:
-                alerts.unpersist()
-        finally:
-            batch.unpersist()
+                batch.unpersist()
+
+        if convert is None:
+            return rows_only
+        if not query.keeps_alerts:
+            return put_only
+        return notify_then_history if query.put_alerts else history
 
     def _notify(self, alerts: DataFrame, batch_id: int) -> DataFrame | None:
         """DynamoDB first, then the caller writes the Iceberg history: an alert reaches the people watching

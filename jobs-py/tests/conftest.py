@@ -1,16 +1,25 @@
-"""One SparkSession for the whole suite (local mode, Iceberg in a temporary Hadoop warehouse)."""
+"""The suite's fixtures: one SparkSession (local mode, Iceberg in a temporary Hadoop warehouse), the local
+emulators the product uses (dynalite, kinesis-local) with their clients, and ``job_env``, where a test runs a
+streaming job's queries over files."""
 
 from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming.query import StreamingQuery
 
 from coattail_jobs.config import JobConfig, local_spark_conf
+from coattail_jobs.run import JobRunner
+from coattail_jobs.sources import file_source
 
 # What pandas-on-Spark asks for with pyarrow >= 2; set before any test module imports pyspark.pandas.
 os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
@@ -36,6 +45,15 @@ def spark(warehouse: Path) -> Iterator[SparkSession]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="module")
+def one_shuffle_partition(spark: SparkSession) -> Iterator[None]:
+    """Streaming queries fix their state partitions when they start: one keeps the replays light on 2 cores."""
+    before = str(spark.conf.get("spark.sql.shuffle.partitions"))
+    spark.conf.set("spark.sql.shuffle.partitions", "1")
+    yield
+    spark.conf.set("spark.sql.shuffle.partitions", before)
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,3 +140,107 @@ def kinesis_endpoint() -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     proc.send_signal(signal.SIGKILL)  # it ignores SIGTERM
     proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def dynamodb(dynamodb_endpoint: str) -> Any:
+    """A client of dynalite (which takes any credentials: without them boto3 would look for real ones)."""
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=dynamodb_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+@pytest.fixture(scope="session")
+def kinesis(kinesis_endpoint: str) -> Any:
+    """A client of the Kinesis emulator (which takes any credentials, as dynalite)."""
+    return boto3.client(
+        "kinesis",
+        endpoint_url=kinesis_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+@pytest.fixture
+def alerts_table(dynamodb: Any) -> str:
+    """A new, empty alerts table in dynalite: the same design as `coattail local up` creates
+    (src/local/resources.ts)."""
+    name = f"alerts-{uuid.uuid4().hex[:8]}"
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "alert_id", "AttributeType": "S"},
+            {"AttributeName": "alert_type", "AttributeType": "S"},
+            {"AttributeName": "alert_time", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "alert_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_type_time",
+                "KeySchema": [
+                    {"AttributeName": "alert_type", "KeyType": "HASH"},
+                    {"AttributeName": "alert_time", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    return name
+
+
+@dataclass(frozen=True)
+class JobEnv:
+    """Where a test runs a streaming job: checkpoints and raw zone under the test's own folder, a source folder
+    of JSON-lines files standing in for Kinesis, a fresh alerts table in dynalite."""
+
+    spark: SparkSession
+    root: Path
+    dynamodb: Any
+    alerts_table: str
+
+    @property
+    def source(self) -> Path:
+        """Each file dropped here is a micro-batch of raw records (``sources.file_source``)."""
+        return self.root / "in"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "ck"
+
+    @property
+    def raw_root(self) -> Path:
+        return self.root / "raw"
+
+    def config(self, job: str, *, trigger: str = "1 second", **settings: Any) -> JobConfig:
+        return JobConfig(
+            job=job,
+            checkpoint_root=str(self.checkpoints),
+            raw_root=str(self.raw_root),
+            alerts_table=self.alerts_table,
+            trigger=trigger,
+            **settings,
+        )
+
+    def runner(self, config: JobConfig, **options: Any) -> JobRunner:
+        return JobRunner(self.spark, config, dynamodb=self.dynamodb, **options)
+
+    def stream(self) -> DataFrame:
+        """The raw records of the files in ``source``, as a stream."""
+        return file_source(self.spark, str(self.source))
+
+    def start(self, config: JobConfig, **options: Any) -> list[StreamingQuery]:
+        """The job's queries over ``source``, started."""
+        return self.runner(config, **options).start(self.stream())
+
+
+@pytest.fixture
+def job_env(spark: SparkSession, dynamodb: Any, alerts_table: str, tmp_path: Path) -> JobEnv:
+    env = JobEnv(spark, tmp_path, dynamodb, alerts_table)
+    env.source.mkdir()
+    return env

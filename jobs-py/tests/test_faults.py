@@ -27,11 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from pyspark.sql import DataFrame, SparkSession
-
-from .test_writers import _alerts_table
 
 TRADES = 600
 BATCHES = 30
@@ -153,25 +150,14 @@ def pipelines() -> Iterator[list[Pipeline]]:
 
 def test_kill_9_mid_stream_then_restart_misses_no_whale_duplicates_nothing_and_dead_letters_bad_records(
     spark: SparkSession,
+    kinesis: Any,
     kinesis_endpoint: str,
+    dynamodb: Any,
     dynamodb_endpoint: str,
+    alerts_table: str,
     tmp_path: Path,
     pipelines: list[Pipeline],
 ) -> None:
-    kinesis = boto3.client(
-        "kinesis",
-        endpoint_url=kinesis_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="l",
-        aws_secret_access_key="l",
-    )
-    dynamo = boto3.client(
-        "dynamodb",
-        endpoint_url=dynamodb_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="l",
-        aws_secret_access_key="l",
-    )
     stream = f"kill9-{uuid.uuid4().hex[:8]}"
     kinesis.create_stream(StreamName=stream, ShardCount=2)
     _wait(
@@ -181,7 +167,7 @@ def test_kill_9_mid_stream_then_restart_misses_no_whale_duplicates_nothing_and_d
         30,
         "the stream",
     )
-    table = _alerts_table(dynamo)
+    dynamo, table = dynamodb, alerts_table
     warehouse = tmp_path / "warehouse"
     args = [
         "--jobs",

@@ -1,4 +1,5 @@
-"""historical-loader against a local HTTP server speaking Binance's REST format (no Spark involved).
+"""historical-loader against a fake Binance (fake_binance.py, whose trades and range the lines below work
+out): the load into the raw zone, its files, its command line. No Spark involved.
 
 The fake exchange holds BTCUSDT trades with ids 1000 + k, k = 0..5399, one every 2 seconds from
 2024-01-01T22:00:00Z (so the last, k = 5399, is at 2024-01-02T00:59:58Z). The range loaded is
@@ -15,155 +16,25 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pyarrow.dataset as ds  # type: ignore[import-untyped]  # pyarrow ships no type information
 import pytest
 
-from coattail_jobs.batch.historical_loader import (
-    BinanceRest,
-    LoaderError,
-    first_trade_id,
-    load,
-    run_from_args,
-    to_unified,
-)
+from coattail_jobs.batch.binance_rest import LoaderError
+from coattail_jobs.batch.historical_loader import load, run_from_args
 from coattail_jobs.config import ConfigError
 
+from .fake_binance import END, START, T0, FakeBinance, FakeTime, Fault, ms, rest_client, running_exchange
+
 REPO = Path(__file__).resolve().parents[2]
-FIRST_TRADE = datetime(2024, 1, 1, 22, tzinfo=UTC)
-START = datetime(2024, 1, 1, 23, 30, 1, tzinfo=UTC)
-END = datetime(2024, 1, 2, 0, 20, tzinfo=UTC)
-T0 = 1_700_000_030.0
-"""The fake clock's start: 30 s into a minute (1_699_999_980 is a minute boundary), 2023-11-14T22:13:50Z."""
-
-
-def ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-# ---------------------------------------------------------------- the fake exchange
-
-
-@dataclass
-class Fault:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: str = ""
-
-
-@dataclass
-class FakeBinance:
-    """Trades, a log of the requests, and faults (or weight headers) to answer the next requests of a path with."""
-
-    trades: list[dict[str, Any]]
-    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    faults: dict[str, list[Fault]] = field(default_factory=dict)
-    weight_overrides: list[int] = field(default_factory=list)
-    """X-MBX-USED-WEIGHT-1M of the next successful answers (else the running total of weights)."""
-    used: int = 0
-
-    def answer(self, path: str, params: dict[str, str]) -> tuple[int, dict[str, str], str]:
-        self.requests.append((path, params))
-        weight = {"/api/v3/historicalTrades": 25, "/api/v3/aggTrades": 4}.get(path, 1)
-        self.used += weight
-        if self.faults.get(path):
-            fault = self.faults[path].pop(0)
-            return fault.status, {"X-MBX-USED-WEIGHT-1M": str(self.used), **fault.headers}, fault.body
-        headers = {"X-MBX-USED-WEIGHT-1M": str(self.weight_overrides.pop(0) if self.weight_overrides else self.used)}
-        if path == "/api/v3/historicalTrades":
-            start = int(params["fromId"])
-            page = [t for t in self.trades if t["id"] >= start][: int(params["limit"])]
-            return 200, headers, json.dumps(page)
-        if path == "/api/v3/aggTrades":
-            lo, hi = int(params["startTime"]), int(params["endTime"])
-            if hi - lo >= 3_600_000:
-                return 400, headers, '{"code":-1127,"msg":"More than 1 hours between startTime and endTime."}'
-            # aggTrades is a view of its own: a trade the test garbles in historicalTrades is not in it.
-            timed = [t for t in self.trades if isinstance(t["time"], int)]
-            hits = [t for t in timed if lo <= t["time"] <= hi][: int(params["limit"])]
-            aggregates = [
-                {"a": t["id"] + 900_000, "p": t["price"], "q": t["qty"], "f": t["id"], "l": t["id"], "T": t["time"]}
-                | {"m": t["isBuyerMaker"], "M": True}
-                for t in hits
-            ]
-            return 200, headers, json.dumps(aggregates)
-        return 400, headers, '{"code":-1100,"msg":"Illegal characters found in a parameter."}'
-
-
-def binance_trades() -> list[dict[str, Any]]:
-    trades = []
-    for k in range(5400):
-        trade_id = 1000 + k
-        price, qty = f"{42000 + k % 7}.{k % 100:02d}", f"0.{k % 13 + 1:03d}00000"
-        if trade_id == 3701:
-            price, qty = "0.10000000", "0.30000000"  # 0.1 x 0.3: 0.03 in decimal, 0.030000000000000002 in floats
-        trades.append(
-            {
-                "id": trade_id,
-                "price": price,
-                "qty": qty,
-                "quoteQty": "0",  # Binance sends it; the loader computes its own from the strings
-                "time": ms(FIRST_TRADE) + 2000 * k,
-                "isBuyerMaker": k % 2 == 0,
-                "isBestMatch": True,
-            }
-        )
-    return trades
 
 
 @pytest.fixture
 def exchange() -> Iterator[tuple[FakeBinance, str]]:
-    state = FakeBinance(binance_trades())
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            url = urlsplit(self.path)
-            status, headers, body = state.answer(url.path, dict(parse_qsl(url.query)))
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # the test asserts the request log instead
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-class FakeTime:
-    """A clock that only sleeping moves."""
-
-    def __init__(self, start: float = T0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
-
-
-def rest_client(base_url: str, clock: FakeTime, **kwargs: Any) -> BinanceRest:
-    return BinanceRest(base_url=base_url, clock=clock.time, sleep=clock.sleep, jitter=lambda: 0.5, **kwargs)
+    yield from running_exchange()
 
 
 # ---------------------------------------------------------------- the unified trade's JSON Schema
@@ -351,26 +222,6 @@ def test_a_trade_whose_time_is_not_an_integer_is_rejected_and_the_load_goes_on(
     assert loaded == [i for i in range(3701, 5200) if i not in (4000, 4700)]
 
 
-def test_the_first_trade_probe_walks_empty_hours_with_windows_under_an_hour(exchange: tuple[FakeBinance, str]) -> None:
-    state, url = exchange
-    start = datetime(2024, 1, 1, 20, 30, tzinfo=UTC)  # trades begin at 22:00: 20:30..21:29:59.999 is empty
-    assert first_trade_id(rest_client(url, FakeTime()), "BTC-USDT", ms(start), ms(start + timedelta(hours=5))) == 1000
-    hour = 3_600_000
-    first = ms(start)
-    assert [p for _, p in state.requests] == [
-        {"symbol": "BTCUSDT", "startTime": str(first), "endTime": str(first + hour - 1), "limit": "1"},
-        {"symbol": "BTCUSDT", "startTime": str(first + hour), "endTime": str(first + 2 * hour - 1), "limit": "1"},
-    ]
-    # A range with no trades at all: every hour probed, then nothing.
-    state.requests.clear()
-    empty = datetime(2024, 1, 1, 19, tzinfo=UTC)
-    assert first_trade_id(rest_client(url, FakeTime()), "BTC-USDT", ms(empty), ms(empty) + 90 * 60_000) is None
-    assert [(p["startTime"], p["endTime"]) for _, p in state.requests] == [
-        (str(ms(empty)), str(ms(empty) + hour - 1)),
-        (str(ms(empty) + hour), str(ms(empty) + 90 * 60_000 - 1)),
-    ]
-
-
 def test_a_long_ban_or_a_refusal_stops_the_load_with_one_line(
     exchange: tuple[FakeBinance, str], tmp_path: Path
 ) -> None:
@@ -385,43 +236,6 @@ def test_a_long_ban_or_a_refusal_stops_the_load_with_one_line(
     with pytest.raises(LoaderError, match=r"^Binance refused GET /api/v3/aggTrades: HTTP 400 -1121: Invalid symbol\.$"):
         load(rest_client(url, FakeTime()), "BTC-USDT", START, END, str(tmp_path))
     assert not (tmp_path / "historical").exists() or data_files(tmp_path) == []
-
-
-def test_5xx_is_retried_with_growing_backoff_then_given_up(exchange: tuple[FakeBinance, str]) -> None:
-    state, url = exchange
-    state.faults["/api/v3/aggTrades"] = [Fault(502) for _ in range(3)]
-    clock = FakeTime()
-    with pytest.raises(LoaderError, match="failed 3 times, the last with HTTP 502"):
-        rest_client(url, clock, max_attempts=3).get("/api/v3/aggTrades", {"symbol": "BTCUSDT", "limit": 1}, 4)
-    assert clock.sleeps == [0.25, 0.5]  # 0.5 (jitter) x 0.5 s x 2^0, 2^1; none after the last attempt
-
-
-def test_connection_errors_are_retried() -> None:
-    clock = FakeTime()
-    rest = rest_client("http://127.0.0.1:9", clock, max_attempts=2)  # the discard port: nothing listens
-    with pytest.raises(LoaderError, match="failed 2 times"):
-        rest.get("/api/v3/aggTrades", {"symbol": "BTCUSDT"}, 4)
-    assert (rest.stats.retried_errors, clock.sleeps) == (2, [0.25])
-
-
-def test_normalization_matches_the_producer() -> None:
-    # The producer's own sample frame (EXCHANGES.md): p 0.00426990, q 33.82000000, T 1554076800940, m false.
-    raw = {"id": 40756030, "price": "0.00426990", "qty": "33.82000000", "time": 1554076800940, "isBuyerMaker": False}
-    assert to_unified(raw, "BNB-BTC", "2019-04-01T00:00:01.000Z") == {
-        "schema_version": 1,
-        "event_id": "binance:BNB-BTC:40756030",
-        "exchange": "binance",
-        "trade_id": "40756030",
-        "price": 0.0042699,
-        "quantity": 33.82,
-        "quote_volume": 0.144408018,  # the decimal product; float multiplication gives 0.14440801799999998
-        "side": "buy",
-        "timestamp": "2019-04-01T00:00:00.940Z",
-        "ingested_at": "2019-04-01T00:00:01.000Z",
-    }
-    for bad in ({**raw, "price": "-1"}, {**raw, "qty": "1e5"}, {**raw, "isBuyerMaker": "no"}, {**raw, "time": "x"}):
-        with pytest.raises(ValueError):
-            to_unified(bad, "BNB-BTC", "2019-04-01T00:00:01.000Z")
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,10 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from coattail_jobs.config import JobConfig
+from coattail_jobs.dead_letters import streaming_query_id, write_dlq
 from coattail_jobs.metrics import CloudWatchMetrics
 from coattail_jobs.parse import parse_trades
-from coattail_jobs.quality import DataQualityChecker, default_checker, streaming_query_id, write_dlq
+from coattail_jobs.quality import DataQualityChecker, default_checker
 from coattail_jobs.schemas import DLQ_RECORD
 
 NOW = datetime(2024, 5, 1, 12, 5, tzinfo=UTC)

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
-import boto3
 from pyspark.sql import SparkSession
 
 from coattail_jobs.config import JobConfig
-from coattail_jobs.replay import replay_config
+from coattail_jobs.replay.runner import replay_config
 from coattail_jobs.run import JobRunner
-from coattail_jobs.sources import file_source, kinesis_source
+from coattail_jobs.sources import kinesis_source
 
-from .test_writers import _alerts_table
+from .conftest import JobEnv
 
 
 def _trade(i: int, quote_volume: float, price: float = 60000.0, symbol: str = "BTC-USDT") -> str:
@@ -41,39 +39,21 @@ def _trade(i: int, quote_volume: float, price: float = 60000.0, symbol: str = "B
     )
 
 
-def _dynamo(endpoint: str) -> Any:
-    return boto3.client(
-        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="l", aws_secret_access_key="l"
-    )
-
-
-def _run_once(spark: SparkSession, config: JobConfig, source_dir: Path, dynamo: Any) -> None:
-    runner = JobRunner(spark, config, dynamodb=dynamo)
-    for query in runner.start(file_source(spark, str(source_dir))):
+def _run_once(env: JobEnv, config: JobConfig) -> None:
+    for query in env.start(config):
         query.processAllAvailable()
         query.stop()
 
 
-def test_whale_detector_restarts_from_its_checkpoint_without_duplicates(
-    spark: SparkSession, dynamodb_endpoint: str, tmp_path: Path
-) -> None:
-    dynamo = _dynamo(dynamodb_endpoint)
-    table = _alerts_table(dynamo)
-    config = JobConfig(
-        job="whale-detector",
-        checkpoint_root=str(tmp_path / "checkpoints"),
-        raw_root=str(tmp_path / "raw"),
-        alerts_table=table,
-        trigger="1 second",
-    )
-    source = tmp_path / "in"
-    source.mkdir()
+def test_whale_detector_restarts_from_its_checkpoint_without_duplicates(spark: SparkSession, job_env: JobEnv) -> None:
+    config = job_env.config("whale-detector")
+    dynamo, table, source = job_env.dynamodb, job_env.alerts_table, job_env.source
     # 150,000 and 100,000.01 are whales; exactly 100,000 is not (strictly greater).
     (source / "1.jsonl").write_text("\n".join([_trade(1, 150_000.0), _trade(2, 100_000.0), _trade(3, 5_000.0)]) + "\n")
-    _run_once(spark, config, source, dynamo)
+    _run_once(job_env, config)
     # Restart: trade 1 arrives again (a replay) with a new whale, 4.
     (source / "2.jsonl").write_text("\n".join([_trade(1, 150_000.0), _trade(4, 100_000.01)]) + "\n")
-    _run_once(spark, config, source, dynamo)
+    _run_once(job_env, config)
 
     whales = spark.table(config.table("whale_trades")).where("trade_id in ('1', '2', '3', '4')")
     assert sorted(r.alert_id for r in whales.collect()) == ["whale:binance:BTC-USDT:1", "whale:binance:BTC-USDT:4"]
@@ -89,24 +69,21 @@ def test_whale_detector_restarts_from_its_checkpoint_without_duplicates(
     assert float(first["quote_volume"]["N"]) == 150_000.0
 
 
-def test_raw_archiver_keeps_valid_trades_and_sends_failures_to_the_dlq(spark: SparkSession, tmp_path: Path) -> None:
-    config = JobConfig(
-        job="raw-archiver", checkpoint_root=str(tmp_path / "ck"), raw_root=str(tmp_path / "raw"), trigger="1 second"
-    )
-    source = tmp_path / "in"
-    source.mkdir()
+def test_raw_archiver_keeps_valid_trades_and_sends_failures_to_the_dlq(spark: SparkSession, job_env: JobEnv) -> None:
+    config = job_env.config("raw-archiver")
+    source = job_env.source
     bad_symbol = json.loads(_trade(12, 10.0))
     bad_symbol["symbol"] = "DOGE-USDT"
     bad_symbol["event_id"] = "binance:DOGE-USDT:12"
     lines = [_trade(10, 1_000.0), _trade(11, 2_000.0), "{not json", json.dumps(bad_symbol)]
     (source / "1.jsonl").write_text("\n".join(lines) + "\n")
-    _run_once(spark, config, source, None)
+    _run_once(job_env, config)
     (source / "2.jsonl").write_text(_trade(10, 1_000.0) + "\n")  # replayed
-    _run_once(spark, config, source, None)
+    _run_once(job_env, config)
 
     rows = spark.table(config.table("raw_trades")).where("trade_id in ('10', '11', '12')").collect()
     assert sorted(r.event_id for r in rows) == ["binance:BTC-USDT:10", "binance:BTC-USDT:11"]
-    dlq = tmp_path / "raw" / "dlq"
+    dlq = job_env.raw_root / "dlq"
     reasons = sorted(p.name for p in dlq.iterdir())
     assert reasons == ["malformed", "validity_symbol_allowed"]
     lines_out = [json.loads(line) for f in (dlq / "malformed").rglob("*.json") for line in f.read_text().splitlines()]
@@ -114,33 +91,17 @@ def test_raw_archiver_keeps_valid_trades_and_sends_failures_to_the_dlq(spark: Sp
 
 
 def test_whale_detector_reads_the_local_kinesis_emulator_end_to_end(
-    spark: SparkSession, kinesis_endpoint: str, dynamodb_endpoint: str, tmp_path: Path
+    spark: SparkSession, kinesis: Any, kinesis_endpoint: str, job_env: JobEnv
 ) -> None:
-    kinesis = boto3.client(
-        "kinesis",
-        endpoint_url=kinesis_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="l",
-        aws_secret_access_key="l",
-    )
-    stream = f"e2e-{tmp_path.name[-8:].replace('_', '-')}"
+    stream = f"e2e-{job_env.root.name[-8:].replace('_', '-')}"
     kinesis.create_stream(StreamName=stream, ShardCount=2)
     while kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamStatus"] != "ACTIVE":
         time.sleep(0.1)
     records = [_trade(40, 300_000.0), _trade(41, 99.0), _trade(42, 120_000.0, symbol="ETH-USDT", price=3000.0)]
     kinesis.put_records(StreamName=stream, Records=[{"PartitionKey": "k", "Data": r.encode()} for r in records])
-    dynamo = _dynamo(dynamodb_endpoint)
-    table = _alerts_table(dynamo)
-    config = JobConfig(
-        job="whale-detector",
-        stream=stream,
-        kinesis_endpoint=kinesis_endpoint,
-        alerts_table=table,
-        checkpoint_root=str(tmp_path / "ck"),
-        trigger="1 second",
-    )
-    runner = JobRunner(spark, config, dynamodb=dynamo)
-    queries = runner.start(kinesis_source(spark, config))  # the alerts and the history query
+    config = job_env.config("whale-detector", stream=stream, kinesis_endpoint=kinesis_endpoint)
+    dynamo, table = job_env.dynamodb, job_env.alerts_table
+    queries = job_env.runner(config).start(kinesis_source(spark, config))  # the alerts and the history query
     try:
         for query in queries:
             query.processAllAvailable()
@@ -153,26 +114,16 @@ def test_whale_detector_reads_the_local_kinesis_emulator_end_to_end(
     assert sorted((w.symbol, w.threshold_multiple) for w in whales) == [("BTC-USDT", 3.0), ("ETH-USDT", 1.2)]
 
 
-def test_whale_detector_puts_alerts_and_writes_its_history_in_two_queries(
-    spark: SparkSession, dynamodb_endpoint: str, tmp_path: Path
-) -> None:
-    dynamo = _dynamo(dynamodb_endpoint)
-    table = _alerts_table(dynamo)
+def test_whale_detector_puts_alerts_and_writes_its_history_in_two_queries(spark: SparkSession, job_env: JobEnv) -> None:
+    dynamo, table = job_env.dynamodb, job_env.alerts_table
     config = replay_config(
         "whale-detector",
         ["trigger=1 second", "history_trigger=3 seconds"],
-        base=JobConfig(
-            job="whale-detector",
-            checkpoint_root=str(tmp_path / "checkpoints"),
-            raw_root=str(tmp_path / "raw"),
-            alerts_table=table,
-        ),
+        base=job_env.config("whale-detector", trigger="5 seconds"),
     )
     assert config.history_trigger == "3 seconds"
-    source = tmp_path / "in"
-    source.mkdir()
-    (source / "1.jsonl").write_text(_trade(58, 300_000.0) + "\n")
-    queries = JobRunner(spark, config, dynamodb=dynamo).start(file_source(spark, str(source)))
+    (job_env.source / "1.jsonl").write_text(_trade(58, 300_000.0) + "\n")
+    queries = job_env.start(config)
     try:
         assert [q.name for q in queries] == ["whale_detector_whales", "whale_detector_history"]
         alerts, history = queries
@@ -186,7 +137,7 @@ def test_whale_detector_puts_alerts_and_writes_its_history_in_two_queries(
             q.stop()
     assert spark.table(config.table("whale_trades")).where("trade_id = '58'").count() == 1
     assert spark.table(config.table("alerts")).where("alert_id = 'whale:binance:BTC-USDT:58'").count() == 1
-    assert sorted(p.name for p in (tmp_path / "checkpoints" / "whale-detector").iterdir()) == ["history", "whales"]
+    assert sorted(p.name for p in (job_env.checkpoints / "whale-detector").iterdir()) == ["history", "whales"]
 
 
 class _NoDynamoDB:
@@ -197,11 +148,9 @@ class _NoDynamoDB:
 
 
 def test_warm_up_runs_the_whale_write_path_in_scratch_tables_and_leaves_nothing(
-    spark: SparkSession, tmp_path: Path
+    spark: SparkSession, job_env: JobEnv
 ) -> None:
-    config = JobConfig(
-        job="whale-detector", checkpoint_root=str(tmp_path / "checkpoints"), raw_root=str(tmp_path / "raw")
-    )
+    config = job_env.config("whale-detector")
     runner = JobRunner(spark, config, dynamodb=_NoDynamoDB())
     before = {name: spark.table(config.table(name)).count() for name in ("whale_trades", "alerts")}
 
@@ -217,9 +166,9 @@ def test_warm_up_runs_the_whale_write_path_in_scratch_tables_and_leaves_nothing(
     namespaces = [row[0] for row in spark.sql(f"SHOW NAMESPACES IN {config.table_prefix.split('.')[0]}").collect()]
     assert f"{config.table_prefix.split('.')[1]}_warmup" not in namespaces
     assert config.table_prefix.split(".")[1] in namespaces
-    assert not (tmp_path / "checkpoints").exists()  # no stream ran
+    assert not job_env.checkpoints.exists()  # no stream ran
 
 
-def test_warm_up_is_for_the_whale_detector_only(spark: SparkSession, tmp_path: Path) -> None:
-    config = JobConfig(job="spread-calculator", checkpoint_root=str(tmp_path / "c"), raw_root=str(tmp_path / "r"))
-    assert JobRunner(spark, config, dynamodb=_NoDynamoDB()).warm_up() is None
+def test_warm_up_is_for_the_whale_detector_only(spark: SparkSession, job_env: JobEnv) -> None:
+    for job in ("raw-archiver", "volume-anomaly", "spread-calculator"):
+        assert JobRunner(spark, job_env.config(job), dynamodb=_NoDynamoDB()).warm_up() is None

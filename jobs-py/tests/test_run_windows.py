@@ -28,13 +28,10 @@ from pyspark.sql.types import StructType
 from pyspark.testing import assertDataFrameEqual
 
 from coattail_jobs.config import JobConfig
-from coattail_jobs.run import JobRunner
 from coattail_jobs.schemas import ANOMALY_ALERT, SPREAD_RECORD, UNIFIED_TRADE, VOLUME_AGGREGATE
-from coattail_jobs.sources import file_source
 
+from .conftest import JobEnv
 from .streams import drop_json_file
-from .test_run import _dynamo
-from .test_writers import _alerts_table
 
 UnifiedTradeRow = tuple[int, str, str, str, str, float, float, float, str, str, str]
 
@@ -55,10 +52,6 @@ def _drop(folder: Path, name: str, trades: Sequence[UnifiedTradeRow]) -> None:
     drop_json_file(folder, name, UNIFIED_TRADE, trades)
 
 
-def _start(spark: SparkSession, config: JobConfig, source: Path, dynamo: Any) -> list[StreamingQuery]:
-    return JobRunner(spark, config, dynamodb=dynamo).start(file_source(spark, str(source)))
-
-
 def _drain(queries: Sequence[StreamingQuery]) -> None:
     """Run every query until it has nothing left to do, in start order.
 
@@ -70,9 +63,9 @@ def _drain(queries: Sequence[StreamingQuery]) -> None:
         query.processAllAvailable()
 
 
-def _run_to_completion(spark: SparkSession, config: JobConfig, source: Path, dynamo: Any) -> list[list[int]]:
+def _run_to_completion(env: JobEnv, config: JobConfig) -> list[list[int]]:
     """Start the job, run it until idle and stop it; the input rows of each query's micro-batches with data."""
-    queries = _start(spark, config, source, dynamo)
+    queries = env.start(config)
     try:
         _drain(queries)
         return [[p["numInputRows"] for p in q.recentProgress if p["numInputRows"] > 0] for q in queries]
@@ -112,24 +105,15 @@ ALERT_COLUMNS = (
 
 
 def test_spread_calculator_writes_every_window_on_both_exchanges_and_alerts_above_the_threshold(
-    spark: SparkSession, dynamodb_endpoint: str, tmp_path: Path
+    spark: SparkSession, job_env: JobEnv
 ) -> None:
     day = datetime(2030, 1, 2, tzinfo=UTC)
 
     def at(seconds: int) -> datetime:
         return day + timedelta(seconds=seconds)
 
-    dynamo = _dynamo(dynamodb_endpoint)
-    table = _alerts_table(dynamo)
-    config = JobConfig(
-        job="spread-calculator",
-        checkpoint_root=str(tmp_path / "ck"),
-        raw_root=str(tmp_path / "raw"),
-        alerts_table=table,
-        trigger="1 second",
-    )
-    source = tmp_path / "in"
-    source.mkdir()
+    dynamo, table, source = job_env.dynamodb, job_env.alerts_table, job_env.source
+    config = job_env.config("spread-calculator")
     _drop(
         source,
         "1.jsonl",
@@ -150,7 +134,7 @@ def test_spread_calculator_writes_every_window_on_both_exchanges_and_alerts_abov
         ],
     )
 
-    _run_to_completion(spark, config, source, dynamo)
+    _run_to_completion(job_env, config)
 
     expected_spreads = [
         (at(0), at(30), "BTC-USDT", "binance", "coinbase", 60_600.0, 60_000.0, 600 / 60_300 * 100, 2, 1, True, 0.5),
@@ -190,7 +174,7 @@ def test_spread_calculator_writes_every_window_on_both_exchanges_and_alerts_abov
 
 
 def test_volume_anomaly_chains_its_queries_through_iceberg_and_restarts_without_duplicates(
-    spark: SparkSession, dynamodb_endpoint: str, tmp_path: Path
+    spark: SparkSession, job_env: JobEnv
 ) -> None:
     day = datetime(2030, 1, 4, tzinfo=UTC)
     started = datetime.now(UTC)
@@ -198,18 +182,11 @@ def test_volume_anomaly_chains_its_queries_through_iceberg_and_restarts_without_
     def at(minutes: int, seconds: int = 0) -> datetime:
         return day + timedelta(minutes=minutes, seconds=seconds)
 
-    dynamo = _dynamo(dynamodb_endpoint)
-    table = _alerts_table(dynamo)
-    config = JobConfig(
-        job="volume-anomaly",
-        checkpoint_root=str(tmp_path / "ck"),
-        raw_root=str(tmp_path / "raw"),
-        alerts_table=table,
-        trigger="1 second",
+    dynamo, table, source = job_env.dynamodb, job_env.alerts_table, job_env.source
+    config = job_env.config(
+        "volume-anomaly",
         anomaly_min_periods=3,  # three baseline windows instead of ten keep the test small
     )
-    source = tmp_path / "in"
-    source.mkdir()
     closer = _trade("binance", "ETH-USDT", "6", 4_000.0, 0.25, at(6))
     _drop(
         source,
@@ -228,7 +205,7 @@ def test_volume_anomaly_chains_its_queries_through_iceberg_and_restarts_without_
     )
 
     # The aggregates query reads the 6 trades; the anomalies query reads the 4 closed windows, from the table.
-    assert _run_to_completion(spark, config, source, dynamo) == [[6], [4]]
+    assert _run_to_completion(job_env, config) == [[6], [4]]
 
     # Restart both queries from their checkpoints: the 00:06 trade again (a replay, still within the watermark,
     # so only the deduplication keeps it from counting twice), 8,000 more in 00:06's window, and 00:09, which
@@ -243,7 +220,7 @@ def test_volume_anomaly_chains_its_queries_through_iceberg_and_restarts_without_
         ],
     )
     # Each query resumes from its checkpoint: the anomalies query reads only the one new window.
-    assert _run_to_completion(spark, config, source, dynamo) == [[3], [1]]
+    assert _run_to_completion(job_env, config) == [[3], [1]]
 
     # Each window once; 00:06 holds the original 1,000 and the new 8,000 (10,000 and 3 trades had the replay counted).
     expected_windows = [
@@ -323,24 +300,15 @@ def test_volume_anomaly_chains_its_queries_through_iceberg_and_restarts_without_
 
 
 def test_a_late_trade_within_the_watermark_counts_and_one_beyond_it_is_dropped(
-    spark: SparkSession, dynamodb_endpoint: str, tmp_path: Path
+    spark: SparkSession, job_env: JobEnv
 ) -> None:
     day = datetime(2030, 1, 3, tzinfo=UTC)
 
     def at(seconds: int) -> datetime:
         return day + timedelta(seconds=seconds)
 
-    dynamo = _dynamo(dynamodb_endpoint)
-    table = _alerts_table(dynamo)
-    config = JobConfig(
-        job="spread-calculator",
-        checkpoint_root=str(tmp_path / "ck"),
-        raw_root=str(tmp_path / "raw"),
-        alerts_table=table,
-        trigger="1 second",
-    )
-    source = tmp_path / "in"
-    source.mkdir()
+    dynamo, table, source = job_env.dynamodb, job_env.alerts_table, job_env.source
+    config = job_env.config("spread-calculator")
     # One file per micro-batch: each is dropped only after the previous one is processed, and every batch
     # filters late trades with the watermark the batches before it set. The window under test is
     # [00:01:00, 00:01:30).
@@ -360,7 +328,7 @@ def test_a_late_trade_within_the_watermark_counts_and_one_beyond_it_is_dropped(
         # 00:03:40 moves the watermark to 00:01:40, past the window's end.
         [_trade("binance", "BTC-USDT", "3", 60_000.0, 1.0, at(220))],
     ]
-    (query,) = _start(spark, config, source, dynamo)
+    (query,) = job_env.start(config)
     try:
         for number, batch in enumerate(batches, start=1):
             _drop(source, f"{number}.jsonl", batch)

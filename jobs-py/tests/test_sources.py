@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 from pyspark.sql import SparkSession
 
 from coattail_jobs.config import JobConfig
@@ -17,24 +16,14 @@ from coattail_jobs.sources import file_source, kinesis_source
 from .kpl import aggregate
 
 
-def _client(endpoint: str) -> Any:
-    return boto3.client(
-        "kinesis",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 def _trade(i: int, symbol: str = "BTC-USDT") -> bytes:
     return json.dumps({"event_id": f"binance:{symbol}:{i}", "symbol": symbol, "trade_id": str(i)}).encode()
 
 
 def test_reads_every_record_once_and_unpacks_kpl_aggregates(
-    spark: SparkSession, kinesis_endpoint: str, tmp_path: Path
+    spark: SparkSession, kinesis: Any, kinesis_endpoint: str, tmp_path: Path
 ) -> None:
-    client = _client(kinesis_endpoint)
+    client = kinesis
     stream = f"trades-{uuid.uuid4().hex[:8]}"
     client.create_stream(StreamName=stream, ShardCount=2)
     while client.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamStatus"] != "ACTIVE":

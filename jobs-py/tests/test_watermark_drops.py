@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,11 +18,9 @@ from coattail_jobs.config import JobConfig
 from coattail_jobs.metrics import CloudWatchMetrics
 from coattail_jobs.run import JobRunner
 from coattail_jobs.schemas import UNIFIED_TRADE
-from coattail_jobs.sources import file_source
 
+from .conftest import JobEnv
 from .streams import drop_json_file
-from .test_run import _dynamo
-from .test_writers import _alerts_table
 
 DAY = datetime(2030, 1, 5, tzinfo=UTC)
 QUERY = "spread_calculator_spreads"
@@ -52,21 +49,14 @@ def _published(rows: float) -> dict[str, Any]:
 
 
 def test_rows_behind_the_watermark_are_logged_and_published_per_micro_batch(
-    spark: SparkSession,
-    dynamodb_endpoint: str,
+    job_env: JobEnv,
     cloudwatch: tuple[CloudWatchClient, Stubber],
-    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client, stub = cloudwatch
-    dynamo = _dynamo(dynamodb_endpoint)
-    config = JobConfig(
-        job="spread-calculator",
-        checkpoint_root=str(tmp_path / "ck"),
-        raw_root=str(tmp_path / "raw"),
-        alerts_table=_alerts_table(dynamo),  # every price is the same: no spread, so no alert
-        trigger="1 second",
-    )  # the 2-minute watermark: 120 s behind the newest trade time seen
+    # Every price is the same: no spread, so no alert. The 2-minute watermark: 120 s behind the newest trade
+    # time seen.
+    config = job_env.config("spread-calculator")
     # One file per micro-batch; each batch judges lateness by the watermark the batches before it set.
     batches = [
         # The newest trade, 200 s: the watermark becomes 80 s.
@@ -82,10 +72,9 @@ def test_rows_behind_the_watermark_are_logged_and_published_per_micro_batch(
     stub.add_client_error("put_metric_data", "InternalFailure", "CloudWatch is having a bad day")
     stub.add_response("put_metric_data", {}, _published(1.0 + 2.0))  # the refused row, then this batch's two
 
-    source = tmp_path / "in"
-    source.mkdir()
-    runner = JobRunner(spark, config, dynamodb=dynamo, metrics_sink=CloudWatchMetrics(client, max_attempts=1))
-    (query,) = runner.start(file_source(spark, str(source)))
+    source = job_env.source
+    runner = job_env.runner(config, metrics_sink=CloudWatchMetrics(client, max_attempts=1))
+    (query,) = runner.start(job_env.stream())
     reported = []
     try:
         with caplog.at_level(logging.WARNING, logger="coattail_jobs.watermark"):

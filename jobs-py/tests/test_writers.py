@@ -16,45 +16,8 @@ from coattail_jobs.schemas import TABLES_BY_NAME, WHALE_ALERT
 from coattail_jobs.writers import AlertWriteError, ensure_tables, merge_into_iceberg, put_alerts
 
 
-def _dynamo(endpoint: str) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
-def _alerts_table(client: Any) -> str:
-    # The same design as `coattail local up` creates (src/local/resources.ts).
-    name = f"alerts-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "alert_id", "AttributeType": "S"},
-            {"AttributeName": "alert_type", "AttributeType": "S"},
-            {"AttributeName": "alert_time", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "alert_id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_type_time",
-                "KeySchema": [
-                    {"AttributeName": "alert_type", "KeyType": "HASH"},
-                    {"AttributeName": "alert_time", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    return name
-
-
-def test_alerts_are_written_once_however_often_a_batch_is_replayed(dynamodb_endpoint: str) -> None:
-    client = _dynamo(dynamodb_endpoint)
-    table = _alerts_table(client)
+def test_alerts_are_written_once_however_often_a_batch_is_replayed(dynamodb: Any, alerts_table: str) -> None:
+    client, table = dynamodb, alerts_table
     items = [
         {
             "alert_id": f"whale:binance:BTC-USDT:{i}",

@@ -39,9 +39,9 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..config import ConfigError, JobConfig
+from ..config import ANOMALY_MIN_PERIODS, ANOMALY_THRESHOLD, ConfigError, JobConfig, apply_settings
+from ..jobs import volume_anomaly
 from ..jobs.volume_anomaly import detect_anomalies_batch, volume_aggregates
-from ..replay import VOLUME_ANOMALY, replay_config
 from ..schemas import TABLES_BY_NAME, TRADE
 from ..writers import ensure_tables, merge_into_iceberg
 from .common import EPOCH, ISO_INSTANT, batch_session, check_s3, epoch_micros, iso_millis, parse_instant, write_text
@@ -49,10 +49,12 @@ from .common import EPOCH, ISO_INSTANT, batch_session, check_s3, epoch_micros, i
 log = logging.getLogger(__name__)
 
 JOB = "reprocess-anomalies"
+HELP = "re-run anomaly detection over raw_trades as of a snapshot or time; compare with anomalies"
 SNAPSHOT_ID = re.compile(r"^\d{1,19}$")
 _MAX_SNAPSHOT_ID = 2**63 - 1
-SETTINGS = ("threshold", "anomaly_threshold", "min_periods", "anomaly_min_periods")
+SETTINGS = (ANOMALY_THRESHOLD, ANOMALY_MIN_PERIODS)
 """What ``--set`` may change here: the detector's settings (watermark and trigger mean nothing in a batch)."""
+_SETTING_NAMES = tuple(name for setting in SETTINGS for name in setting.names)
 _AS_OF_EXAMPLE = "write it like 2024-05-01T12:00:00Z or a snapshot id like 5301479425378617361"
 
 
@@ -283,7 +285,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     env = os.environ.get
     p = subparsers.add_parser(
         JOB,
-        help="re-run anomaly detection over raw_trades as of a snapshot or time; compare with anomalies",
+        help=HELP,
         description=(__doc__ or "").split("\n\n", 1)[0],
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -305,15 +307,16 @@ def default_report(as_of: AsOf) -> str:
 def check_settings(assignments: Iterable[str]) -> list[str]:
     for assignment in assignments:
         name = assignment.partition("=")[0].strip()
-        if name not in SETTINGS:
-            raise ConfigError(f"--set {assignment!r}: {JOB} takes {', '.join(SETTINGS)}")
+        if name not in _SETTING_NAMES:
+            raise ConfigError(f"--set {assignment!r}: {JOB} takes {', '.join(_SETTING_NAMES)}")
     return list(assignments)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
     as_of = parse_as_of(args.as_of.strip())
-    base = JobConfig(job=VOLUME_ANOMALY, mode=args.mode, warehouse=args.warehouse)
-    config = replay_config(VOLUME_ANOMALY, check_settings(args.set), base=base)
+    # The live job's own settings and defaults: the same detector, as of a snapshot.
+    base = JobConfig(job=volume_anomaly.JOB, mode=args.mode, warehouse=args.warehouse)
+    config = apply_settings(base, SETTINGS, check_settings(args.set))
     report_to = args.report if args.report is not None else (default_report(as_of) if args.mode == "local" else None)
     check_s3(args.mode, "--report", report_to)
     spark, owned = batch_session(config, f"coattail-{JOB}")

@@ -38,6 +38,7 @@ from ..writers import iceberg_create_sql
 from .common import batch_session, filesystem, iso_millis
 
 JOB = "schema-evolution-demo"
+HELP = "add a column to an Iceberg table of its own and show that no data file is rewritten"
 DEMO_TABLE = "schema_evolution_demo"
 NEW_COLUMN = "ingest_source"
 NEW_COLUMN_TYPE = "string"
@@ -251,7 +252,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     env = os.environ.get
     p = subparsers.add_parser(
         JOB,
-        help="add a column to an Iceberg table of its own and show that no data file is rewritten",
+        help=HELP,
         description=(__doc__ or "").split("\n\n", 1)[0],
         epilog=(
             "examples:\n  python -m coattail_jobs schema-evolution-demo\n"

@@ -1,1 +1,2 @@
-"""The jobs' pure transforms: each a ``DataFrame -> DataFrame`` function (or a factory returning one)."""
+"""The jobs: each job's pure transforms (a ``DataFrame -> DataFrame`` function, or a factory returning one), one
+module per job, and the catalogue of every job (``catalog.py``)."""

@@ -21,6 +21,7 @@ from ..config import JobConfig
 from ..schemas import SPREAD_RECORD
 from .common import unique_trades
 
+JOB = "spread-calculator"
 WINDOW = "30 seconds"
 
 

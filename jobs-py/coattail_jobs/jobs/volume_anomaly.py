@@ -52,6 +52,7 @@ from ..config import JobConfig
 from ..schemas import ANOMALY_ALERT, VOLUME_AGGREGATE
 from .common import unique_trades
 
+JOB = "volume-anomaly"
 WINDOW = "60 seconds"
 BASELINE_MICROS = 3_600 * 1_000_000
 """How far back a baseline reaches: windows starting in [start - BASELINE_MICROS, start) count."""

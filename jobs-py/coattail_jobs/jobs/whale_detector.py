@@ -29,6 +29,8 @@ from pyspark.sql import functions as F
 from ..config import JobConfig
 from ..schemas import WHALE_ALERT
 
+JOB = "whale-detector"
+
 
 def whale_trades(config: JobConfig, detected_at: datetime | None = None) -> Callable[[DataFrame], DataFrame]:
     """Build the transform: schemas.TRADE rows -> schemas.WHALE_ALERT rows.
