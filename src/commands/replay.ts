@@ -2,7 +2,7 @@
  * `coattail replay <job> --input trades.jsonl --out DIR [--set name=value ...] [--json]`: backtesting.
  *
  * The replay itself is the PySpark package's (`python -m coattail_jobs replay`, jobs-py/coattail_jobs/
- * replay.py): it runs the job's streaming logic over the recording and writes one NDJSON file per output.
+ * replay/): it runs the job's streaming logic over the recording and writes one NDJSON file per output.
  * This handler checks what it can without Python (the job, the paths, the shape of each --set), finds the
  * jobs' Python environment, runs it with an argument array (never a shell string), lets its stderr and
  * stdout through as they come, and returns its exit status. Setting names and values are checked by the

@@ -13,12 +13,10 @@ import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient } from '
 import path from 'node:path';
 import { sleep } from '../core/backoff.js';
 import { currentSnapshotId, readQueries, type QueryState, type ShardPosition } from './progress.js';
+import { ICEBERG_SOURCES } from '../spark/jobs.js';
 
 /** The namespace of the jobs' tables in the local catalog (jobs-py/coattail_jobs/config.py DATABASE). */
 const DATABASE = 'crypto_pulse';
-
-/** Queries that read an Iceberg table as a stream (jobs-py/coattail_jobs/run.py): query → table. */
-export const ICEBERG_SOURCES: Readonly<Record<string, string>> = { 'volume-anomaly/anomalies': 'volume_aggregates' };
 
 export interface DrainSettings {
   checkpointRoot: string;

@@ -13,6 +13,8 @@ const JobSchema = z.looseObject({
   kind: z.enum(['streaming', 'batch']),
   /** A streaming job's Kinesis queries, as its checkpoint folders are named: `<checkpoint root>/<job>/<query>`. */
   queries: z.array(z.string()),
+  /** Queries that read a table of the job's as a stream instead of Kinesis: query → table. */
+  iceberg_queries: z.record(z.string(), z.string()),
   tables: z.array(z.string()),
   /** Whether `coattail replay` runs it over a recording. */
   replay: z.boolean(),
@@ -39,6 +41,11 @@ export function jobSpec(job: JobName): JobSpec {
   if (!spec) throw new Error(`${job} is not in the catalogue of jobs`);
   return spec;
 }
+
+/** Every query that reads an Iceberg table as a stream, as `<job>/<query>` → the table. */
+export const ICEBERG_SOURCES: Readonly<Record<string, string>> = Object.fromEntries(
+  CATALOG.flatMap((j) => Object.entries(j.iceberg_queries).map(([query, table]) => [`${j.name}/${query}`, table])),
+);
 
 /** The names `--set` takes for a job: each setting's key and its aliases. */
 export function settingNames(job: JobName): string[] {

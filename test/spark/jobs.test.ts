@@ -7,6 +7,7 @@ import { TABLES } from '../../src/demo/spark.js';
 import {
   BATCH_JOBS,
   CATALOG,
+  ICEBERG_SOURCES,
   checkJob,
   JOBS,
   jobMode,
@@ -50,6 +51,10 @@ describe('the catalogue of jobs', () => {
     const replay = command('replay').registeredArguments[0]!.description;
     for (const job of JOBS) expect(submit).toContain(job);
     for (const job of REPLAY_JOBS) expect(replay).toContain(job);
+  });
+
+  it("knows which query reads a table of its job's instead of Kinesis", () => {
+    expect(ICEBERG_SOURCES).toEqual({ 'volume-anomaly/anomalies': 'volume_aggregates' });
   });
 
   it('takes the settings and their aliases from the catalogue', () => {
