@@ -158,9 +158,9 @@ describe('connection engine', () => {
       new FeedConnection(
         binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }),
         { onTrade: (t) => got.push(Number(t.trade_id)) },
-        // The overlap as deployed (2 s): the old connection's 6 and 7 come 30 ms after the switch, and a
-        // busy machine can delay them past FAST's 100 ms, which would test the machine, not the engine.
-        { ...FAST, overlapMs: 2_000, logger },
+        // The overlap and the gap settle time as deployed (2 s each): the old connection's 6 and 7 come 30 ms
+        // after the switch, and a busy machine can delay them past FAST's 50-100 ms, which would test the machine.
+        { ...FAST, overlapMs: 2_000, gapSettleMs: 2_000, logger },
       ),
     );
     engine.start();
