@@ -145,9 +145,9 @@ describe('connection engine', () => {
     });
     const got: number[] = [];
     const { logger, records } = captureLogger();
-    // The overlap as deployed (2 s): the old connection's 6 and 7 come 30 ms after the switch, and a busy
-    // machine can delay them past FAST's 100 ms, which would test the machine, not the engine.
-    const engine = track(new FeedConnection(binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }), { onTrade: (t) => got.push(Number(t.trade_id)) }, { ...FAST, overlapMs: 2_000, logger }));
+    // The overlap and the gap settle time as deployed (2 s each): the old connection's 6 and 7 come 30 ms after
+    // the switch, and a busy machine can delay them past FAST's 50-100 ms, which would test the machine.
+    const engine = track(new FeedConnection(binanceFeed({ baseUrl: srv.url, symbols: ['BTC-USDT'] }), { onTrade: (t) => got.push(Number(t.trade_id)) }, { ...FAST, overlapMs: 2_000, gapSettleMs: 2_000, logger }));
     engine.start();
     await waitFor(() => got.length >= 12, 5_000, 'twelve trades');
     await new Promise((r) => setTimeout(r, 200)); // past the settle time
