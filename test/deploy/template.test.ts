@@ -125,8 +125,8 @@ describe('the bucket', () => {
   const rules = ((bucket.LifecycleConfiguration as JsonObject).Rules as JsonObject[]).filter((r) => typeof r.Prefix === 'string');
 
   it('expires run logs, dead letters and Athena results under the prefixes the code writes them to', () => {
-    // quality.py's dlq_dir: {raw_root}/dlq/{reason}/dt={day}.
-    expect(readRepo('jobs-py', 'coattail_jobs', 'quality.py')).toContain('return f"{raw_root.rstrip(\'/\')}/dlq/{reason}/dt={day}"');
+    // dead_letters.py's dlq_dir: {raw_root}/dlq/{reason}/dt={day}.
+    expect(readRepo('jobs-py', 'coattail_jobs', 'dead_letters.py')).toContain('return f"{raw_root.rstrip(\'/\')}/dlq/{reason}/dt={day}"');
     expect(rules.map((r) => r.Prefix).sort()).toEqual(
       [keyOf(layout.logUri), keyOf(layout.athenaOutput), `${keyOf(layout.rawRoot)}/dlq/`].sort(),
     );
