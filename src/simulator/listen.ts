@@ -4,12 +4,12 @@ import { CoattailError } from '../core/errors.js';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-/** An HTTP server that only upgrades to WebSocket; plain requests get 426 with a hint. */
+/**
+ * An HTTP server for WebSocket upgrades; plain requests are for the caller to answer (the simulator's
+ * REST side, src/simulator/rest/), added with `server.on('request', ...)`.
+ */
 export async function listenForUpgrades(host: string, port: number, onUpgrade: UpgradeHandler): Promise<http.Server> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' });
-    res.end('coattail simulator: connect with WebSocket to /stream?streams=btcusdt@trade (Binance) or /coinbase (Coinbase)\n');
-  });
+  const server = http.createServer();
   server.on('upgrade', onUpgrade);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
@@ -45,4 +45,9 @@ export async function closeServer(server: http.Server): Promise<void> {
 export function wsUrl(host: string, port: number, path = ''): string {
   const h = host.includes(':') ? `[${host}]` : host;
   return `ws://${h}:${port}${path}`;
+}
+
+export function httpUrl(host: string, port: number, path = ''): string {
+  const h = host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}${path}`;
 }

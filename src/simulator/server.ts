@@ -9,12 +9,14 @@ import { createMicroClock } from './clock.js';
 import { BinanceFeed } from './feeds/binance-feed.js';
 import { CoinbaseFeed } from './feeds/coinbase-feed.js';
 import type { DeliveryCounters, PeerContext } from './feeds/peer.js';
-import { closeServer, listenForUpgrades, refuseUpgrade, wsUrl } from './listen.js';
+import { closeServer, httpUrl, listenForUpgrades, refuseUpgrade, wsUrl } from './listen.js';
 import { canonicalText } from './market/amounts.js';
 import { Market, type MarketTrade, type TimelineItem } from './market/generator.js';
 import { createPrng, deriveSeed } from './prng.js';
 import { parseBinanceRoute } from './protocols/binance.js';
 import { openRecorder } from './recorder.js';
+import { PrintHistory } from './rest/history.js';
+import { answerRest, restRoutes } from './rest/index.js';
 import type { Scenario, ScenarioEvent } from './scenario.js';
 import type { Print, PrintedTrade } from './types.js';
 
@@ -67,6 +69,10 @@ export interface SimulatorHandle {
   binanceUrl: string;
   /** ws://host:port/coinbase */
   coinbaseUrl: string;
+  /** http://host:port — Binance's REST endpoints (`/api/v3/historicalTrades`) from the simulator's history. */
+  binanceRestUrl: string;
+  /** http://host:port/coinbase — Coinbase's REST endpoints (`/products/{id}/trades`). */
+  coinbaseRestUrl: string;
   seed: number;
   rate: number;
   /** One trade per (exchange, symbol) printed before the session: what Coinbase's last_match reports first. */
@@ -145,6 +151,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
   const initial = market.initialTrades.map((t, i) => toPrint(t, before + i));
   const recorder = opts.recordFile ? await openRecorder(opts.recordFile, logger) : undefined;
   for (const p of initial) recorder?.write(p.trade);
+  // What the REST endpoints answer from: every print, the initial ones first (bounded per symbol).
+  const history = new PrintHistory();
+  for (const p of initial) history.add(p);
 
   const tradeListeners: Array<(t: PrintedTrade) => void> = [];
   const eventListeners: Array<(e: SimulatorEvent) => void> = [];
@@ -181,6 +190,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
     const print = toPrint(source, clock());
     printedBy[source.exchange] += 1;
     recorder?.write(print.trade);
+    history.add(print);
     // Listeners first: the ground truth knows a trade before any client can.
     for (const cb of tradeListeners) cb(print.trade);
     feeds[source.exchange].broadcast(print);
@@ -261,6 +271,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
       binance.accept(ws, route);
     });
   });
+  // Plain HTTP requests are the REST side (src/simulator/rest/): trade history, answered from `history`.
+  const routes = restRoutes({ history, symbols, binance: has('binance'), coinbase: has('coinbase') });
+  server.on('request', (req, res) => answerRest(routes, req, res));
   const port = (server.address() as AddressInfo).port;
 
   if (!scenario.waitForClients) startGeneration('scenario does not wait for clients');
@@ -272,6 +285,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
     host,
     binanceUrl: wsUrl(host, port),
     coinbaseUrl: wsUrl(host, port, '/coinbase'),
+    binanceRestUrl: httpUrl(host, port),
+    coinbaseRestUrl: httpUrl(host, port, '/coinbase'),
     seed,
     rate,
     initialTrades: initial.map((p) => p.trade),

@@ -33,3 +33,13 @@ export function fixedText(v: Scaled, decimals: number): string {
 export function toNumber(v: Scaled): number {
   return v.units / 10 ** v.decimals;
 }
+
+/** The exact product a × b in its shortest text (Binance's `quoteQty`). */
+export function exactProductText(a: Scaled, b: Scaled): string {
+  const units = BigInt(a.units) * BigInt(b.units);
+  const decimals = a.decimals + b.decimals;
+  const digits = units.toString().padStart(decimals + 1, '0');
+  const int = decimals > 0 ? digits.slice(0, -decimals) : digits;
+  const frac = (decimals > 0 ? digits.slice(-decimals) : '').replace(/0+$/, '');
+  return frac ? `${int}.${frac}` : int;
+}

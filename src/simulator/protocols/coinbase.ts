@@ -106,6 +106,18 @@ export function matchMessage(print: Print): Record<string, unknown> {
   };
 }
 
+/** A row of `GET /products/{id}/trades`: the same trade as the `match`, field order as Coinbase's. */
+export function tradeRow(print: Print): Record<string, unknown> {
+  const { trade, source } = print;
+  return {
+    time: trade.timeIso,
+    trade_id: trade.tradeId,
+    price: fixedText(source.price, source.price.decimals),
+    size: fixedText(source.size, SIZE_DECIMALS),
+    side: makerSide(print),
+  };
+}
+
 /** The product's most recent trade, sent once right after subscribing (field order as Coinbase's). */
 export function lastMatchMessage(print: Print): Record<string, unknown> {
   const { trade, source } = print;
