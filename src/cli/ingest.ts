@@ -1,6 +1,6 @@
 /** `coattail ingest`: what it accepts. */
 import { Command, Option } from 'commander';
-import { DEFAULT_SYMBOLS, examples, exchangeUrlOption, stateDirOption, type Action } from './options.js';
+import { DEFAULT_SYMBOLS, examples, exchangeRestUrlOption, exchangeUrlOption, stateDirOption, type Action } from './options.js';
 
 export function ingestCommand(parent: Command, action: Action): Command {
   return parent
@@ -16,6 +16,13 @@ export function ingestCommand(parent: Command, action: Action): Command {
     .addOption(new Option('--sink <sink>', 'where trades go').choices(['kinesis', 'stdout']).env('COATTAIL_SINK').default('kinesis'))
     .addOption(exchangeUrlOption('binance'))
     .addOption(exchangeUrlOption('coinbase'))
+    .addOption(exchangeRestUrlOption('binance'))
+    .addOption(exchangeRestUrlOption('coinbase'))
+    .addOption(
+      new Option('--no-backfill', 'do not fetch the trades of confirmed gaps over REST: only count them (set: off)').env(
+        'COATTAIL_NO_BACKFILL',
+      ),
+    )
     .addOption(
       new Option('--binance-time-unit <unit>', 'ask Binance for ms or us timestamps')
         .choices(['ms', 'us'])
@@ -63,6 +70,8 @@ export function ingestCommand(parent: Command, action: Action): Command {
         'coattail ingest --sink stdout --symbols BTC-USDT --max-trades 100 > trades.jsonl',
         'COATTAIL_KINESIS_ENDPOINT=http://127.0.0.1:4568 coattail ingest --duration 60',
         'coattail ingest --binance-url ws://127.0.0.1:9443 --coinbase-url ws://127.0.0.1:9443/coinbase --sink stdout',
+        'coattail ingest --sink stdout --binance-rest-url http://127.0.0.1:9443 --coinbase-rest-url http://127.0.0.1:9443/coinbase',
+        'coattail ingest --no-backfill --duration 15m',
       ]),
     )
     .action(action);

@@ -31,6 +31,14 @@ export function exchangeUrlOption(exchange: Exchange): Option {
     .default(e.wsUrl);
 }
 
+/** `--<exchange>-rest-url`: the exchange's REST URL (gap backfill), by default its public one (src/exchanges/registry.ts). */
+export function exchangeRestUrlOption(exchange: Exchange): Option {
+  const e = EXCHANGE_REGISTRY[exchange];
+  return new Option(`--${exchange}-rest-url <url>`, `${e.displayName} REST URL (trade history for gap backfill)`)
+    .env(`COATTAIL_${exchange.toUpperCase()}_REST_URL`)
+    .default(e.restUrl);
+}
+
 /** What every AWS-facing command takes: the region, the settings file, and (unless `json` is false) `--json`. */
 export function awsCommon(cmd: Command, json = true): Command {
   cmd

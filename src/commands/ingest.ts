@@ -25,6 +25,10 @@ export interface IngestOptions {
   sink: 'kinesis' | 'stdout';
   binanceUrl: string;
   coinbaseUrl: string;
+  /** REST URLs where confirmed gaps are fetched (`--no-backfill`: backfill false). */
+  binanceRestUrl: string;
+  coinbaseRestUrl: string;
+  backfill: boolean;
   binanceTimeUnit: 'ms' | 'us';
   maxTrades?: string;
   duration?: string;
@@ -81,7 +85,32 @@ function feedsOf(opts: IngestOptions): FeedSpec[] {
     symbols: parseSymbols(opts.symbols, exchanges),
     urls: { binance: checkWsUrl('--binance-url', opts.binanceUrl), coinbase: checkWsUrl('--coinbase-url', opts.coinbaseUrl) },
     binanceTimeUnit: opts.binanceTimeUnit,
+    ...(opts.backfill
+      ? {
+          restUrls: {
+            binance: checkHttpUrl('--binance-rest-url', opts.binanceRestUrl),
+            coinbase: checkHttpUrl('--coinbase-rest-url', opts.coinbaseRestUrl),
+          },
+        }
+      : {}),
   });
+}
+
+function checkHttpUrl(flag: string, text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw usageError(
+      `${flag} must be an http:// or https:// URL`,
+      `got '${text}'`,
+      `pass e.g. ${flag} http://127.0.0.1:9443, or --no-backfill`,
+    );
+  }
+  return text;
 }
 
 function checkWsUrl(flag: string, text: string): string {
@@ -201,10 +230,10 @@ function printSummary(summary: IngestSummary, undeliveredFiles: string[], opts: 
   const lines = [
     `ingest summary (${summary.stop_reason}, ${summary.duration_s}s)`,
     `  received ${summary.received}  sent ${summary.sent}  retried ${summary.retried}  failed ${summary.failed} (saved ${summary.saved}, lost ${summary.lost})`,
-    `  gaps ${summary.gaps} (${summary.missing_trades} trades missing)  duplicates dropped ${summary.duplicates}  sequence restarts ${summary.sequence_restarts}  malformed frames ${summary.malformed_frames}  unexpected frames ${summary.unexpected_frames}  reconnects ${summary.reconnects}`,
+    `  gaps ${summary.gaps} (${summary.backfilled} trades backfilled, ${summary.missing_trades} missing)  duplicates dropped ${summary.duplicates}  sequence restarts ${summary.sequence_restarts}  malformed frames ${summary.malformed_frames}  unexpected frames ${summary.unexpected_frames}  reconnects ${summary.reconnects}`,
     ...Object.entries(summary.exchanges).map(
       ([ex, s]) =>
-        `  ${ex.padEnd(9)} trades ${s.trades}  gaps ${s.gaps}  missing ${s.missing_trades}  sequence restarts ${s.sequence_restarts}  reconnects ${s.reconnects}  malformed ${s.malformed_frames}`,
+        `  ${ex.padEnd(9)} trades ${s.trades}  gaps ${s.gaps}  backfilled ${s.backfilled}  missing ${s.missing_trades}  sequence restarts ${s.sequence_restarts}  reconnects ${s.reconnects}  malformed ${s.malformed_frames}`,
     ),
     ...undeliveredFiles.map((f) => `  undelivered trades saved in ${f}`),
   ];

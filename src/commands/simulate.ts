@@ -72,7 +72,12 @@ export async function simulate(opts: SimulateOptions, ctx: CommandContext): Prom
     ];
     if (scenario.exchanges.includes('binance')) lines.push(`  Binance:  ${sim.binanceUrl}/stream?streams=${streams}`);
     if (scenario.exchanges.includes('coinbase')) lines.push(`  Coinbase: ${sim.coinbaseUrl}`);
-    lines.push(`  Ingest:   coattail ingest --binance-url ${sim.binanceUrl} --coinbase-url ${sim.coinbaseUrl} --sink stdout`);
+    lines.push(
+      `  REST:     ${sim.binanceRestUrl}/api/v3/historicalTrades (Binance), ${sim.coinbaseRestUrl}/products/{id}/trades (Coinbase)`,
+    );
+    lines.push(
+      `  Ingest:   coattail ingest --binance-url ${sim.binanceUrl} --coinbase-url ${sim.coinbaseUrl} --binance-rest-url ${sim.binanceRestUrl} --coinbase-rest-url ${sim.coinbaseRestUrl} --sink stdout`,
+    );
     if (recordFile) lines.push(`  Recording every printed trade to ${recordFile}`);
     lines.push('  Ctrl-C stops.');
     ctx.stderr.write(`${lines.join('\n')}\n`);
@@ -80,6 +85,8 @@ export async function simulate(opts: SimulateOptions, ctx: CommandContext): Prom
       const endpoints = {
         binanceUrl: sim.binanceUrl,
         coinbaseUrl: sim.coinbaseUrl,
+        binanceRestUrl: sim.binanceRestUrl,
+        coinbaseRestUrl: sim.coinbaseRestUrl,
         host: sim.host,
         port: sim.port,
         scenario: scenario.name,

@@ -11,11 +11,14 @@ import { buildFeeds } from '../ingest/feeds.js';
 import { openKinesisSink } from '../ingest/kinesis-sink.js';
 import { runIngest, type IngestResult } from '../ingest/pipeline.js';
 import { keepUndelivered } from '../ingest/undelivered-file.js';
+import type { Exchange } from '../trade.js';
 
 export interface DemoIngestSettings {
   symbols: readonly string[];
   binanceUrl: string;
   coinbaseUrl: string;
+  /** Where confirmed gaps are fetched (the simulator's REST side in a simulated market). */
+  restUrls: Record<Exchange, string>;
   kinesisEndpoint: string;
   region: string;
   stream: string;
@@ -50,6 +53,7 @@ export function startIngest(s: DemoIngestSettings): DemoIngest {
     symbols: s.symbols,
     urls: { binance: s.binanceUrl, coinbase: s.coinbaseUrl },
     binanceTimeUnit: 'ms',
+    restUrls: s.restUrls,
   });
   const logger = s.logger.child({ part: 'ingest' });
   const client = createKinesisClient({ endpoint: s.kinesisEndpoint, region: s.region, local: true });

@@ -22,6 +22,9 @@ export interface MarketPlan {
 export interface Market {
   source: 'simulator' | 'live';
   binanceUrl: string;
+  /** Where the ingest fetches the trades of confirmed gaps (the simulator serves its own history). */
+  binanceRestUrl: string;
+  coinbaseRestUrl: string;
   coinbaseUrl: string;
   /** When the market opened (the simulator's second 0), epoch ms. */
   startedAtMs: number;
@@ -55,6 +58,8 @@ export async function openMarket(plan: MarketPlan, env: NodeJS.ProcessEnv, logge
       source: 'live',
       binanceUrl: env.COATTAIL_BINANCE_URL || EXCHANGE_REGISTRY.binance.wsUrl,
       coinbaseUrl: env.COATTAIL_COINBASE_URL || EXCHANGE_REGISTRY.coinbase.wsUrl,
+      binanceRestUrl: env.COATTAIL_BINANCE_REST_URL || EXCHANGE_REGISTRY.binance.restUrl,
+      coinbaseRestUrl: env.COATTAIL_COINBASE_REST_URL || EXCHANGE_REGISTRY.coinbase.restUrl,
       startedAtMs: Date.now(),
       seed: undefined,
       simulator: undefined,
@@ -82,6 +87,8 @@ export async function openMarket(plan: MarketPlan, env: NodeJS.ProcessEnv, logge
     source: 'simulator',
     binanceUrl: sim.binanceUrl,
     coinbaseUrl: sim.coinbaseUrl,
+    binanceRestUrl: sim.binanceRestUrl,
+    coinbaseRestUrl: sim.coinbaseRestUrl,
     startedAtMs,
     seed: sim.seed,
     simulator: sim,

@@ -138,6 +138,7 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
       symbols: plan.symbols,
       binanceUrl: market.binanceUrl,
       coinbaseUrl: market.coinbaseUrl,
+      restUrls: { binance: market.binanceRestUrl, coinbase: market.coinbaseRestUrl },
       kinesisEndpoint: store.kinesisEndpoint,
       region: plan.region,
       stream: plan.stream,
@@ -219,6 +220,7 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
       feeds: {
         reconnects: ingested.summary.reconnects,
         gaps: ingested.summary.gaps,
+        backfilled: ingested.summary.backfilled,
         missing_trades: ingested.summary.missing_trades,
         malformed_frames: ingested.summary.malformed_frames,
         invalid_trades: ingested.summary.invalid,

@@ -9,6 +9,9 @@ import type { TableName } from './spark.js';
 export interface DemoFeedCounts {
   reconnects: number;
   gaps: number;
+  /** Trades of the gaps fetched over REST. */
+  backfilled: number;
+  /** Trades of the gaps still missing after backfill. */
   missing_trades: number;
   malformed_frames: number;
   invalid_trades: number;
@@ -60,7 +63,7 @@ export function summaryRows(s: DemoSummary): Row[] {
     ['whale latency p99 (ms)', num(l.p99)],
     ['whale latency max (ms)', `${num(l.max)}${l.count ? ` (${l.count} alerts)` : ''}`],
     ['feed reconnects', num(s.feeds.reconnects)],
-    ['feed gaps (trades missed)', `${num(s.feeds.gaps)} (${num(s.feeds.missing_trades)})`],
+    ['feed gaps (backfilled, missing)', `${num(s.feeds.gaps)} (${num(s.feeds.backfilled)}, ${num(s.feeds.missing_trades)})`],
     ['malformed frames, invalid trades', `${num(s.feeds.malformed_frames)}, ${num(s.feeds.invalid_trades)}`],
   ];
 }

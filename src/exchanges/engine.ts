@@ -4,6 +4,7 @@ import { CoattailError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { systemClock, type Clock } from '../core/time.js';
 import type { UnifiedTrade } from '../trade.js';
+import { DEFAULT_BACKFILL_LIMITS, GapBackfill, type BackfillLimits } from './backfill.js';
 import { TradeSequences, type TradeGap } from './sequences.js';
 import type { FeedEvent, FeedSpec } from './types.js';
 import { displayName } from './registry.js';
@@ -30,6 +31,8 @@ export interface EngineOptions {
   stableAfterMs?: number;
   /** A jump in trade ids is confirmed as a gap only if still missing after this long. */
   gapSettleMs?: number;
+  /** Bounds of the REST backfill of confirmed gaps (when the feed has a `history`). */
+  backfill?: Partial<BackfillLimits>;
 }
 
 export interface FeedStats {
@@ -46,6 +49,8 @@ export interface FeedStats {
   exchangeErrors: number;
   gaps: number;
   missingTrades: number;
+  /** Trades of confirmed gaps fetched over REST and emitted. */
+  backfilled: number;
   /** Times a symbol's trade ids started over (each logged). */
   sequenceRestarts: number;
   connected: boolean;
@@ -73,6 +78,7 @@ export class FeedConnection {
   private readonly random: () => number;
   private readonly clock: Clock;
   private readonly sequences: TradeSequences;
+  private readonly backfill: GapBackfill | undefined;
   private active: Conn | undefined;
   private standby: Conn | undefined;
   /** Replaced connections still delivering during the overlap. */
@@ -115,8 +121,11 @@ export class FeedConnection {
     this.sequences = new TradeSequences(spec.exchange, {
       ...(opts.gapSettleMs !== undefined ? { settleMs: opts.gapSettleMs } : {}),
       onGap: (gap) => {
-        this.logger.warn('trade-id gap: trades missed', { symbol: gap.symbol, from: gap.from, to: gap.to, missing: gap.count });
+        const fields = { symbol: gap.symbol, from: gap.from, to: gap.to, missing: gap.count };
+        if (this.backfill) this.logger.info('trade-id gap: fetching the missing trades over REST', fields);
+        else this.logger.warn('trade-id gap: trades missed', fields);
         hooks.onGap?.(gap);
+        this.backfill?.enqueue(gap);
       },
       onReset: ({ symbol, last, seq, why }) =>
         this.logger.warn(
@@ -124,6 +133,12 @@ export class FeedConnection {
           { symbol, last_id: last, new_id: seq, why },
         ),
     });
+    const emit = (trade: UnifiedTrade): void => {
+      this.counters.trades += 1;
+      hooks.onTrade(trade);
+    };
+    this.backfill =
+      spec.history && new GapBackfill(spec.history, this.sequences, emit, this.logger, { ...DEFAULT_BACKFILL_LIMITS, ...opts.backfill });
   }
 
   start(): void {
@@ -158,7 +173,10 @@ export class FeedConnection {
     return this.paused;
   }
 
-  /** Close every connection; no reconnect follows. Gaps still provisional are settled now. */
+  /**
+   * Close every connection; no reconnect follows. Gaps still provisional are settled now, and the
+   * confirmed ones still open are backfilled, for at most the backfill's stop deadline.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
@@ -170,15 +188,17 @@ export class FeedConnection {
     this.retiring.clear();
     await Promise.all(conns.map((c) => this.closeConn(c, 'stopping')));
     this.sequences.settle(this.clock.now(), true);
+    await this.backfill?.finish();
   }
 
   stats(): FeedStats {
-    const { gaps, missingTrades, restarts } = this.sequences.totals();
+    const { gaps, missingTrades, backfilled, restarts } = this.sequences.totals();
     return {
       exchange: this.spec.exchange,
       ...this.counters,
       gaps,
       missingTrades,
+      backfilled,
       sequenceRestarts: restarts,
       connected: this.active?.ws.readyState === WebSocket.OPEN,
     };

@@ -67,6 +67,7 @@ export class TradeSequences {
   private gapCount = 0;
   private missingNow = 0;
   private restartCount = 0;
+  private backfilledCount = 0;
 
   constructor(
     private readonly exchange: Exchange,
@@ -110,6 +111,35 @@ export class TradeSequences {
     return true;
   }
 
+  /**
+   * A trade fetched over REST for a confirmed gap: true when its id is still missing (it is emitted
+   * now, and a late live copy is a duplicate); false when the live feed delivered it meanwhile or the
+   * id is not one we wait for.
+   */
+  fill(symbol: string, seq: number, timeMs?: number): boolean {
+    const state = this.bySymbol.get(symbol);
+    if (!state?.missing.delete(seq)) return false;
+    if (!state.pending.some((g) => seq >= g.from && seq <= g.to)) this.missingNow -= 1;
+    remember(state, seq, timeMs);
+    this.backfilledCount += 1;
+    return true;
+  }
+
+  /** The ids of [from, to] still missing, as ranges; a range beyond the tracked window counts whole. */
+  stillMissing(symbol: string, from: number, to: number): Array<[number, number]> {
+    if (to - from + 1 > TRACKED_WINDOW) return [[from, to]];
+    const state = this.bySymbol.get(symbol);
+    const ranges: Array<[number, number]> = [];
+    if (!state) return ranges;
+    for (let id = from; id <= to; id++) {
+      if (!state.missing.has(id)) continue;
+      const last = ranges[ranges.length - 1];
+      if (last && last[1] === id - 1) last[1] = id;
+      else ranges.push([id, id]);
+    }
+    return ranges;
+  }
+
   /** The exchange's word on the last trade id it printed: anything beyond what we saw is missing. */
   observeLast(symbol: string, lastSeq: number, now: number): void {
     const state = this.bySymbol.get(symbol);
@@ -123,9 +153,9 @@ export class TradeSequences {
     for (const [symbol, state] of this.bySymbol) this.confirm(symbol, state, now, force);
   }
 
-  /** Confirmed gaps so far, trades still missing from them (late arrivals subtracted), and sequence restarts. */
-  totals(): { gaps: number; missingTrades: number; restarts: number } {
-    return { gaps: this.gapCount, missingTrades: this.missingNow, restarts: this.restartCount };
+  /** Confirmed gaps so far, trades still missing from them (late arrivals and backfills subtracted), backfilled trades, and sequence restarts. */
+  totals(): { gaps: number; missingTrades: number; backfilled: number; restarts: number } {
+    return { gaps: this.gapCount, missingTrades: this.missingNow, backfilled: this.backfilledCount, restarts: this.restartCount };
   }
 
   private confirm(symbol: string, state: SymbolState, now: number, force: boolean): void {

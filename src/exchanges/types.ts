@@ -22,6 +22,28 @@ export type FeedEvent =
 
 export type Mapper = (text: string, receivedAtMs: number) => FeedEvent;
 
+/** A trade fetched over REST: the same unified trade the live feed gives, and its numeric id. */
+export interface HistoricalTrade {
+  trade: UnifiedTrade;
+  seq: number;
+}
+
+/**
+ * An exchange's REST trade history, for closing gaps: the trades of one symbol with ids in
+ * [from, to], page by page (each page as it arrives). It throws `BackfillError` when it gives up
+ * (refused, rate-limited past the deadline, unreachable).
+ */
+export interface TradeHistory {
+  fetch(symbol: string, from: number, to: number, bounds: FetchBounds): AsyncIterable<HistoricalTrade[]>;
+}
+
+export interface FetchBounds {
+  /** Aborts the requests (the run stops, or the deadline passed). */
+  signal: AbortSignal;
+  /** Epoch ms: a wait the exchange asks for that ends later gives up at once. */
+  deadline: number;
+}
+
 /** A feed describes one exchange connection; the engine acts on it. */
 export interface FeedSpec {
   exchange: Exchange;
@@ -36,4 +58,6 @@ export interface FeedSpec {
   /** Symbols (unified) this feed subscribes to. */
   symbols: string[];
   map: Mapper;
+  /** Where confirmed gaps are fetched from; absent (`--no-backfill`): gaps are only counted. */
+  history?: TradeHistory;
 }

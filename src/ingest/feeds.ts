@@ -2,8 +2,10 @@
 import { usageError } from '../core/errors.js';
 import { parseUnifiedSymbol, splitConcatenatedSymbol } from '../core/symbols.js';
 import { binanceFeed } from '../exchanges/binance/feed.js';
+import { binanceHistory } from '../exchanges/binance/rest.js';
 import { coinbaseFeed } from '../exchanges/coinbase/feed.js';
-import type { FeedSpec } from '../exchanges/types.js';
+import { coinbaseHistory } from '../exchanges/coinbase/rest.js';
+import type { FeedSpec, TradeHistory } from '../exchanges/types.js';
 import { EXCHANGES, type Exchange } from '../trade.js';
 
 export function parseExchanges(text: string): Exchange[] {
@@ -49,6 +51,8 @@ export interface FeedOptions {
   /** Each exchange's WebSocket URL. */
   urls: Record<Exchange, string>;
   binanceTimeUnit: 'ms' | 'us';
+  /** Each exchange's REST URL, where confirmed gaps are fetched; absent: gaps are only counted (`--no-backfill`). */
+  restUrls?: Record<Exchange, string>;
 }
 
 /** Each exchange's feed, from its URL and the symbols: one entry per line of the exchange registry. */
@@ -57,6 +61,15 @@ const FEEDS: { [E in Exchange]: (url: string, symbols: string[], o: FeedOptions)
   coinbase: (url, symbols) => coinbaseFeed({ url, symbols }),
 };
 
+/** Each exchange's REST trade history, from its REST URL. */
+const HISTORIES: { [E in Exchange]: (restUrl: string, o: FeedOptions) => TradeHistory } = {
+  binance: (restUrl, o) => binanceHistory({ restUrl, timeUnit: o.binanceTimeUnit }),
+  coinbase: (restUrl) => coinbaseHistory({ restUrl }),
+};
+
 export function buildFeeds(o: FeedOptions): FeedSpec[] {
-  return o.exchanges.map((e) => FEEDS[e](o.urls[e], [...o.symbols], o));
+  return o.exchanges.map((e) => {
+    const feed = FEEDS[e](o.urls[e], [...o.symbols], o);
+    return o.restUrls ? { ...feed, history: HISTORIES[e](o.restUrls[e], o) } : feed;
+  });
 }

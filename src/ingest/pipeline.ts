@@ -33,13 +33,24 @@ export interface IngestSummary {
   malformed_frames: number;
   unexpected_frames: number;
   gaps: number;
+  /** Trades of confirmed gaps fetched over REST and emitted (they are in `received`). */
+  backfilled: number;
+  /** Trades of confirmed gaps still missing after backfill. */
   missing_trades: number;
   /** Times an exchange's trade ids for a symbol started over; those trades are kept, not dropped as duplicates. */
   sequence_restarts: number;
   reconnects: number;
   exchanges: Record<
     string,
-    { trades: number; gaps: number; missing_trades: number; sequence_restarts: number; reconnects: number; malformed_frames: number }
+    {
+      trades: number;
+      gaps: number;
+      backfilled: number;
+      missing_trades: number;
+      sequence_restarts: number;
+      reconnects: number;
+      malformed_frames: number;
+    }
   >;
 }
 
@@ -147,6 +158,8 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
             retried: s.retried,
             failed: s.failed,
             gaps: sum(feeds, 'gaps'),
+            backfilled: sum(feeds, 'backfilled'),
+            missing: sum(feeds, 'missingTrades'),
             connected:
               feeds
                 .filter((f) => f.connected)
@@ -180,6 +193,7 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
     malformed_frames: sum(feeds, 'rejected'),
     unexpected_frames: sum(feeds, 'ignored'),
     gaps: sum(feeds, 'gaps'),
+    backfilled: sum(feeds, 'backfilled'),
     missing_trades: sum(feeds, 'missingTrades'),
     sequence_restarts: sum(feeds, 'sequenceRestarts'),
     reconnects: sum(feeds, 'reconnects') + sum(feeds, 'plannedReconnects'),
@@ -189,6 +203,7 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
         {
           trades: f.trades,
           gaps: f.gaps,
+          backfilled: f.backfilled,
           missing_trades: f.missingTrades,
           sequence_restarts: f.sequenceRestarts,
           reconnects: f.reconnects + f.plannedReconnects,
@@ -202,7 +217,16 @@ export async function runIngest(plan: IngestPlan, sink: TradeSink, env: IngestEn
 
 function sum(
   feeds: FeedStats[],
-  key: 'gaps' | 'missingTrades' | 'sequenceRestarts' | 'duplicates' | 'rejected' | 'ignored' | 'reconnects' | 'plannedReconnects',
+  key:
+    | 'gaps'
+    | 'backfilled'
+    | 'missingTrades'
+    | 'sequenceRestarts'
+    | 'duplicates'
+    | 'rejected'
+    | 'ignored'
+    | 'reconnects'
+    | 'plannedReconnects',
 ): number {
   return feeds.reduce((n, f) => n + f[key], 0);
 }

@@ -49,11 +49,28 @@ function checkTrade(e: Json, minTime: number, maxTime: number): BinanceTradeEven
 function mapTrade(e: BinanceTradeEvent, iso: (n: number) => string, receivedAtMs: number): FeedEvent {
   const parts = splitConcatenatedSymbol(e.s);
   if (!parts) return rejected(`unknown symbol ${e.s}`);
-  const amounts = priceAndSize(e.p, e.q, 'price or quantity');
-  if (typeof amounts === 'string') return rejected(amounts);
-  const symbol = parts.unified;
-  const tradeId = String(e.t);
-  const trade: UnifiedTrade = {
+  const trade = binanceTrade(parts.unified, e.t, e.p, e.q, e.T, e.m, iso, receivedAtMs);
+  return typeof trade === 'string' ? rejected(trade) : { kind: 'trade', trade, seq: e.t };
+}
+
+/**
+ * The unified trade of one Binance trade, live (`@trade`) or fetched (`historicalTrades`): both give
+ * the id, the decimal price and quantity, the time in the unit asked for, and "buyer is maker".
+ */
+export function binanceTrade(
+  symbol: string,
+  id: number,
+  price: string,
+  quantity: string,
+  time: number,
+  buyerIsMaker: boolean,
+  iso: (n: number) => string,
+  receivedAtMs: number,
+): UnifiedTrade | string {
+  const amounts = priceAndSize(price, quantity, 'price or quantity');
+  if (typeof amounts === 'string') return amounts;
+  const tradeId = String(id);
+  return {
     schema_version: 1,
     event_id: `binance:${symbol}:${tradeId}`,
     exchange: 'binance',
@@ -63,9 +80,8 @@ function mapTrade(e: BinanceTradeEvent, iso: (n: number) => string, receivedAtMs
     quantity: amounts.quantity,
     quote_volume: amounts.quoteVolume,
     // m = buyer is the maker, so the aggressor (taker) was the seller.
-    side: e.m ? 'sell' : 'buy',
-    timestamp: iso(e.T),
+    side: buyerIsMaker ? 'sell' : 'buy',
+    timestamp: iso(time),
     ingested_at: isoFromMillis(receivedAtMs),
   };
-  return { kind: 'trade', trade, seq: e.t };
 }

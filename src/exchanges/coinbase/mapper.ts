@@ -49,24 +49,40 @@ function checkMatch(m: Json): CoinbaseMatch | string {
 }
 
 function mapMatch(m: CoinbaseMatch, receivedAtMs: number): FeedEvent {
-  const timestamp = normalizeIso(m.time);
-  if (!timestamp) return rejected('time is not ISO-8601 UTC');
-  const amounts = priceAndSize(m.price, m.size, 'price or size');
-  if (typeof amounts === 'string') return rejected(amounts);
-  const tradeId = String(m.trade_id);
-  const trade: UnifiedTrade = {
+  const trade = coinbaseTrade(m.product_id, m.trade_id, m.price, m.size, m.side, m.time, receivedAtMs);
+  return typeof trade === 'string' ? rejected(trade) : { kind: 'trade', trade, seq: m.trade_id };
+}
+
+/**
+ * The unified trade of one Coinbase trade, live (`match`) or fetched (`/products/{id}/trades`): both
+ * give the id, decimal price and size, the MAKER's side and an ISO time.
+ */
+export function coinbaseTrade(
+  productId: string,
+  id: number,
+  price: string,
+  size: string,
+  makerSide: 'buy' | 'sell',
+  time: string,
+  receivedAtMs: number,
+): UnifiedTrade | string {
+  const timestamp = normalizeIso(time);
+  if (!timestamp) return 'time is not ISO-8601 UTC';
+  const amounts = priceAndSize(price, size, 'price or size');
+  if (typeof amounts === 'string') return amounts;
+  const tradeId = String(id);
+  return {
     schema_version: 1,
-    event_id: `coinbase:${m.product_id}:${tradeId}`,
+    event_id: `coinbase:${productId}:${tradeId}`,
     exchange: 'coinbase',
-    symbol: m.product_id,
+    symbol: productId,
     trade_id: tradeId,
     price: amounts.price,
     quantity: amounts.quantity,
     quote_volume: amounts.quoteVolume,
     // `side` is the maker's: a resting sell order filled means the taker bought.
-    side: m.side === 'sell' ? 'buy' : 'sell',
+    side: makerSide === 'sell' ? 'buy' : 'sell',
     timestamp,
     ingested_at: isoFromMillis(receivedAtMs),
   };
-  return { kind: 'trade', trade, seq: m.trade_id };
 }
