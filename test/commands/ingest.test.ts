@@ -21,6 +21,10 @@ function options(over: Partial<IngestOptions> = {}): IngestOptions {
     sink: 'stdout',
     binanceUrl: 'ws://127.0.0.1:1',
     coinbaseUrl: 'ws://127.0.0.1:1',
+    // Nothing listens on port 1: a backfill there fails at once and is counted.
+    binanceRestUrl: 'http://127.0.0.1:1',
+    coinbaseRestUrl: 'http://127.0.0.1:1',
+    backfill: true,
     binanceTimeUnit: 'ms',
     lingerMs: '100',
     bufferRecords: '20000',
@@ -165,7 +169,7 @@ describe('the coattail binary', () => {
   it('ends quietly with exit 0 when the reader of stdout goes away (| head)', async () => {
     const sim = await startSimulator({ scenario: parseScenario({ rate: 500, symbols: [{ symbol: 'BTC-USDT', startPrice: 65000 }] }) });
     try {
-      const cmd = `set -o pipefail; "${process.execPath}" "${BIN}" ingest --sink stdout --symbols BTC-USDT --binance-url ${sim.binanceUrl} --coinbase-url ${sim.coinbaseUrl} --stats-interval 0 2>ingest.err | head -n 3; echo "ingest exit \${PIPESTATUS[0]}" >&2; cat ingest.err >&2`;
+      const cmd = `set -o pipefail; "${process.execPath}" "${BIN}" ingest --sink stdout --symbols BTC-USDT --binance-url ${sim.binanceUrl} --coinbase-url ${sim.coinbaseUrl} --binance-rest-url ${sim.binanceRestUrl} --coinbase-rest-url ${sim.coinbaseRestUrl} --stats-interval 0 2>ingest.err | head -n 3; echo "ingest exit \${PIPESTATUS[0]}" >&2; cat ingest.err >&2`;
       const dir = tempDir('head');
       const r = await new Promise<{ out: string; err: string }>((resolve) => {
         const child = spawn('bash', ['-c', cmd], { cwd: dir });

@@ -42,6 +42,7 @@ describe('the demo ingest on a forced exit', () => {
       symbols: ['BTC-USDT'],
       binanceUrl: sim.binanceUrl,
       coinbaseUrl: sim.coinbaseUrl,
+      restUrls: { binance: sim.binanceRestUrl, coinbase: sim.coinbaseRestUrl },
       kinesisEndpoint: `http://127.0.0.1:${(kinesis.address() as { port: number }).port}`,
       region: 'us-east-1',
       stream: 'coattail-trades',

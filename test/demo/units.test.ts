@@ -303,7 +303,7 @@ describe('summary', () => {
     late_rows_dropped: {},
     trades_undelivered: 0,
     trades_lost: 0,
-    feeds: { reconnects: 2, gaps: 2, missing_trades: 1234, malformed_frames: 3, invalid_trades: 1, duplicates: 0 },
+    feeds: { reconnects: 2, gaps: 2, backfilled: 56, missing_trades: 1234, malformed_frames: 3, invalid_trades: 1, duplicates: 0 },
     dir: '/d',
     spark_logs: ['/d/logs/spark-whales.log'],
   };
@@ -324,7 +324,7 @@ describe('summary', () => {
     expect(table).toMatch(/alerts spread\s*│\s*1/);
     expect(table).toMatch(/whale latency p99 \(ms\)\s*│\s*2,500/);
     expect(table).toMatch(/feed reconnects\s*│\s*2/);
-    expect(table).toMatch(/feed gaps \(trades missed\)\s*│\s*2 \(1,234\)/);
+    expect(table).toMatch(/feed gaps \(backfilled, missing\)\s*│\s*2 \(56, 1,234\)/);
     expect(table).toMatch(/malformed frames, invalid trades\s*│\s*3, 1/);
     expect(notes).toContain('/d/logs/spark-whales.log');
     expect(notes).toContain('whale alerts only');
