@@ -21,7 +21,7 @@ function options(over: Partial<IngestOptions> = {}): IngestOptions {
     sink: 'stdout',
     binanceUrl: 'ws://127.0.0.1:1',
     coinbaseUrl: 'ws://127.0.0.1:1',
-    // Nothing listens on port 1: a backfill there fails at once and is counted.
+    // fetch refuses port 1 at once: a backfill there fails fast and is counted.
     binanceRestUrl: 'http://127.0.0.1:1',
     coinbaseRestUrl: 'http://127.0.0.1:1',
     backfill: true,
