@@ -24,7 +24,7 @@ describe('trade sequences', () => {
     expect(gaps).toEqual([]); // still provisional
     s.settle(100);
     expect(gaps).toEqual([{ exchange: 'coinbase', symbol: 'BTC-USDT', from: 102, to: 104, count: 3 }]);
-    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 3, restarts: 0 });
+    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 3, backfilled: 0, restarts: 0 });
   });
 
   it('a gap filled before it settles is no gap; one partly filled counts what is still missing', () => {
@@ -38,9 +38,9 @@ describe('trade sequences', () => {
     expect(s.accept('ETH-USDT', 6, 50)).toBe(false);
     s.settle(1_000);
     expect(gaps).toEqual([{ exchange: 'binance', symbol: 'ETH-USDT', from: 5, to: 7, count: 2 }]);
-    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 2, restarts: 0 });
+    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 2, backfilled: 0, restarts: 0 });
     expect(s.accept('ETH-USDT', 5, 2_000)).toBe(true); // late, after confirmation: still not a duplicate
-    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 1, restarts: 0 });
+    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 1, backfilled: 0, restarts: 0 });
   });
 
   it('keeps symbols apart', () => {
@@ -87,7 +87,7 @@ describe('trade sequences', () => {
     expect(restarts).toEqual([
       { exchange: 'binance', symbol: 'BTC-USDT', last: 5_999, seq: 5_000, why: 'an id already seen, on a trade of another time' },
     ]);
-    expect(s.totals()).toEqual({ gaps: 0, missingTrades: 0, restarts: 1 });
+    expect(s.totals()).toEqual({ gaps: 0, missingTrades: 0, backfilled: 0, restarts: 1 });
     // Within the new sequence, a repeat is still a repeat.
     expect(s.accept('BTC-USDT', 5_299, 3_000, t1 + 299)).toBe(false);
     expect(s.accept('BTC-USDT', 5_300, 3_000, t1 + 300)).toBe(true);
@@ -101,7 +101,7 @@ describe('trade sequences', () => {
     expect(s.accept('BTC-USDT', 5_000, 10, t0 + 60_000)).toBe(true); // restarted, well within the settle time
     expect(restarts).toHaveLength(1);
     expect(gaps).toEqual([{ exchange: 'binance', symbol: 'BTC-USDT', from: 5_002, to: 5_003, count: 2 }]);
-    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 2, restarts: 1 });
+    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 2, backfilled: 0, restarts: 1 });
     s.settle(1_000, true);
     expect(gaps).toHaveLength(1); // not counted twice
   });
@@ -154,5 +154,31 @@ describe('trade sequences', () => {
     s.accept('SOL-USDT', 3, 0);
     s.settle(0, true);
     expect(gaps).toHaveLength(1);
+  });
+
+  it('a backfilled id still missing is taken once; a live copy after it is a duplicate, one before it wins', () => {
+    const { s } = tracker();
+    for (const id of [1, 2, 9]) s.accept('BTC-USDT', id, 0, 1_000 + id);
+    s.settle(100);
+    expect(s.stillMissing('BTC-USDT', 3, 8)).toEqual([[3, 8]]);
+    expect(s.accept('BTC-USDT', 5, 150, 1_005)).toBe(true); // the live copy came first
+    expect([3, 4, 5, 6].map((id) => s.fill('BTC-USDT', id, 1_000 + id))).toEqual([true, true, false, true]);
+    expect(s.accept('BTC-USDT', 4, 200, 1_004)).toBe(false); // a late live copy of a backfilled trade
+    expect(s.stillMissing('BTC-USDT', 3, 8)).toEqual([[7, 8]]);
+    expect(s.fill('BTC-USDT', 2, 1_002)).toBe(false); // emitted long ago
+    expect(s.totals()).toEqual({ gaps: 1, missingTrades: 2, backfilled: 3, restarts: 0 });
+  });
+
+  it('reports the ids still missing of a range as ranges', () => {
+    const { s } = tracker();
+    for (const id of [10, 20]) s.accept('ETH-USDT', id, 0);
+    for (const id of [12, 13, 17]) s.accept('ETH-USDT', id, 0);
+    expect(s.stillMissing('ETH-USDT', 11, 19)).toEqual([
+      [11, 11],
+      [14, 16],
+      [18, 19],
+    ]);
+    expect(s.stillMissing('ETH-USDT', 1, 20_001)).toEqual([[1, 20_001]]); // beyond the tracked window: all of it
+    expect(s.stillMissing('SOL-USDT', 1, 5)).toEqual([]);
   });
 });
