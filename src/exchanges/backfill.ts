@@ -71,15 +71,20 @@ export class GapBackfill {
       why = `${size} trades is more than the ${this.limits.maxGapTrades} a gap may fetch`;
     } else {
       const deadline = Math.min(Date.now() + this.limits.gapDeadlineMs, this.stopDeadline);
-      const expired = new AbortController();
-      const timer = setTimeout(() => expired.abort(), Math.max(0, deadline - Date.now()));
+      // Aborted at the deadline or when the stop's time is up; the listener goes with the gap.
+      const ended = new AbortController();
+      const end = (): void => ended.abort();
+      const timer = setTimeout(end, Math.max(0, deadline - Date.now()));
+      this.stopping.signal.addEventListener('abort', end, { once: true });
+      if (this.stopping.signal.aborted) end();
       try {
-        const signal = AbortSignal.any([expired.signal, this.stopping.signal]);
-        for await (const page of this.history.fetch(symbol, from, to, { signal, deadline })) for (const t of page) this.deliver(t);
+        for await (const page of this.history.fetch(symbol, from, to, { signal: ended.signal, deadline }))
+          for (const t of page) this.deliver(t);
       } catch (err) {
         why = errorMessage(err);
       } finally {
         clearTimeout(timer);
+        this.stopping.signal.removeEventListener('abort', end);
       }
     }
     const left = this.sequences.stillMissing(symbol, from, to);

@@ -65,13 +65,21 @@ export class RestClient {
       }
       if (signal.aborted) throw new BackfillError(`stopped (${last || 'deadline reached'})`);
       let res: Response;
+      // One controller per request, its listener removed after: a long backfill adds none to the caller's signal.
+      const request = new AbortController();
+      const abort = (): void => request.abort();
+      const timer = setTimeout(abort, this.o.requestTimeoutMs);
+      signal.addEventListener('abort', abort, { once: true });
       try {
-        res = await fetch(url, { headers, signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.requestTimeoutMs)]) });
+        res = await fetch(url, { headers, signal: request.signal });
       } catch (err) {
         if (signal.aborted) throw new BackfillError(`stopped (${last || 'deadline reached'})`);
         last = `no answer from ${url}: ${causeOf(err)}`;
         await this.backoff(attempt, last, signal);
         continue;
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', abort);
       }
       if (res.ok) {
         try {
