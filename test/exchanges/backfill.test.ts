@@ -8,8 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { binanceFeed } from '../../src/exchanges/binance/feed.js';
 import { binanceHistory } from '../../src/exchanges/binance/rest.js';
-import { coinbaseFeed } from '../../src/exchanges/coinbase/feed.js';
-import { coinbaseHistory } from '../../src/exchanges/coinbase/rest.js';
 import type { FeedSpec } from '../../src/exchanges/types.js';
 import { runIngest, type IngestResult } from '../../src/ingest/pipeline.js';
 import { StdoutSink } from '../../src/ingest/stdout-sink.js';

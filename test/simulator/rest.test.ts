@@ -140,7 +140,12 @@ describe('Coinbase GET /coinbase/products/{id}/trades', () => {
     // after = the older page, continuing from CB-AFTER.
     const older = await fetch(`${coinbaseRest}/products/ETH-USDT/trades?limit=3&after=${first.headers.get('cb-after')}`);
     const olderIds = ((await older.json()) as Array<{ trade_id: number }>).map((r) => r.trade_id);
-    expect(olderIds).toEqual(eth.slice(-7, -4).map((t) => t.tradeId).reverse());
+    expect(olderIds).toEqual(
+      eth
+        .slice(-7, -4)
+        .map((t) => t.tradeId)
+        .reverse(),
+    );
     // before = the newer page: the trades just above the cursor.
     const base = eth[5]!.tradeId;
     const newer = await fetch(`${coinbaseRest}/products/ETH-USDT/trades?limit=3&before=${base}`);
