@@ -69,10 +69,41 @@ describe('coattail ingest options', () => {
       "coattail: --binance-url must be a ws:// or wss:// URL: got 'http://example.test'. Pass e.g. --binance-url ws://127.0.0.1:9443",
     ],
     [{ coinbaseUrl: 'not a url' }, "coattail: --coinbase-url is not a URL: got 'not a url'. Pass e.g. --coinbase-url wss://host:port"],
+    [
+      { binanceRestUrl: 'ws://127.0.0.1:9443' },
+      "coattail: --binance-rest-url must be an http:// or https:// URL: got 'ws://127.0.0.1:9443'. Pass e.g. --binance-rest-url http://127.0.0.1:9443, or --no-backfill",
+    ],
+    [
+      { coinbaseRestUrl: 'nope' },
+      "coattail: --coinbase-rest-url must be an http:// or https:// URL: got 'nope'. Pass e.g. --coinbase-rest-url http://127.0.0.1:9443, or --no-backfill",
+    ],
   ])('rejects %j with one clear line and exit code 2', async (over, line) => {
     const err = await failure(options(over));
     expect(err.line()).toBe(line);
     expect(err.exitCode).toBe(2);
+  });
+
+  it('with --no-backfill, reads no REST URL and only counts a gap (--json)', async () => {
+    const frame = (id: number): string =>
+      JSON.stringify({ e: 'trade', E: 1_700_000_000_000 + id, s: 'BTCUSDT', t: id, p: '1.5', q: '2', T: 1_700_000_000_000 + id, m: true });
+    const srv = await server((ws) => [1, 2, 6].forEach((id) => ws.send(frame(id))));
+    const ctx = testContext();
+    const code = await ingest(
+      options({
+        exchanges: 'binance',
+        symbols: 'BTC-USDT',
+        binanceUrl: srv.url,
+        binanceRestUrl: 'not checked',
+        backfill: false,
+        maxTrades: '3',
+        json: true,
+      }),
+      ctx,
+    );
+    expect(code).toBe(0);
+    expect(ctx.out.lines()).toHaveLength(3);
+    // The stop confirms the gap 3..5: counted missing, none backfilled.
+    expect(JSON.parse(ctx.err.lines().at(-1)!)).toMatchObject({ gaps: 1, backfilled: 0, missing_trades: 3 });
   });
 
   it('accepts any BASE-QUOTE symbol when only Coinbase is read', async () => {
