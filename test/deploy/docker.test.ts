@@ -208,6 +208,10 @@ describe("the image's command, run without a shell", () => {
       sim.binanceUrl,
       '--coinbase-url',
       sim.coinbaseUrl,
+      '--binance-rest-url',
+      sim.binanceRestUrl,
+      '--coinbase-rest-url',
+      sim.coinbaseRestUrl,
     ];
     const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     running.pids.push(child.pid!);

@@ -300,6 +300,8 @@ describe('the deployed ingest, run as the task runs it', () => {
       AWS_SECRET_ACCESS_KEY: 'local',
       COATTAIL_BINANCE_URL: sim.binanceUrl,
       COATTAIL_COINBASE_URL: sim.coinbaseUrl,
+      COATTAIL_BINANCE_REST_URL: sim.binanceRestUrl,
+      COATTAIL_COINBASE_REST_URL: sim.coinbaseRestUrl,
       COATTAIL_MAX_TRADES: String(total),
     };
     // The image's ENTRYPOINT is `node bin/coattail` (test/deploy/docker.test.ts); the task's Command follows it.
