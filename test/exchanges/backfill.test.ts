@@ -81,6 +81,7 @@ async function run(
     backfill?: boolean;
     timeUnit?: 'ms' | 'us';
     settleMs?: number;
+    gapDeadlineMs?: number;
     /** Live ids sent once `until` holds, and what to wait for then. */
     after?: { ids: number[]; until: (out: Capture) => boolean };
   },
@@ -109,7 +110,12 @@ async function run(
   const { logger, records } = captureLogger('info');
   const abort = new AbortController();
   const done = runIngest(
-    { feeds: [feed], statsIntervalMs: 0, shutdownTimeoutMs: 2_000, engine: { gapSettleMs: opts.settleMs ?? 100, watchdogIntervalMs: 20 } },
+    {
+      feeds: [feed],
+      statsIntervalMs: 0,
+      shutdownTimeoutMs: 2_000,
+      engine: { gapSettleMs: opts.settleMs ?? 100, watchdogIntervalMs: 20, backfill: { gapDeadlineMs: opts.gapDeadlineMs ?? 120_000 } },
+    },
     new StdoutSink(out),
     {
       signal: abort.signal,
@@ -253,5 +259,24 @@ describe('gap backfill over REST', () => {
     expect(trades.find((t) => t.trade_id === '1')!.timestamp).toBe('2026-01-01T00:00:00.001123Z');
     expect(trades.find((t) => t.trade_id === '3')!.timestamp).toBe('2026-01-01T00:00:00.003123Z');
     expect(result.summary).toMatchObject({ backfilled: 3, missing_trades: 0 });
+  });
+
+  it('keeps under the weight budget: past 5000 used this minute, the next page waits for the next minute', async () => {
+    const rest = await restServer((hit) => ({ status: 200, headers: { 'X-MBX-USED-WEIGHT-1M': '4990' }, body: page(hit, () => true) }));
+    const { result, logs } = await run([1, 1501], rest.url, {
+      gapDeadlineMs: 1_000,
+      until: (_o, l) => stillMissing(l) !== undefined || l.some((r) => r.msg === 'trade-id gap backfilled over REST'),
+      what: 'the backfill to end',
+    });
+    const firstMinute = Math.floor(rest.hits[0]!.at / 60_000);
+    if (rest.hits.length === 1) {
+      // Gap 2..1500: the first page (2..1001) is kept; the second would wait past the gap's 1 s: given up.
+      expect(stillMissing(logs)).toMatchObject({ missing: 499, ranges: '1002-1500' });
+      expect(String(stillMissing(logs)!.why)).toContain('asks to wait');
+      expect(result.summary).toMatchObject({ backfilled: 1000, missing_trades: 499 });
+    } else {
+      // The minute turned within that second: the second page came in the next one.
+      expect(Math.floor(rest.hits[1]!.at / 60_000)).toBe(firstMinute + 1);
+    }
   });
 });
