@@ -23,7 +23,7 @@ export interface RestClientOptions {
   /** Attempts per request for 5xx, timeouts and network errors. */
   maxAttempts?: number;
   requestTimeoutMs?: number;
-  /** When no Retry-After comes with a 429/418. */
+  /** When no Retry-After comes with a 429/418 (default 60 s, Binance's weight minute). */
   defaultRetryAfterMs?: number;
   logger?: Logger;
   random?: () => number;

@@ -1,7 +1,7 @@
 /**
  * Coinbase gap backfill against a fake Exchange feed (real WebSocket, ids skipped on purpose) and a fake
  * `/products/{id}/trades` (newest first, `after` cursor, CB-AFTER): a gap of 2497 trades is read in three
- * pages from `after=to+1` down, a 429 first. Expected trades are written by hand.
+ * pages from `after=to+1` down, after a 429 without Retry-After (a second's wait). Expected trades are written by hand.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,10 +34,12 @@ afterEach(async () => {
 describe('Coinbase gap backfill', () => {
   it('pages older with the after cursor, waits out a 429, and emits the taker side', async () => {
     const hits: string[] = [];
+    const at: number[] = [];
     const last = 2500;
     rest = http.createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       hits.push(`${url.pathname}${url.search}`);
+      at.push(Date.now());
       if (hits.length === 1) {
         res.writeHead(429, { 'content-type': 'application/json' });
         return res.end(JSON.stringify({ message: 'Public rate limit exceeded' }));
@@ -64,7 +66,7 @@ describe('Coinbase gap backfill', () => {
         feeds: [
           {
             ...coinbaseFeed({ url: ws.url, symbols: ['ETH-USD'] }),
-            history: coinbaseHistory({ restUrl, client: { defaultRetryAfterMs: 200 } }),
+            history: coinbaseHistory({ restUrl }),
           },
         ],
         statsIntervalMs: 0,
@@ -85,6 +87,8 @@ describe('Coinbase gap backfill', () => {
       '/products/ETH-USD/trades?after=1500&limit=1000',
       '/products/ETH-USD/trades?after=500&limit=497',
     ]);
+    // Coinbase's 429 has no Retry-After: a second's wait.
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(990);
     // id 7 is odd: its maker bought, so the taker sold; 2000.01 × 0.5 = 1000.005.
     expect(trades.find((t) => t.trade_id === '7')).toMatchObject({
       event_id: 'coinbase:ETH-USD:7',

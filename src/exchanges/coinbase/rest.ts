@@ -28,7 +28,8 @@ interface CoinbaseTradeRow {
 
 export function coinbaseHistory(o: CoinbaseHistoryOptions): TradeHistory {
   const base = o.restUrl.replace(/\/+$/, '');
-  const client = new RestClient({ name: 'Coinbase', ...o.client });
+  // Coinbase's public limits are per second and its 429 carries no Retry-After: a second's wait, not Binance's minute.
+  const client = new RestClient({ name: 'Coinbase', defaultRetryAfterMs: 1_000, ...o.client });
   return {
     async *fetch(symbol, from, to, { signal, deadline }) {
       let after = to + 1;
