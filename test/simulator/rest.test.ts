@@ -5,7 +5,9 @@
  * Expected rows are built from the simulator's ground truth (onTrade), not from the route code.
  */
 import { describe, expect, it } from 'vitest';
+import { PrintHistory } from '../../src/simulator/rest/history.js';
 import { startSimulator, type PrintedTrade } from '../../src/simulator/index.js';
+import type { Print } from '../../src/simulator/types.js';
 import { BTC_ETH, closedAfterEach, exactProduct, PrintLog, testScenario } from '../helpers/simulator.js';
 
 const open = closedAfterEach();
@@ -165,5 +167,33 @@ describe('Coinbase GET /coinbase/products/{id}/trades', () => {
     );
     expect(statuses).toContain(429);
     expect(statuses).toContain(200);
+  });
+});
+
+describe('the print history', () => {
+  const print = (tradeId: number, symbol = 'BTC-USDT'): Print =>
+    ({ trade: { exchange: 'binance', symbol, tradeId }, timeUs: 0, source: {} }) as unknown as Print;
+  const ids = (prints: Print[]): number[] => prints.map((p) => p.trade.tradeId);
+
+  it('keeps about the latest `limit` prints per symbol, by id', () => {
+    const h = new PrintHistory(10);
+    for (let id = 100; id < 125; id++) h.add(print(id));
+    h.add(print(7, 'ETH-USDT'));
+    expect(h.lastId('binance', 'BTC-USDT')).toBe(124);
+    // Trimmed in chunks of a tenth: at most 10 + 1 kept, the newest ones.
+    const kept = ids(h.range('binance', 'BTC-USDT', 0, 1_000));
+    expect(kept.length).toBeGreaterThanOrEqual(10);
+    expect(kept.length).toBeLessThanOrEqual(11);
+    expect(kept.at(-1)).toBe(124);
+    expect(ids(h.range('binance', 'BTC-USDT', 120, 122))).toEqual([120, 121, 122]);
+    expect(ids(h.range('binance', 'ETH-USDT', 0, 10))).toEqual([7]);
+    expect(h.range('coinbase', 'BTC-USDT', 0, 10)).toEqual([]);
+  });
+
+  it('starts a series over when ids do not follow on (a restarted sequence)', () => {
+    const h = new PrintHistory(10);
+    for (const id of [5, 6, 7, 1, 2]) h.add(print(id));
+    expect(ids(h.range('binance', 'BTC-USDT', 0, 10))).toEqual([1, 2]);
+    expect(h.lastId('binance', 'BTC-USDT')).toBe(2);
   });
 });
