@@ -19,9 +19,7 @@ export function ingestCommand(parent: Command, action: Action): Command {
     .addOption(exchangeRestUrlOption('binance'))
     .addOption(exchangeRestUrlOption('coinbase'))
     .addOption(
-      new Option('--no-backfill', 'do not fetch the trades of confirmed gaps over REST: only count them (set: off)').env(
-        'COATTAIL_NO_BACKFILL',
-      ),
+      new Option('--no-backfill', 'do not fetch the trades of confirmed gaps over REST: only count them').env('COATTAIL_NO_BACKFILL'),
     )
     .addOption(
       new Option('--binance-time-unit <unit>', 'ask Binance for ms or us timestamps')
