@@ -1,13 +1,17 @@
 /** `coattail ingest`: what it accepts. */
 import { Command, Option } from 'commander';
-import { DEFAULT_SYMBOLS, examples, exchangeUrlOption, stateDirOption, type Action } from './options.js';
+import { DEFAULT_SYMBOLS, examples, exchangeRestUrlOption, exchangeUrlOption, stateDirOption, symbolsCacheOption, type Action } from './options.js';
 
 export function ingestCommand(parent: Command, action: Action): Command {
   return parent
     .command('ingest')
     .description('Exchanges → normalize → Kinesis (or --sink stdout: NDJSON unified trades on stdout)')
     .addOption(new Option('--exchanges <list>', 'comma-separated exchanges').env('COATTAIL_EXCHANGES').default('binance,coinbase'))
-    .addOption(new Option('--symbols <list>', 'comma-separated BASE-QUOTE symbols').env('COATTAIL_SYMBOLS').default(DEFAULT_SYMBOLS))
+    .addOption(
+      new Option('--symbols <list>', "comma-separated BASE-QUOTE symbols, checked against the exchanges' listings")
+        .env('COATTAIL_SYMBOLS')
+        .default(DEFAULT_SYMBOLS),
+    )
     .addOption(new Option('--stream <name>', 'Kinesis stream').env('COATTAIL_STREAM').default('coattail-trades'))
     .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
     .addOption(new Option('--kinesis-endpoint <url>', 'Kinesis endpoint (a local emulator)').env('COATTAIL_KINESIS_ENDPOINT'))
@@ -16,6 +20,9 @@ export function ingestCommand(parent: Command, action: Action): Command {
     .addOption(new Option('--sink <sink>', 'where trades go').choices(['kinesis', 'stdout']).env('COATTAIL_SINK').default('kinesis'))
     .addOption(exchangeUrlOption('binance'))
     .addOption(exchangeUrlOption('coinbase'))
+    .addOption(exchangeRestUrlOption('binance'))
+    .addOption(exchangeRestUrlOption('coinbase'))
+    .addOption(symbolsCacheOption())
     .addOption(
       new Option('--binance-time-unit <unit>', 'ask Binance for ms or us timestamps')
         .choices(['ms', 'us'])
@@ -61,6 +68,7 @@ export function ingestCommand(parent: Command, action: Action): Command {
       examples([
         'coattail ingest --local',
         'coattail ingest --sink stdout --symbols BTC-USDT --max-trades 100 > trades.jsonl',
+        'coattail ingest --exchanges binance --symbols AR-BUSD --sink stdout   # AR/BUSD, as Binance lists it',
         'COATTAIL_KINESIS_ENDPOINT=http://127.0.0.1:4568 coattail ingest --duration 60',
         'coattail ingest --binance-url ws://127.0.0.1:9443 --coinbase-url ws://127.0.0.1:9443/coinbase --sink stdout',
       ]),

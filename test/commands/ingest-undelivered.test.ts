@@ -65,6 +65,10 @@ async function ingestIntoDeletedStream(cwd: string, over: Partial<IngestOptions>
     sink: 'kinesis',
     binanceUrl: srv.url,
     coinbaseUrl: 'ws://127.0.0.1:1',
+    // Nothing listens on port 1: the listings are refused at once, so the built-in table decides.
+    binanceRestUrl: 'http://127.0.0.1:1',
+    coinbaseRestUrl: 'http://127.0.0.1:1',
+    symbolsCache: '.coattail/symbols',
     binanceTimeUnit: 'ms',
     lingerMs: '200',
     bufferRecords: '20000',

@@ -21,6 +21,10 @@ function options(over: Partial<IngestOptions> = {}): IngestOptions {
     sink: 'stdout',
     binanceUrl: 'ws://127.0.0.1:1',
     coinbaseUrl: 'ws://127.0.0.1:1',
+    // Nothing listens on port 1: the listings are refused at once, so the built-in table decides.
+    binanceRestUrl: 'http://127.0.0.1:1',
+    coinbaseRestUrl: 'http://127.0.0.1:1',
+    symbolsCache: '.coattail/symbols',
     binanceTimeUnit: 'ms',
     lingerMs: '100',
     bufferRecords: '20000',

@@ -40,6 +40,7 @@ describe('the demo ingest on a forced exit', () => {
     const stderr = new Capture();
     const ingest = startIngest({
       symbols: ['BTC-USDT'],
+      exchangeSymbols: { binance: new Map([['BTC-USDT', 'BTCUSDT']]) },
       binanceUrl: sim.binanceUrl,
       coinbaseUrl: sim.coinbaseUrl,
       kinesisEndpoint: `http://127.0.0.1:${(kinesis.address() as { port: number }).port}`,
