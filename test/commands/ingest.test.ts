@@ -56,7 +56,9 @@ describe('coattail ingest options', () => {
     ],
     [
       { symbols: 'FOO-USDT' },
-      "coattail: symbol 'FOO-USDT' is not in the known asset table: Binance symbols are split into base and quote with a table, never by guessing. Add the assets to src/core/symbols.ts or drop the symbol",
+      // No listing (nothing on port 1), no cache: the built-in table decides. FOO → DOT, FIL, OP, POL, SOL, TON
+      // are two edits each (worked out by hand); ties go alphabetically.
+      "coattail: Binance does not list FOO-USDT: the built-in asset table has no such pair (Binance's exchangeInfo could not be fetched, and none is cached). The closest listed are DOT-USDT, FIL-USDT, OP-USDT: pick one or drop it from --symbols",
     ],
     [{ maxTrades: '0' }, "coattail: --max-trades must be a positive whole number: got '0'. Pass e.g. --max-trades 1000"],
     [{ maxTrades: '2.5' }, "coattail: --max-trades must be a positive whole number: got '2.5'. Pass e.g. --max-trades 1000"],
