@@ -1,6 +1,14 @@
 /** `coattail ingest`: what it accepts. */
 import { Command, Option } from 'commander';
-import { DEFAULT_SYMBOLS, examples, exchangeRestUrlOption, exchangeUrlOption, stateDirOption, symbolsCacheOption, type Action } from './options.js';
+import {
+  DEFAULT_SYMBOLS,
+  examples,
+  exchangeRestUrlOption,
+  exchangeUrlOption,
+  stateDirOption,
+  symbolsCacheOption,
+  type Action,
+} from './options.js';
 
 export function ingestCommand(parent: Command, action: Action): Command {
   return parent

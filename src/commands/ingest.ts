@@ -82,7 +82,12 @@ function writerLimits(opts: IngestOptions): { lingerMs: number; highWaterRecords
 }
 
 /** What the feeds are, checked without the network: which exchanges, which symbols, which URLs. */
-function feedRequest(opts: IngestOptions): { exchanges: Exchange[]; symbols: string[]; urls: Record<Exchange, string>; restUrls: Record<Exchange, string> } {
+function feedRequest(opts: IngestOptions): {
+  exchanges: Exchange[];
+  symbols: string[];
+  urls: Record<Exchange, string>;
+  restUrls: Record<Exchange, string>;
+} {
   return {
     exchanges: parseExchanges(opts.exchanges),
     symbols: parseSymbols(opts.symbols),

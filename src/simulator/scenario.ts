@@ -14,7 +14,9 @@ const positiveSeconds = z.number().positive().finite();
 const millis = z.number().int().positive();
 
 // The simulator is the exchange: its scenario's symbols are what it lists (src/simulator/rest/metadata.ts).
-const unifiedSymbol = z.string().regex(/^[A-Z0-9]+-[A-Z0-9]+$/, { message: 'expected a BASE-QUOTE symbol in upper case, such as BTC-USDT' });
+const unifiedSymbol = z
+  .string()
+  .regex(/^[A-Z0-9]+-[A-Z0-9]+$/, { message: 'expected a BASE-QUOTE symbol in upper case, such as BTC-USDT' });
 
 export const SymbolMarketSchema = z.strictObject({
   symbol: unifiedSymbol,
@@ -129,7 +131,11 @@ export const ScenarioSchema = z
       // Binance writes a symbol without its dash: AR-BUSD and ARB-USD would both be ARBUSD there.
       const other = binanceNames.get(binanceSymbol(m.symbol));
       if (other !== undefined && other !== m.symbol)
-        ctx.addIssue({ code: 'custom', path: ['symbols', i, 'symbol'], message: `${m.symbol} and ${other} are both ${binanceSymbol(m.symbol)} on Binance` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['symbols', i, 'symbol'],
+          message: `${m.symbol} and ${other} are both ${binanceSymbol(m.symbol)} on Binance`,
+        });
       binanceNames.set(binanceSymbol(m.symbol), m.symbol);
     });
     if (new Set(s.exchanges).size !== s.exchanges.length)

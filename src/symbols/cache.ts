@@ -70,6 +70,13 @@ export function readCachedListing(file: string, exchange: Exchange): Listing | u
   return {
     exchange,
     fetchedAtMs: Date.parse(parsed.data.fetched_at),
-    symbols: parsed.data.symbols.map((s) => ({ exchangeSymbol: s.symbol, base: s.base, quote: s.quote, unified: s.unified, trading: s.trading, status: s.status })),
+    symbols: parsed.data.symbols.map((s) => ({
+      exchangeSymbol: s.symbol,
+      base: s.base,
+      quote: s.quote,
+      unified: s.unified,
+      trading: s.trading,
+      status: s.status,
+    })),
   };
 }

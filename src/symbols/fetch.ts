@@ -10,7 +10,12 @@ import { LISTING_ENDPOINTS, type Listing } from './listing.js';
 export const LISTING_TIMEOUT_MS = 5_000;
 
 /** The exchange's listing, or why it could not be had (one phrase, for a log line). */
-export async function fetchListing(exchange: Exchange, restUrl: string, now: () => number, timeoutMs = LISTING_TIMEOUT_MS): Promise<Listing | string> {
+export async function fetchListing(
+  exchange: Exchange,
+  restUrl: string,
+  now: () => number,
+  timeoutMs = LISTING_TIMEOUT_MS,
+): Promise<Listing | string> {
   const endpoint = LISTING_ENDPOINTS[exchange];
   const url = `${restUrl.replace(/\/+$/, '')}${endpoint.path}`;
   let body: unknown;

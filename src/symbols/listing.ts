@@ -49,16 +49,24 @@ function listed(exchangeSymbol: string, base: string, quote: string, trading: bo
 /** The symbols of a Binance exchangeInfo reply, or why the reply is not one. */
 export function binanceSymbols(body: unknown): ListedSymbol[] | string {
   const parsed = BinanceExchangeInfo.safeParse(body);
-  if (!parsed.success) return `not an exchangeInfo reply (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''})`;
+  if (!parsed.success)
+    return `not an exchangeInfo reply (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''})`;
   return parsed.data.symbols.map((s) => listed(s.symbol, s.baseAsset, s.quoteAsset, s.status === 'TRADING', s.status));
 }
 
 /** The products of a Coinbase /products reply, or why the reply is not one. */
 export function coinbaseSymbols(body: unknown): ListedSymbol[] | string {
   const parsed = CoinbaseProducts.safeParse(body);
-  if (!parsed.success) return `not a products reply (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''})`;
+  if (!parsed.success)
+    return `not a products reply (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''})`;
   return parsed.data.map((p) =>
-    listed(p.id, p.base_currency, p.quote_currency, p.status === 'online' && p.trading_disabled !== true, p.trading_disabled ? 'trading disabled' : p.status),
+    listed(
+      p.id,
+      p.base_currency,
+      p.quote_currency,
+      p.status === 'online' && p.trading_disabled !== true,
+      p.trading_disabled ? 'trading disabled' : p.status,
+    ),
   );
 }
 

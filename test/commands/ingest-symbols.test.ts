@@ -90,7 +90,14 @@ describe('ingest --symbols through the exchanges listings', () => {
     const cached = path.join(cwd, '.coattail', 'symbols', `binance-127.0.0.1-${port}.json`);
     const file = JSON.parse(readFileSync(cached, 'utf8')) as { source: string; symbols: Array<Record<string, unknown>> };
     expect(file.source).toBe(rest.url);
-    expect(file.symbols).toContainEqual({ symbol: 'ARBUSD', base: 'AR', quote: 'BUSD', unified: 'AR-BUSD', trading: true, status: 'TRADING' });
+    expect(file.symbols).toContainEqual({
+      symbol: 'ARBUSD',
+      base: 'AR',
+      quote: 'BUSD',
+      unified: 'AR-BUSD',
+      trading: true,
+      status: 'TRADING',
+    });
     expect(existsSync(path.join(cwd, '.coattail', 'symbols', `coinbase-127.0.0.1-${port}-coinbase.json`))).toBe(true);
 
     await rest.close();
@@ -101,13 +108,16 @@ describe('ingest --symbols through the exchanges listings', () => {
 
   it('falls back to the built-in asset table with no listing and no cache', async () => {
     const cwd = tempDir('symbols-builtin');
-    const btcOnly = parseScenario({ rate: 400, totalTrades: 60, waitForClients: true, symbols: [{ symbol: 'BTC-USDT', startPrice: 65000 }] });
+    const btcOnly = parseScenario({
+      rate: 400,
+      totalTrades: 60,
+      waitForClients: true,
+      symbols: [{ symbol: 'BTC-USDT', startPrice: 65000 }],
+    });
     const run = await ingestMarket(cwd, { symbols: 'BTC-USDT' }, btcOnly);
     expect(run.trades.map((t) => t.event_id).sort()).toEqual(eventIds(run.printed));
     expect(new Set(run.trades.map((t) => t.symbol))).toEqual(new Set(['BTC-USDT']));
-    expect(run.messages).toContain(
-      "Binance's exchangeInfo could not be fetched and no listing is cached: using the built-in asset table",
-    );
+    expect(run.messages).toContain("Binance's exchangeInfo could not be fetched and no listing is cached: using the built-in asset table");
     expect(run.messages).toContain(
       "Coinbase's products could not be fetched and no listing is cached: the symbols are used as product ids unchecked",
     );

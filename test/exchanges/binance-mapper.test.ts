@@ -73,7 +73,13 @@ describe('binance mapper', () => {
   it("names a trade's symbol as it was subscribed, however the name could be split", () => {
     const frame = (s: string) => `{"e":"trade","E":1,"s":"${s}","t":1,"p":"1","q":"1","T":1700000000000,"m":false}`;
     // ARBUSD is AR/BUSD on Binance; a split by suffix would make it ARB-USD.
-    const subscribed = createBinanceMapper('ms', new Map([['ARBUSD', 'AR-BUSD'], ['USDCUSDT', 'USDC-USDT']]));
+    const subscribed = createBinanceMapper(
+      'ms',
+      new Map([
+        ['ARBUSD', 'AR-BUSD'],
+        ['USDCUSDT', 'USDC-USDT'],
+      ]),
+    );
     const sym = (s: string) => {
       const ev = subscribed(frame(s), RECEIVED);
       return ev.kind === 'trade' ? [ev.trade.symbol, ev.trade.event_id] : ev;

@@ -51,7 +51,9 @@ describe('simulator metadata routes', () => {
   it('lists the products under /coinbase, one by id, 404 for another, and leaves deeper paths to other routes', async () => {
     const all = await get('/coinbase/products');
     expect(all.status).toBe(200);
-    expect((all.body as Array<Record<string, unknown>>).map((p) => [p.id, p.base_currency, p.quote_currency, p.status, p.trading_disabled])).toEqual([
+    expect(
+      (all.body as Array<Record<string, unknown>>).map((p) => [p.id, p.base_currency, p.quote_currency, p.status, p.trading_disabled]),
+    ).toEqual([
       ['AR-BUSD', 'AR', 'BUSD', 'online', false],
       ['BTC-USDT', 'BTC', 'USDT', 'online', false],
     ]);

@@ -29,13 +29,54 @@ const EXCHANGE_INFO = {
     { symbol: 'ARBUSDT', status: 'TRADING', baseAsset: 'ARB', baseAssetPrecision: 8, quoteAsset: 'USDT', quotePrecision: 8, filters: [] },
     { symbol: 'BTCUSDT', status: 'TRADING', baseAsset: 'BTC', baseAssetPrecision: 8, quoteAsset: 'USDT', quotePrecision: 8, filters: [] },
     { symbol: 'BTCUSDC', status: 'TRADING', baseAsset: 'BTC', baseAssetPrecision: 8, quoteAsset: 'USDC', quotePrecision: 8, filters: [] },
-    { symbol: '1000SATSUSDT', status: 'TRADING', baseAsset: '1000SATS', baseAssetPrecision: 8, quoteAsset: 'USDT', quotePrecision: 8, filters: [] },
+    {
+      symbol: '1000SATSUSDT',
+      status: 'TRADING',
+      baseAsset: '1000SATS',
+      baseAssetPrecision: 8,
+      quoteAsset: 'USDT',
+      quotePrecision: 8,
+      filters: [],
+    },
   ],
 };
 const PRODUCTS = [
-  { id: 'BTC-USD', base_currency: 'BTC', quote_currency: 'USD', quote_increment: '0.01', base_increment: '0.00000001', display_name: 'BTC-USD', status: 'online', status_message: '', trading_disabled: false, cancel_only: false },
-  { id: 'BTC-USDT', base_currency: 'BTC', quote_currency: 'USDT', quote_increment: '0.01', base_increment: '0.00000001', display_name: 'BTC-USDT', status: 'online', status_message: '', trading_disabled: false, cancel_only: false },
-  { id: 'OLD-USD', base_currency: 'OLD', quote_currency: 'USD', quote_increment: '0.01', base_increment: '0.1', display_name: 'OLD-USD', status: 'delisted', status_message: '', trading_disabled: true, cancel_only: false },
+  {
+    id: 'BTC-USD',
+    base_currency: 'BTC',
+    quote_currency: 'USD',
+    quote_increment: '0.01',
+    base_increment: '0.00000001',
+    display_name: 'BTC-USD',
+    status: 'online',
+    status_message: '',
+    trading_disabled: false,
+    cancel_only: false,
+  },
+  {
+    id: 'BTC-USDT',
+    base_currency: 'BTC',
+    quote_currency: 'USDT',
+    quote_increment: '0.01',
+    base_increment: '0.00000001',
+    display_name: 'BTC-USDT',
+    status: 'online',
+    status_message: '',
+    trading_disabled: false,
+    cancel_only: false,
+  },
+  {
+    id: 'OLD-USD',
+    base_currency: 'OLD',
+    quote_currency: 'USD',
+    quote_increment: '0.01',
+    base_increment: '0.1',
+    display_name: 'OLD-USD',
+    status: 'delisted',
+    status_message: '',
+    trading_disabled: true,
+    cancel_only: false,
+  },
 ];
 
 const fixed =
@@ -43,7 +84,10 @@ const fixed =
   (req) =>
     req.url.pathname === pathname ? { status, body } : undefined;
 
-async function exchanges(binance = fixed('/api/v3/exchangeInfo', 200, EXCHANGE_INFO), coinbase = fixed('/coinbase/products', 200, PRODUCTS)) {
+async function exchanges(
+  binance = fixed('/api/v3/exchangeInfo', 200, EXCHANGE_INFO),
+  coinbase = fixed('/coinbase/products', 200, PRODUCTS),
+) {
   const srv = await restServer([binance, coinbase]);
   rests.push(srv);
   return { binance: srv.url, coinbase: `${srv.url}/coinbase`, srv };
@@ -52,7 +96,15 @@ async function exchanges(binance = fixed('/api/v3/exchangeInfo', 200, EXCHANGE_I
 function resolveWith(restUrls: { binance: string; coinbase: string }, over: Partial<ResolveOptions> = {}) {
   const { logger, records } = captureLogger('info');
   const cacheDir = over.cacheDir ?? tempDir('listing-cache');
-  const run = resolveSymbols({ exchanges: ['binance'], symbols: ['BTC-USDT'], restUrls, cacheDir, logger, now: () => Date.UTC(2026, 11, 7, 20, 0, 0), ...over });
+  const run = resolveSymbols({
+    exchanges: ['binance'],
+    symbols: ['BTC-USDT'],
+    restUrls,
+    cacheDir,
+    logger,
+    now: () => Date.UTC(2026, 11, 7, 20, 0, 0),
+    ...over,
+  });
   return { run, records, cacheDir };
 }
 
@@ -67,7 +119,7 @@ const refusal = async (p: Promise<unknown>): Promise<CoattailError> => {
 };
 
 describe('listings', () => {
-  it("reads base and quote as the exchange names them, and whether it trades now", () => {
+  it('reads base and quote as the exchange names them, and whether it trades now', () => {
     expect(binanceSymbols(EXCHANGE_INFO)).toEqual([
       { exchangeSymbol: 'ARBUSD', base: 'AR', quote: 'BUSD', unified: 'AR-BUSD', trading: false, status: 'BREAK' },
       { exchangeSymbol: 'ARBUSDT', base: 'ARB', quote: 'USDT', unified: 'ARB-USDT', trading: true, status: 'TRADING' },
@@ -103,13 +155,24 @@ describe('resolveSymbols', () => {
     const urls = await exchanges();
     const { run, records, cacheDir } = resolveWith(urls, { exchanges: ['binance', 'coinbase'], symbols: ['BTC-USDT'] });
     expect(await run).toEqual({ binance: new Map([['BTC-USDT', 'BTCUSDT']]), coinbase: new Map([['BTC-USDT', 'BTC-USDT']]) });
-    expect(records().map((r) => r.msg)).toEqual(["symbols resolved from Binance's exchangeInfo", "symbols resolved from Coinbase's products"]);
-    const cached = JSON.parse(readFileSync(cacheFile(cacheDir, 'binance', urls.binance), 'utf8')) as { fetched_at: string; symbols: unknown[] };
+    expect(records().map((r) => r.msg)).toEqual([
+      "symbols resolved from Binance's exchangeInfo",
+      "symbols resolved from Coinbase's products",
+    ]);
+    const cached = JSON.parse(readFileSync(cacheFile(cacheDir, 'binance', urls.binance), 'utf8')) as {
+      fetched_at: string;
+      symbols: unknown[];
+    };
     expect(cached.fetched_at).toBe('2026-12-07T20:00:00.000Z');
     expect(cached.symbols).toHaveLength(5);
 
     const ar = resolveWith(urls, { symbols: ['AR-BUSD', '1000SATS-USDT'] });
-    expect(await ar.run).toEqual({ binance: new Map([['AR-BUSD', 'ARBUSD'], ['1000SATS-USDT', '1000SATSUSDT']]) });
+    expect(await ar.run).toEqual({
+      binance: new Map([
+        ['AR-BUSD', 'ARBUSD'],
+        ['1000SATS-USDT', '1000SATSUSDT'],
+      ]),
+    });
     expect(ar.records().map((r) => r.msg)).toContain('Binance lists AR-BUSD but does not trade it now (BREAK): expect no trades for it');
   });
 
@@ -118,12 +181,14 @@ describe('resolveSymbols', () => {
     const one = await refusal(resolveWith(urls, { exchanges: ['coinbase'], symbols: ['BTC-USDT', 'ETH-USD'] }).run);
     // ETH-USD → BTC-USD is 2 substitutions (E→B, H→C), → BTC-USDT 3 (and a T), → OLD-USD 3; ties alphabetically.
     expect(one.line()).toBe(
-      "coattail: Coinbase does not list ETH-USD: no such pair in its products (fetched 2026-12-07T20:00:00Z). The closest listed are BTC-USD, BTC-USDT, OLD-USD: pick one or drop it from --symbols",
+      'coattail: Coinbase does not list ETH-USD: no such pair in its products (fetched 2026-12-07T20:00:00Z). The closest listed are BTC-USD, BTC-USDT, OLD-USD: pick one or drop it from --symbols',
     );
     // ARB-USD: AR-BUSD is one swap ("B-" → "-B"), ARB-USDT one insertion, BTC-USDC and BTC-USDT four edits.
     const two = await refusal(resolveWith(urls, { symbols: ['BTC-USTD', 'ARB-USD'] }).run);
     expect(two.what).toBe('Binance does not list BTC-USTD, ARB-USD');
-    expect(two.fix).toBe('closest to BTC-USTD: BTC-USDT, BTC-USDC, ARB-USDT; closest to ARB-USD: AR-BUSD, ARB-USDT, BTC-USDC: pick one or drop it from --symbols');
+    expect(two.fix).toBe(
+      'closest to BTC-USTD: BTC-USDT, BTC-USDC, ARB-USDT; closest to ARB-USD: AR-BUSD, ARB-USDT, BTC-USDC: pick one or drop it from --symbols',
+    );
   });
 
   it('starts from the cached listing when the exchange cannot be reached, and says so', async () => {
@@ -145,14 +210,24 @@ describe('resolveSymbols', () => {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, '{"exchange":"binance","source":');
     const { run, records } = resolveWith(urls, { cacheDir, symbols: ['ARB-USD', 'BTC-USDT'] });
-    expect(await run).toEqual({ binance: new Map([['ARB-USD', 'ARBUSD'], ['BTC-USDT', 'BTCUSDT']]) });
+    expect(await run).toEqual({
+      binance: new Map([
+        ['ARB-USD', 'ARBUSD'],
+        ['BTC-USDT', 'BTCUSDT'],
+      ]),
+    });
     const warning = records().find((r) => r.level === 'warn');
-    expect(warning?.msg).toMatch(/^Binance's exchangeInfo could not be fetched and the cached listing is unusable \(not JSON .*\): using the built-in asset table$/);
+    expect(warning?.msg).toMatch(
+      /^Binance's exchangeInfo could not be fetched and the cached listing is unusable \(not JSON .*\): using the built-in asset table$/,
+    );
     expect(warning?.why).toBe(`GET ${urls.binance}/api/v3/exchangeInfo answered HTTP 418`);
   });
 
   it('takes Coinbase symbols unchecked when neither the listing nor a cache is there', async () => {
-    const { run, records } = resolveWith({ binance: 'http://127.0.0.1:1', coinbase: 'http://127.0.0.1:1' }, { exchanges: ['coinbase'], symbols: ['FOO-BAR'] });
+    const { run, records } = resolveWith(
+      { binance: 'http://127.0.0.1:1', coinbase: 'http://127.0.0.1:1' },
+      { exchanges: ['coinbase'], symbols: ['FOO-BAR'] },
+    );
     expect(await run).toEqual({ coinbase: new Map([['FOO-BAR', 'FOO-BAR']]) });
     expect(records().map((r) => r.msg)).toEqual([
       "Coinbase's products could not be fetched and no listing is cached: the symbols are used as product ids unchecked",
@@ -168,7 +243,9 @@ describe('resolveSymbols', () => {
       const { run, records } = resolveWith({ binance: `http://127.0.0.1:${port}`, coinbase: 'http://127.0.0.1:1' }, { timeoutMs: 300 });
       expect(await run).toEqual({ binance: new Map([['BTC-USDT', 'BTCUSDT']]) });
       expect(accepted).toBe(1);
-      expect(records().find((r) => r.level === 'warn')?.why).toBe(`GET http://127.0.0.1:${port}/api/v3/exchangeInfo took longer than 0.3 s`);
+      expect(records().find((r) => r.level === 'warn')?.why).toBe(
+        `GET http://127.0.0.1:${port}/api/v3/exchangeInfo took longer than 0.3 s`,
+      );
     } finally {
       silent.closeAllConnections();
       await new Promise<void>((r) => silent.close(() => r()));

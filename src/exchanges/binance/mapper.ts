@@ -28,7 +28,9 @@ export function createBinanceMapper(timeUnit: BinanceTimeUnit, symbols: Readonly
       const trade = checkTrade(event, minTime, maxTime);
       if (typeof trade === 'string') return rejected(trade);
       const symbol = symbols.get(trade.s);
-      return symbol === undefined ? rejected(`trade of ${trade.s}, a symbol not subscribed to`) : mapTrade(trade, symbol, iso, receivedAtMs);
+      return symbol === undefined
+        ? rejected(`trade of ${trade.s}, a symbol not subscribed to`)
+        : mapTrade(trade, symbol, iso, receivedAtMs);
     }
     if (type === 'serverShutdown') return { kind: 'shutdown' };
     if (typeof type === 'string') return { kind: 'ignored', detail: `event ${type}` };

@@ -135,7 +135,9 @@ export function coinbaseProductsRoute(symbols: readonly Listed[], prefix = '/coi
     // Deeper paths (/products/{id}/trades) are other routes'.
     if (id === undefined || id.includes('/')) return undefined;
     const product = products.get(decodeURIComponent(id).toUpperCase());
-    return product ? { status: 200, headers: JSON_HEADERS, body: product } : { status: 404, headers: JSON_HEADERS, body: { message: 'NotFound' } };
+    return product
+      ? { status: 200, headers: JSON_HEADERS, body: product }
+      : { status: 404, headers: JSON_HEADERS, body: { message: 'NotFound' } };
   };
 }
 
