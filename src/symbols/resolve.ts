@@ -28,13 +28,23 @@ export interface ResolveOptions {
   timeoutMs?: number;
 }
 
-/** Where the listing that decided came from, for the messages. */
-type Provenance = { kind: 'fetched' | 'cached'; listing: Listing } | { kind: 'built-in'; listing?: Listing };
+/** Where the listing that decided came from, for the messages; `say` logs it (once the symbols are all found). */
+type Provenance = ({ kind: 'fetched' | 'cached'; listing: Listing } | { kind: 'built-in'; listing?: Listing }) & { say: () => void };
 
 export async function resolveSymbols(o: ResolveOptions): Promise<SymbolDirectories> {
   const found = await Promise.all(o.exchanges.map(async (e) => [e, await findListing(e, o)] as const));
   const directories: SymbolDirectories = {};
-  for (const [exchange, provenance] of found) directories[exchange] = directoryOf(exchange, provenance, o.symbols, o.logger);
+  // A symbol not listed ends the start with its one line (which says where the listing came from), so the
+  // logs about the listings come after every symbol is found.
+  for (const [exchange, provenance] of found) directories[exchange] = directoryOf(exchange, provenance, o.symbols);
+  for (const [exchange, provenance] of found) {
+    provenance.say();
+    for (const s of o.symbols) {
+      const entry = provenance.listing?.symbols.find((l) => l.unified === s);
+      if (entry && !entry.trading)
+        o.logger.warn(`${displayName(exchange)} lists ${s} but does not trade it now (${entry.status}): expect no trades for it`);
+    }
+  }
   return directories;
 }
 
@@ -44,26 +54,33 @@ async function findListing(exchange: Exchange, o: ResolveOptions): Promise<Prove
   const what = `${displayName(exchange)}'s ${LISTING_ENDPOINTS[exchange].name}`;
   const fetched = await fetchListing(exchange, restUrl, o.now, o.timeoutMs);
   if (typeof fetched !== 'string') {
-    o.logger.info(`symbols resolved from ${what}`, { listed: fetched.symbols.length, from: restUrl });
+    let keptError: string | undefined;
     try {
       writeCachedListing(file, restUrl, fetched);
     } catch (err) {
-      o.logger.warn(`could not keep ${what} for starts without the network`, { file, error: errorMessage(err) });
+      keptError = errorMessage(err);
     }
-    return { kind: 'fetched', listing: fetched };
+    const say = (): void => {
+      o.logger.info(`symbols resolved from ${what}`, { listed: fetched.symbols.length, from: restUrl });
+      if (keptError) o.logger.warn(`could not keep ${what} for starts without the network`, { file, error: keptError });
+    };
+    return { kind: 'fetched', listing: fetched, say };
   }
   const cached = readCachedListing(file, exchange);
   if (cached && !('unusable' in cached)) {
-    o.logger.warn(`${what} could not be fetched: using the listing cached at ${iso(cached.fetchedAtMs)}`, { why: fetched, file });
-    return { kind: 'cached', listing: cached };
+    const say = (): void =>
+      o.logger.warn(`${what} could not be fetched: using the listing cached at ${iso(cached.fetchedAtMs)}`, { why: fetched, file });
+    return { kind: 'cached', listing: cached, say };
   }
   const cacheNote = cached ? `the cached listing is unusable (${cached.unusable})` : 'no listing is cached';
   if (exchange === 'binance') {
-    o.logger.warn(`${what} could not be fetched and ${cacheNote}: using the built-in asset table`, { why: fetched, file });
-    return { kind: 'built-in', listing: builtInBinanceListing(o.now()) };
+    const say = (): void =>
+      o.logger.warn(`${what} could not be fetched and ${cacheNote}: using the built-in asset table`, { why: fetched, file });
+    return { kind: 'built-in', listing: builtInBinanceListing(o.now()), say };
   }
-  o.logger.warn(`${what} could not be fetched and ${cacheNote}: the symbols are used as product ids unchecked`, { why: fetched, file });
-  return { kind: 'built-in' };
+  const say = (): void =>
+    o.logger.warn(`${what} could not be fetched and ${cacheNote}: the symbols are used as product ids unchecked`, { why: fetched, file });
+  return { kind: 'built-in', say };
 }
 
 /** What the built-in table makes of every base × quote pair it knows (`ARBUSD` is ARB-USD to it). */
@@ -79,20 +96,13 @@ function builtInBinanceListing(now: number): Listing {
   return { exchange: 'binance', fetchedAtMs: now, symbols };
 }
 
-function directoryOf(exchange: Exchange, provenance: Provenance, symbols: readonly string[], logger: Logger): SymbolDirectory {
+function directoryOf(exchange: Exchange, provenance: Provenance, symbols: readonly string[]): SymbolDirectory {
   const { listing } = provenance;
   if (!listing) return new Map(symbols.map((s) => [s, s]));
   const byUnified = new Map(listing.symbols.map((s) => [s.unified, s]));
   const unknown = symbols.filter((s) => !byUnified.has(s));
   if (unknown.length > 0) throw notListed(exchange, provenance, unknown, byUnified.keys());
-  const directory = new Map<string, string>();
-  for (const s of symbols) {
-    const entry = byUnified.get(s)!;
-    if (!entry.trading)
-      logger.warn(`${displayName(exchange)} lists ${s} but does not trade it now (${entry.status}): expect no trades for it`);
-    directory.set(s, entry.exchangeSymbol);
-  }
-  return directory;
+  return new Map(symbols.map((s) => [s, byUnified.get(s)!.exchangeSymbol]));
 }
 
 function notListed(exchange: Exchange, provenance: Provenance, unknown: string[], listed: Iterable<string>): Error {

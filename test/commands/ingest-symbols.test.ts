@@ -3,6 +3,7 @@
  * simulator) and a real HTTP server answering exchangeInfo and /products from the same scenario.
  * What is expected comes from the scenario and the simulator's record of what it printed.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { parseScenario, startSimulator, type PrintedTrade, type SimulatorHandle 
 import { metadataRoutes } from '../../src/simulator/rest/metadata.js';
 import type { UnifiedTrade } from '../../src/trade.js';
 import { captureLogger, tempDir, testContext, waitFor } from '../helpers/context.js';
+import { BIN } from '../helpers/paths.js';
 import { restServer, type TestRestServer } from '../helpers/rest-server.js';
 
 const sims: SimulatorHandle[] = [];
@@ -146,5 +148,34 @@ describe('ingest --symbols through the exchanges listings', () => {
       /^coattail: Binance does not list BTC-USTD: no such pair in its exchangeInfo \(fetched \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)\. The closest listed are BTC-USDT, AR-BUSD: pick one or drop it from --symbols$/,
     );
     expect(ctx.out.text()).toBe('');
+  });
+
+  it('the binary says it in one line on stderr and exits 2', async () => {
+    const rest = await restServer(metadataRoutes(scenario.symbols));
+    rests.push(rest);
+    const args = [
+      'ingest',
+      '--sink',
+      'stdout',
+      '--symbols',
+      'BTC-USTD',
+      '--binance-rest-url',
+      rest.url,
+      '--coinbase-rest-url',
+      `${rest.url}/coinbase`,
+    ];
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: tempDir('symbols-bin'), env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^coattail: Binance does not list BTC-USTD: .*The closest listed are BTC-USDT, AR-BUSD: pick one or drop it from --symbols$/,
+      ),
+    ]);
   });
 });
