@@ -15,7 +15,7 @@ export const DEFAULT_SYMBOLS_CACHE_DIR = '.coattail/symbols';
 const CacheFile = z.object({
   exchange: z.string(),
   source: z.string(),
-  fetched_at: z.string().datetime(),
+  fetched_at: z.iso.datetime(),
   symbols: z.array(
     z.object({ symbol: z.string(), base: z.string(), quote: z.string(), unified: z.string(), trading: z.boolean(), status: z.string() }),
   ),
