@@ -2,6 +2,13 @@
  * Frames in the exact shapes the exchanges send (see shared/EXCHANGES.md), generated deterministically
  * so every benchmark run maps the same bytes.
  */
+/** The Binance symbols the frames carry, by their unified names (what a mapper is given at subscription). */
+export const RECORDED_BINANCE_SYMBOLS: ReadonlyMap<string, string> = new Map([
+  ['BTCUSDT', 'BTC-USDT'],
+  ['ETHUSDT', 'ETH-USDT'],
+  ['SOLUSDT', 'SOL-USDT'],
+]);
+
 export function recordedFrames(count: number, seed = 1): string[] {
   let s = seed >>> 0;
   const rnd = (): number => {

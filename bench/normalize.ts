@@ -6,7 +6,7 @@
 import { createBinanceMapper } from '../src/exchanges/binance/mapper.js';
 import { mapCoinbase } from '../src/exchanges/coinbase/mapper.js';
 import { serializeTrade, UnifiedTradeSchema } from '../src/trade.js';
-import { recordedFrames } from './frames.js';
+import { RECORDED_BINANCE_SYMBOLS, recordedFrames } from './frames.js';
 
 export interface NormalizeResult {
   frames: number;
@@ -33,7 +33,7 @@ function median(xs: number[]): number {
 
 export function benchNormalize(count = 200_000, rounds = 7): NormalizeResult {
   const frames = recordedFrames(count);
-  const binance = createBinanceMapper('ms');
+  const binance = createBinanceMapper('ms', RECORDED_BINANCE_SYMBOLS);
   const now = Date.now();
   const baseline = (f: string): number => JSON.stringify(JSON.parse(f)).length;
   const normalize =

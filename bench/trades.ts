@@ -22,7 +22,7 @@ import type { Mapper } from '../src/exchanges/types.js';
 import { canonicalText } from '../src/simulator/market/amounts.js';
 import { Market, type MarketTrade } from '../src/simulator/market/generator.js';
 import { createPrng, deriveSeed } from '../src/simulator/prng.js';
-import { tradeEvent, tradeStreamName, wrap } from '../src/simulator/protocols/binance.js';
+import { binanceSymbol, tradeEvent, tradeStreamName, wrap } from '../src/simulator/protocols/binance.js';
 import { lastMatchMessage, matchMessage } from '../src/simulator/protocols/coinbase.js';
 import { loadScenario } from '../src/simulator/scenario-loader.js';
 import type { Scenario } from '../src/simulator/scenario.js';
@@ -79,7 +79,7 @@ export function* recordingLines(opts: RecordingOptions): Generator<string, void,
   const market = new Market(scenario, seed, opts.rate ?? RECORDING_RATE);
   // Latency has its own random stream, so it cannot shift the market's.
   const latency = createPrng(deriveSeed(seed, 2));
-  const binance = createBinanceMapper('ms');
+  const binance = createBinanceMapper('ms', new Map(scenario.symbols.map((m) => [binanceSymbol(m.symbol), m.symbol])));
   const startUs = (opts.startMs ?? RECORDING_EPOCH_MS) * 1000;
   let lastPrintUs = 0;
   // Nothing arrives before the session starts: the last_match replies come when the subscription does.

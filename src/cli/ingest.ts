@@ -1,13 +1,25 @@
 /** `coattail ingest`: what it accepts. */
 import { Command, Option } from 'commander';
-import { DEFAULT_SYMBOLS, examples, exchangeRestUrlOption, exchangeUrlOption, stateDirOption, type Action } from './options.js';
+import {
+  DEFAULT_SYMBOLS,
+  examples,
+  exchangeRestUrlOption,
+  exchangeUrlOption,
+  stateDirOption,
+  symbolsCacheOption,
+  type Action,
+} from './options.js';
 
 export function ingestCommand(parent: Command, action: Action): Command {
   return parent
     .command('ingest')
     .description('Exchanges → normalize → Kinesis (or --sink stdout: NDJSON unified trades on stdout)')
     .addOption(new Option('--exchanges <list>', 'comma-separated exchanges').env('COATTAIL_EXCHANGES').default('binance,coinbase'))
-    .addOption(new Option('--symbols <list>', 'comma-separated BASE-QUOTE symbols').env('COATTAIL_SYMBOLS').default(DEFAULT_SYMBOLS))
+    .addOption(
+      new Option('--symbols <list>', "comma-separated BASE-QUOTE symbols, checked against the exchanges' listings")
+        .env('COATTAIL_SYMBOLS')
+        .default(DEFAULT_SYMBOLS),
+    )
     .addOption(new Option('--stream <name>', 'Kinesis stream').env('COATTAIL_STREAM').default('coattail-trades'))
     .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
     .addOption(new Option('--kinesis-endpoint <url>', 'Kinesis endpoint (a local emulator)').env('COATTAIL_KINESIS_ENDPOINT'))
@@ -21,6 +33,7 @@ export function ingestCommand(parent: Command, action: Action): Command {
     .addOption(
       new Option('--no-backfill', 'do not fetch the trades of confirmed gaps over REST: only count them').env('COATTAIL_NO_BACKFILL'),
     )
+    .addOption(symbolsCacheOption())
     .addOption(
       new Option('--binance-time-unit <unit>', 'ask Binance for ms or us timestamps')
         .choices(['ms', 'us'])
@@ -66,6 +79,7 @@ export function ingestCommand(parent: Command, action: Action): Command {
       examples([
         'coattail ingest --local',
         'coattail ingest --sink stdout --symbols BTC-USDT --max-trades 100 > trades.jsonl',
+        'coattail ingest --exchanges binance --symbols AR-BUSD --sink stdout   # AR/BUSD, as Binance lists it',
         'COATTAIL_KINESIS_ENDPOINT=http://127.0.0.1:4568 coattail ingest --duration 60',
         'coattail ingest --binance-url ws://127.0.0.1:9443 --coinbase-url ws://127.0.0.1:9443/coinbase --sink stdout',
         'coattail ingest --sink stdout --binance-rest-url http://127.0.0.1:9443 --coinbase-rest-url http://127.0.0.1:9443/coinbase',

@@ -1,6 +1,7 @@
 /** What several commands accept, defined once: the shared options, and how examples are shown. */
 import { Command, Option } from 'commander';
 import { EXCHANGE_REGISTRY, type Exchange } from '../exchanges/registry.js';
+import { DEFAULT_SYMBOLS_CACHE_DIR } from '../symbols/cache.js';
 
 /** What runs when a command is chosen: commander calls it with the arguments, then the options. */
 export type Action = Parameters<Command['action']>[0];
@@ -31,12 +32,19 @@ export function exchangeUrlOption(exchange: Exchange): Option {
     .default(e.wsUrl);
 }
 
-/** `--<exchange>-rest-url`: the exchange's REST URL (gap backfill), by default its public one (src/exchanges/registry.ts). */
+/** `--<exchange>-rest-url`: the exchange's REST base URL (its listing, trade history), by default its public one. */
 export function exchangeRestUrlOption(exchange: Exchange): Option {
   const e = EXCHANGE_REGISTRY[exchange];
-  return new Option(`--${exchange}-rest-url <url>`, `${e.displayName} REST URL (trade history for gap backfill)`)
+  return new Option(`--${exchange}-rest-url <url>`, `${e.displayName} REST base URL`)
     .env(`COATTAIL_${exchange.toUpperCase()}_REST_URL`)
     .default(e.restUrl);
+}
+
+/** `--symbols-cache`: where the exchanges' listings are kept for a start without the network. */
+export function symbolsCacheOption(): Option {
+  return new Option('--symbols-cache <dir>', "where the exchanges' symbol listings are cached")
+    .env('COATTAIL_SYMBOLS_CACHE')
+    .default(DEFAULT_SYMBOLS_CACHE_DIR);
 }
 
 /** What every AWS-facing command takes: the region, the settings file, and (unless `json` is false) `--json`. */

@@ -6,6 +6,8 @@ import { DAY, durationOption, HOUR, SECOND, SPAN } from '../core/duration.js';
 import { CoattailError, errorMessage, usageError } from '../core/errors.js';
 import type { FeedSpec } from '../exchanges/types.js';
 import { buildFeeds, parseExchanges, parseSymbols } from '../ingest/feeds.js';
+import type { Exchange } from '../exchanges/registry.js';
+import { resolveSymbols } from '../symbols/resolve.js';
 import { openKinesisSink } from '../ingest/kinesis-sink.js';
 import { runIngest, type IngestSummary } from '../ingest/pipeline.js';
 import type { TradeSink } from '../ingest/sink.js';
@@ -25,10 +27,13 @@ export interface IngestOptions {
   sink: 'kinesis' | 'stdout';
   binanceUrl: string;
   coinbaseUrl: string;
-  /** REST URLs where confirmed gaps are fetched (`--no-backfill`: backfill false). */
+  /** The exchanges' REST base URLs: their symbol listings, and the trade history confirmed gaps are fetched from. */
   binanceRestUrl: string;
   coinbaseRestUrl: string;
+  /** False with `--no-backfill`: gaps are only counted. */
   backfill: boolean;
+  /** Where the listings are cached for a start without the network. */
+  symbolsCache: string;
   binanceTimeUnit: 'ms' | 'us';
   maxTrades?: string;
   duration?: string;
@@ -78,37 +83,48 @@ function writerLimits(opts: IngestOptions): { lingerMs: number; highWaterRecords
   };
 }
 
-function feedsOf(opts: IngestOptions): FeedSpec[] {
-  const exchanges = parseExchanges(opts.exchanges);
-  return buildFeeds({
-    exchanges,
-    symbols: parseSymbols(opts.symbols, exchanges),
+/** What the feeds are, checked without the network: which exchanges, which symbols, which URLs. */
+function feedRequest(opts: IngestOptions): {
+  exchanges: Exchange[];
+  symbols: string[];
+  urls: Record<Exchange, string>;
+  restUrls: Record<Exchange, string>;
+} {
+  return {
+    exchanges: parseExchanges(opts.exchanges),
+    symbols: parseSymbols(opts.symbols),
     urls: { binance: checkWsUrl('--binance-url', opts.binanceUrl), coinbase: checkWsUrl('--coinbase-url', opts.coinbaseUrl) },
-    binanceTimeUnit: opts.binanceTimeUnit,
-    ...(opts.backfill
-      ? {
-          restUrls: {
-            binance: checkHttpUrl('--binance-rest-url', opts.binanceRestUrl),
-            coinbase: checkHttpUrl('--coinbase-rest-url', opts.coinbaseRestUrl),
-          },
-        }
-      : {}),
+    restUrls: {
+      binance: checkHttpUrl('--binance-rest-url', opts.binanceRestUrl),
+      coinbase: checkHttpUrl('--coinbase-rest-url', opts.coinbaseRestUrl),
+    },
+  };
+}
+
+/** The feeds, once the exchanges' listings have said what each symbol is called there. */
+async function feedsOf(opts: IngestOptions, request: ReturnType<typeof feedRequest>, ctx: CommandContext): Promise<FeedSpec[]> {
+  const exchangeSymbols = await resolveSymbols({
+    exchanges: request.exchanges,
+    symbols: request.symbols,
+    restUrls: request.restUrls,
+    cacheDir: path.resolve(ctx.cwd, opts.symbolsCache),
+    logger: ctx.logger,
+    now: () => ctx.clock.now(),
   });
+  // The REST URLs always serve the listings; with --no-backfill the feeds get none, and gaps are only counted.
+  const { restUrls, ...feeds } = request;
+  return buildFeeds({ ...feeds, binanceTimeUnit: opts.binanceTimeUnit, exchangeSymbols, ...(opts.backfill ? { restUrls } : {}) });
 }
 
 function checkHttpUrl(flag: string, text: string): string {
-  let url: URL | undefined;
+  let url: URL;
   try {
     url = new URL(text);
   } catch {
-    url = undefined;
+    throw usageError(`${flag} is not a URL`, `got '${text}'`, `pass e.g. ${flag} https://host:port`);
   }
-  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
-    throw usageError(
-      `${flag} must be an http:// or https:// URL`,
-      `got '${text}'`,
-      `pass e.g. ${flag} http://127.0.0.1:9443, or --no-backfill`,
-    );
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw usageError(`${flag} must be an http:// or https:// URL`, `got '${text}'`, `pass e.g. ${flag} http://127.0.0.1:9443`);
   }
   return text;
 }
@@ -171,12 +187,13 @@ async function createSink(opts: IngestOptions, ctx: CommandContext): Promise<{ s
 
 /** `coattail ingest`: exchanges → normalize → Kinesis or stdout. */
 export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<number> {
-  const feeds = feedsOf(opts);
+  const request = feedRequest(opts);
   const maxTrades = positiveNumber('--max-trades', opts.maxTrades, true, MAX_TRADES);
   const durationMs = opts.duration === undefined ? undefined : durationOption('--duration', opts.duration, { ...SPAN, example: '15m' });
   const statsIntervalMs = durationOption('--stats-interval', opts.statsInterval, { min: 100, max: DAY, zeroIsOff: true, example: '10s' });
   const shutdownTimeoutMs = durationOption('--shutdown-timeout', opts.shutdownTimeout, { min: SECOND, max: HOUR, example: '20s' });
   writerLimits(opts);
+  const feeds = await feedsOf(opts, request, ctx);
   const { sink, target } = await createSink(opts, ctx);
   const { spill, places, forget } = keepUndelivered(sink, {
     dir: path.resolve(ctx.cwd, opts.undeliveredDir ?? DEFAULT_UNDELIVERED_DIR),

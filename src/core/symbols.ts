@@ -1,6 +1,8 @@
 /**
- * Known base and quote assets. Exchange symbols such as Binance's `BTCUSDT` are split with this
- * table (longest known quote suffix whose remainder is a known base), never by guessing a position.
+ * Known base and quote assets: the last fallback for Binance's symbols, when neither its exchangeInfo nor
+ * a cached copy can be read (src/symbols/resolve.ts). A name such as `BTCUSDT` is split by the longest
+ * known quote suffix whose remainder is a known base, never by guessing a position — which makes
+ * `ARBUSD` ARB-USD, where Binance means AR/BUSD: the listing, when there is one, decides.
  */
 export const QUOTE_ASSETS = ['USDT', 'USDC', 'FDUSD', 'TUSD', 'BUSD', 'USD', 'EUR', 'GBP', 'TRY', 'BRL', 'BTC', 'ETH', 'BNB'] as const;
 

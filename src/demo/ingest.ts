@@ -12,9 +12,16 @@ import { openKinesisSink } from '../ingest/kinesis-sink.js';
 import { runIngest, type IngestResult } from '../ingest/pipeline.js';
 import { keepUndelivered } from '../ingest/undelivered-file.js';
 import type { Exchange } from '../trade.js';
+import path from 'node:path';
+import { EXCHANGE_REGISTRY } from '../exchanges/registry.js';
+import { binanceSymbol } from '../simulator/protocols/binance.js';
+import { DEFAULT_SYMBOLS_CACHE_DIR } from '../symbols/cache.js';
+import { resolveSymbols, type SymbolDirectories } from '../symbols/resolve.js';
 
 export interface DemoIngestSettings {
   symbols: readonly string[];
+  /** Each exchange's names for the symbols (demoExchangeSymbols). */
+  exchangeSymbols: SymbolDirectories;
   binanceUrl: string;
   coinbaseUrl: string;
   /** Where confirmed gaps are fetched (the simulator's REST side in a simulated market). */
@@ -44,6 +51,33 @@ export interface DemoIngest {
   undeliveredFile(): string | undefined;
 }
 
+/**
+ * The exchanges' names for the demo's symbols: the simulator names its scenario's symbols as Binance
+ * would (BTC-USDT is BTCUSDT, src/simulator/protocols/binance.ts); the live exchanges are asked, as
+ * `coattail ingest` asks them (COATTAIL_<EXCHANGE>_REST_URL, the cache in .coattail/symbols).
+ */
+export async function demoExchangeSymbols(
+  source: 'simulator' | 'live',
+  symbols: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  logger: Logger,
+  clock: Clock,
+): Promise<SymbolDirectories> {
+  if (source === 'simulator') return { binance: new Map(symbols.map((s) => [s, binanceSymbol(s)])) };
+  return resolveSymbols({
+    exchanges: ['binance', 'coinbase'],
+    symbols,
+    restUrls: {
+      binance: env.COATTAIL_BINANCE_REST_URL || EXCHANGE_REGISTRY.binance.restUrl,
+      coinbase: env.COATTAIL_COINBASE_REST_URL || EXCHANGE_REGISTRY.coinbase.restUrl,
+    },
+    cacheDir: path.resolve(cwd, env.COATTAIL_SYMBOLS_CACHE || DEFAULT_SYMBOLS_CACHE_DIR),
+    logger,
+    now: () => clock.now(),
+  });
+}
+
 /** How long the final flush may take before what is left is saved as undelivered. */
 const SHUTDOWN_TIMEOUT_MS = 20_000;
 
@@ -54,6 +88,7 @@ export function startIngest(s: DemoIngestSettings): DemoIngest {
     urls: { binance: s.binanceUrl, coinbase: s.coinbaseUrl },
     binanceTimeUnit: 'ms',
     restUrls: s.restUrls,
+    exchangeSymbols: s.exchangeSymbols,
   });
   const logger = s.logger.child({ part: 'ingest' });
   const client = createKinesisClient({ endpoint: s.kinesisEndpoint, region: s.region, local: true });

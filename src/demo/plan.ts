@@ -121,7 +121,7 @@ export function planDemo(opts: DemoOptions, ctx: CommandContext, env: PlanEnv): 
     throw usageError('--record needs the simulator', 'it records what the simulator prints', 'drop --record or --live');
   const scenario = live ? undefined : loadScenario(opts.scenario ?? DEFAULT_SCENARIO, { cwd: ctx.cwd });
   const scenarioSymbols = scenario?.symbols.map((s) => s.symbol) ?? [];
-  const symbols = parseSymbols(opts.symbols ?? (scenario ? scenarioSymbols.join(',') : LIVE_SYMBOLS), ['binance', 'coinbase']);
+  const symbols = parseSymbols(opts.symbols ?? (scenario ? scenarioSymbols.join(',') : LIVE_SYMBOLS));
   if (scenario) {
     const missing = symbols.filter((s) => !scenarioSymbols.includes(s));
     if (missing.length) {

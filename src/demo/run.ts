@@ -25,7 +25,7 @@ import { ChildGroups } from './children.js';
 import { interrupted, startEmulators, type DemoEmulators } from './emulators.js';
 import { prepareFolders } from './folders.js';
 import type { DemoHooks, DemoStoreEnv } from './hooks.js';
-import { startIngest, type DemoIngest } from './ingest.js';
+import { demoExchangeSymbols, startIngest, type DemoIngest } from './ingest.js';
 import { drainJobs, launchSpark } from './jobs.js';
 import { alertLatencyMs, summarizeLatency } from './latency.js';
 import { demoLog } from './log.js';
@@ -134,8 +134,10 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
       binance: market.binanceUrl,
       coinbase: market.coinbaseUrl,
     });
+    const exchangeSymbols = await demoExchangeSymbols(market.source, plan.symbols, ctx.env, ctx.cwd, logger, ctx.clock);
     ingest = startIngest({
       symbols: plan.symbols,
+      exchangeSymbols,
       binanceUrl: market.binanceUrl,
       coinbaseUrl: market.coinbaseUrl,
       restUrls: { binance: market.binanceRestUrl, coinbase: market.coinbaseRestUrl },

@@ -1,11 +1,11 @@
 /** Which exchanges and symbols to read, checked, and the feeds that read them. */
 import { usageError } from '../core/errors.js';
-import { parseUnifiedSymbol, splitConcatenatedSymbol } from '../core/symbols.js';
 import { binanceFeed } from '../exchanges/binance/feed.js';
 import { binanceHistory } from '../exchanges/binance/rest.js';
 import { coinbaseFeed } from '../exchanges/coinbase/feed.js';
 import { coinbaseHistory } from '../exchanges/coinbase/rest.js';
 import type { FeedSpec, TradeHistory } from '../exchanges/types.js';
+import type { SymbolDirectories } from '../symbols/resolve.js';
 import { EXCHANGES, type Exchange } from '../trade.js';
 
 export function parseExchanges(text: string): Exchange[] {
@@ -19,20 +19,16 @@ export function parseExchanges(text: string): Exchange[] {
   return [...new Set(list)] as Exchange[];
 }
 
-export function parseSymbols(text: string, exchanges: Exchange[]): string[] {
+/**
+ * The `--symbols` list, written right: upper-case `BASE-QUOTE`, deduplicated. Whether each exchange
+ * lists them is asked of the exchanges at start (src/symbols/resolve.ts).
+ */
+export function parseSymbols(text: string): string[] {
   const list = [...new Set(splitList(text).map((s) => s.toUpperCase()))];
   if (list.length === 0) throw usageError('no symbols given', '--symbols is empty', 'pass symbols like --symbols BTC-USDT,ETH-USDT');
   for (const s of list) {
     if (!/^[A-Z0-9]+-[A-Z0-9]+$/.test(s)) {
       throw usageError(`symbol '${s}' is not BASE-QUOTE`, 'symbols are written with a dash, upper case', 'write it like BTC-USDT');
-    }
-    // Binance names the pair without a dash (BTCUSDT): we map it back only for assets we know.
-    if (exchanges.includes('binance') && (!parseUnifiedSymbol(s) || !splitConcatenatedSymbol(s.replace('-', '')))) {
-      throw usageError(
-        `symbol '${s}' is not in the known asset table`,
-        'Binance symbols are split into base and quote with a table, never by guessing',
-        'add the assets to src/core/symbols.ts or drop the symbol',
-      );
     }
   }
   return list;
@@ -53,11 +49,20 @@ export interface FeedOptions {
   binanceTimeUnit: 'ms' | 'us';
   /** Each exchange's REST URL, where confirmed gaps are fetched; absent: gaps are only counted (`--no-backfill`). */
   restUrls?: Record<Exchange, string>;
+  /** Each exchange's own names for the symbols, as resolved from its listing. */
+  exchangeSymbols: SymbolDirectories;
 }
 
 /** Each exchange's feed, from its URL and the symbols: one entry per line of the exchange registry. */
 const FEEDS: { [E in Exchange]: (url: string, symbols: string[], o: FeedOptions) => FeedSpec } = {
-  binance: (url, symbols, o) => binanceFeed({ baseUrl: url, symbols, timeUnit: o.binanceTimeUnit }),
+  binance: (url, symbols, o) =>
+    binanceFeed({
+      baseUrl: url,
+      symbols,
+      timeUnit: o.binanceTimeUnit,
+      ...(o.exchangeSymbols.binance ? { exchangeSymbols: o.exchangeSymbols.binance } : {}),
+    }),
+  // Coinbase's product ids are its unified symbols already (BTC-USD): its listing only checks them.
   coinbase: (url, symbols) => coinbaseFeed({ url, symbols }),
 };
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EXCHANGES } from '../trade.js';
-import { parseUnifiedSymbol } from '../core/symbols.js';
+import { binanceSymbol } from './protocols/binance.js';
 
 /**
  * A scenario file: the market (symbols, rate, price walk, sizes), the protocol timings, and the
@@ -13,9 +13,10 @@ const seconds = z.number().nonnegative().finite();
 const positiveSeconds = z.number().positive().finite();
 const millis = z.number().int().positive();
 
-const unifiedSymbol = z.string().refine((s) => s === s.toUpperCase() && parseUnifiedSymbol(s) !== undefined, {
-  message: 'expected a known BASE-QUOTE symbol in upper case, such as BTC-USDT',
-});
+// The simulator is the exchange: its scenario's symbols are what it lists (src/simulator/rest/metadata.ts).
+const unifiedSymbol = z
+  .string()
+  .regex(/^[A-Z0-9]+-[A-Z0-9]+$/, { message: 'expected a BASE-QUOTE symbol in upper case, such as BTC-USDT' });
 
 export const SymbolMarketSchema = z.strictObject({
   symbol: unifiedSymbol,
@@ -123,9 +124,19 @@ export const ScenarioSchema = z
   })
   .superRefine((s, ctx) => {
     const symbols = new Set<string>();
+    const binanceNames = new Map<string, string>();
     s.symbols.forEach((m, i) => {
       if (symbols.has(m.symbol)) ctx.addIssue({ code: 'custom', path: ['symbols', i, 'symbol'], message: `${m.symbol} is listed twice` });
       symbols.add(m.symbol);
+      // Binance writes a symbol without its dash: AR-BUSD and ARB-USD would both be ARBUSD there.
+      const other = binanceNames.get(binanceSymbol(m.symbol));
+      if (other !== undefined && other !== m.symbol)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['symbols', i, 'symbol'],
+          message: `${m.symbol} and ${other} are both ${binanceSymbol(m.symbol)} on Binance`,
+        });
+      binanceNames.set(binanceSymbol(m.symbol), m.symbol);
     });
     if (new Set(s.exchanges).size !== s.exchanges.length)
       ctx.addIssue({ code: 'custom', path: ['exchanges'], message: 'an exchange is listed twice' });

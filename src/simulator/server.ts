@@ -272,7 +272,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
     });
   });
   // Plain HTTP requests are the REST side (src/simulator/rest/): trade history, answered from `history`.
-  const routes = restRoutes({ history, symbols, binance: has('binance'), coinbase: has('coinbase') });
+  const routes = restRoutes({ history, symbols, markets: scenario.symbols, binance: has('binance'), coinbase: has('coinbase') });
   server.on('request', (req, res) => answerRest(routes, req, res));
   const port = (server.address() as AddressInfo).port;
 

@@ -55,6 +55,7 @@ const TABLE: Record<string, Row> = {
       'binanceRestUrl',
       'coinbaseRestUrl',
       'backfill',
+      'symbolsCache',
       'binanceTimeUnit',
       'maxTrades',
       'duration',

@@ -65,9 +65,11 @@ async function ingestIntoDeletedStream(cwd: string, over: Partial<IngestOptions>
     sink: 'kinesis',
     binanceUrl: srv.url,
     coinbaseUrl: 'ws://127.0.0.1:1',
+    // Nothing listens on port 1: the listings are refused at once (the built-in table decides) and a backfill fails fast, counted.
     binanceRestUrl: 'http://127.0.0.1:1',
     coinbaseRestUrl: 'http://127.0.0.1:1',
     backfill: true,
+    symbolsCache: '.coattail/symbols',
     binanceTimeUnit: 'ms',
     lingerMs: '200',
     bufferRecords: '20000',

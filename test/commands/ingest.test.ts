@@ -21,10 +21,11 @@ function options(over: Partial<IngestOptions> = {}): IngestOptions {
     sink: 'stdout',
     binanceUrl: 'ws://127.0.0.1:1',
     coinbaseUrl: 'ws://127.0.0.1:1',
-    // fetch refuses port 1 at once: a backfill there fails fast and is counted.
+    // Nothing listens on port 1: the listings are refused at once (the built-in table decides) and a backfill fails fast, counted.
     binanceRestUrl: 'http://127.0.0.1:1',
     coinbaseRestUrl: 'http://127.0.0.1:1',
     backfill: true,
+    symbolsCache: '.coattail/symbols',
     binanceTimeUnit: 'ms',
     lingerMs: '100',
     bufferRecords: '20000',
@@ -56,7 +57,9 @@ describe('coattail ingest options', () => {
     ],
     [
       { symbols: 'FOO-USDT' },
-      "coattail: symbol 'FOO-USDT' is not in the known asset table: Binance symbols are split into base and quote with a table, never by guessing. Add the assets to src/core/symbols.ts or drop the symbol",
+      // No listing (nothing on port 1), no cache: the built-in table decides. FOO → DOT, FIL, OP, POL, SOL, TON
+      // are two edits each (worked out by hand); ties go alphabetically.
+      "coattail: Binance does not list FOO-USDT: the built-in asset table has no such pair (Binance's exchangeInfo could not be fetched, and none is cached). The closest listed are DOT-USDT, FIL-USDT, OP-USDT: pick one or drop it from --symbols",
     ],
     [{ maxTrades: '0' }, "coattail: --max-trades must be a positive whole number: got '0'. Pass e.g. --max-trades 1000"],
     [{ maxTrades: '2.5' }, "coattail: --max-trades must be a positive whole number: got '2.5'. Pass e.g. --max-trades 1000"],
@@ -71,11 +74,11 @@ describe('coattail ingest options', () => {
     [{ coinbaseUrl: 'not a url' }, "coattail: --coinbase-url is not a URL: got 'not a url'. Pass e.g. --coinbase-url wss://host:port"],
     [
       { binanceRestUrl: 'ws://127.0.0.1:9443' },
-      "coattail: --binance-rest-url must be an http:// or https:// URL: got 'ws://127.0.0.1:9443'. Pass e.g. --binance-rest-url http://127.0.0.1:9443, or --no-backfill",
+      "coattail: --binance-rest-url must be an http:// or https:// URL: got 'ws://127.0.0.1:9443'. Pass e.g. --binance-rest-url http://127.0.0.1:9443",
     ],
     [
       { coinbaseRestUrl: 'nope' },
-      "coattail: --coinbase-rest-url must be an http:// or https:// URL: got 'nope'. Pass e.g. --coinbase-rest-url http://127.0.0.1:9443, or --no-backfill",
+      "coattail: --coinbase-rest-url is not a URL: got 'nope'. Pass e.g. --coinbase-rest-url https://host:port",
     ],
   ])('rejects %j with one clear line and exit code 2', async (over, line) => {
     const err = await failure(options(over));
@@ -83,7 +86,7 @@ describe('coattail ingest options', () => {
     expect(err.exitCode).toBe(2);
   });
 
-  it('with --no-backfill, reads no REST URL and only counts a gap (--json)', async () => {
+  it('with --no-backfill, fetches no gap and only counts it (--json)', async () => {
     const frame = (id: number): string =>
       JSON.stringify({ e: 'trade', E: 1_700_000_000_000 + id, s: 'BTCUSDT', t: id, p: '1.5', q: '2', T: 1_700_000_000_000 + id, m: true });
     const srv = await server((ws) => [1, 2, 6].forEach((id) => ws.send(frame(id))));
@@ -93,7 +96,6 @@ describe('coattail ingest options', () => {
         exchanges: 'binance',
         symbols: 'BTC-USDT',
         binanceUrl: srv.url,
-        binanceRestUrl: 'not checked',
         backfill: false,
         maxTrades: '3',
         json: true,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { systemClock } from '../../src/core/time.js';
-import { startIngest } from '../../src/demo/ingest.js';
+import { demoExchangeSymbols, startIngest } from '../../src/demo/ingest.js';
 import { parseScenario, startSimulator, type PrintedTrade } from '../../src/simulator/index.js';
 import { Capture, waitFor } from '../helpers/context.js';
 
@@ -40,6 +40,7 @@ describe('the demo ingest on a forced exit', () => {
     const stderr = new Capture();
     const ingest = startIngest({
       symbols: ['BTC-USDT'],
+      exchangeSymbols: { binance: new Map([['BTC-USDT', 'BTCUSDT']]) },
       binanceUrl: sim.binanceUrl,
       coinbaseUrl: sim.coinbaseUrl,
       restUrls: { binance: sim.binanceRestUrl, coinbase: sim.coinbaseRestUrl },
@@ -91,4 +92,17 @@ describe('the demo ingest on a forced exit', () => {
       await sim.close();
     }
   }, 60_000);
+});
+
+describe("the demo's symbol names", () => {
+  it("names the simulator's symbols as its Binance does, without asking the network", async () => {
+    // Nothing is fetched for the simulator: no REST URL is read, so none is given.
+    const names = await demoExchangeSymbols('simulator', ['AR-BUSD', 'BTC-USDT'], {}, tmp, silentLogger, systemClock);
+    expect(names).toEqual({
+      binance: new Map([
+        ['AR-BUSD', 'ARBUSD'],
+        ['BTC-USDT', 'BTCUSDT'],
+      ]),
+    });
+  });
 });

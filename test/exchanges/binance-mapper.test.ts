@@ -3,7 +3,13 @@ import { createBinanceMapper } from '../../src/exchanges/binance/mapper.js';
 import { UnifiedTradeSchema } from '../../src/trade.js';
 
 const RECEIVED = Date.UTC(2024, 4, 1, 12, 0, 0, 250); // 2024-05-01T12:00:00.250Z
-const map = createBinanceMapper('ms');
+// What was subscribed: Binance's names for the unified symbols, as its exchangeInfo splits them.
+const SUBSCRIBED = new Map([
+  ['BNBBTC', 'BNB-BTC'],
+  ['BTCUSDT', 'BTC-USDT'],
+  ['ETHUSDT', 'ETH-USDT'],
+]);
+const map = createBinanceMapper('ms', SUBSCRIBED);
 
 // Frames recorded from Binance's public documentation (shared/EXCHANGES.md).
 const COMBINED_OLD =
@@ -57,24 +63,30 @@ describe('binance mapper', () => {
   });
 
   it('keeps microseconds when the URL asked for timeUnit=MICROSECOND', () => {
-    const us = createBinanceMapper('us');
+    const us = createBinanceMapper('us', SUBSCRIBED);
     const frame = '{"e":"trade","E":1672515782136123,"s":"ETHUSDT","t":9,"p":"2000.5","q":"2","T":1672515782136123,"m":false}';
     const ev = us(frame, RECEIVED);
     expect(ev.kind === 'trade' && ev.trade.timestamp).toBe('2022-12-31T19:43:02.136123Z');
     expect(ev.kind === 'trade' && ev.trade.symbol).toBe('ETH-USDT');
   });
 
-  it('splits symbols with the asset table, longest quote first', () => {
+  it("names a trade's symbol as it was subscribed, however the name could be split", () => {
     const frame = (s: string) => `{"e":"trade","E":1,"s":"${s}","t":1,"p":"1","q":"1","T":1700000000000,"m":false}`;
+    // ARBUSD is AR/BUSD on Binance; a split by suffix would make it ARB-USD.
+    const subscribed = createBinanceMapper(
+      'ms',
+      new Map([
+        ['ARBUSD', 'AR-BUSD'],
+        ['USDCUSDT', 'USDC-USDT'],
+      ]),
+    );
     const sym = (s: string) => {
-      const ev = map(frame(s), RECEIVED);
-      return ev.kind === 'trade' ? ev.trade.symbol : ev.kind;
+      const ev = subscribed(frame(s), RECEIVED);
+      return ev.kind === 'trade' ? [ev.trade.symbol, ev.trade.event_id] : ev;
     };
-    expect(sym('SOLUSDT')).toBe('SOL-USDT');
-    expect(sym('ETHBTC')).toBe('ETH-BTC');
-    expect(sym('BTCFDUSD')).toBe('BTC-FDUSD');
-    expect(sym('USDCUSDT')).toBe('USDC-USDT');
-    expect(sym('QQQZZZ')).toBe('rejected');
+    expect(sym('ARBUSD')).toEqual(['AR-BUSD', 'binance:AR-BUSD:1']);
+    expect(sym('USDCUSDT')).toEqual(['USDC-USDT', 'binance:USDC-USDT:1']);
+    expect(sym('BTCUSDT')).toEqual({ kind: 'rejected', reason: 'trade of BTCUSDT, a symbol not subscribed to' });
   });
 
   it('yields no trade for other events and protocol chatter', () => {

@@ -197,3 +197,27 @@ describe('the print history', () => {
     expect(h.lastId('binance', 'BTC-USDT')).toBe(2);
   });
 });
+
+describe('the listings on the simulator port', () => {
+  it('exchangeInfo and products name the scenario symbols with their base and quote assets', async () => {
+    const { binanceRest, coinbaseRest } = await market(10);
+    const info = (await (await fetch(`${binanceRest}/api/v3/exchangeInfo`)).json()) as {
+      symbols: Array<{ symbol: string; baseAsset: string; quoteAsset: string; status: string }>;
+    };
+    expect(info.symbols.map((s) => [s.symbol, s.baseAsset, s.quoteAsset, s.status])).toEqual([
+      ['BTCUSDT', 'BTC', 'USDT', 'TRADING'],
+      ['ETHUSDT', 'ETH', 'USDT', 'TRADING'],
+    ]);
+    const products = (await (await fetch(`${coinbaseRest}/products`)).json()) as Array<{
+      id: string;
+      base_currency: string;
+      quote_currency: string;
+    }>;
+    expect(products.map((p) => [p.id, p.base_currency, p.quote_currency]).sort()).toEqual([
+      ['BTC-USDT', 'BTC', 'USDT'],
+      ['ETH-USDT', 'ETH', 'USDT'],
+    ]);
+    // The trades route still owns the product's trades path.
+    expect((await fetch(`${coinbaseRest}/products/BTC-USDT/trades?limit=1`)).status).toBe(200);
+  });
+});

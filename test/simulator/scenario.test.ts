@@ -86,9 +86,20 @@ describe('scenario files', () => {
     ['a wrong type', { ...minimal, rate: 'fast' }, /rate: .*expected number/],
     ['a missing field', { symbols: minimal.symbols }, /rate: /],
     [
-      'an unknown symbol',
-      { rate: 10, symbols: [{ symbol: 'FOO-USDT', startPrice: 1 }] },
-      /symbols\[0\]\.symbol: expected a known BASE-QUOTE symbol/,
+      'a symbol without its dash',
+      { rate: 10, symbols: [{ symbol: 'FOOUSDT', startPrice: 1 }] },
+      /symbols\[0\]\.symbol: expected a BASE-QUOTE symbol in upper case/,
+    ],
+    [
+      'two symbols Binance would name alike',
+      {
+        rate: 10,
+        symbols: [
+          { symbol: 'AR-BUSD', startPrice: 1 },
+          { symbol: 'ARB-USD', startPrice: 1 },
+        ],
+      },
+      /symbols\[1\]\.symbol: ARB-USD and AR-BUSD are both ARBUSD on Binance/,
     ],
     ['an unknown key', { ...minimal, speed: 3 }, /speed/],
     [

@@ -10,15 +10,18 @@ const MAX_STREAMS_PER_CONNECTION = 1024;
 
 export interface BinanceFeedOptions {
   baseUrl: string;
+  /** Unified symbols (`AR-BUSD`). */
   symbols: string[];
+  /** Each symbol's Binance name, from its exchangeInfo (src/symbols/); by default the symbol without its dash. */
+  exchangeSymbols?: ReadonlyMap<string, string>;
   timeUnit?: BinanceTimeUnit;
   staleAfterMs?: number;
   maxConnectionAgeMs?: number;
 }
 
-/** `BTC-USDT` → `btcusdt@trade`. */
-export function binanceStreamName(symbol: string): string {
-  return `${symbol.replace('-', '').toLowerCase()}@trade`;
+/** `ARBUSD` (Binance's name for AR-BUSD) → `arbusd@trade`. */
+export function binanceStreamName(exchangeSymbol: string): string {
+  return `${exchangeSymbol.toLowerCase()}@trade`;
 }
 
 export function binanceFeed(opts: BinanceFeedOptions): FeedSpec {
@@ -31,7 +34,8 @@ export function binanceFeed(opts: BinanceFeedOptions): FeedSpec {
   }
   const timeUnit = opts.timeUnit ?? 'ms';
   const base = opts.baseUrl.replace(/\/+$/, '');
-  const streams = opts.symbols.map(binanceStreamName).join('/');
+  const names = opts.symbols.map((s) => opts.exchangeSymbols?.get(s) ?? s.replace('-', ''));
+  const streams = names.map(binanceStreamName).join('/');
   const url = `${base}/stream?streams=${streams}${timeUnit === 'us' ? '&timeUnit=MICROSECOND' : ''}`;
   return {
     exchange: 'binance',
@@ -40,6 +44,6 @@ export function binanceFeed(opts: BinanceFeedOptions): FeedSpec {
     staleAfterMs: opts.staleAfterMs ?? STALE_AFTER_MS,
     maxConnectionAgeMs: opts.maxConnectionAgeMs ?? PLANNED_RECONNECT_MS,
     symbols: opts.symbols,
-    map: createBinanceMapper(timeUnit),
+    map: createBinanceMapper(timeUnit, new Map(names.map((name, i) => [name, opts.symbols[i]!]))),
   };
 }

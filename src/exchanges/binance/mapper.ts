@@ -1,4 +1,3 @@
-import { splitConcatenatedSymbol } from '../../core/symbols.js';
 import { isoFromMicros, isoFromMillis } from '../../core/time.js';
 import type { UnifiedTrade } from '../../trade.js';
 import { isJsonObject, parseFrame, priceAndSize, rejected, type Json } from '../frames.js';
@@ -10,8 +9,12 @@ export type BinanceTimeUnit = 'ms' | 'us';
 // Trade times between 2001 and 2286: anything else is not a time in the unit we asked for.
 const TIME_RANGE: Record<BinanceTimeUnit, [number, number]> = { ms: [1e12, 1e13], us: [1e15, 1e16] };
 
-/** Maps one Binance frame (combined-stream wrapper or raw event) to a FeedEvent. */
-export function createBinanceMapper(timeUnit: BinanceTimeUnit = 'ms'): Mapper {
+/**
+ * Maps one Binance frame (combined-stream wrapper or raw event) to a FeedEvent. `symbols` maps the
+ * Binance names subscribed to (`ARBUSD`) to their unified symbols (`AR-BUSD`, as exchangeInfo splits it):
+ * the name alone cannot say where the base ends, and a trade of a symbol not subscribed to is rejected.
+ */
+export function createBinanceMapper(timeUnit: BinanceTimeUnit, symbols: ReadonlyMap<string, string>): Mapper {
   const iso = timeUnit === 'us' ? isoFromMicros : isoFromMillis;
   const [minTime, maxTime] = TIME_RANGE[timeUnit];
   return (text, receivedAtMs) => {
@@ -23,7 +26,11 @@ export function createBinanceMapper(timeUnit: BinanceTimeUnit = 'ms'): Mapper {
     const type = event.e;
     if (type === 'trade') {
       const trade = checkTrade(event, minTime, maxTime);
-      return typeof trade === 'string' ? rejected(trade) : mapTrade(trade, iso, receivedAtMs);
+      if (typeof trade === 'string') return rejected(trade);
+      const symbol = symbols.get(trade.s);
+      return symbol === undefined
+        ? rejected(`trade of ${trade.s}, a symbol not subscribed to`)
+        : mapTrade(trade, symbol, iso, receivedAtMs);
     }
     if (type === 'serverShutdown') return { kind: 'shutdown' };
     if (typeof type === 'string') return { kind: 'ignored', detail: `event ${type}` };
@@ -46,10 +53,8 @@ function checkTrade(e: Json, minTime: number, maxTime: number): BinanceTradeEven
   return e as unknown as BinanceTradeEvent;
 }
 
-function mapTrade(e: BinanceTradeEvent, iso: (n: number) => string, receivedAtMs: number): FeedEvent {
-  const parts = splitConcatenatedSymbol(e.s);
-  if (!parts) return rejected(`unknown symbol ${e.s}`);
-  const trade = binanceTrade(parts.unified, e.t, e.p, e.q, e.T, e.m, iso, receivedAtMs);
+function mapTrade(e: BinanceTradeEvent, symbol: string, iso: (n: number) => string, receivedAtMs: number): FeedEvent {
+  const trade = binanceTrade(symbol, e.t, e.p, e.q, e.T, e.m, iso, receivedAtMs);
   return typeof trade === 'string' ? rejected(trade) : { kind: 'trade', trade, seq: e.t };
 }
 

@@ -7,11 +7,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { binanceTradesRoute } from './binance-trades.js';
 import { coinbaseTradesRoute } from './coinbase-trades.js';
 import type { PrintHistory } from './history.js';
+import { metadataRoutes } from './metadata.js';
+import type { SymbolMarket } from '../scenario.js';
 import type { RestReply, RestRoute } from './types.js';
 
 export interface RestSettings {
   history: PrintHistory;
   symbols: readonly string[];
+  /** The scenario's markets: what the listings (exchangeInfo, products) say. */
+  markets: readonly SymbolMarket[];
   /** Which exchanges the scenario has: the other one's endpoints answer as for an unknown symbol. */
   binance: boolean;
   coinbase: boolean;
@@ -21,11 +25,12 @@ export function restRoutes(s: RestSettings): RestRoute[] {
   return [
     binanceTradesRoute({ history: s.history, symbols: s.symbols, enabled: s.binance }),
     coinbaseTradesRoute({ history: s.history, symbols: s.symbols, enabled: s.coinbase }),
+    ...metadataRoutes(s.markets),
   ];
 }
 
 const HINT =
-  'coattail simulator: connect with WebSocket to /stream?streams=btcusdt@trade (Binance) or /coinbase (Coinbase); REST: GET /api/v3/historicalTrades, /coinbase/products/{id}/trades';
+  'coattail simulator: connect with WebSocket to /stream?streams=btcusdt@trade (Binance) or /coinbase (Coinbase); REST: GET /api/v3/historicalTrades, /api/v3/exchangeInfo, /coinbase/products, /coinbase/products/{id}/trades';
 
 /** Answers one plain HTTP request from the routes; a path none of them knows gets 404 with a hint. */
 export function answerRest(routes: readonly RestRoute[], req: IncomingMessage, res: ServerResponse): void {
