@@ -68,9 +68,10 @@ export function parseTailSymbols(text: string | undefined): string[] {
 export function parseMinUsd(text: string | undefined): number {
   if (text === undefined) return 0;
   const n = Number(text.replace(/_/g, ''));
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > MAX_MIN_USD) {
-    throw usageError(`--min-usd '${text}' is not valid`, `it must be a number from 0 to ${MAX_MIN_USD}`, 'pass e.g. --min-usd 100000');
-  }
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw usageError('--min-usd must be a number ≥ 0', `got '${text}'`, 'pass e.g. --min-usd 100000');
+  if (n > MAX_MIN_USD)
+    throw usageError(`--min-usd ${text} is out of range`, `it must be from 0 to ${MAX_MIN_USD}`, 'pass e.g. --min-usd 100000');
   return n;
 }
 

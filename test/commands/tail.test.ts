@@ -144,8 +144,8 @@ describe('coattail tail', () => {
   it.each([
     [{ max: '0' }, "--max '0' is not valid"],
     [{ max: '1e3' }, "--max '1e3' is not valid"],
-    [{ minUsd: '-5' }, "--min-usd '-5' is not valid"],
-    [{ minUsd: '2000000000000' }, "--min-usd '2000000000000' is not valid"],
+    [{ minUsd: '-5' }, "--min-usd must be a number ≥ 0: got '-5'"],
+    [{ minUsd: '2000000000000' }, '--min-usd 2000000000000 is out of range: it must be from 0 to 1000000000000'],
     [{ from: 'yesterday' }, "--from 'yesterday' is not a position"],
     [{ from: '2999-01-01T00:00:00Z' }, '--from 2999-01-01T00:00:00Z is in the future'],
     [{ from: '400d' }, '--from 400d is out of range'],
