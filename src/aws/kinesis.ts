@@ -31,7 +31,8 @@ export function createKinesisClient(opts: AwsClientOptions, env: NodeJS.ProcessE
   // A profile chosen on the command line counts as configured credentials, as AWS_PROFILE does.
   const credentials = standInCredentials(opts, opts.profile ? { ...env, AWS_PROFILE: opts.profile } : env);
   return new KinesisClient({
-    region: opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    // With a profile, the SDK takes the region from it when none is given.
+    ...regionOf(opts, env),
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     ...(credentials ? { credentials } : {}),
     ...(opts.profile && !credentials ? { profile: opts.profile } : {}),
@@ -43,4 +44,10 @@ export function createKinesisClient(opts: AwsClientOptions, env: NodeJS.ProcessE
       throwOnRequestTimeout: true,
     }),
   });
+}
+
+function regionOf(opts: AwsClientOptions, env: NodeJS.ProcessEnv): { region?: string } {
+  const region = opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (region) return { region };
+  return opts.profile ? {} : { region: 'us-east-1' };
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { awsFailure } from '../aws/errors.js';
 import { createKinesisClient } from '../aws/kinesis.js';
 import { positiveInt } from '../config/validate.js';
 import { useColor, type CommandContext } from '../core/context.js';
@@ -101,7 +102,20 @@ export async function tail(opts: TailOptions, ctx: CommandContext): Promise<numb
   }
   stream = stream ?? DEFAULT_STREAM;
   const client = createKinesisClient({ endpoint, region, local: opts.local === true, profile: opts.profile }, ctx.env);
-  const where = endpoint ? `at ${endpoint}` : `in ${await client.config.region()}`;
+  let where = `at ${endpoint}`;
+  if (!endpoint) {
+    try {
+      where = `in ${await client.config.region()}`;
+    } catch (err) {
+      client.destroy();
+      throw awsFailure(
+        err,
+        'no AWS region to read the stream in',
+        ctx.env,
+        'pass --region (or set AWS_REGION, or a region in the profile)',
+      );
+    }
+  }
 
   const json = opts.json === true || ctx.stdout.isTTY !== true;
   const color = useColor(ctx.env, ctx.stdout);
@@ -209,10 +223,10 @@ function logEvent(ctx: CommandContext, e: FollowEvent): void {
     ctx.logger.info(
       `${e.shardId} is closed and read to its end${e.children.length ? `; its children next: ${e.children.join(', ')}` : ''}`,
     );
-  else if (e.type === 'throttled') ctx.logger.debug(`${e.shardId}: ${e.reason}, waiting ${e.waitMs} ms`);
+  else if (e.type === 'throttled') ctx.logger.debug(`${e.what}: ${e.reason}, waiting ${e.waitMs} ms`);
   else if (e.type === 'iterator-expired')
     ctx.logger.warn(`${e.shardId}: the shard iterator expired; re-opened ${e.after ? `after ${e.after}` : 'where it started'}`);
-  else ctx.logger.warn(`${e.shardId}: ${e.reason}; retrying in ${e.waitMs} ms`);
+  else ctx.logger.warn(`${e.what}: ${e.reason}; retrying in ${e.waitMs} ms`);
 }
 
 function drained(out: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {

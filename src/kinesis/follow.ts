@@ -69,9 +69,9 @@ export interface FollowOptions {
 export type FollowEvent =
   | { type: 'shard-start'; shardId: string; iterator: string }
   | { type: 'shard-end'; shardId: string; children: string[] }
-  | { type: 'throttled'; shardId: string; waitMs: number; reason: string }
+  | { type: 'throttled'; what: string; waitMs: number; reason: string }
   | { type: 'iterator-expired'; shardId: string; after?: string }
-  | { type: 'retry'; shardId: string; waitMs: number; reason: string };
+  | { type: 'retry'; what: string; waitMs: number; reason: string };
 
 const DEFAULTS = {
   idleMs: 1_000,
@@ -172,13 +172,8 @@ export class StreamFollower {
   }
 
   async run(): Promise<void> {
-    let shards: Shard[];
-    try {
-      shards = await listAllShards(this.o.client, this.o.stream, this.stop.signal);
-    } catch (err) {
-      if (this.stop.signal.aborted) return;
-      throw this.wrap(err, 'cannot list the shards of');
-    }
+    const shards = await this.call('the shard list', () => listAllShards(this.o.client, this.o.stream, this.stop.signal));
+    if (!shards) return; // stopped
     const ids = new Set(shards.map((s) => s.ShardId ?? ''));
     for (const s of shards) {
       const id = s.ShardId ?? '';
@@ -216,7 +211,9 @@ export class StreamFollower {
       input.ShardIteratorType = 'AFTER_SEQUENCE_NUMBER';
       input.StartingSequenceNumber = after;
     } else if (position.type === 'AT_TIMESTAMP') input.Timestamp = position.timestamp;
-    const out = await this.call(shardId, () => this.o.client.send(new GetShardIteratorCommand(input), { abortSignal: this.stop.signal }));
+    const out = await this.call(`shard ${shardId}`, () =>
+      this.o.client.send(new GetShardIteratorCommand(input), { abortSignal: this.stop.signal }),
+    );
     this.o.onEvent?.({ type: 'shard-start', shardId, iterator: input.ShardIteratorType ?? '' });
     return out?.ShardIterator;
   }
@@ -236,7 +233,7 @@ export class StreamFollower {
       let out;
       try {
         this.stats.getRecordsCalls += 1;
-        out = await this.call(shardId, () =>
+        out = await this.call(`shard ${shardId}`, () =>
           this.o.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }), {
             abortSignal: this.stop.signal,
           }),
@@ -283,7 +280,7 @@ export class StreamFollower {
     let parentsOf = new Map<string, string[]>();
     if (!children || children.length === 0 || children.some((c) => !this.shards.has(c))) {
       // ListShards knows every child's parents (GetRecords' ChildShards may be absent on older endpoints).
-      const all = await this.call(shardId, () => listAllShards(this.o.client, this.o.stream, this.stop.signal));
+      const all = await this.call(`the children of shard ${shardId}`, () => listAllShards(this.o.client, this.o.stream, this.stop.signal));
       if (!all) return;
       parentsOf = new Map(all.map((s) => [s.ShardId ?? '', [s.ParentShardId, s.AdjacentParentShardId].filter((p): p is string => !!p)]));
       children = all.filter((s) => parentsOf.get(s.ShardId ?? '')?.includes(shardId)).map((s) => s.ShardId ?? '');
@@ -307,7 +304,7 @@ export class StreamFollower {
    * One call, with the waits Kinesis asks for: throttling backs off with full jitter (indefinitely: the
    * limit is per second), a transient failure is retried a few times. Undefined once stopped.
    */
-  private async call<T>(shardId: string, fn: () => Promise<T>): Promise<T | undefined> {
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
     let throttles = 0;
     let transient = 0;
     for (;;) {
@@ -323,13 +320,13 @@ export class StreamFollower {
         if (THROTTLED.has(name)) {
           const waitMs = fullJitterDelay(throttles++, this.o.throttleBackoff, random);
           this.stats.throttled += 1;
-          this.o.onEvent?.({ type: 'throttled', shardId, waitMs, reason: name });
+          this.o.onEvent?.({ type: 'throttled', what, waitMs, reason: name });
           await sleep(waitMs, this.stop.signal);
         } else if (isTransient(err) && transient < this.o.maxTransientRetries) {
           const waitMs = fullJitterDelay(transient++, this.o.throttleBackoff, random);
-          this.o.onEvent?.({ type: 'retry', shardId, waitMs, reason: `${name}: ${errorMessage(err)}` });
+          this.o.onEvent?.({ type: 'retry', what, waitMs, reason: `${name}: ${errorMessage(err)}` });
           await sleep(waitMs, this.stop.signal);
-        } else throw this.wrap(err, `cannot read shard ${shardId} of`);
+        } else throw this.wrap(err, `cannot read ${what} of`);
       }
     }
   }

@@ -21,7 +21,11 @@ const client = new KinesisClient({ region: 'us-east-1', credentials: { accessKey
 const mock = mockClient(client);
 afterEach(() => mock.reset());
 
-const SHARD = { ShardId: 'shardId-000000000000', SequenceNumberRange: { StartingSequenceNumber: '100' } };
+const SHARD = {
+  ShardId: 'shardId-000000000000',
+  HashKeyRange: { StartingHashKey: '0', EndingHashKey: '340282366920938463463374607431768211455' },
+  SequenceNumberRange: { StartingSequenceNumber: '100' },
+};
 const throttled = () =>
   new ProvisionedThroughputExceededException({ message: 'Rate exceeded for shard shardId-000000000000', $metadata: {} });
 const expired = () => new ExpiredIteratorException({ message: 'Iterator expired', $metadata: {} });
@@ -98,29 +102,32 @@ describe('throttling and expired iterators', () => {
     ]);
   });
 
-  it('keeps backing off while throttled, each wait longer up to the cap, and LimitExceeded on GetShardIterator too', async () => {
-    mock.on(ListShardsCommand).resolves({ Shards: [SHARD] });
+  it('keeps backing off while throttled, each wait longer up to the cap, and LimitExceeded on ListShards and GetShardIterator too', async () => {
+    const limit = (what: string) => new LimitExceededException({ message: `Rate exceeded for ${what}`, $metadata: {} });
     mock
-      .on(GetShardIteratorCommand)
-      .rejectsOnce(new LimitExceededException({ message: 'Rate exceeded for stream s', $metadata: {} }))
-      .resolves({ ShardIterator: 'it' });
+      .on(ListShardsCommand)
+      .rejectsOnce(limit('ListShards'))
+      .resolves({ Shards: [SHARD] });
+    mock.on(GetShardIteratorCommand).rejectsOnce(limit('stream s')).resolves({ ShardIterator: 'it' });
     const getRecords = mock.on(GetRecordsCommand);
     for (let i = 0; i < 5; i++) getRecords.rejectsOnce(throttled());
     getRecords.resolvesOnce(records([300], undefined));
     const { f, text, events } = follower({ type: 'TRIM_HORIZON' });
     await f.run();
     expect(text()).toEqual(['r300']);
-    const waits = events.filter((e) => e.type === 'throttled').map((e) => (e.type === 'throttled' ? [e.reason, e.waitMs] : []));
-    // Full jitter with random() = 0.999: just under 10, 10, 20, 40, 80, then the 80 ms cap.
+    const waits = events.filter((e) => e.type === 'throttled').map((e) => (e.type === 'throttled' ? [e.what, e.reason, e.waitMs] : []));
+    // Full jitter with random() = 0.999: just under 10, 20, 40, 80, then the 80 ms cap, counted per call.
+    const pte = (ms: number) => ['shard shardId-000000000000', 'ProvisionedThroughputExceededException', ms];
     expect(waits).toEqual([
-      ['LimitExceededException', 9],
-      ['ProvisionedThroughputExceededException', 9],
-      ['ProvisionedThroughputExceededException', 19],
-      ['ProvisionedThroughputExceededException', 39],
-      ['ProvisionedThroughputExceededException', 79],
-      ['ProvisionedThroughputExceededException', 79],
+      ['the shard list', 'LimitExceededException', 9],
+      ['shard shardId-000000000000', 'LimitExceededException', 9],
+      pte(9),
+      pte(19),
+      pte(39),
+      pte(79),
+      pte(79),
     ]);
-    expect(f.stats.throttled).toBe(6);
+    expect(f.stats.throttled).toBe(7);
   });
 });
 

@@ -202,7 +202,7 @@ describe('KPL aggregates', () => {
     await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'BTC-USDT', Data: agg }));
     // Magic number but a wrong checksum: a plain record, as the KCL treats it.
     const forged = Buffer.from(agg);
-    forged[forged.length - 1] ^= 0xff;
+    forged[forged.length - 1] = forged.at(-1)! ^ 0xff;
     await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'forged', Data: forged }));
     const run = start(name, { type: 'TRIM_HORIZON' }, { exitAtEnd: true });
     await run.done;
