@@ -14,11 +14,13 @@ export interface TradeFilter {
 export type ParsedRecord =
   { ok: true; trade: UnifiedTrade; /** The record's own JSON, every field kept, on one line. */ line: string } | { ok: false; why: string };
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** The record's bytes as a unified trade, or why they are not one (not UTF-8 JSON, or not the schema). */
 export function parseTradeRecord(data: Uint8Array): ParsedRecord {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+    value = JSON.parse(UTF8.decode(data));
   } catch {
     return { ok: false, why: `not JSON (${data.length} bytes${looksBinary(data) ? ', binary' : ''})` };
   }
