@@ -27,7 +27,7 @@ export function tailCommand(parent: Command, action: Action): Command {
     .addOption(new Option('--max <n>', 'stop after printing N trades (1 to 1000000000000)').env('COATTAIL_TAIL_MAX'))
     .addOption(new Option('--exit-at-end', 'stop once every shard has been read up to its newest record').env('COATTAIL_TAIL_EXIT_AT_END'))
     .addOption(new Option('--json', 'NDJSON on stdout even on a terminal, and the summary as one JSON line on stderr'))
-    .addOption(new Option('--local', "read the stream of the emulator started by 'coattail local up' (or the demo)").env('COATTAIL_LOCAL'))
+    .addOption(new Option('--local', "read the stream of the emulator started by 'coattail local up'").env('COATTAIL_LOCAL'))
     .addOption(stateDirOption())
     .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
     .addOption(
