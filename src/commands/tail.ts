@@ -29,6 +29,8 @@ export const DEFAULT_STREAM = 'coattail-trades';
 /** More than any trade's quote value, and as many trades as anyone would print: larger is a typo. */
 const MAX_MIN_USD = 1_000_000_000_000;
 const MAX_TRADES = 1_000_000_000_000;
+/** Kinesis stream names (CreateStream's StreamName pattern). */
+const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 /** How many records that are not trades are described one by one; the rest are only counted. */
 const DESCRIBED_INVALID = 5;
 
@@ -101,6 +103,12 @@ export async function tail(opts: TailOptions, ctx: CommandContext): Promise<numb
     stream = stream ?? local.stream;
   }
   stream = stream ?? DEFAULT_STREAM;
+  if (!STREAM_NAME.test(stream))
+    throw usageError(
+      `--stream '${stream}' is not a stream name`,
+      'a Kinesis stream name is 1-128 letters, digits, _ . and -',
+      'pass e.g. --stream coattail-trades',
+    );
   const client = createKinesisClient({ endpoint, region, local: opts.local === true, profile: opts.profile }, ctx.env);
   let where = `at ${endpoint}`;
   if (!endpoint) {
@@ -132,6 +140,7 @@ export async function tail(opts: TailOptions, ctx: CommandContext): Promise<numb
     stopped = 'stdout closed';
     stop.abort();
   };
+  // Kept to the end: a reader that closes (EPIPE) after the last trade must not crash the exit either.
   ctx.stdout.on('error', onStdoutError);
   if (!json) ctx.stdout.write(`${tableHeader()}\n`);
 
@@ -186,7 +195,6 @@ export async function tail(opts: TailOptions, ctx: CommandContext): Promise<numb
     await follower.run();
   } finally {
     ctx.signal.removeEventListener('abort', onSignal);
-    ctx.stdout.off('error', onStdoutError);
     client.destroy();
   }
   const s = follower.stats;
@@ -208,7 +216,7 @@ export async function tail(opts: TailOptions, ctx: CommandContext): Promise<numb
   if (opts.json) ctx.stderr.write(`${JSON.stringify(summary)}\n`);
   else {
     ctx.logger.info(
-      `tail: ${counts.printed} trades printed from ${s.shardsStarted} shards of ${stream} (stopped by ${stopped}): ` +
+      `tail: ${counts.printed} trades printed from ${s.shardsStarted} shard${s.shardsStarted === 1 ? '' : 's'} of ${stream} (stopped by ${stopped}): ` +
         `${s.kinesisRecords} Kinesis records, ${s.userRecords} user records (${s.aggregates} KPL aggregates), ` +
         `${counts.filtered} filtered out, ${counts.invalid} not unified trades` +
         (s.throttled + s.expiredIterators > 0 ? `, ${s.throttled} throttled calls, ${s.expiredIterators} expired iterators` : ''),

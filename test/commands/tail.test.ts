@@ -127,7 +127,7 @@ describe('coattail tail', () => {
     expect(header).toMatch(/^time \(UTC\)\s+exchange\s+symbol\s+side\s+price\s+quantity\s+quote value$/);
     expect(rows[0]).toMatch(/^2026-03-01 12:00:00\.123\s+binance\s+BTC-USDT\s+sell\s+65000\s+0\.5\s+32,500\.00$/);
     expect(rows[4]).toMatch(/^2026-03-01 12:00:00\.123\s+binance\s+ETH-USDT\s+sell\s+3199\s+0\.1\s+319\.90$/);
-    expect(ctx.err.text()).toMatch(/tail: 5 trades printed from 1 shards of tail-\w+ \(stopped by signal\)/);
+    expect(ctx.err.text()).toMatch(/tail: 5 trades printed from 1 shard of tail-\w+ \(stopped by signal\)/);
   });
 
   it('a stream that does not exist is one line and a non-zero exit', async () => {
@@ -151,8 +151,9 @@ describe('coattail tail', () => {
     [{ from: '400d' }, '--from 400d is out of range'],
     [{ symbols: 'BTCUSDT' }, "symbol 'BTCUSDT' is not BASE-QUOTE"],
     [{ symbols: ' , ' }, 'no symbols given'],
+    [{ stream: 'trades/prod' }, "--stream 'trades/prod' is not a stream name"],
   ] as const)('%o is a usage error (exit 2) before anything is read', async (bad, message) => {
-    const err = await tail(options('never-read', bad), testContext()).catch((e: unknown) => e);
+    const err = await tail({ ...options('never-read'), ...bad }, testContext()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CoattailError);
     expect((err as CoattailError).exitCode).toBe(2);
     expect((err as CoattailError).line()).toContain(message);
