@@ -13,6 +13,7 @@ import { examples, type Action } from './cli/options.js';
 import { replayCommand } from './cli/replay.js';
 import { reprocessCommand } from './cli/reprocess.js';
 import { simulateCommand } from './cli/simulate.js';
+import { tailCommand } from './cli/tail.js';
 import { watchCommand } from './cli/watch.js';
 import type { CommandContext } from './core/context.js';
 import { runCommand, type GlobalOptions } from './core/run.js';
@@ -30,6 +31,7 @@ export function handlerActions(global: () => GlobalOptions): Actions {
     simulate: async (opts) => run(async (ctx) => (await import('./commands/simulate.js')).simulate(opts, ctx)),
     replay: async (job: string, opts) => run(async (ctx) => (await import('./commands/replay.js')).replay({ ...opts, job }, ctx)),
     watch: async (what: string, opts) => run(async (ctx) => (await import('./commands/watch.js')).watch(what, opts, ctx)),
+    tail: async (opts) => run(async (ctx) => (await import('./commands/tail.js')).tail(opts, ctx)),
     'local up': async (opts) => run(async (ctx) => (await import('./commands/local/up.js')).localUp(opts, ctx)),
     'local down': async (opts) => run(async (ctx) => (await import('./commands/local/down.js')).localDown(opts, ctx)),
     'local status': async (opts) => run(async (ctx) => (await import('./commands/local/status.js')).localStatus(opts, ctx)),
@@ -87,6 +89,7 @@ export function buildProgram(actions?: Actions): Command {
   simulateCommand(program, act('simulate'));
   replayCommand(program, act('replay'));
   watchCommand(program, act('watch'));
+  tailCommand(program, act('tail'));
   localCommand(program, { up: act('local up'), down: act('local down'), status: act('local status'), peek: act('local peek') });
   demoCommand(program, { demo: act('demo'), schemaEvolution: act('demo schema-evolution') });
   jobsCommand(program, {

@@ -8,6 +8,8 @@ export interface AwsClientOptions {
   endpoint?: string | undefined;
   /** Against the local emulators: stand-in credentials, never the user's (see credentials.ts). */
   local?: boolean | undefined;
+  /** The AWS profile to sign with (~/.aws/config), instead of AWS_PROFILE. */
+  profile?: string | undefined;
   maxAttempts?: number;
   /** A call with no answer within this long fails (and is retried) instead of waiting forever. */
   requestTimeoutMs?: number;
@@ -26,11 +28,14 @@ export function defaultRequestTimeoutMs(endpoint: string | undefined): number {
  * emulator's plain port, so HTTP/1.1 (`NodeHttpHandler`) is used for everything but SubscribeToShard.
  */
 export function createKinesisClient(opts: AwsClientOptions, env: NodeJS.ProcessEnv = process.env): KinesisClient {
-  const credentials = standInCredentials(opts, env);
+  // A profile chosen on the command line counts as configured credentials, as AWS_PROFILE does.
+  const credentials = standInCredentials(opts, opts.profile ? { ...env, AWS_PROFILE: opts.profile } : env);
   return new KinesisClient({
-    region: opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    // With a profile, the SDK takes the region from it when none is given.
+    ...regionOf(opts, env),
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     ...(credentials ? { credentials } : {}),
+    ...(opts.profile && !credentials ? { profile: opts.profile } : {}),
     // Our writer retries failed entries itself; the SDK retries whole calls on transport errors.
     maxAttempts: opts.maxAttempts ?? 3,
     requestHandler: new NodeHttpHandler({
@@ -39,4 +44,10 @@ export function createKinesisClient(opts: AwsClientOptions, env: NodeJS.ProcessE
       throwOnRequestTimeout: true,
     }),
   });
+}
+
+function regionOf(opts: AwsClientOptions, env: NodeJS.ProcessEnv): { region?: string } {
+  const region = opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (region) return { region };
+  return opts.profile ? {} : { region: 'us-east-1' };
 }

@@ -4,6 +4,7 @@
  * every other endpoint. The ECS task role is a real HTTP server on loopback answering as the container
  * credentials endpoint does (AWS_CONTAINER_CREDENTIALS_FULL_URI).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -169,5 +170,30 @@ describe('--local', () => {
     process.env.AWS_ACCESS_KEY_ID = 'AKIAUSER00000000001';
     process.env.AWS_SECRET_ACCESS_KEY = 'user-secret';
     expect(await resolved(make('http://127.0.0.1:4568', true))).toMatchObject(STAND_INS);
+  });
+});
+
+describe('--profile (coattail tail)', () => {
+  function profileFiles(): void {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'coattail-profile-'));
+    writeFileSync(path.join(dir, 'config'), '[profile prod]\nregion = eu-west-3\n');
+    writeFileSync(path.join(dir, 'credentials'), '[prod]\naws_access_key_id = AKIAPRODEXAMPLE00001\naws_secret_access_key = prod-secret\n');
+    process.env.AWS_CONFIG_FILE = path.join(dir, 'config');
+    process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(dir, 'credentials');
+  }
+
+  it("signs with the profile's credentials and takes its region when none is given", async () => {
+    profileFiles();
+    const client = createKinesisClient({ profile: 'prod' }, process.env);
+    expect(await client.config.region()).toBe('eu-west-3');
+    expect(await resolved(client)).toMatchObject({ accessKeyId: 'AKIAPRODEXAMPLE00001', secretAccessKey: 'prod-secret' });
+  });
+
+  it('counts as configured credentials for a loopback endpoint (a tunnel), but never for --local', async () => {
+    profileFiles();
+    const tunnel = createKinesisClient({ profile: 'prod', endpoint: 'http://127.0.0.1:4568', region: 'us-east-1' }, process.env);
+    expect(await resolved(tunnel)).toMatchObject({ accessKeyId: 'AKIAPRODEXAMPLE00001' });
+    const local = createKinesisClient({ profile: 'prod', endpoint: 'http://127.0.0.1:4568', local: true }, process.env);
+    expect(await resolved(local)).toMatchObject(STAND_INS);
   });
 });

@@ -20,6 +20,7 @@ import type { LocalUpOptions } from '../../src/commands/local/up.js';
 import type { ReplayOptions } from '../../src/commands/replay.js';
 import type { ReprocessOptions } from '../../src/commands/reprocess.js';
 import type { SimulateOptions } from '../../src/commands/simulate.js';
+import type { TailOptions } from '../../src/commands/tail.js';
 import type { WatchOptions } from '../../src/commands/watch.js';
 import type { DemoOptions } from '../../src/demo/plan.js';
 import type { RunOptions } from '../../src/spark/emr/settings.js';
@@ -83,6 +84,23 @@ const TABLE: Record<string, Row> = {
       'dynamodbEndpoint',
       'table',
       'intervalMs',
+    ]),
+  },
+  tail: {
+    args: [],
+    options: keys<TailOptions>()([
+      'stream',
+      'from',
+      'symbols',
+      'minUsd',
+      'max',
+      'exitAtEnd',
+      'json',
+      'local',
+      'stateDir',
+      'region',
+      'kinesisEndpoint',
+      'profile',
     ]),
   },
   'local up': { args: [], options: keys<LocalUpOptions>()(['stateDir', 'kinesisPort', 'dynamodbPort', 'stream', 'shards', 'json']) },

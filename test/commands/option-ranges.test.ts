@@ -78,6 +78,15 @@ describe('out-of-range options', () => {
       ['watch', 'whales', '--min-usd', '1e15'],
       'coattail: --min-usd 1e15 is out of range: it must be from 0 to 1000000000000. Pass e.g. --min-usd 250000',
     ],
+    [
+      ['tail', '--max', '10000000000000'],
+      "coattail: --max '10000000000000' is not valid: it must be a whole number from 1 to 1000000000000. Pass e.g. --max 1",
+    ],
+    [
+      ['tail', '--min-usd', '1e15'],
+      'coattail: --min-usd 1e15 is out of range: it must be from 0 to 1000000000000. Pass e.g. --min-usd 100000',
+    ],
+    [['tail', '--from', '400d'], 'coattail: --from 400d is out of range: it must be from 1s to 365d. Pass e.g. --from 15m'],
     [['demo', '--duration', '400d'], 'coattail: --duration 400d is out of range: it must be from 1s to 365d. Pass e.g. --duration 3m'],
     [
       ['demo', '--start-timeout', '2d'],
@@ -112,6 +121,15 @@ describe('out-of-range options', () => {
     const r = await run(['ingest'], { COATTAIL_DURATION: '400d' });
     expect(r.stderr.split('\n')).toEqual([
       'coattail: --duration 400d is out of range: it must be from 1s to 365d. Pass e.g. --duration 15m',
+      '',
+    ]);
+    expect(r.code).toBe(2);
+  });
+
+  it('tail reads its range-checked values from the environment', async () => {
+    const r = await run(['tail'], { COATTAIL_TAIL_FROM: 'sometime' });
+    expect(r.stderr.split('\n')).toEqual([
+      "coattail: --from 'sometime' is not a position: it is latest, trim-horizon, an ISO time or a look-back. Pass e.g. --from trim-horizon, --from 2026-01-15T09:30:00Z or --from 15m",
       '',
     ]);
     expect(r.code).toBe(2);
