@@ -79,7 +79,7 @@ export interface SimulatorHandle {
   stats(): SimulatorStats;
   /** Resolves when generation starts (at once, or when the clients are there with waitForClients). */
   started: Promise<void>;
-  /** Resolves with the session's open, epoch ms: when generation starts, or after the history. */
+  /** Resolves with the session's open, epoch ms: when generation starts, or where the history's times end. */
   opened: Promise<number>;
   /** Resolves when a bounded scenario (totalTrades or durationSeconds) has printed everything. */
   done: Promise<void>;
@@ -240,10 +240,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
     }
   }
 
-  function openSession(): void {
+  /** `atMs`: the session's second 0 on the wall clock (with a history, where its times end). */
+  function openSession(atMs: number): void {
     generationStart = performance.now();
     ticker = setInterval(tick, scenario.tickMs);
-    resolveOpened(Date.now());
+    resolveOpened(atMs);
   }
 
   /**
@@ -271,7 +272,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
       if (historyPrinted < history.length || Date.now() * 1000 < openUs) return;
       clearInterval(ticker);
       logger.info('history printed: the session opens', { trades: historyPrinted });
-      openSession();
+      openSession(openUs / 1000);
     }, scenario.tickMs);
   }
 
@@ -281,7 +282,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
     (scenario.waitForClients ? logger.info : logger.debug)('market open: printing trades', { why, rate, seed });
     resolveStarted();
     if (history.length > 0) playHistory();
-    else openSession();
+    else openSession(Date.now());
   }
 
   const wss = new WebSocketServer({ noServer: true });

@@ -68,8 +68,9 @@ describe('scenario history', () => {
     // The history ends where the session begins and reaches 20 s back.
     const first = history[0]!.timeMs;
     const last = history[999]!.timeMs;
-    expect(openedAt - last).toBeGreaterThanOrEqual(0);
-    expect(openedAt - last).toBeLessThan(100);
+    // The last history trade is at second -0.02: 20 ms before the open (times floored to ms).
+    expect(openedAt - last).toBeGreaterThanOrEqual(19);
+    expect(openedAt - last).toBeLessThanOrEqual(21);
     expect(last - first).toBeGreaterThanOrEqual(19_900);
     expect(last - first).toBeLessThanOrEqual(20_000);
     for (let i = 1; i < log.trades.length; i += 1) expect(log.trades[i]!.timeIso > log.trades[i - 1]!.timeIso).toBe(true);
