@@ -41,7 +41,12 @@ export function demoCommand(parent: Command, actions: { demo: Action; schemaEvol
         'COATTAIL_SYMBOLS',
       ),
     )
-    .addOption(new Option('--watermark <duration>', "every job's watermark, e.g. 10s (0 to 1d; default 30s on the simulator, the jobs' 2m with --live)").env('COATTAIL_DEMO_WATERMARK'))
+    .addOption(
+      new Option(
+        '--watermark <duration>',
+        "every job's watermark, e.g. 10s (0 to 1d; default 30s on the simulator, the jobs' 2m with --live)",
+      ).env('COATTAIL_DEMO_WATERMARK'),
+    )
     .addOption(
       setOption(
         '<JOB:NAME=VALUE>',

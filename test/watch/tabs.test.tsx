@@ -47,12 +47,16 @@ function mount(onQuit?: () => void): { app: ReturnType<typeof render>; feed: Ale
 }
 
 // One whale, two anomalies (one detected within the last minute), one spread: each kind's own figures.
-const whale = alert(whaleItem({ alert_time: isoAt(NOW, -10_500), detected_at: isoAt(NOW, -10_000), quote_volume: 150_000, trade_id: 'w1' }));
+const whale = alert(
+  whaleItem({ alert_time: isoAt(NOW, -10_500), detected_at: isoAt(NOW, -10_000), quote_volume: 150_000, trade_id: 'w1' }),
+);
 const anomalies = [
   alert(anomalyItem({ alert_time: isoAt(NOW, -20_000), z_score: 7.25 })),
   alert(anomalyItem({ alert_time: isoAt(NOW, -90_000), exchange: 'coinbase', z_score: 3.5 })),
 ];
-const spread = alert(spreadItem({ alert_time: isoAt(NOW, -30_000), symbol: 'ETH-USDT', spread_pct: 0.98, high_exchange: 'coinbase', low_exchange: 'binance' }));
+const spread = alert(
+  spreadItem({ alert_time: isoAt(NOW, -30_000), symbol: 'ETH-USDT', spread_pct: 0.98, high_exchange: 'coinbase', low_exchange: 'binance' }),
+);
 
 describe('WatchApp with several kinds', () => {
   it('sorts alerts into their kinds; tab, shift-tab and 1/2/3 switch, each kind with its own header', async () => {
@@ -119,7 +123,14 @@ describe('WatchApp with several kinds', () => {
   it('shows no tabs and takes no switch keys with one kind', async () => {
     const feed = new AlertFeed();
     const app = render(
-      <WatchApp kind="spreads" feed={feed} settings={{ since: '5m', symbols: [], minUsd: undefined }} color={false} now={() => NOW} tickMs={60_000} />,
+      <WatchApp
+        kind="spreads"
+        feed={feed}
+        settings={{ since: '5m', symbols: [], minUsd: undefined }}
+        color={false}
+        now={() => NOW}
+        tickMs={60_000}
+      />,
     );
     feed.push([spread]);
     const f = await frame(app, (t) => t.includes('1 shown of 1'), 'spreads');
