@@ -218,7 +218,7 @@ describe('coattail demo end to end', () => {
    * anomalies with min_periods 10 and z > 2.5, spreads strictly above 0.5 %.
    */
   it(
-    'the default demo raises whales, volume anomalies and spreads in its first 3 minutes, each as the printed trades imply',
+    'the default 3-minute demo raises whales, volume anomalies and spreads, each as the printed trades imply',
     async () => {
       const record = path.join(tmp, 'default.jsonl');
       const ctx = testContext({ cwd: path.resolve('.'), logger: createLogger(process.stderr, { level: 'info' }) });
