@@ -6,7 +6,7 @@ export function demoCommand(parent: Command, actions: { demo: Action; schemaEvol
   const demo = parent
     .command('demo')
     .description(
-      'The whole pipeline locally: emulators, the market simulator (or --live), ingest, the four Spark jobs, alerts and Iceberg history, the live whale view',
+      'The whole pipeline locally: emulators, the market simulator (or --live), ingest, the four Spark jobs, alerts and Iceberg history, the live alert view (tab or 1/2/3: whales, anomalies, spreads)',
     )
     .addOption(
       new Option('--headless', 'no live view: run, then print a summary (also when stdout is not a terminal)').env(
