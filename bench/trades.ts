@@ -72,9 +72,15 @@ function toPrint(source: MarketTrade, timeUs: number): Print {
   };
 }
 
+/** The scenario without its history: a recording is the session from its epoch on. */
+export function sessionOnly(scenario: Scenario): Scenario {
+  const { history: _history, ...session } = scenario;
+  return session;
+}
+
 /** The unified-trade lines, in the order an ingester receives them, `count` of them. */
 export function* recordingLines(opts: RecordingOptions): Generator<string, void, undefined> {
-  const scenario = opts.scenario ?? loadScenario('default');
+  const scenario = sessionOnly(opts.scenario ?? loadScenario('default'));
   const seed = opts.seed ?? scenario.seed;
   const market = new Market(scenario, seed, opts.rate ?? RECORDING_RATE);
   // Latency has its own random stream, so it cannot shift the market's.

@@ -38,8 +38,8 @@ export function handlerActions(global: () => GlobalOptions): Actions {
     'local peek': async (opts) => run(async (ctx) => (await import('./commands/local/peek.js')).localPeek(opts, ctx)),
     demo: async (opts) =>
       run(async (ctx) => {
-        const [{ demo }, { watchWhalesView }] = await Promise.all([import('./commands/demo/demo.js'), import('./demo/ui.js')]);
-        return demo(opts, ctx, { ui: watchWhalesView });
+        const [{ demo }, { demoAlertsView }] = await Promise.all([import('./commands/demo/demo.js'), import('./demo/ui.js')]);
+        return demo(opts, ctx, { ui: demoAlertsView });
       }),
     'demo schema-evolution': async (opts) =>
       run(async (ctx) => (await import('./commands/demo/schema-evolution.js')).schemaEvolutionDemo(opts, ctx)),

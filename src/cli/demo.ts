@@ -6,7 +6,7 @@ export function demoCommand(parent: Command, actions: { demo: Action; schemaEvol
   const demo = parent
     .command('demo')
     .description(
-      'The whole pipeline locally: emulators, the market simulator (or --live), ingest, the four Spark jobs, alerts and Iceberg history, the live whale view',
+      'The whole pipeline locally: emulators, the market simulator (or --live), ingest, the four Spark jobs, alerts and Iceberg history, the live alert view (tab or 1/2/3: whales, anomalies, spreads)',
     )
     .addOption(
       new Option('--headless', 'no live view: run, then print a summary (also when stdout is not a terminal)').env(
@@ -41,7 +41,12 @@ export function demoCommand(parent: Command, actions: { demo: Action; schemaEvol
         'COATTAIL_SYMBOLS',
       ),
     )
-    .addOption(new Option('--watermark <duration>', "every job's watermark, e.g. 10s (0 to 1d; default 2m)").env('COATTAIL_DEMO_WATERMARK'))
+    .addOption(
+      new Option(
+        '--watermark <duration>',
+        "every job's watermark, e.g. 10s (0 to 1d; default 30s on the simulator, the jobs' 2m with --live)",
+      ).env('COATTAIL_DEMO_WATERMARK'),
+    )
     .addOption(
       setOption(
         '<JOB:NAME=VALUE>',

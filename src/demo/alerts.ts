@@ -44,6 +44,16 @@ export async function countOfType(client: DynamoDBClient, table: string, type: A
 
 export type AlertCounts = Record<AlertType, number>;
 
+/** Seconds from `sinceMs` to the first alert written (its `written_at`), to a tenth; null when none was. */
+export function firstAlertSeconds(items: readonly PlainItem[], sinceMs: number): number | null {
+  let first: number | undefined;
+  for (const item of items) {
+    const written = typeof item.written_at === 'string' ? Date.parse(item.written_at) : NaN;
+    if (!Number.isNaN(written) && (first === undefined || written < first)) first = written;
+  }
+  return first === undefined ? null : Math.round((first - sinceMs) / 100) / 10;
+}
+
 export async function countAlerts(client: DynamoDBClient, table: string): Promise<AlertCounts> {
   const counts = await Promise.all(ALERT_TYPES.map((t) => countOfType(client, table, t)));
   return Object.fromEntries(ALERT_TYPES.map((t, i) => [t, counts[i] ?? 0])) as AlertCounts;

@@ -12,7 +12,7 @@ import { loadScenario, type Scenario } from '../simulator/index.js';
 import { checkDemoDir } from './folders.js';
 import { STREAMING_JOBS } from '../spark/jobs.js';
 import type { StreamingJob } from './spark.js';
-import { DEFAULT_TRIGGER, INGEST_LINGER_MS, tunedJobSettings } from './tuning.js';
+import { DEFAULT_TRIGGER, INGEST_LINGER_MS, SIMULATOR_WATERMARK, tunedJobSettings } from './tuning.js';
 
 /** Options as commander hands them over (strings; environment variables already applied). */
 export interface DemoOptions {
@@ -152,7 +152,7 @@ export function planDemo(opts: DemoOptions, ctx: CommandContext, env: PlanEnv): 
     fresh: opts.fresh === true,
     jobs: STREAMING_JOBS,
     sparkApps: sparkAppCount(opts.sparkApps),
-    watermark: watermarkInterval(opts.watermark),
+    watermark: watermarkInterval(opts.watermark ?? (live ? undefined : SIMULATOR_WATERMARK)),
     trigger: DEFAULT_TRIGGER,
     jobSettings: [...tunedJobSettings(), ...symbolSettings, ...userSettings],
     recordFile: opts.record === undefined ? undefined : path.resolve(ctx.cwd, opts.record),

@@ -17,9 +17,9 @@ import type { Logger } from '../core/logger.js';
 import { isoFromMillis } from '../core/time.js';
 import type { IngestResult } from '../ingest/pipeline.js';
 import { dynaliteServerScript } from '../local/processes.js';
-import { ALERT_TYPES } from '../local/resources.js';
+import { ALERT_TYPES, type AlertType } from '../local/resources.js';
 import { ensureSparkJars } from '../spark/jars.js';
-import { alertsOfType, countOfType, type AlertCounts } from './alerts.js';
+import { alertsOfType, firstAlertSeconds, type AlertCounts } from './alerts.js';
 import type { RunningApps } from './apps.js';
 import { ChildGroups } from './children.js';
 import { interrupted, startEmulators, type DemoEmulators } from './emulators.js';
@@ -54,18 +54,23 @@ function checkPrerequisites(ctx: CommandContext): string {
   return jobsPython(ctx.env);
 }
 
-/** Every alert type's count and the whale alerts' latency, read once the jobs have stopped. */
-async function readAlerts(env: DemoStoreEnv): Promise<{ counts: AlertCounts; latencies: number[] }> {
+interface ReadAlerts {
+  counts: AlertCounts;
+  /** Per type, seconds from the market's start to its first alert written. */
+  first: Record<AlertType, number | null>;
+  latencies: number[];
+}
+
+/** Every alert type's count and first alert, and the whale alerts' latency, read once the jobs have stopped. */
+async function readAlerts(env: DemoStoreEnv, marketStartedAtMs: number): Promise<ReadAlerts> {
   const client = createDynamoClient({ endpoint: env.dynamodbEndpoint, region: env.region, local: true });
   try {
-    const whales = await alertsOfType(client, env.alertsTable, 'whale');
-    const counts = Object.fromEntries(
-      await Promise.all(
-        ALERT_TYPES.map(async (t) => [t, t === 'whale' ? whales.length : await countOfType(client, env.alertsTable, t)] as const),
-      ),
-    ) as AlertCounts;
+    const byType = await Promise.all(ALERT_TYPES.map(async (t) => [t, await alertsOfType(client, env.alertsTable, t)] as const));
+    const counts = Object.fromEntries(byType.map(([t, items]) => [t, items.length])) as AlertCounts;
+    const first = Object.fromEntries(byType.map(([t, items]) => [t, firstAlertSeconds(items, marketStartedAtMs)])) as ReadAlerts['first'];
+    const whales = byType.find(([t]) => t === 'whale')?.[1] ?? [];
     const latencies = whales.map(alertLatencyMs).filter((v): v is number => v !== undefined);
-    return { counts, latencies };
+    return { counts, first, latencies };
   } finally {
     client.destroy();
   }
@@ -202,13 +207,14 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
       );
     }
 
-    const { counts, latencies } = await readAlerts(store);
+    const { counts, first, latencies } = await readAlerts(store, market.startedAtMs);
     await hooks.beforeStop?.(store);
 
     const summary: DemoSummary = {
       trades_in: ingested.summary.sent,
       rows: stopped?.rows ?? {},
       alerts: counts,
+      first_alert_s: first,
       latency_ms: summarizeLatency(latencies),
       source: market.source,
       scenario: plan.scenario?.name ?? null,

@@ -25,6 +25,8 @@ export interface DemoSummary {
   rows: Partial<Record<TableName, number>>;
   /** Alerts of each type in the local store (this run's: the store starts empty). */
   alerts: Record<AlertType, number>;
+  /** Per type, seconds from the market's start (market_started_at) to its first alert in the store; null for none. */
+  first_alert_s: Record<AlertType, number | null>;
   /** Whale alerts only: exchange trade time → written to the store. */
   latency_ms: LatencySummary;
   source: 'simulator' | 'live';
@@ -58,6 +60,7 @@ export function summaryRows(s: DemoSummary): Row[] {
     ['trades in', num(s.trades_in)],
     ...Object.entries(s.rows).map(([table, n]): Row => [`rows ${table}`, num(n)]),
     ...Object.entries(s.alerts).map(([type, n]): Row => [`alerts ${type}`, num(n)]),
+    ...Object.entries(s.first_alert_s).map(([type, v]): Row => [`first ${type} alert (s after open)`, v === null ? '–' : v.toFixed(1)]),
     ['whale latency p50 (ms)', num(l.p50)],
     ['whale latency p95 (ms)', num(l.p95)],
     ['whale latency p99 (ms)', num(l.p99)],

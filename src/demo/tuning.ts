@@ -11,6 +11,14 @@ export const DEFAULT_TRIGGER = '10 seconds';
 /** The longest a trade waits in the producer for its PutRecords call. */
 export const INGEST_LINGER_MS = 50;
 
+/**
+ * The windowed jobs' watermark on the simulator's market (the jobs' own default, 2 minutes, stays for
+ * --live). The local market hands every trade over within a second, in order, on one shard, so 30 s
+ * loses nothing, and a window closes 30 s after its end instead of 2 minutes: a 3-minute demo then
+ * shows the anomalies and spreads of its first two minutes (late drops are counted in the summary).
+ */
+export const SIMULATOR_WATERMARK = '30s';
+
 /** The whale detector's Iceberg history query: its commits never hold up an alert, so fewer, larger ones. */
 export const WHALE_HISTORY_TRIGGER = '10 seconds';
 

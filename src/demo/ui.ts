@@ -1,15 +1,19 @@
-/** The demo's live view: the whale view of `coattail watch` on the demo's own store, from the moment the market opened. */
+/**
+ * The demo's live view: `coattail watch`'s view on the demo's own store, from the moment the market
+ * opened, with whales, anomalies and spreads to switch between (tab, or 1/2/3); whales first.
+ */
 import type { DemoUiEnv } from './hooks.js';
 
 /** The view polls the store this often: a whale shows within half a second of its alert. */
 const VIEW_INTERVAL_MS = 500;
 
-export async function watchWhalesView(env: DemoUiEnv): Promise<void> {
-  const { watchView } = await import('../watch/view.js');
+export async function demoAlertsView(env: DemoUiEnv): Promise<void> {
+  const [{ watchView }, { WATCH_KINDS }] = await Promise.all([import('../watch/view.js'), import('../watch/kinds.js')]);
   await watchView(
     {
       kind: 'whales',
-      // Every whale since the market opened (plus a second, so the first one is never cut off by rounding).
+      kinds: WATCH_KINDS,
+      // Every alert since the market opened (plus a second, so the first one is never cut off by rounding).
       sinceMs: Math.max(1, Math.ceil((Date.now() - env.sinceMs) / 1000) + 1) * 1000,
       symbols: [],
       intervalMs: VIEW_INTERVAL_MS,

@@ -85,6 +85,17 @@ export const ScenarioEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('malformed'), ...when, exchange, count: z.number().int().positive().max(10_000) }),
 ]);
 
+/**
+ * The market before the session, printed first and fast: `seconds` of the same flow (no scripted events)
+ * with times in the past, ending where the session begins, so windowed jobs have a baseline at the open.
+ */
+export const HistorySchema = z.strictObject({
+  /** Seconds of market before the session (at the scenario's rate). */
+  seconds: z.number().positive().max(86_400),
+  /** How fast it is printed, in trades per second of wall time: at least the scenario's rate. */
+  rate: z.number().positive().max(1_000_000),
+});
+
 export const ScenarioSchema = z
   .strictObject({
     name: z.string().min(1).optional(),
@@ -120,6 +131,7 @@ export const ScenarioSchema = z
       .default(64 * 1024 * 1024),
     binance: BinanceTimingSchema.prefault({}),
     coinbase: CoinbaseTimingSchema.prefault({}),
+    history: HistorySchema.optional(),
     events: z.array(ScenarioEventSchema).default([]),
   })
   .superRefine((s, ctx) => {
@@ -140,6 +152,16 @@ export const ScenarioSchema = z
     });
     if (new Set(s.exchanges).size !== s.exchanges.length)
       ctx.addIssue({ code: 'custom', path: ['exchanges'], message: 'an exchange is listed twice' });
+    if (s.history && !s.waitForClients) {
+      ctx.addIssue({ code: 'custom', path: ['history'], message: 'needs "waitForClients": true, or it is printed before anyone listens' });
+    }
+    if (s.history && s.history.rate < s.rate) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['history', 'rate'],
+        message: `${s.history.rate} is below the scenario's rate (${s.rate}): history would print later than its trade times`,
+      });
+    }
     s.events.forEach((e, i) => {
       if ((e.at === undefined) === (e.atTrade === undefined)) {
         ctx.addIssue({ code: 'custom', path: ['events', i], message: 'give exactly one of "at" (seconds) or "atTrade" (trade count)' });
@@ -164,6 +186,7 @@ export type Scenario = z.output<typeof ScenarioSchema>;
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
 export type ScenarioEvent = z.output<typeof ScenarioEventSchema>;
 export type SymbolMarket = z.output<typeof SymbolMarketSchema>;
+export type History = z.output<typeof HistorySchema>;
 
 /** Human path of a zod issue: `events[2].quoteVolume`. */
 export function issuePath(path: ReadonlyArray<PropertyKey>): string {

@@ -49,8 +49,11 @@ export interface SimulatorStats {
   generating: boolean;
   finished: boolean;
   virtualSeconds: number;
-  /** Trades printed since generation started (the initial trades excluded). */
+  /** Trades printed since generation started (the initial trades and the history excluded). */
   printed: number;
+  /** History trades printed so far, of how many (0 of 0 without a history). */
+  history: { printed: number; total: number };
+  /** Every trade printed, per exchange (the history included, the initial trades not). */
   printedBy: Record<Exchange, number>;
   eventsFired: number;
   connections: Record<Exchange, number>;
@@ -82,6 +85,8 @@ export interface SimulatorHandle {
   stats(): SimulatorStats;
   /** Resolves when generation starts (at once, or when the clients are there with waitForClients). */
   started: Promise<void>;
+  /** Resolves with the session's open, epoch ms: when generation starts, or where the history's times end. */
+  opened: Promise<number>;
   /** Resolves when a bounded scenario (totalTrades or durationSeconds) has printed everything. */
   done: Promise<void>;
   close(): Promise<void>;
@@ -146,8 +151,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
     isSilent: (ex) => silentUntil[ex] > Date.now(),
   };
 
-  // The initial trades happened "before the session": stamped a second before now.
-  const before = clock() - 1_000_000;
+  // The initial trades happened "before the session": stamped a second before now, or before the history.
+  const pastTrades = market.history;
+  const historyUs = Math.round((scenario.history?.seconds ?? 0) * 1_000_000);
+  const before = clock() - 1_000_000 - historyUs;
   const initial = market.initialTrades.map((t, i) => toPrint(t, before + i));
   const recorder = opts.recordFile ? await openRecorder(opts.recordFile, logger) : undefined;
   for (const p of initial) recorder?.write(p.trade);
@@ -163,10 +170,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
   let generating = false;
   let finished = false;
   let generationStart = 0;
+  let historyPrinted = 0;
   let ticker: NodeJS.Timeout | undefined;
   let resolveStarted: () => void = () => undefined;
+  let resolveOpened: (atMs: number) => void = () => undefined;
   let resolveDone: () => void = () => undefined;
   const started = new Promise<void>((r) => (resolveStarted = r));
+  const opened = new Promise<number>((r) => (resolveOpened = r));
   const done = new Promise<void>((r) => (resolveDone = r));
 
   const has = (ex: Exchange): boolean => scenario.exchanges.includes(ex);
@@ -186,8 +196,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
   );
   const feeds = { binance, coinbase };
 
-  function printTrade(source: MarketTrade): void {
-    const print = toPrint(source, clock());
+  /** Every trade goes out here, the history's too (with its past time). */
+  function printTrade(source: MarketTrade, timeUs: number = clock()): void {
+    const print = toPrint(source, timeUs);
     printedBy[source.exchange] += 1;
     recorder?.write(print.trade);
     history.add(print);
@@ -239,13 +250,49 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
     }
   }
 
+  /** `atMs`: the session's second 0 on the wall clock (with a history, where its times end). */
+  function openSession(atMs: number): void {
+    generationStart = performance.now();
+    ticker = setInterval(tick, scenario.tickMs);
+    resolveOpened(atMs);
+  }
+
+  /**
+   * The history at its print rate, stamped so that it ends where the session opens: trade k prints
+   * k / printRate after the start and carries the time open + its (negative) second. As the print rate
+   * is at least the flow's, no trade is printed before its own time. The session opens once the wall
+   * clock reaches the open, so its first trade is later than the history's last.
+   */
+  function playHistory(): void {
+    const printRate = Math.max(scenario.history?.rate ?? rate, rate);
+    const playStart = performance.now();
+    const openUs = clock() + Math.ceil((pastTrades.length / printRate) * 1_000_000);
+    logger.info("printing the market's history", {
+      trades: pastTrades.length,
+      seconds: scenario.history?.seconds,
+      from: isoFromMicros(openUs - historyUs),
+      open: isoFromMicros(openUs),
+    });
+    ticker = setInterval(() => {
+      const due = Math.min(pastTrades.length, Math.floor(((performance.now() - playStart) / 1000) * printRate) + 1);
+      for (; historyPrinted < due; historyPrinted += 1) {
+        const h = pastTrades[historyPrinted] as (typeof pastTrades)[number];
+        printTrade(h.trade, openUs + Math.round(h.seconds * 1_000_000));
+      }
+      if (historyPrinted < pastTrades.length || Date.now() * 1000 < openUs) return;
+      clearInterval(ticker);
+      logger.info('history printed: the session opens', { trades: historyPrinted });
+      openSession(openUs / 1000);
+    }, scenario.tickMs);
+  }
+
   function startGeneration(why: string): void {
     generating = true;
-    generationStart = performance.now();
     // Only newsworthy when it waited for clients; otherwise it opens with the server.
     (scenario.waitForClients ? logger.info : logger.debug)('market open: printing trades', { why, rate, seed });
-    ticker = setInterval(tick, scenario.tickMs);
     resolveStarted();
+    if (pastTrades.length > 0) playHistory();
+    else openSession(Date.now());
   }
 
   const wss = new WebSocketServer({ noServer: true });
@@ -300,6 +347,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
       finished,
       virtualSeconds: market.seconds,
       printed: market.printed,
+      history: { printed: historyPrinted, total: pastTrades.length },
       printedBy: { ...printedBy },
       eventsFired,
       connections: { binance: binance.connections, coinbase: coinbase.connections },
@@ -311,6 +359,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimulatorH
       socketErrors: counters.socketErrors,
     }),
     started,
+    opened,
     done,
     close: () =>
       (closing ??= (async () => {

@@ -16,6 +16,8 @@ export interface WatchSettings {
 
 export interface HeaderProps {
   kind: WatchKind;
+  /** With several kinds on screen: each one's alerts so far, in key order (1, 2, 3). */
+  tabs?: ReadonlyArray<{ kind: WatchKind; received: number }> | undefined;
   settings: WatchSettings;
   perMinute: number;
   biggest: WatchAlert | undefined;
@@ -46,7 +48,33 @@ function Biggest({ alert, color }: { alert: WatchAlert | undefined; color: boole
   }
 }
 
-/** Two lines: what is watched and its numbers; then the filters in force and what is shown. */
+/** The kinds to switch between, the shown one marked: `[1 WHALES 3]  2 anomalies 0  3 spreads 1`. */
+function Tabs({ tabs, active, color }: { tabs: NonNullable<HeaderProps['tabs']>; active: WatchKind; color: boolean }): ReactElement {
+  return (
+    <Text wrap="truncate-end">
+      {tabs.map((t, i) => {
+        const on = t.kind === active;
+        const label = `${i + 1} ${on ? t.kind.toUpperCase() : t.kind} ${t.received}`;
+        return (
+          <Text key={t.kind}>
+            {i > 0 ? '  ' : ''}
+            {color ? (
+              <Text inverse={on} dimColor={!on}>
+                {` ${label} `}
+              </Text>
+            ) : on ? (
+              `[${label}]`
+            ) : (
+              ` ${label} `
+            )}
+          </Text>
+        );
+      })}
+    </Text>
+  );
+}
+
+/** Two lines: what is watched and its numbers; then the filters in force and what is shown (below the tabs, if any). */
 export function Header(props: HeaderProps): ReactElement {
   const { settings, color } = props;
   const state = props.paused ? `PAUSED (${props.paused.missed} new)` : 'LIVE';
@@ -60,6 +88,7 @@ export function Header(props: HeaderProps): ReactElement {
   ];
   return (
     <Box flexDirection="column">
+      {props.tabs ? <Tabs tabs={props.tabs} active={props.kind} color={color} /> : null}
       <Text wrap="truncate-end">
         <Text bold={color}>{props.kind.toUpperCase()}</Text>
         {` · ${props.perMinute} alerts/min · ${BIGGEST_LABEL[props.kind]} `}

@@ -5,10 +5,14 @@ import type { AlertFeed } from './feed.js';
 import { Footer } from './Footer.js';
 import { Header, type WatchSettings } from './Header.js';
 import type { WatchKind } from './kinds.js';
-import { alertsPerMinute, initialWatchState, shownAlerts, watchReducer } from './state.js';
+import { alertsPerMinute, shownAlerts } from './state.js';
+import { initialTabs, tabsReducer } from './tabs.js';
 
 export interface WatchAppProps {
+  /** The kind shown first. */
   kind: WatchKind;
+  /** Every kind the view can switch to (tab, 1/2/3); just `kind` when absent. */
+  kinds?: readonly WatchKind[];
   feed: AlertFeed;
   settings: WatchSettings;
   color: boolean;
@@ -20,7 +24,7 @@ export interface WatchAppProps {
   onQuit?: () => void;
 }
 
-/** Lines that are not alert rows: two of header, the titles, the footer, and one spare. */
+/** Lines that are not alert rows: two of header, the titles, the footer, and one spare (and the tabs' line). */
 const CHROME_LINES = 5;
 const DEFAULT_ROWS = 24;
 
@@ -38,12 +42,18 @@ function useTerminalRows(): number {
   return rows;
 }
 
-/** The live view: header, alert table, footer; keys p/space pause, / or f filter, esc clear, q quit. */
-export function WatchApp({ kind, feed, settings, color, now = Date.now, tickMs = 1_000, onQuit }: WatchAppProps): ReactElement {
+/**
+ * The live view: header, alert table, footer; keys p/space pause, / or f filter, esc clear, q quit; with
+ * several kinds, tab (shift-tab back) or 1/2/3 switch between them, each with its own rows and figures.
+ */
+export function WatchApp(props: WatchAppProps): ReactElement {
+  const { feed, settings, color, now = Date.now, tickMs = 1_000, onQuit } = props;
   const { exit } = useApp();
   const { isRawModeSupported } = useStdin();
-  const [state, dispatch] = useReducer(watchReducer, initialWatchState);
+  const [tabs, dispatch] = useReducer(tabsReducer, undefined, () => initialTabs(props.kinds ?? [props.kind], props.kind));
   const rows = useTerminalRows();
+  const kind = tabs.active;
+  const state = tabs.views[kind];
 
   useEffect(
     () =>
@@ -72,16 +82,18 @@ export function WatchApp({ kind, feed, settings, color, now = Date.now, tickMs =
           return: key.return,
           backspace: key.backspace,
           delete: key.delete,
+          tab: key.tab,
+          shift: key.shift,
         },
       }),
     { isActive: isRawModeSupported === true },
   );
 
   useEffect(() => {
-    if (!state.quit) return;
+    if (!tabs.quit) return;
     onQuit?.();
     exit();
-  }, [state.quit, onQuit, exit]);
+  }, [tabs.quit, onQuit, exit]);
 
   const shown = shownAlerts(state);
   const empty = state.filter && state.alerts.length > 0 ? `no alert matches the filter ${state.filter}` : `waiting for ${kind}…`;
@@ -89,6 +101,7 @@ export function WatchApp({ kind, feed, settings, color, now = Date.now, tickMs =
     <Box flexDirection="column">
       <Header
         kind={kind}
+        tabs={tabs.kinds.length > 1 ? tabs.kinds.map((k) => ({ kind: k, received: tabs.views[k].received })) : undefined}
         settings={settings}
         perMinute={alertsPerMinute(state, now())}
         biggest={state.biggest}
@@ -99,8 +112,8 @@ export function WatchApp({ kind, feed, settings, color, now = Date.now, tickMs =
         skipped={state.skipped}
         color={color}
       />
-      <AlertTable kind={kind} alerts={shown} maxRows={rows - CHROME_LINES} color={color} empty={empty} />
-      <Footer draft={state.draft} status={state.status} color={color} />
+      <AlertTable kind={kind} alerts={shown} maxRows={rows - CHROME_LINES - (tabs.kinds.length > 1 ? 1 : 0)} color={color} empty={empty} />
+      <Footer draft={state.draft} status={state.status} color={color} switches={tabs.kinds.length > 1 ? tabs.kinds.length : 0} />
     </Box>
   );
 }

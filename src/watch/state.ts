@@ -41,6 +41,8 @@ export interface KeyPress {
   return?: boolean;
   backspace?: boolean;
   delete?: boolean;
+  tab?: boolean;
+  shift?: boolean;
 }
 
 export type WatchAction =

@@ -7,14 +7,17 @@ import { AlertFeed } from './feed.js';
 import type { WatchSettings } from './Header.js';
 import type { WatchKind } from './kinds.js';
 import { runPollLoop, type PollLoopOptions, type PollStatus } from './poll-loop.js';
-import type { AlertPoller } from './poller.js';
+import type { PollerGroup } from './poller-group.js';
 import { WatchApp } from './WatchApp.js';
 
 export interface WatchTuiOptions {
+  /** The kind shown first. */
   kind: WatchKind;
+  /** Every kind the view switches between (the poller reads them all). */
+  kinds: readonly WatchKind[];
   settings: WatchSettings;
   color: boolean;
-  poller: AlertPoller;
+  poller: PollerGroup;
   loop: Omit<PollLoopOptions, 'signal' | 'onAlerts' | 'onStatus'>;
   signal: AbortSignal;
   stdout: NodeJS.WriteStream;
@@ -31,7 +34,7 @@ function statusText(status: PollStatus): string | undefined {
 export async function runWatchTui(opts: WatchTuiOptions): Promise<void> {
   const feed = new AlertFeed();
   const polling = new AbortController();
-  const app = render(<WatchApp kind={opts.kind} feed={feed} settings={opts.settings} color={opts.color} />, {
+  const app = render(<WatchApp kind={opts.kind} kinds={opts.kinds} feed={feed} settings={opts.settings} color={opts.color} />, {
     stdout: opts.stdout,
     stdin: opts.stdin,
     stderr: opts.stderr,

@@ -8,12 +8,16 @@ import { useColor, type CommandContext } from '../core/context.js';
 import { formatDuration } from '../core/duration.js';
 import { silentLogger } from '../core/logger.js';
 import { watchError, type WatchTarget } from './errors.js';
-import { KIND_ALERT_TYPE, type WatchKind } from './kinds.js';
+import { KIND_ALERT_TYPE, minUsdApplies, WATCH_KINDS, type WatchKind } from './kinds.js';
+import { PollerGroup } from './poller-group.js';
 import { printNdjson } from './ndjson.js';
 import { AlertPoller } from './poller.js';
 
 export interface WatchViewProps {
+  /** The kind shown first. */
   kind: WatchKind;
+  /** Every kind to follow (the terminal view switches between them); just `kind` when absent. */
+  kinds?: readonly WatchKind[];
   /** How far back the first poll reaches, in ms before now. */
   sinceMs: number;
   /** Only these symbols; every symbol when empty. */
@@ -41,16 +45,24 @@ export async function watchView(p: WatchViewProps, ctx: CommandContext): Promise
   };
 
   const json = p.json || ctx.stdout.isTTY !== true;
-  const poller = new AlertPoller({
-    client,
-    table: p.table,
-    type: KIND_ALERT_TYPE[kind],
-    sinceMs: ctx.clock.now() - sinceMs,
-    symbols,
-    ...(minUsd !== undefined ? { minUsd } : {}),
-    // Logs on the terminal the view draws on would tear it: there, the header counts skipped items.
-    logger: json || ctx.stderr.isTTY !== true ? ctx.logger.child({ watch: kind }) : silentLogger,
-  });
+  const kinds = WATCH_KINDS.filter((k) => k === kind || (p.kinds ?? []).includes(k));
+  const from = ctx.clock.now() - sinceMs;
+  const poller = new PollerGroup(
+    kinds.map(
+      (k) =>
+        new AlertPoller({
+          client,
+          table: p.table,
+          type: KIND_ALERT_TYPE[k],
+          sinceMs: from,
+          symbols,
+          // --min-usd has no meaning for spreads (no traded amount): they all pass.
+          ...(minUsd !== undefined && minUsdApplies(k) ? { minUsd } : {}),
+          // Logs on the terminal the view draws on would tear it: there, the header counts skipped items.
+          logger: json || ctx.stderr.isTTY !== true ? ctx.logger.child({ watch: k }) : silentLogger,
+        }),
+    ),
+  );
   const loop = { intervalMs };
   try {
     if (json) {
@@ -59,6 +71,7 @@ export async function watchView(p: WatchViewProps, ctx: CommandContext): Promise
       const { runWatchTui } = await loadTui();
       await runWatchTui({
         kind,
+        kinds,
         settings: { since: formatDuration(sinceMs), symbols, minUsd },
         color: useColor(ctx.env, ctx.stdout),
         poller,

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RECORDING_EPOCH_MS, recordingLines, writeRecording } from '../../bench/trades.js';
+import { RECORDING_EPOCH_MS, recordingLines, sessionOnly, writeRecording } from '../../bench/trades.js';
 import { Market, type MarketTrade } from '../../src/simulator/market/generator.js';
 import { loadScenario } from '../../src/simulator/scenario-loader.js';
 import { UnifiedTradeSchema, type UnifiedTrade } from '../../src/trade.js';
@@ -17,7 +17,9 @@ const EPOCH = '2024-05-01T00:00:00.000Z';
 
 /** The market's own trades at 100 trades/s, straight from the generator: what the lines must carry. */
 function marketTrades(count: number): MarketTrade[] {
-  const market = new Market(scenario, scenario.seed, 100);
+  // The recording is the session: the default market's history (printed before it) is left out.
+  expect(sessionOnly(scenario).history).toBeUndefined();
+  const market = new Market({ ...scenario, history: undefined }, scenario.seed, 100);
   const out: MarketTrade[] = market.initialTrades.filter((t) => t.exchange === 'coinbase');
   // advanceTo returns what happened since the previous call, whatever the step.
   while (out.length < count) {

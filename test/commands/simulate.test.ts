@@ -101,8 +101,12 @@ describe('coattail simulate', () => {
     const { binanceUrl, rate, scenario } = JSON.parse(stdout.text) as { binanceUrl: string; rate: number; scenario: string };
     expect(rate).toBe(200);
     expect(scenario).toBe('default');
-    const client = await TestClient.connect(`${binanceUrl}/stream?streams=btcusdt@trade`);
-    await client.until(() => client.messages.length > 0, 'a trade from the running simulator');
+    // The default market waits for clients of all its symbols on both exchanges, then prints its history first.
+    const client = await TestClient.connect(`${binanceUrl}/stream?streams=btcusdt@trade/ethusdt@trade/solusdt@trade`);
+    const coinbase = await TestClient.connect(`${binanceUrl}/coinbase`);
+    coinbase.send({ type: 'subscribe', product_ids: ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'], channels: ['matches'] });
+    await client.until(() => client.messages.some((m) => m.data !== undefined), 'a trade from the running simulator');
+    await coinbase.close();
     abort();
     expect(await running).toBe(0);
     await client.closed;

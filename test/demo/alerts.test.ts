@@ -2,7 +2,7 @@
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDynamoClient } from '../../src/aws/dynamodb.js';
-import { alertsOfType, countAlerts } from '../../src/demo/alerts.js';
+import { alertsOfType, countAlerts, firstAlertSeconds } from '../../src/demo/alerts.js';
 import { ensureAlertsTable } from '../../src/local/resources.js';
 
 const table = `demo-alerts-${process.pid}-${Date.now()}`;
@@ -41,6 +41,14 @@ describe('the run’s alerts', () => {
     expect(whales.map((w) => w.alert_id)).toEqual(['whale:coinbase:ETH-USDT:9', 'whale:binance:BTC-USDT:2']);
     expect(whales[0]).toMatchObject({ alert_type: 'whale', written_at: '2026-01-01T00:00:02.500Z' });
     expect(await alertsOfType(client, table, 'volume_anomaly')).toEqual([]);
+  });
+
+  it('says how long after a moment the first alert of a type was written', async () => {
+    const open = Date.parse('2025-12-31T23:59:58.000Z');
+    // The ETH whale landed first (00:00:02.5), 4.5 s after the open; the spread item has no written_at.
+    expect(firstAlertSeconds(await alertsOfType(client, table, 'whale'), open)).toBe(4.5);
+    expect(firstAlertSeconds(await alertsOfType(client, table, 'spread'), open)).toBeNull();
+    expect(firstAlertSeconds([], open)).toBeNull();
   });
 
   it('counts each type', async () => {

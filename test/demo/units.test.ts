@@ -235,6 +235,8 @@ describe('planDemo', () => {
     expect(plan.dir).toBe(path.join(tmp, '.coattail/demo'));
     expect(plan.sparkApps).toBe(2);
     expect(plan.durationMs).toBeUndefined();
+    // On the simulator a window closes 30 s after its end (the jobs' own 2 minutes stay for --live).
+    expect(plan.watermark).toBe('30 seconds');
     // The tuned whale triggers first (alerts every second, the Iceberg history every ten), the jobs'
     // symbols, then nothing of the user's.
     expect(plan.jobSettings.slice(0, 2)).toEqual(['whale-detector:trigger=1 second', 'whale-detector:history_trigger=10 seconds']);
@@ -262,6 +264,8 @@ describe('planDemo', () => {
     expect(plan.live).toBe(true);
     expect(plan.scenario).toBeUndefined();
     expect(plan.symbols).toEqual(['BTC-USDT', 'ETH-USDT', 'SOL-USDT']);
+    expect(plan.watermark).toBeUndefined();
+    expect(planDemo({ live: true, watermark: '45s' }, ctx, view).watermark).toBe('45 seconds');
   });
 
   it.each([
@@ -293,6 +297,7 @@ describe('summary', () => {
     trades_in: 12345,
     rows: { raw_trades: 12345, whale_trades: 3 },
     alerts: { whale: 3, volume_anomaly: 0, spread: 1 },
+    first_alert_s: { whale: 19.5, volume_anomaly: null, spread: 110 },
     latency_ms: { count: 3, p50: 1500, p95: 2500, p99: 2500, max: 2500 },
     source: 'simulator',
     scenario: 'default',
@@ -322,6 +327,9 @@ describe('summary', () => {
     expect(table).toContain('scenario default (seed 42)');
     expect(table).toMatch(/trades in\s*│\s*12,345/);
     expect(table).toMatch(/alerts spread\s*│\s*1/);
+    expect(table).toMatch(/first whale alert \(s after open\)\s*│\s*19\.5/);
+    expect(table).toMatch(/first volume_anomaly alert \(s after open\)\s*│\s*–/);
+    expect(table).toMatch(/first spread alert \(s after open\)\s*│\s*110\.0/);
     expect(table).toMatch(/whale latency p99 \(ms\)\s*│\s*2,500/);
     expect(table).toMatch(/feed reconnects\s*│\s*2/);
     expect(table).toMatch(/feed gaps \(backfilled, missing\)\s*│\s*2 \(56, 1,234\)/);

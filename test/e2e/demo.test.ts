@@ -36,6 +36,15 @@ import { createDynamoClient } from '../../src/aws/dynamodb.js';
 import { demo, type DemoStoreEnv, type DemoSummary } from '../../src/commands/demo/demo.js';
 import { createLogger } from '../../src/core/logger.js';
 import { testContext } from '../helpers/context.js';
+import {
+  anomalyAlertIds,
+  emittedByEnd,
+  spreadAlerts,
+  spreadWindows,
+  volumeWindows,
+  whaleAlertIds,
+  type RecordedTrade,
+} from '../helpers/market-oracle.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'coattail-demo-e2e-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -197,6 +206,74 @@ describe('coattail demo end to end', () => {
         spreads: 15,
         alerts: 9,
       });
+    },
+    20 * 60_000,
+  );
+
+  /**
+   * The default demo, as `coattail demo --headless --duration 180 --json` runs it: no option but the
+   * folder and the recording. Every alert it raised is checked against what the recorded trades imply
+   * (test/helpers/market-oracle.ts) under the jobs' default rules: whales strictly above 100,000,
+   * anomalies with min_periods 10 and z > 2.5, spreads strictly above 0.5 %.
+   */
+  it(
+    'the default 3-minute demo raises whales, volume anomalies and spreads, each as the printed trades imply',
+    async () => {
+      const record = path.join(tmp, 'default.jsonl');
+      const ctx = testContext({ cwd: path.resolve('.'), logger: createLogger(process.stderr, { level: 'info' }) });
+      const store: Record<string, Item[]> = {};
+      const code = await demo(
+        { headless: true, json: true, duration: '180', dir: path.join(tmp, 'default'), fresh: true, record, drainTimeout: '240' },
+        ctx,
+        {
+          beforeStop: async (env) => {
+            for (const type of ['whale', 'spread', 'volume_anomaly']) store[type] = await readType(env, type);
+          },
+        },
+      );
+      expect(code).toBe(0);
+      const summary = JSON.parse(ctx.out.text()) as DemoSummary;
+      expect(summary.scenario).toBe('default');
+      expect(summary.failed_queries).toEqual([]);
+      expect(summary.late_rows_dropped).toEqual({ 'raw-archiver': 0, 'volume-anomaly': 0, 'whale-detector': 0, 'spread-calculator': 0 });
+      // The market waits for the ingest, so nothing is missed (the history included).
+      expect(summary.feeds).toMatchObject({ gaps: 0, missing_trades: 0, malformed_frames: 0, invalid_trades: 0 });
+
+      // What reached the jobs: every printed trade but Binance's pre-session ones (Binance has no
+      // last_match) and those printed after the ingest stopped, which lie beyond every emitted window.
+      const printed = readFileSync(record, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as RecordedTrade);
+      const trades = [...printed.slice(0, 6).filter((t) => t.exchange === 'coinbase'), ...printed.slice(6)];
+      // The history: twelve minutes of trades before the session, so the baselines exist at the open.
+      const opened = Date.parse(summary.market_started_at);
+      expect(trades.filter((t) => t.timeMs < opened - 600_000).length).toBeGreaterThan(1_000);
+      expect(summary.trades_in).toBeGreaterThan(14_400);
+      expect(summary.rows.raw_trades).toBe(summary.trades_in);
+
+      const whales = whaleAlertIds(trades, 100_000);
+      expect((store.whale ?? []).map((w) => w.alert_id).sort()).toEqual(whales.sort());
+
+      const volume = emittedByEnd(volumeWindows(trades), summary.rows.volume_aggregates ?? -1);
+      expect(volume, 'the emitted volume windows are the earliest-ending ones').toBeDefined();
+      const anomalies = anomalyAlertIds(volume!, { minPeriods: 10, threshold: 2.5 });
+      expect((store.volume_anomaly ?? []).map((a) => a.alert_id).sort()).toEqual(anomalies);
+      expect(summary.rows.anomalies).toBe(anomalies.length);
+
+      const spreadRows = emittedByEnd(spreadWindows(trades), summary.rows.spreads ?? -1);
+      expect(spreadRows, 'the emitted spread windows are the earliest-ending ones').toBeDefined();
+      const spreads = spreadAlerts(spreadRows!, 0.5);
+      const gotSpreads = (store.spread ?? []).map((s) => ({ id: String(s.alert_id), exchange: String(s.exchange) }));
+      expect(gotSpreads.sort((a, b) => a.id.localeCompare(b.id))).toEqual(spreads);
+
+      // All three kinds, the scripted ones among them: the BTC-USDT spike and the ETH-USDT dislocation
+      // on Coinbase in the session's first minute.
+      expect(whales.length).toBeGreaterThanOrEqual(3);
+      expect(anomalies.filter((id) => id.includes(':BTC-USDT:')).length).toBeGreaterThanOrEqual(2);
+      expect(spreads.filter((s) => s.id.startsWith('spread:ETH-USDT:') && s.exchange === 'coinbase').length).toBeGreaterThanOrEqual(1);
+      expect(summary.alerts).toEqual({ whale: whales.length, volume_anomaly: anomalies.length, spread: spreads.length });
+      for (const type of ['whale', 'volume_anomaly', 'spread'] as const) expect(summary.first_alert_s[type]).not.toBeNull();
     },
     20 * 60_000,
   );

@@ -1,7 +1,7 @@
 /**
  * `coattail demo`: the whole pipeline on this machine. Local emulators, the market simulator (or
  * `--live` exchanges), ingest into the local Kinesis, the four streaming jobs in local Spark, alerts
- * into the local store and history into the local Iceberg warehouse, and the live whale view.
+ * into the local store and history into the local Iceberg warehouse, and the live alert view (whales, anomalies, spreads).
  * `--headless` (or a stdout that is not a terminal) runs the same without the view and ends with a
  * summary; `--json` makes that summary one JSON object on stdout.
  */

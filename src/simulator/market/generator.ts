@@ -25,6 +25,12 @@ export type TimelineItem =
   /** `index` is the event's position in the scenario file; `seconds` is virtual time when it fired. */
   | { kind: 'event'; event: ScenarioEvent; index: number; seconds: number };
 
+/** A trade of the history before the session: `seconds` is its virtual time, negative (0 is the open). */
+export interface HistoryTrade {
+  trade: MarketTrade;
+  seconds: number;
+}
+
 export interface MarketStream {
   exchange: Exchange;
   symbol: string;
@@ -58,6 +64,8 @@ interface Scheduled {
 export class Market {
   readonly streams: readonly MarketStream[];
   readonly initialTrades: readonly MarketTrade[];
+  /** The scenario's history, oldest first (empty without one); then the session starts at second 0. */
+  readonly history: readonly HistoryTrade[];
   private readonly prng: Prng;
   private readonly state: StreamState[];
   private readonly mids: number[];
@@ -112,8 +120,29 @@ export class Market {
     const all = scenario.events.map((event, index) => ({ event, index }));
     this.timed = all.filter((e) => e.event.at !== undefined).sort((a, b) => (a.event.at ?? 0) - (b.event.at ?? 0));
     this.counted = all.filter((e) => e.event.atTrade !== undefined).sort((a, b) => (a.event.atTrade ?? 0) - (b.event.atTrade ?? 0));
+    // With a history, the clock starts that far back: the mid walks through it into the session.
+    const historySeconds = scenario.history?.seconds ?? 0;
+    this.time = -historySeconds;
+    this.midUpdatedAt.fill(-historySeconds);
     // Every stream has printed once before the session, so Coinbase's last_match always exists.
     this.initialTrades = this.state.map((_, i) => this.ordinaryTrade(i));
+    this.history = this.playHistory(historySeconds);
+  }
+
+  /**
+   * The flow over [-seconds, 0) of virtual time: ordinary trades at the run's rate, no events. The
+   * session's clock then starts at 0 as it would without a history, so events keep their times.
+   */
+  private playHistory(seconds: number): HistoryTrade[] {
+    const out: HistoryTrade[] = [];
+    for (let k = 0; seconds > 0; k += 1) {
+      const at = -seconds + k / this.rate;
+      if (at >= 0) break;
+      this.time = at;
+      out.push({ trade: this.ordinaryTrade(this.pickStream()), seconds: at });
+    }
+    this.time = 0;
+    return out;
   }
 
   /** Session trades printed so far (the initial trades are not counted). */
