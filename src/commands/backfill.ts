@@ -20,6 +20,8 @@ import type { JobsDeps } from '../spark/emr/settings.js';
 import { jobsPython, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
 
 export const LOADER_JOB = 'historical-loader';
+export const BINANCE_REST_URL = 'https://api.binance.com';
+export const COINBASE_REST_URL = 'https://api.exchange.coinbase.com';
 
 /** Options as commander hands them over (environment variables applied); the EMR ones as for `jobs submit`. */
 export interface BackfillOptions extends EmrSubmitOptions {
@@ -74,19 +76,15 @@ export function checkInstant(value: string | undefined, flag: '--start' | '--end
   return t.getTime() + fraction - offset;
 }
 
-function checkUrl(value: string, flag: string): string {
+function checkUrl(value: string, flag: string, example: string): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw usageError(
-      `${flag} '${value}' is not a URL`,
-      'it is the REST API to fetch the trades from',
-      `write it like ${flag} https://api.binance.com`,
-    );
+    throw usageError(`${flag} '${value}' is not a URL`, 'it is the REST API to fetch the trades from', `write it like ${flag} ${example}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw usageError(`${flag} '${value}' is not http(s)`, 'the REST API speaks HTTP', `write it like ${flag} https://api.binance.com`);
+    throw usageError(`${flag} '${value}' is not http(s)`, 'the REST API speaks HTTP', `write it like ${flag} ${example}`);
   return value;
 }
 
@@ -119,8 +117,8 @@ export function checkBackfill(opts: BackfillOptions): Backfill {
     throw usageError(`--binance-time-unit '${timeUnit}' is not a unit`, 'Binance sends ms or us', 'pass --binance-time-unit ms or us');
   const restUrl =
     exchange === 'binance'
-      ? checkUrl(opts.binanceRestUrl ?? 'https://api.binance.com', '--binance-rest-url')
-      : checkUrl(opts.coinbaseRestUrl ?? 'https://api.exchange.coinbase.com', '--coinbase-rest-url');
+      ? checkUrl(opts.binanceRestUrl ?? BINANCE_REST_URL, '--binance-rest-url', BINANCE_REST_URL)
+      : checkUrl(opts.coinbaseRestUrl ?? COINBASE_REST_URL, '--coinbase-rest-url', COINBASE_REST_URL);
   const maxWeight = positiveInt(opts.maxWeight ?? '4800', '--max-weight', 6000, 25);
   return { exchange, symbol, start: opts.start!.trim(), end: opts.end!.trim(), restUrl, timeUnit, maxWeight };
 }
