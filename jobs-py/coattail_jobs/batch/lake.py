@@ -56,7 +56,14 @@ def merge_trades(spark: SparkSession, trades: Sequence[dict[str, object]], table
             if bounds is None or int(bounds["n"]) == 0:
                 return Commit(0, 0, 0, malformed)
             lo, hi = int(bounds["lo"]) - SLACK_US, int(bounds["hi"]) + SLACK_US
-            existing = spark.table(table).where(F.unix_micros(F.col("trade_time").cast("timestamp")).between(lo, hi))
+            target = spark.table(table)
+            # Literal bounds in the column's own type (zoned or not, as whoever created the table made it):
+            # Iceberg prunes the day partitions and data files outside them, as in the MERGE.
+            ts_type = target.schema["trade_time"].dataType.simpleString()
+            existing = target.where(
+                f"trade_time >= CAST(timestamp_micros({lo}) AS {ts_type}) "
+                f"AND trade_time <= CAST(timestamp_micros({hi}) AS {ts_type})"
+            )
             present = rows.join(existing.select("event_id"), "event_id", "left_semi").count()
             merge_into_iceberg(rows, TABLES_BY_NAME["raw_trades"], table, slack_us=SLACK_US)
             n = int(bounds["n"])
