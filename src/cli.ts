@@ -4,6 +4,7 @@
  * command runs, so `coattail --help` loads no AWS SDK, no React and no WebSocket code.
  */
 import { Command, CommanderError } from 'commander';
+import { backfillCommand } from './cli/backfill.js';
 import { ddlCommand } from './cli/ddl.js';
 import { demoCommand } from './cli/demo.js';
 import { ingestCommand } from './cli/ingest.js';
@@ -55,6 +56,7 @@ export function handlerActions(global: () => GlobalOptions): Actions {
     'jobs pack-env': async (opts) => run(async (ctx) => (await import('./commands/jobs/pack-env.js')).jobsPackEnv(opts, ctx)),
     'ddl apply': async (opts) => run(async (ctx) => (await import('./commands/ddl.js')).ddlApply(opts, ctx)),
     reprocess: async (opts) => run(async (ctx) => (await import('./commands/reprocess.js')).reprocess(opts, ctx)),
+    backfill: async (opts) => run(async (ctx) => (await import('./commands/backfill.js')).backfill(opts, ctx)),
   };
 }
 
@@ -102,6 +104,7 @@ export function buildProgram(actions?: Actions): Command {
   });
   ddlCommand(program, { apply: act('ddl apply') });
   reprocessCommand(program, act('reprocess'));
+  backfillCommand(program, act('backfill'));
   return program;
 }
 

@@ -78,8 +78,12 @@ def time_column(spec: TableSpec) -> str:
     raise ValueError(f"table {spec.name} has no day() partition to bound its MERGE by")
 
 
-def merge_into_iceberg(df: DataFrame, spec: TableSpec, qualified_name: str) -> None:
+def merge_into_iceberg(df: DataFrame, spec: TableSpec, qualified_name: str, slack_us: int = 0) -> None:
     """Inserts the batch's rows whose natural key is not in the table yet.
+
+    ``slack_us`` widens the time range the MERGE reads by that much on each side: for rows whose time may
+    have been recorded with another precision than the table's copy (a trade loaded over REST with
+    milliseconds, archived live with microseconds).
 
     The MERGE reads only the part of the table that can hold the batch's keys: the rows whose time column
     lies between the batch's oldest and newest. That is exact, not a guess: a key's time never changes (a
@@ -105,8 +109,8 @@ def merge_into_iceberg(df: DataFrame, spec: TableSpec, qualified_name: str) -> N
         on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
         if bounds["lo"] is not None:  # a null time (never in a valid row) leaves the MERGE unbounded
             on += (
-                f" AND t.`{ts}` >= CAST(timestamp_micros({int(bounds['lo'])}) AS {ts_type})"
-                f" AND t.`{ts}` <= CAST(timestamp_micros({int(bounds['hi'])}) AS {ts_type})"
+                f" AND t.`{ts}` >= CAST(timestamp_micros({int(bounds['lo']) - slack_us}) AS {ts_type})"
+                f" AND t.`{ts}` <= CAST(timestamp_micros({int(bounds['hi']) + slack_us}) AS {ts_type})"
             )
         view = f"coattail_batch_{spec.name}_{int(time.time() * 1e6)}"
         batch.createOrReplaceTempView(view)

@@ -8,6 +8,9 @@ The fake exchange holds BTCUSDT trades with ids 1000 + k, k = 0..5399, one every
 - 5199 - 3701 + 1 = 1499 trades: 899 on Jan 1 (k 2701..3599), 600 on Jan 2 (k 3600..4199);
 - pages of 1000 by id: fromId 3701 (ids 3701..4700, the last at 00:03:20, inside), then fromId 4701 (ids
   4701..5700, the last at 00:36:40, past the end: the load stops).
+
+Each trade also has a microsecond time, ``time_us`` = its ms time x 1000 + (7 x k mod 1000): a request with
+``X-MBX-TIME-UNIT: MICROSECOND`` gets that as ``time``, as Binance does.
 """
 
 from __future__ import annotations
@@ -52,8 +55,11 @@ class FakeBinance:
     """X-MBX-USED-WEIGHT-1M of the next successful answers (else the running total of weights)."""
     used: int = 0
 
-    def answer(self, path: str, params: dict[str, str]) -> tuple[int, dict[str, str], str]:
+    def answer(
+        self, path: str, params: dict[str, str], headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], str]:
         self.requests.append((path, params))
+        micros = (headers or {}).get("x-mbx-time-unit", "").upper() == "MICROSECOND"
         weight = {"/api/v3/historicalTrades": 25, "/api/v3/aggTrades": 4}.get(path, 1)
         self.used += weight
         if self.faults.get(path):
@@ -63,7 +69,7 @@ class FakeBinance:
         if path == "/api/v3/historicalTrades":
             start = int(params["fromId"])
             page = [t for t in self.trades if t["id"] >= start][: int(params["limit"])]
-            return 200, headers, json.dumps(page)
+            return 200, headers, json.dumps([_as_sent(t, micros) for t in page])
         if path == "/api/v3/aggTrades":
             lo, hi = int(params["startTime"]), int(params["endTime"])
             if hi - lo >= 3_600_000:
@@ -80,6 +86,13 @@ class FakeBinance:
         return 400, headers, '{"code":-1100,"msg":"Illegal characters found in a parameter."}'
 
 
+def _as_sent(trade: dict[str, Any], micros: bool) -> dict[str, Any]:
+    sent = {k: v for k, v in trade.items() if k != "time_us"}
+    if micros and isinstance(trade["time"], int):
+        sent["time"] = trade["time_us"]
+    return sent
+
+
 def binance_trades() -> list[dict[str, Any]]:
     trades = []
     for k in range(5400):
@@ -94,6 +107,7 @@ def binance_trades() -> list[dict[str, Any]]:
                 "qty": qty,
                 "quoteQty": "0",  # Binance sends it; the loader computes its own from the strings
                 "time": ms(FIRST_TRADE) + 2000 * k,
+                "time_us": (ms(FIRST_TRADE) + 2000 * k) * 1000 + 7 * k % 1000,
                 "isBuyerMaker": k % 2 == 0,
                 "isBestMatch": True,
             }
@@ -108,7 +122,8 @@ def running_exchange() -> Iterator[tuple[FakeBinance, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
-            status, headers, body = state.answer(url.path, dict(parse_qsl(url.query)))
+            sent = {k.lower(): v for k, v in self.headers.items()}
+            status, headers, body = state.answer(url.path, dict(parse_qsl(url.query)), sent)
             data = body.encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json;charset=UTF-8")

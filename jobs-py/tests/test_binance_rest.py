@@ -62,6 +62,7 @@ def test_normalization_matches_the_producer() -> None:
         "schema_version": 1,
         "event_id": "binance:BNB-BTC:40756030",
         "exchange": "binance",
+        "symbol": "BNB-BTC",
         "trade_id": "40756030",
         "price": 0.0042699,
         "quantity": 33.82,
@@ -70,6 +71,9 @@ def test_normalization_matches_the_producer() -> None:
         "timestamp": "2019-04-01T00:00:00.940Z",
         "ingested_at": "2019-04-01T00:00:01.000Z",
     }
+    # With X-MBX-TIME-UNIT: MICROSECOND the time is µs, written with 6 digits as the producer writes a µs time.
+    micros = to_unified({**raw, "time": 1554076800940123}, "BNB-BTC", "2019-04-01T00:00:01.000Z", "us")
+    assert micros["timestamp"] == "2019-04-01T00:00:00.940123Z"
     for bad in ({**raw, "price": "-1"}, {**raw, "qty": "1e5"}, {**raw, "isBuyerMaker": "no"}, {**raw, "time": "x"}):
         with pytest.raises(ValueError):
             to_unified(bad, "BNB-BTC", "2019-04-01T00:00:01.000Z")

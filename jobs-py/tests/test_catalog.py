@@ -107,13 +107,13 @@ def test_the_tables_each_job_writes() -> None:
     # The spec: raw-archiver -> raw_trades; volume-anomaly -> volume_aggregates, anomalies (and the alerts'
     # history); whale-detector -> whale_trades (and alerts); spread-calculator -> spreads (and alerts);
     # reprocess-anomalies -> anomalies_reprocessed; the schema-evolution demo a table of its own;
-    # historical-loader writes Parquet files in the raw zone, no table.
+    # historical-loader MERGEs REST trades into raw_trades.
     assert {j["name"]: j["tables"] for j in _rendered()["jobs"]} == {
         "raw-archiver": ["raw_trades"],
         "volume-anomaly": ["volume_aggregates", "anomalies", "alerts"],
         "whale-detector": ["whale_trades", "alerts"],
         "spread-calculator": ["spreads", "alerts"],
-        "historical-loader": [],
+        "historical-loader": ["raw_trades"],
         "reprocess-anomalies": ["anomalies_reprocessed"],
         "schema-evolution-demo": ["schema_evolution_demo"],
     }

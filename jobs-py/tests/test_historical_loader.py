@@ -1,14 +1,7 @@
-"""historical-loader against a fake Binance (fake_binance.py, whose trades and range the lines below work
-out): the load into the raw zone, its files, its command line. No Spark involved.
-
-The fake exchange holds BTCUSDT trades with ids 1000 + k, k = 0..5399, one every 2 seconds from
-2024-01-01T22:00:00Z (so the last, k = 5399, is at 2024-01-02T00:59:58Z). The range loaded is
-[2024-01-01T23:30:01Z, 2024-01-02T00:20:00Z):
-- the first trade at or after 23:30:01 is at 23:30:02: k = (5400 + 2) / 2 = 2701, id 3701;
-- the last before 00:20:00 is at 00:19:58: k = (8400 - 2) / 2 = 4199, id 5199;
-- 5199 - 3701 + 1 = 1499 trades: 899 on Jan 1 (k 2701..3599), 600 on Jan 2 (k 3600..4199);
-- pages of 1000 by id: fromId 3701 (ids 3701..4700, the last at 00:03:20, inside), then fromId 4701 (ids
-  4701..5700, the last at 00:36:40, past the end: the load stops).
+"""historical-loader against fake exchanges (fake_binance.py, fake_coinbase.py: their trades and ranges, and what
+a load must fetch, are worked out in their module docs) into Iceberg raw_trades in local Spark, read back with
+pyiceberg: the trades land once, a re-run adds nothing, a trade already archived live is not duplicated (in
+either time precision), a stopped load resumes, and reprocess-anomalies sees the loaded trades as of the load.
 """
 
 from __future__ import annotations
@@ -16,84 +9,75 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import pyarrow.dataset as ds  # type: ignore[import-untyped]  # pyarrow ships no type information
 import pytest
+from pyspark.sql import SparkSession
 
 from coattail_jobs.batch.binance_rest import LoaderError
-from coattail_jobs.batch.historical_loader import load, run_from_args
-from coattail_jobs.config import ConfigError
+from coattail_jobs.batch.coinbase_rest import CoinbaseRest
+from coattail_jobs.batch.historical_loader import binance_source, check_args, coinbase_source, load, run_from_args
+from coattail_jobs.batch.lake import current_snapshot
+from coattail_jobs.batch.reprocess import Tables, parse_as_of, reprocess
+from coattail_jobs.config import ConfigError, JobConfig
+from coattail_jobs.jobs.raw_archiver import raw_trade_rows
+from coattail_jobs.parse import parse_trades
+from coattail_jobs.schemas import TABLES_BY_NAME
+from coattail_jobs.writers import ensure_tables, merge_into_iceberg
 
+from . import fake_coinbase
 from .fake_binance import END, START, T0, FakeBinance, FakeTime, Fault, ms, rest_client, running_exchange
+from .iceberg_files import read_rows, static_table
 
-REPO = Path(__file__).resolve().parents[2]
+NS = "coattail.loader_test"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @pytest.fixture
-def exchange() -> Iterator[tuple[FakeBinance, str]]:
+def binance() -> Iterator[tuple[FakeBinance, str]]:
     yield from running_exchange()
 
 
-# ---------------------------------------------------------------- the unified trade's JSON Schema
+@pytest.fixture
+def coinbase() -> Iterator[tuple[fake_coinbase.FakeCoinbase, str]]:
+    yield from fake_coinbase.running_exchange()
 
 
-def check_against_json_schema(record: Mapping[str, object], schema: Mapping[str, Any]) -> list[str]:
-    """The violations of the keywords docs/unified-trade.schema.json uses (an unknown keyword fails the test)."""
-    known = {"type", "const", "pattern", "enum", "minLength", "exclusiveMinimum", "description"}
-    problems = []
-    for name, rules in schema["properties"].items():
-        assert set(rules) <= known, f"the check does not know {set(rules) - known}"
-        value = record.get(name)
-        json_types: dict[str, type | tuple[type, ...]] = {"string": str, "number": (int, float)}
-        json_type = json_types[rules["type"]]
-        if not isinstance(value, json_type) or isinstance(value, bool):
-            problems.append(f"{name}: {value!r} is not a {rules['type']}")
-            continue
-        if "const" in rules and value != rules["const"]:
-            problems.append(f"{name}: {value!r} != {rules['const']!r}")
-        if "enum" in rules and value not in rules["enum"]:
-            problems.append(f"{name}: {value!r} not in {rules['enum']}")
-        if "pattern" in rules and not re.search(rules["pattern"], str(value)):
-            problems.append(f"{name}: {value!r} does not match {rules['pattern']}")
-        if "minLength" in rules and len(str(value)) < rules["minLength"]:
-            problems.append(f"{name}: {value!r} is too short")
-        if "exclusiveMinimum" in rules and not float(str(value)) > rules["exclusiveMinimum"]:
-            problems.append(f"{name}: {value!r} is not above {rules['exclusiveMinimum']}")
-    problems += [f"{name} is missing" for name in schema["required"] if name not in record]
-    if schema.get("additionalProperties") is False:
-        problems += [f"{name} is not in the schema" for name in record if name not in schema["properties"]]
-    return problems
+def archive_live(spark: SparkSession, table: str, record: dict[str, object], sequence_number: str) -> None:
+    """One trade archived as raw-archiver archives it from Kinesis (its parse, its rows, its MERGE)."""
+    ensure_tables(spark, [TABLES_BY_NAME["raw_trades"]], lambda _: table)
+    df = spark.createDataFrame([(json.dumps(record), sequence_number)], "data string, sequence_number string")
+    merge_into_iceberg(raw_trade_rows(parse_trades(df)), TABLES_BY_NAME["raw_trades"], table)
 
 
-def read_back(raw_root: Path) -> list[dict[str, object]]:
-    """Every loaded trade as the unified trade: the Hive folders give symbol (and date, dropped)."""
-    table = ds.dataset(str(raw_root / "historical"), format="parquet", partitioning="hive").to_table()
-    rows: list[dict[str, object]] = table.to_pylist()
-    for row in rows:
-        row["symbol"] = str(row["symbol"])
-        del row["date"]
-    return sorted(rows, key=lambda r: int(str(r["trade_id"])))
+def live_binance_trade(trade_id: int, timestamp: str) -> dict[str, object]:
+    """What ingest would have sent for fake Binance trade ``trade_id`` (k = id - 1000; fake_binance.py)."""
+    k = trade_id - 1000
+    price, qty = f"{42000 + k % 7}.{k % 100:02d}", f"0.{k % 13 + 1:03d}00000"
+    return {
+        "schema_version": 1, "event_id": f"binance:BTC-USDT:{trade_id}", "exchange": "binance", "symbol": "BTC-USDT",
+        "trade_id": str(trade_id), "price": float(price), "quantity": float(qty), "quote_volume": 1.0,
+        "side": "sell" if k % 2 == 0 else "buy", "timestamp": timestamp, "ingested_at": "2024-01-02T00:19:58.100Z",
+    }  # fmt: skip
 
 
-def data_files(raw_root: Path) -> list[str]:
-    return sorted(str(p.relative_to(raw_root)) for p in raw_root.rglob("*") if p.is_file())
-
-
-FILE_NAME = "trades-20240101T233001Z-20240102T002000Z.parquet"
-JAN_1 = f"historical/date=2024-01-01/symbol=BTC-USDT/{FILE_NAME}"
-JAN_2 = f"historical/date=2024-01-02/symbol=BTC-USDT/{FILE_NAME}"
-
-
-# ---------------------------------------------------------------- tests
-
-
-def test_pages_by_id_backs_off_on_429_418_5xx_and_the_weight_budget_and_writes_unified_trades(
-    exchange: tuple[FakeBinance, str], tmp_path: Path
+def test_a_binance_range_lands_once_beside_a_live_copy_and_reprocess_sees_it(
+    spark: SparkSession, warehouse: Path, binance: tuple[FakeBinance, str]
 ) -> None:
-    state, url = exchange
+    table = f"{NS}.raw_trades_binance"
+    # Trade 5199 (k = 4199), the range's last, archived live with microseconds: 00:19:58 + 7 x 4199 mod 1000 =
+    # 393 µs. The load asks for milliseconds, so its copy says 00:19:58.000, 393 µs before the live one.
+    archive_live(spark, table, live_binance_trade(5199, "2024-01-02T00:19:58.000393Z"), "4960000000000000001")
+    before_load = current_snapshot(spark, table)
+    assert before_load is not None
+
+    state, url = binance
     state.faults["/api/v3/historicalTrades"] = [
         Fault(429, {"Retry-After": "3"}, '{"code":-1003,"msg":"Too many requests."}'),
         Fault(418, {"Retry-After": "2"}, '{"code":-1003,"msg":"Way too many requests; IP banned."}'),
@@ -103,191 +87,182 @@ def test_pages_by_id_backs_off_on_429_418_5xx_and_the_weight_budget_and_writes_u
     state.weight_overrides = [4, 4790]
     clock = FakeTime()
     rest = rest_client(url, clock)
-
-    summary = load(rest, "BTC-USDT", START, END, str(tmp_path), now=clock.time)
+    summary = load(spark, binance_source(rest, "BTC-USDT"), table, START, END, now=clock.time)
 
     page = {"symbol": "BTCUSDT", "limit": "1000"}
     assert state.requests == [
-        # endTime is inclusive: the range's end minus 1 ms (the range is shorter than the hour allowed).
         ("/api/v3/aggTrades", {**page, "startTime": str(ms(START)), "endTime": str(ms(END) - 1), "limit": "1"}),
-        ("/api/v3/historicalTrades", {**page, "fromId": "3701"}),  # 429
-        ("/api/v3/historicalTrades", {**page, "fromId": "3701"}),  # 418
-        ("/api/v3/historicalTrades", {**page, "fromId": "3701"}),  # 503
-        ("/api/v3/historicalTrades", {**page, "fromId": "3701"}),
+        *[("/api/v3/historicalTrades", {**page, "fromId": "3701"})] * 4,  # 429, 418, 503, then the page
         ("/api/v3/historicalTrades", {**page, "fromId": "4701"}),
     ]
-    # Retry-After 3 and 2; the 503 on the 4th attempt: 0.5 (jitter) x 0.5 s x 2^2 = 1.0; then the clock is at
-    # T0 + 6 = 1_700_000_036, and the weight budget waits for the minute at 1_700_000_040, plus 1 s: 5.0.
+    # Retry-After 3 and 2; the 503: 0.5 (jitter) x 0.5 s x 2^2 = 1.0; then at T0 + 6 = 1_700_000_036 the weight
+    # budget waits for the minute at 1_700_000_040, plus 1 s: 5.0.
     assert clock.sleeps == [3.0, 2.0, 1.0, 5.0]
     assert summary.rest == {
-        "requests": 6,
-        "weight_waits": 1,
-        "rate_limited": 1,
-        "banned": 1,
-        "retried_errors": 1,
-        "waited_s": 11.0,
-    }
-    assert (summary.trades, summary.rejected, summary.first_trade_id, summary.last_trade_id) == (
-        1499,
-        0,
-        "3701",
-        "5199",
-    )
-    assert summary.files == [
-        {"date": "2024-01-01", "path": str(tmp_path / JAN_1), "trades": 899},
-        {"date": "2024-01-02", "path": str(tmp_path / JAN_2), "trades": 600},
-    ]
-    assert data_files(tmp_path) == [JAN_1, JAN_2]  # no draft left behind
+        "requests": 6, "weight_waits": 1, "rate_limited": 1, "banned": 1, "retried_errors": 1, "waited_s": 11.0,
+        "weight_spent": 4 + 5 * 25, "max_used_weight": 4790,
+    }  # fmt: skip
+    # 1499 trades in the range (fake_binance.py), one of them already there.
+    assert (summary.pages, summary.trades, summary.inserted, summary.already_present, summary.rejected) == (
+        2, 1499, 1498, 1, 0,
+    )  # fmt: skip
+    assert (summary.first_trade_id, summary.last_trade_id, summary.commits) == ("3701", "5199", 1)
 
-    rows = read_back(tmp_path)
-    assert [int(str(r["trade_id"])) for r in rows] == list(range(3701, 5200))
+    rows = read_rows(warehouse, table)
+    assert [r["event_id"] for r in rows] == [f"binance:BTC-USDT:{i}" for i in range(3701, 5200)]
     # k = 2701: odd, so the buyer was the taker; price and qty overridden to 0.1 and 0.3; 23:30:02; the first
     # page arrived at T0 + 6 s = 2023-11-14T22:13:56Z.
-    assert rows[0] == {
-        "schema_version": 1,
-        "event_id": "binance:BTC-USDT:3701",
-        "exchange": "binance",
-        "trade_id": "3701",
-        "price": 0.1,
-        "quantity": 0.3,
-        "quote_volume": 0.03,
-        "side": "buy",
-        "timestamp": "2024-01-01T23:30:02.000Z",
-        "ingested_at": "2023-11-14T22:13:56.000Z",
-        "symbol": "BTC-USDT",
-    }
-    # k = 4199 (id 5199): 4199 % 7 = 6, 4199 % 100 = 99, 4199 % 13 = 0 -> 42006.99 x 0.001 = 42.00699; odd, so a
-    # buy; 00:19:58; its page arrived after the weight wait, at T0 + 11 s = 22:14:01.
-    assert rows[-1] == {
-        "schema_version": 1,
-        "event_id": "binance:BTC-USDT:5199",
-        "exchange": "binance",
-        "trade_id": "5199",
-        "price": 42006.99,
-        "quantity": 0.001,
-        "quote_volume": 42.00699,
-        "side": "buy",
-        "timestamp": "2024-01-02T00:19:58.000Z",
-        "ingested_at": "2023-11-14T22:14:01.000Z",
-        "symbol": "BTC-USDT",
-    }
-    # k = 2702 (id 3702): even, so the buyer was the maker and the taker sold.
-    assert (rows[1]["side"], rows[1]["timestamp"]) == ("sell", "2024-01-01T23:30:04.000Z")
-    schema = json.loads((REPO / "docs" / "unified-trade.schema.json").read_text())
-    assert [p for row in rows for p in check_against_json_schema(row, schema)] == []
+    first = {k: v for k, v in rows[0].items() if k != "archived_at"}
+    assert first == {
+        "event_id": "binance:BTC-USDT:3701", "exchange": "binance", "symbol": "BTC-USDT", "trade_id": "3701",
+        "price": 0.1, "quantity": 0.3, "quote_volume": 0.03, "side": "buy", "trade_time": at("2024-01-01T23:30:02Z"),
+        "ingested_at": at("2023-11-14T22:13:56Z"), "schema_version": 1, "kinesis_sequence_number": None,
+    }  # fmt: skip
+    # k = 2702: even, so the buyer was the maker and the taker sold.
+    assert (rows[1]["side"], rows[1]["trade_time"]) == ("sell", at("2024-01-01T23:30:04Z"))
+    # The live copy of 5199 stays as archived: its microseconds and its Kinesis sequence number.
+    assert (rows[-1]["trade_time"], rows[-1]["kinesis_sequence_number"]) == (
+        at("2024-01-02T00:19:58.000393Z"),
+        "4960000000000000001",
+    )
+    # k = 4198 (id 5198): 4198 % 7 = 5, % 100 = 98, % 13 = 12 -> 42005.98 x 0.013 = 546.07774; even: a sell.
+    assert (rows[-2]["price"], rows[-2]["quantity"], rows[-2]["quote_volume"], rows[-2]["side"]) == (
+        42005.98, 0.013, 546.07774, "sell",
+    )  # fmt: skip
+    days = Counter(r["trade_time"].date().isoformat() for r in rows)  # type: ignore[attr-defined]
+    assert days == {"2024-01-01": 899, "2024-01-02": 600}
+    spec = static_table(warehouse, table).spec()
+    assert [(f.name, str(f.transform)) for f in spec.fields] == [("trade_time_day", "day"), ("symbol", "identity")]
+
+    # The same range again: nothing new.
+    again = load(spark, binance_source(rest_client(url, FakeTime(T0 + 3600)), "BTC-USDT"), table, START, END)
+    assert (again.trades, again.inserted, again.already_present) == (1499, 0, 1499)
+    assert len(read_rows(warehouse, table)) == 1499
+
+    # reprocess-anomalies as of before the load sees the live trade only; as of the load, all of them.
+    tables = Tables(table, f"{NS}.anomalies", f"{NS}.anomalies_reprocessed")
+    config = JobConfig(job="volume-anomaly")
+    ran_at = datetime(2024, 6, 1, tzinfo=UTC)
+    assert reprocess(spark, config, parse_as_of(before_load), tables, ran_at)["trades"] == 1
+    assert summary.snapshot_id is not None
+    after = reprocess(spark, config, parse_as_of(summary.snapshot_id), tables, ran_at)
+    assert (after["trades"], after["windows"]) == (1499, 50)  # 23:30 to 00:19: 30 + 20 one-minute windows
 
 
-def test_a_rerun_of_the_same_range_replaces_its_own_files_and_keeps_other_ranges(
-    exchange: tuple[FakeBinance, str], tmp_path: Path
+def test_microseconds_from_binance_meet_a_live_copy_in_milliseconds(
+    spark: SparkSession, warehouse: Path, binance: tuple[FakeBinance, str]
 ) -> None:
-    _, url = exchange
-    load(rest_client(url, FakeTime()), "BTC-USDT", START, END, str(tmp_path), now=FakeTime().time)
-    first = read_back(tmp_path)
-    other = tmp_path / "historical" / "date=2024-01-01" / "symbol=BTC-USDT" / "trades-other-range.parquet"
-    (tmp_path / JAN_1).rename(other)  # as if an earlier, different range had written it
-    (tmp_path / JAN_1).write_bytes((tmp_path / JAN_2).read_bytes())  # and this range's file were stale
+    table = f"{NS}.raw_trades_micros"
+    # Trade 3701, the range's first, archived live in ms; the load asks for µs: 23:30:02 + 7 x 2701 mod 1000 = 907 µs.
+    archive_live(spark, table, live_binance_trade(3701, "2024-01-01T23:30:02.000Z"), "4960000000000000002")
+    _, url = binance
+    rest = rest_client(url, FakeTime(), time_unit="us")
+    summary = load(spark, binance_source(rest, "BTC-USDT"), table, START, END)
 
-    later = FakeTime(T0 + 3600)
-    summary = load(rest_client(url, later), "BTC-USDT", START, END, str(tmp_path), now=later.time)
-
-    assert summary.trades == 1499
-    assert data_files(tmp_path) == [
-        JAN_1,
-        "historical/date=2024-01-01/symbol=BTC-USDT/trades-other-range.parquet",
-        JAN_2,
-    ]
-    again = ds.dataset(str(tmp_path / JAN_1), format="parquet").to_table().to_pylist()
-    assert [r["trade_id"] for r in again] == [str(i) for i in range(3701, 4600)]  # Jan 1: ids 3701..4599
-    assert [{**r, "ingested_at": None} for r in again] == [
-        {k: v for k, v in r.items() if k != "symbol"} | {"ingested_at": None} for r in first[:899]
-    ]
+    assert (summary.trades, summary.inserted, summary.already_present) == (1499, 1498, 1)
+    rows = read_rows(warehouse, table)
+    assert len(rows) == 1499
+    assert rows[0]["trade_time"] == at("2024-01-01T23:30:02Z")  # the live copy
+    # k = 2702: 23:30:04 + 7 x 2702 mod 1000 = 914 µs; k = 4199: 00:19:58 + 393 µs.
+    assert rows[1]["trade_time"] == at("2024-01-01T23:30:04.000914Z")
+    assert rows[-1]["trade_time"] == at("2024-01-02T00:19:58.000393Z")
 
 
-def test_a_trade_whose_time_is_not_an_integer_is_rejected_and_the_load_goes_on(
-    exchange: tuple[FakeBinance, str], tmp_path: Path
+def test_coinbase_history_pages_back_by_cursor_into_the_same_table(
+    spark: SparkSession, warehouse: Path, coinbase: tuple[fake_coinbase.FakeCoinbase, str]
 ) -> None:
-    state, url = exchange
-    by_id = {t["id"]: t for t in state.trades}
-    by_id[4000]["time"] = str(by_id[4000]["time"])  # k = 3000: 23:40:00 on Jan 1, as text
-    by_id[4700]["time"] = by_id[4700]["time"] + 0.5  # k = 3700: 00:03:20 on Jan 2, the first page's last trade
+    table = f"{NS}.raw_trades_coinbase"
+    _, url = coinbase
     clock = FakeTime()
+    rest = CoinbaseRest(base_url=url, clock=clock.time, sleep=clock.sleep)
+    summary = load(spark, coinbase_source(rest, "BTC-USD"), table, fake_coinbase.START, fake_coinbase.END)
 
-    summary = load(rest_client(url, clock), "BTC-USDT", START, END, str(tmp_path), now=clock.time)
+    assert (summary.pages, summary.trades, summary.inserted, summary.already_present) == (3, 2000, 2000, 0)
+    assert (summary.first_trade_id, summary.last_trade_id) == ("601", "2600")
+    rows = sorted(read_rows(warehouse, table), key=lambda r: int(str(r["trade_id"])))
+    assert [r["trade_id"] for r in rows] == [str(i) for i in range(601, 2601)]
+    # k = 600: exactly 22:30:00 (no fraction sent), 0.1 x 0.3; k mod 3 = 0: the maker sold, so the taker bought.
+    assert (rows[0]["event_id"], rows[0]["trade_time"], rows[0]["quote_volume"], rows[0]["side"]) == (
+        "coinbase:BTC-USD:601", at("2024-01-01T22:30:00Z"), 0.03, "buy",
+    )  # fmt: skip
+    # k = 625 (mod 50 = 25: 3 digits): 7919 x 625 mod 1000 = 375 -> 22:31:15.375.
+    assert rows[25]["trade_time"] == at("2024-01-01T22:31:15.375Z")
+    # k = 2599: 7797 s after 22:00 = 00:09:57; 7919 x 2599 mod 10^6 = 581481; mod 3 = 1: the maker bought.
+    last = rows[-1]
+    assert (last["trade_time"], last["side"], last["exchange"], last["symbol"]) == (
+        at("2024-01-02T00:09:57.581481Z"), "sell", "coinbase", "BTC-USD",
+    )  # fmt: skip
+    # 2599 % 11 = 3, % 100 = 99, % 17 = 15 -> 42003.99 x 0.0016 = 67.206384.
+    assert (last["price"], last["quantity"], last["quote_volume"]) == (42003.99, 0.0016, 67.206384)
+    assert Counter(r["trade_time"].date().isoformat() for r in rows) == {"2024-01-01": 1800, "2024-01-02": 200}  # type: ignore[attr-defined]
 
-    # 1499 trades in the range (see the module doc), 2 of them rejected; the pages are the same two.
-    assert (summary.trades, summary.rejected) == (1497, 2)
-    assert [p["fromId"] for path, p in state.requests if path == "/api/v3/historicalTrades"] == ["3701", "4701"]
-    assert [f["trades"] for f in summary.files] == [899 - 1, 600 - 1]
-    loaded = [int(str(r["trade_id"])) for r in read_back(tmp_path)]
-    assert loaded == [i for i in range(3701, 5200) if i not in (4000, 4700)]
 
-
-def test_a_long_ban_or_a_refusal_stops_the_load_with_one_line(
-    exchange: tuple[FakeBinance, str], tmp_path: Path
+def test_a_load_stopped_half_way_keeps_its_commits_and_a_rerun_adds_the_rest(
+    spark: SparkSession, warehouse: Path, binance: tuple[FakeBinance, str]
 ) -> None:
-    state, url = exchange
-    state.faults["/api/v3/aggTrades"] = [Fault(418, {"Retry-After": "7200"}, '{"code":-1003,"msg":"banned"}')]
-    clock = FakeTime()
-    with pytest.raises(LoaderError, match=r"banned this IP \(HTTP 418\) for 7200 s"):
-        load(rest_client(url, clock), "BTC-USDT", START, END, str(tmp_path))
-    assert clock.sleeps == []  # two hours is not waited out
+    table = f"{NS}.raw_trades_resume"
+    _, url = binance
+    # The second page is refused: the first page's 1000 trades are committed (a commit once 500 or more wait).
+    source = binance_source(rest_client(url, FakeTime()), "BTC-USDT")
+    pages = source.pages
 
-    state.faults["/api/v3/aggTrades"] = [Fault(400, {}, '{"code":-1121,"msg":"Invalid symbol."}')]
-    with pytest.raises(LoaderError, match=r"^Binance refused GET /api/v3/aggTrades: HTTP 400 -1121: Invalid symbol\.$"):
-        load(rest_client(url, FakeTime()), "BTC-USDT", START, END, str(tmp_path))
-    assert not (tmp_path / "historical").exists() or data_files(tmp_path) == []
+    def refuse_second(start_us: int, end_us: int, now: object) -> Iterator[tuple[list[dict[str, object]], int]]:
+        for n, page in enumerate(pages(start_us, end_us, FakeTime().time)):
+            if n == 1:
+                raise LoaderError("Binance refused GET /api/v3/historicalTrades: HTTP 400 -1121: Invalid symbol.")
+            yield page
+
+    source.pages = refuse_second
+    with pytest.raises(LoaderError, match="Invalid symbol"):
+        load(spark, source, table, START, END, commit_rows=500)
+    assert len(read_rows(warehouse, table)) == 1000  # ids 3701..4700
+
+    rerun = load(spark, binance_source(rest_client(url, FakeTime()), "BTC-USDT"), table, START, END, commit_rows=500)
+    assert (rerun.trades, rerun.inserted, rerun.already_present, rerun.commits) == (1499, 499, 1000, 2)
+    assert [r["trade_id"] for r in read_rows(warehouse, table)] == [str(i) for i in range(3701, 5200)]
+
+
+def namespace(**overrides: object) -> argparse.Namespace:
+    args: dict[str, object] = {
+        "exchange": "binance", "symbol": "BTC-USDT", "start": "2024-01-01T23:30:01Z", "end": "2024-01-02T00:20:00Z",
+        "mode": "local", "warehouse": ".", "base_url": None, "binance_time_unit": "ms", "max_weight": 4800,
+        "commit_rows": 200_000, "json": False,
+    }  # fmt: skip
+    return argparse.Namespace(**{**args, **overrides})
 
 
 @pytest.mark.parametrize(
-    ("symbol", "start", "end", "message"),
+    ("overrides", "message"),
     [
-        ("BTCUSDT", "2024-01-01", "2024-01-02", "--symbol 'BTCUSDT' is not BASE-QUOTE"),
-        ("BTC-USDT", "2024-01-01T00:00", "2024-01-02", "--start '2024-01-01T00:00' is not an ISO-8601 time"),
-        ("BTC-USDT", "2024-02-30", "2024-03-01", "--start '2024-02-30' is not a date"),
-        ("BTC-USDT", "2024-01-02", "2024-01-01", "--end 2024-01-01 is not after --start 2024-01-02"),
+        ({"symbol": "BTCUSDT"}, "--symbol 'BTCUSDT' is not BASE-QUOTE"),
+        ({"start": "2024-01-01T00:00"}, "--start '2024-01-01T00:00' is not an ISO-8601 time"),
+        ({"start": "2024-02-30"}, "--start '2024-02-30' is not a date"),
+        ({"start": "2024-01-02", "end": "2024-01-01"}, "--end 2024-01-01 is not after --start 2024-01-02"),
+        ({"max_weight": 10}, "--max-weight 10 is not between 25 and 6000"),
+        ({"commit_rows": 0}, "--commit-rows 0 is not a positive number of trades"),
     ],
 )
-def test_bad_arguments_are_one_line_usage_errors(symbol: str, start: str, end: str, message: str) -> None:
-    args = argparse.Namespace(
-        symbol=symbol,
-        start=start,
-        end=end,
-        mode="local",
-        raw_root=".",
-        base_url="http://x",
-        max_weight=4800,
-        json=False,
-    )
+def test_bad_arguments_are_one_line_usage_errors(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
-        run_from_args(args)
+        check_args(namespace(**overrides))
 
 
-def test_the_command_prints_a_line_and_with_json_the_summary(
-    exchange: tuple[FakeBinance, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_the_command_loads_into_the_jobs_raw_trades_and_prints_the_summary(
+    spark: SparkSession, warehouse: Path, binance: tuple[FakeBinance, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, url = exchange
-    args = argparse.Namespace(
-        symbol="btc-usdt",
-        start="2024-01-01T23:30:01Z",
-        end="2024-01-02T00:20:00Z",
-        mode="local",
-        raw_root=str(tmp_path),
-        base_url=url,
-        max_weight=4800,
-        json=True,
-    )
-    assert run_from_args(args) == 0
+    _, url = binance
+    assert run_from_args(namespace(symbol="btc-usdt", base_url=url, warehouse=str(warehouse), json=True)) == 0
     out, err = capsys.readouterr()
     summary = json.loads(out)
-    assert (summary["symbol"], summary["start"], summary["end"], summary["trades"]) == (
-        "BTC-USDT",
-        "2024-01-01T23:30:01Z",
-        "2024-01-02T00:20:00Z",
-        1499,
+    assert {k: summary[k] for k in ("exchange", "symbol", "start", "end", "table", "pages", "trades", "inserted")} == {
+        "exchange": "binance", "symbol": "BTC-USDT", "start": "2024-01-01T23:30:01Z", "end": "2024-01-02T00:20:00Z",
+        "table": "coattail.crypto_pulse.raw_trades", "pages": 2, "trades": 1499, "inserted": 1499,
+    }  # fmt: skip
+    assert err.strip().splitlines()[-1] == (
+        "historical-loader: 1499 binance BTC-USDT trades from 2024-01-01T23:30:01Z to 2024-01-02T00:20:00Z in 2 pages; "
+        "1499 inserted into coattail.crypto_pulse.raw_trades, 0 already there, 0 rejected (3 requests, weight 54); "
+        f"snapshot {summary['snapshot_id']}"
     )
-    assert [f["trades"] for f in summary["files"]] == [899, 600]
-    assert err == (
-        "historical-loader: 1499 BTC-USDT trades from 2024-01-01T23:30:01Z to 2024-01-02T00:20:00Z in 2 file(s) "
-        f"under {tmp_path}/historical (3 requests, 0 weight waits, 0 rejected)\n"
+    assert summary["snapshot_id"] == str(
+        static_table(warehouse, "coattail.crypto_pulse.raw_trades").metadata.current_snapshot_id
     )
-    assert data_files(tmp_path) == [JAN_1, JAN_2]

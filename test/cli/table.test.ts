@@ -6,6 +6,7 @@
 import type { Command, Option } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildProgram, type Actions } from '../../src/cli.js';
+import type { BackfillOptions } from '../../src/commands/backfill.js';
 import type { DdlOptions } from '../../src/commands/ddl.js';
 import type { SchemaEvolutionOptions } from '../../src/commands/demo/schema-evolution.js';
 import type { IngestOptions } from '../../src/commands/ingest.js';
@@ -185,6 +186,33 @@ const TABLE: Record<string, Row> = {
       'asOf',
       'set',
       'report',
+      'warehouse',
+      'emr',
+      'executionRoleArn',
+      'bucket',
+      'logGroup',
+      'venvArchive',
+      'emrPython',
+      'timeoutMinutes',
+      'runName',
+      'wait',
+      'cancelOnInterrupt',
+      'dryRun',
+    ]),
+  },
+  backfill: {
+    args: [],
+    options: keys<BackfillOptions>()([
+      ...EMR,
+      'json',
+      'symbol',
+      'start',
+      'end',
+      'exchange',
+      'binanceRestUrl',
+      'coinbaseRestUrl',
+      'binanceTimeUnit',
+      'maxWeight',
       'warehouse',
       'emr',
       'executionRoleArn',

@@ -9,6 +9,9 @@ Binance's REST facts (https://developers.binance.com/docs/binance-spot-api-docs/
   aggregate from ``startTime``: one cheap request, where a binary search over ids with historicalTrades
   would cost ~30 requests of weight 25. A start/end window must be shorter than an hour, so an empty hour
   moves the probe to the next one.
+- ``X-MBX-TIME-UNIT: MICROSECOND`` on a request makes the times of its answer microseconds (``--binance-time-unit
+  us``, as ingest's WebSocket ``timeUnit=MICROSECOND``): a loaded trade then has the precision a live one has.
+  Time parameters (``startTime``) are taken in either unit; the loader sends milliseconds.
 - Every answer carries ``X-MBX-USED-WEIGHT-1M``: the weight this IP used in the current minute (all of its
   clients). The limit is 6000 a minute; the loader allows itself ``--max-weight`` (default 4800, leaving
   room for others) and sleeps to the next minute before a request that would exceed it.
@@ -18,27 +21,25 @@ Binance's REST facts (https://developers.binance.com/docs/binance-spot-api-docs/
 
 Trades are normalized exactly as the streaming producer does (src/exchanges/binance/mapper.ts):
 ``event_id = binance:{SYMBOL}:{id}``, the taker side is ``sell`` when ``isBuyerMaker``, ``quote_volume`` is the
-decimal product of the price and quantity strings rounded once to a double, ``timestamp`` the trade time in
-ms as ISO-8601 with Z, ``ingested_at`` when the page arrived.
+decimal product of the price and quantity strings rounded once to a double, ``timestamp`` the trade time as
+ISO-8601 with Z (3 fraction digits for ms, 6 for µs), ``ingested_at`` when the page arrived.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import random
 import re
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from email.message import Message
 from urllib.parse import urlencode
 
-from .common import iso_from_epoch_millis
+from .common import iso_from_epoch_micros, iso_from_epoch_millis
+from .http import http_get, retry_after_s
 
 # The client of historical-loader: its log lines keep that job's logger name.
 log = logging.getLogger("coattail_jobs.batch.historical_loader")
@@ -53,6 +54,8 @@ WEIGHT_LIMIT = 6000
 """Binance's REQUEST_WEIGHT limit per IP and minute (``exchangeInfo`` -> ``rateLimits``)."""
 DEFAULT_MAX_WEIGHT = 4800
 USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+TIME_UNIT_HEADER = "X-MBX-TIME-UNIT"
+TIME_UNITS = ("ms", "us")
 PROBE_MS = 3_600_000 - 1
 """aggTrades refuses a startTime..endTime window of an hour or more; both ends are inclusive."""
 
@@ -74,6 +77,10 @@ class RestStats:
     banned: int = 0
     retried_errors: int = 0
     waited_s: float = 0.0
+    weight_spent: int = 0
+    """The request weight of every request sent (Binance; 0 for an exchange without weights)."""
+    max_used_weight: int = 0
+    """The highest ``X-MBX-USED-WEIGHT-1M`` an answer gave: this IP's busiest minute seen (all its clients)."""
 
 
 @dataclass
@@ -82,6 +89,8 @@ class BinanceRest:
 
     base_url: str = BINANCE_REST_URL
     max_weight: int = DEFAULT_MAX_WEIGHT
+    time_unit: str = "ms"
+    """``us``: ask for microsecond times (``X-MBX-TIME-UNIT: MICROSECOND``)."""
     max_attempts: int = 8
     max_ban_wait_s: float = 600.0
     timeout_s: float = 30.0
@@ -101,12 +110,13 @@ class BinanceRest:
         for attempt in range(1, self.max_attempts + 1):
             self._reserve(weight)
             self.stats.requests += 1
+            self.stats.weight_spent += weight
             status, headers, body = self._send(url)
             if headers is not None:
                 self._note_weight(headers)
             if status == 200:
                 return self._array(path, body)
-            retry_after = _retry_after(headers)
+            retry_after = retry_after_s(headers)
             if status == 429:
                 self.stats.rate_limited += 1
                 wait = retry_after if retry_after is not None else self._to_next_minute()
@@ -137,17 +147,13 @@ class BinanceRest:
         raise LoaderError(f"GET {path} failed {self.max_attempts} times, the last with {last}: try again later")
 
     def _send(self, url: str) -> tuple[int | None, Message | None, bytes]:
-        request = urllib.request.Request(
-            url, headers={"Accept": "application/json", "User-Agent": "coattail-historical-loader"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return int(response.status), response.headers, response.read()
-        except urllib.error.HTTPError as err:  # a status Binance sent (before URLError: it is one)
-            with err:
-                return err.code, err.headers, err.read()
-        except (OSError, http.client.HTTPException) as err:  # refused, reset, timed out, cut short
-            return None, None, str(err).encode()
+        headers = {TIME_UNIT_HEADER: "MICROSECOND"} if self.time_unit == "us" else {}
+        return http_get(url, headers, self.timeout_s)
+
+    @property
+    def used_weight(self) -> int:
+        """The weight used in the current minute, as the last answer (or our own count) has it."""
+        return self._used
 
     def _reserve(self, weight: int) -> None:
         """Waits for the next minute when this request would take the minute's weight past the budget."""
@@ -167,6 +173,7 @@ class BinanceRest:
         if value is not None and value.strip().isdigit():
             # The exchange's count covers every client on this IP: it wins over ours.
             self._minute, self._used = int(self.clock() // 60), int(value)
+            self.stats.max_used_weight = max(self.stats.max_used_weight, self._used)
 
     def _to_next_minute(self) -> float:
         now = self.clock()
@@ -186,14 +193,6 @@ class BinanceRest:
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise LoaderError(f"GET {path} answered 200 with {type(data).__name__}, not an array of trades")
         return data
-
-
-def _retry_after(headers: Message | None) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _seconds(value: float | None) -> str:
@@ -241,7 +240,10 @@ def trade_pages(
 
     A trade whose time is not an integer is passed on (``to_unified`` rejects it, and the load counts it)
     unless it follows a trade at or past the end: ids are in time order, so it lies between its neighbours.
+    The trades' times are in the client's unit (``rest.time_unit``); the range is compared in that unit.
     """
+    per_ms = 1000 if rest.time_unit == "us" else 1
+    start_t, end_t = start_ms * per_ms, end_ms * per_ms
     cursor = first_trade_id(rest, symbol, start_ms, end_ms)
     while cursor is not None:
         params: dict[str, str | int] = {"symbol": exchange_symbol(symbol), "fromId": cursor, "limit": PAGE_LIMIT}
@@ -251,11 +253,11 @@ def trade_pages(
         past_end = False
         for trade in page:
             time_ms = _time_ms(trade)
-            if time_ms is not None and time_ms >= end_ms:
+            if time_ms is not None and time_ms >= end_t:
                 past_end = True
             if past_end:
                 continue
-            if time_ms is None or time_ms >= start_ms:
+            if time_ms is None or time_ms >= start_t:
                 in_range.append(trade)
         yield in_range, received_ms
         # A short page is the newest trade; a trade at or past the end closes the range.
@@ -277,8 +279,10 @@ def _int(trade: Mapping[str, object], name: str) -> int:
     return value
 
 
-def to_unified(trade: Mapping[str, object], symbol: str, ingested_at: str) -> dict[str, object]:
-    """A historicalTrades item -> the unified trade (without ``symbol``); ValueError when it is not a trade."""
+def to_unified(trade: Mapping[str, object], symbol: str, ingested_at: str, time_unit: str = "ms") -> dict[str, object]:
+    """A historicalTrades item -> the unified trade; ValueError when it is not a trade.
+
+    ``time_unit``: ``us`` when the answer's times are microseconds (``X-MBX-TIME-UNIT: MICROSECOND``)."""
     trade_id, price_text, qty_text = trade.get("id"), trade.get("price"), trade.get("qty")
     time_ms, buyer_is_maker = trade.get("time"), trade.get("isBuyerMaker")
     if isinstance(trade_id, bool) or not isinstance(trade_id, int) or trade_id < 0:
@@ -287,8 +291,8 @@ def to_unified(trade: Mapping[str, object], symbol: str, ingested_at: str) -> di
         raise ValueError("price or qty is not a decimal string")
     if not _DECIMAL.match(price_text) or not _DECIMAL.match(qty_text):
         raise ValueError("price or qty is not a decimal string")
-    if isinstance(time_ms, bool) or not isinstance(time_ms, int):
-        raise ValueError("time is not epoch milliseconds")
+    if isinstance(time_ms, bool) or not isinstance(time_ms, int) or time_ms < 0:
+        raise ValueError(f"time is not epoch {'microseconds' if time_unit == 'us' else 'milliseconds'}")
     if not isinstance(buyer_is_maker, bool):
         raise ValueError("isBuyerMaker is not a boolean")
     try:
@@ -301,6 +305,7 @@ def to_unified(trade: Mapping[str, object], symbol: str, ingested_at: str) -> di
         "schema_version": 1,
         "event_id": f"binance:{symbol}:{trade_id}",
         "exchange": "binance",
+        "symbol": symbol,
         "trade_id": str(trade_id),
         "price": float(price_text),
         "quantity": float(qty_text),
@@ -308,6 +313,6 @@ def to_unified(trade: Mapping[str, object], symbol: str, ingested_at: str) -> di
         "quote_volume": float(price * quantity),
         # The buyer was the maker, so the aggressor (taker) sold.
         "side": "sell" if buyer_is_maker else "buy",
-        "timestamp": iso_from_epoch_millis(time_ms),
+        "timestamp": iso_from_epoch_micros(time_ms) if time_unit == "us" else iso_from_epoch_millis(time_ms),
         "ingested_at": ingested_at,
     }

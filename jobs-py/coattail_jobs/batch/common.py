@@ -60,6 +60,12 @@ def iso_from_epoch_millis(ms: int) -> str:
     return iso_millis(EPOCH + timedelta(milliseconds=ms))
 
 
+def iso_from_epoch_micros(us: int) -> str:
+    """ISO-8601 UTC with microseconds and Z, as the producer writes a microsecond time."""
+    utc = EPOCH + timedelta(microseconds=us)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}Z"
+
+
 def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem and path of a local folder or an ``s3://`` URI (S3 through the default AWS credentials)."""
     if "://" in location:

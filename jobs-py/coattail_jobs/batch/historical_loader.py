@@ -1,15 +1,16 @@
-"""historical-loader: Binance trades of one symbol and time range from the REST API -> Parquet in the raw zone.
+"""historical-loader: one symbol's trades of a time range from Binance's or Coinbase's REST API into Iceberg raw_trades.
 
 ``python -m coattail_jobs historical-loader --symbol BTC-USDT --start 2024-01-01 --end 2024-01-02``
+``python -m coattail_jobs historical-loader --exchange coinbase --symbol BTC-USD --start 2024-01-01 --end 2024-01-02``
 
-Binance's REST facts (the endpoints, the weight budget, 429 and 418) and how its trades become unified
-trades: ``binance_rest.py``.
+The REST facts and how each exchange's trades become unified trades: ``binance_rest.py`` (historicalTrades by
+id, the weight budget, 429 and 418), ``coinbase_rest.py`` (trades by trade-id cursor, 429). How they land:
+``lake.py`` — the archive's own parsing, then a MERGE on ``event_id`` into ``raw_trades`` (partitioned by day
+and symbol), so a re-run adds nothing twice and a trade already archived live is not duplicated.
 
-Output: ``{raw_root}/historical/date=YYYY-MM-DD/symbol=BTC-USDT/trades-{start}-{end}.parquet``, the unified
-trade's fields (``symbol`` lives in the path, as Hive partitioning has it). One file per day and range,
-named by the range: a re-run of the same range replaces exactly its own files (idempotent), and loading
-another range of the same day adds a file beside them instead of deleting it. Files are written under a
-dot-name (which Spark and pyarrow skip) and renamed when complete, so a failed run leaves no half file.
+Trades are committed every ``--commit-rows`` trades (one Iceberg snapshot each): a load that stops half way
+keeps what it committed, and running it again adds only the rest. Progress (pages, trades, request weight)
+goes to stderr; the summary too, and with ``--json`` as one JSON object on stdout.
 """
 
 from __future__ import annotations
@@ -21,170 +22,170 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type information
-import pyarrow.parquet as pq  # type: ignore[import-untyped]  # pyarrow ships no type information
+from pyspark.sql import SparkSession
 
-from ..config import ConfigError
+from ..config import ConfigError, JobConfig
+from ..schemas import TABLES_BY_NAME
+from ..writers import ensure_tables
+from . import binance_rest, coinbase_rest
 from .binance_rest import (
     BINANCE_REST_URL,
     DEFAULT_MAX_WEIGHT,
     HISTORICAL_TRADES_WEIGHT,
+    TIME_UNITS,
     WEIGHT_LIMIT,
     BinanceRest,
     LoaderError,
-    to_unified,
-    trade_pages,
+    RestStats,
 )
-from .common import check_s3, filesystem, iso_from_epoch_millis, parse_instant
+from .coinbase_rest import COINBASE_REST_URL, CoinbaseRest
+from .common import batch_session, epoch_micros, iso_from_epoch_millis, parse_instant
+from .lake import current_snapshot, merge_trades
 
 log = logging.getLogger(__name__)
 
 JOB = "historical-loader"
-HELP = "load Binance trades of a symbol and time range from the REST API into the raw zone (Parquet)"
+HELP = "load one symbol's Binance or Coinbase trades of a time range from the REST API into Iceberg raw_trades"
+EXCHANGES = ("binance", "coinbase")
+COMMIT_ROWS = 200_000
+"""Trades per MERGE (one snapshot each): a day of BTC-USDT (1 to 3 million trades) is 5 to 15 commits."""
+PROGRESS_PAGES = 10
 _SYMBOL = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+$")
 
-SCHEMA = pa.schema(
-    [
-        pa.field("schema_version", pa.int32(), nullable=False),
-        pa.field("event_id", pa.string(), nullable=False),
-        pa.field("exchange", pa.string(), nullable=False),
-        pa.field("trade_id", pa.string(), nullable=False),
-        pa.field("price", pa.float64(), nullable=False),
-        pa.field("quantity", pa.float64(), nullable=False),
-        pa.field("quote_volume", pa.float64(), nullable=False),
-        pa.field("side", pa.string(), nullable=False),
-        pa.field("timestamp", pa.string(), nullable=False),
-        pa.field("ingested_at", pa.string(), nullable=False),
-    ]
-)
-"""The unified trade without ``symbol``, which is a partition folder (``symbol=BTC-USDT``)."""
+RawPages = Iterator[tuple[list[dict[str, object]], int]]
 
 
-# ---------------------------------------------------------------- Parquet
+@dataclass
+class Source:
+    """One exchange's REST trades of a symbol: raw pages, how one becomes a unified trade, the client's numbers."""
+
+    exchange: str
+    symbol: str
+    pages: Callable[[int, int, Callable[[], float]], RawPages]
+    """(start µs, end µs, clock) -> pages of raw trades in the range, each with the epoch ms it arrived at."""
+    unify: Callable[[Mapping[str, object], str], dict[str, object]]
+    """(raw trade, ingested_at) -> the unified trade; ValueError when it is not one."""
+    stats: RestStats
+    budget: Callable[[], str]
+    """The request budget as it stands, for the progress lines."""
 
 
-def range_tag(start: datetime, end: datetime) -> str:
-    return f"{start:%Y%m%dT%H%M%S}Z-{end:%Y%m%dT%H%M%S}Z"
+def binance_source(rest: BinanceRest, symbol: str) -> Source:
+    def pages(start_us: int, end_us: int, now: Callable[[], float]) -> RawPages:
+        return binance_rest.trade_pages(rest, symbol, start_us // 1000, -(-end_us // 1000), now)
+
+    return Source(
+        "binance",
+        symbol,
+        pages,
+        lambda raw, at: binance_rest.to_unified(raw, symbol, at, rest.time_unit),
+        rest.stats,
+        lambda: f"weight {rest.used_weight}/{rest.max_weight} this minute, {rest.stats.weight_spent} in all",
+    )
 
 
-class PartitionFiles:
-    """One Parquet file per day of the range under ``{root}/historical/date=.../symbol=...``, renamed into
-    place on ``close``. Trades arrive in id order, which is time order, so a day's file is finished once a
-    later day starts."""
+def coinbase_source(rest: CoinbaseRest, symbol: str) -> Source:
+    def pages(start_us: int, end_us: int, now: Callable[[], float]) -> RawPages:
+        return coinbase_rest.trade_pages(rest, symbol, start_us, end_us, now)
 
-    def __init__(self, raw_root: str, symbol: str, tag: str) -> None:
-        self._fs, base = filesystem(raw_root)
-        self._base = f"{base.rstrip('/')}/historical"
-        self._symbol = symbol
-        self._name = f"trades-{tag}.parquet"
-        self._open: dict[str, tuple[pq.ParquetWriter, str, str]] = {}
-        self._finished: set[str] = set()
-        self.written: dict[str, tuple[str, int]] = {}
-        """date -> (final path, trades)."""
-
-    def write(self, trades: list[dict[str, object]]) -> None:
-        by_date: dict[str, list[dict[str, object]]] = {}
-        for t in trades:
-            by_date.setdefault(str(t["timestamp"])[:10], []).append(t)
-        for date, rows in by_date.items():
-            if date in self._finished:
-                # Its file is closed and renamed; reopening it would replace it with the later rows only.
-                raise LoaderError(f"Binance sent a trade of {date} after later days' trades: ids out of time order")
-            for earlier in [d for d in self._open if d < date]:
-                self._finish(earlier)
-            writer = self._writer(date)
-            writer.write_table(pa.Table.from_pylist(rows, schema=SCHEMA))
-            path, count = self.written.get(date, (self._open[date][2], 0))
-            self.written[date] = (path, count + len(rows))
-
-    def close(self) -> None:
-        for date in list(self._open):
-            self._finish(date)
-
-    def abort(self) -> None:
-        """Closes the drafts without renaming them: the files of an earlier complete run stay as they were."""
-        for writer, _draft, _final in self._open.values():
-            writer.close()
-        self._open.clear()
-
-    def _writer(self, date: str) -> pq.ParquetWriter:
-        if date not in self._open:
-            folder = f"{self._base}/date={date}/symbol={self._symbol}"
-            self._fs.create_dir(folder, recursive=True)
-            draft, final = f"{folder}/.{self._name}.partial", f"{folder}/{self._name}"
-            self._open[date] = (pq.ParquetWriter(draft, SCHEMA, filesystem=self._fs), draft, final)
-        return self._open[date][0]
-
-    def _finish(self, date: str) -> None:
-        writer, draft, final = self._open.pop(date)
-        writer.close()
-        self._finished.add(date)
-        self._fs.move(draft, final)  # replaces the same range's file from an earlier run
-
-
-# ---------------------------------------------------------------- the load
+    return Source(
+        "coinbase",
+        symbol,
+        pages,
+        lambda raw, at: coinbase_rest.to_unified(raw, symbol, at),
+        rest.stats,
+        lambda: f"{rest.stats.requests} requests",
+    )
 
 
 @dataclass
 class LoadSummary:
     job: str
+    exchange: str
     symbol: str
     start: str
     end: str
+    table: str
+    pages: int = 0
     trades: int = 0
+    """Trades fetched in the range (the rejected ones not counted)."""
     rejected: int = 0
+    inserted: int = 0
+    already_present: int = 0
+    commits: int = 0
     first_trade_id: str | None = None
     last_trade_id: str | None = None
-    files: list[dict[str, object]] = field(default_factory=list)
+    snapshot_id: str | None = None
+    """raw_trades' snapshot after the load: ``coattail reprocess --as-of <it>`` sees the loaded trades."""
     rest: dict[str, object] = field(default_factory=dict)
 
 
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def load(
-    rest: BinanceRest,
-    symbol: str,
+    spark: SparkSession,
+    source: Source,
+    table: str,
     start: datetime,
     end: datetime,
-    raw_root: str,
+    *,
+    commit_rows: int = COMMIT_ROWS,
     now: Callable[[], float] = time.time,
 ) -> LoadSummary:
-    """Loads the trades of ``symbol`` in ``[start, end)`` into the raw zone; returns what it did."""
-    summary = LoadSummary(JOB, symbol, start.isoformat().replace("+00:00", "Z"), end.isoformat().replace("+00:00", "Z"))
-    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-    files = PartitionFiles(raw_root, symbol, range_tag(start, end))
-    pages = 0
+    """Loads ``source``'s trades in ``[start, end)`` into ``table``; returns what it did. LoaderError when the
+    exchange stops it (what was committed before stays)."""
+    summary = LoadSummary(JOB, source.exchange, source.symbol, _iso(start), _iso(end), table)
+    ensure_tables(spark, [TABLES_BY_NAME["raw_trades"]], lambda _: table)
+    pending: list[dict[str, object]] = []
+    ids: list[int] = []
+
+    def commit() -> None:
+        if pending:
+            done = merge_trades(spark, pending, table, datetime.fromtimestamp(now(), UTC))
+            summary.inserted += done.inserted
+            summary.already_present += done.already_present
+            summary.rejected += done.malformed
+            summary.commits += 1
+            log.info(
+                "%s %s: committed %d trades to %s (%d new, %d already there)",
+                source.exchange, source.symbol, done.rows, table, done.inserted, done.already_present,
+            )  # fmt: skip
+            pending.clear()
+
     try:
-        for page, received_ms in trade_pages(rest, symbol, start_ms, end_ms, now):
+        for page, received_ms in source.pages(epoch_micros(start), epoch_micros(end), now):
+            summary.pages += 1
             ingested_at = iso_from_epoch_millis(received_ms)
-            unified: list[dict[str, object]] = []
             for raw in page:
                 try:
-                    unified.append(to_unified(raw, symbol, ingested_at))
+                    trade = source.unify(raw, ingested_at)
                 except ValueError as err:
                     summary.rejected += 1
-                    log.warning("rejected a trade Binance sent (%s): %s", err, raw)
-            files.write(unified)
-            summary.trades += len(unified)
-            if unified:
-                summary.first_trade_id = summary.first_trade_id or str(unified[0]["trade_id"])
-                summary.last_trade_id = str(unified[-1]["trade_id"])
-            pages += 1
-            if pages % 10 == 0:
+                    log.warning("rejected a trade %s sent (%s): %s", source.exchange, err, raw)
+                    continue
+                pending.append(trade)
+                ids.append(int(str(trade["trade_id"])))
+                summary.trades += 1
+            if summary.pages % PROGRESS_PAGES == 0:
+                newest = pending[-1]["timestamp"] if pending else "-"
                 log.info(
-                    "%s: %d trades so far, up to %s",
-                    symbol,
-                    summary.trades,
-                    unified[-1]["timestamp"] if unified else "-",
-                )
-    except BaseException:
-        files.abort()
-        raise
-    files.close()
-    summary.files = [{"date": d, "path": p, "trades": n} for d, (p, n) in sorted(files.written.items())]
-    summary.rest = asdict(rest.stats)
+                    "%s %s: %d pages, %d trades, at %s; %s",
+                    source.exchange, source.symbol, summary.pages, summary.trades, newest, source.budget(),
+                )  # fmt: skip
+            if len(pending) >= commit_rows:
+                commit()
+        commit()
+    finally:
+        summary.rest = asdict(source.stats)
+        if ids:
+            summary.first_trade_id, summary.last_trade_id = str(min(ids)), str(max(ids))
+    summary.snapshot_id = current_snapshot(spark, table)
     return summary
 
 
@@ -192,10 +193,9 @@ def load(
 
 _EXAMPLES = """examples:
   python -m coattail_jobs historical-loader --symbol BTC-USDT --start 2024-01-01 --end 2024-01-02
-  python -m coattail_jobs historical-loader --symbol ETH-USDT --start 2024-05-01T12:00:00Z \\
+  python -m coattail_jobs historical-loader --exchange coinbase --symbol ETH-USD --start 2024-05-01T12:00:00Z \\
       --end 2024-05-01T13:00:00Z --json
-  python -m coattail_jobs historical-loader --mode emr --raw-root s3://my-coattail/coattail/raw --symbol BTC-USDT \\
-      --start 2024-01-01 --end 2024-01-08"""
+  python -m coattail_jobs historical-loader --mode emr --symbol BTC-USDT --start 2024-01-01 --end 2024-01-08"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -207,25 +207,43 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--symbol", required=True, help="BASE-QUOTE, e.g. BTC-USDT")
+    p.add_argument("--exchange", choices=EXCHANGES, default=env("COATTAIL_EXCHANGE", "binance"))
+    p.add_argument("--symbol", required=True, help="BASE-QUOTE, e.g. BTC-USDT (Coinbase: its product, e.g. BTC-USD)")
     p.add_argument("--start", required=True, help="range start, inclusive: 2024-01-01 (UTC) or an ISO time with zone")
     p.add_argument("--end", required=True, help="range end, exclusive: same forms")
     p.add_argument("--mode", choices=("local", "emr"), default=env("COATTAIL_MODE", "local"))
     p.add_argument(
-        "--raw-root", default=env("COATTAIL_RAW_ROOT", ".coattail/raw"), help="the raw zone (folder or s3://)"
+        "--warehouse", default=env("COATTAIL_WAREHOUSE", ".coattail/warehouse"), help="local Iceberg warehouse"
     )
-    p.add_argument("--base-url", default=env("COATTAIL_BINANCE_REST_URL", BINANCE_REST_URL), help="Binance REST API")
+    p.add_argument(
+        "--base-url", help="the exchange's REST API (default: COATTAIL_BINANCE_REST_URL or ..._COINBASE_...)"
+    )
+    p.add_argument(
+        "--binance-time-unit",
+        choices=TIME_UNITS,
+        default=env("COATTAIL_BINANCE_TIME_UNIT", "ms"),
+        help="ask Binance for ms or us times: as ingest's --binance-time-unit, so loaded trades match live ones",
+    )
     p.add_argument(
         "--max-weight",
         type=int,
         default=int(env("COATTAIL_BINANCE_MAX_WEIGHT", str(DEFAULT_MAX_WEIGHT))),
         help=f"request weight a minute the loader allows itself (Binance allows {WEIGHT_LIMIT} per IP)",
     )
+    p.add_argument("--commit-rows", type=int, default=COMMIT_ROWS, help="trades per MERGE into raw_trades")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
 
 
-def run_from_args(args: argparse.Namespace) -> int:
-    """Checks the arguments (ConfigError: exit 2), loads, prints the summary; 1 when Binance stops the load."""
+def _base_url(exchange: str, given: str | None) -> str:
+    if given:
+        return given
+    if exchange == "binance":
+        return os.environ.get("COATTAIL_BINANCE_REST_URL") or BINANCE_REST_URL
+    return os.environ.get("COATTAIL_COINBASE_REST_URL") or COINBASE_REST_URL
+
+
+def check_args(args: argparse.Namespace) -> tuple[str, datetime, datetime]:
+    """The symbol and the range, checked; ConfigError (one line, exit 2) for anything the load cannot run with."""
     symbol = str(args.symbol).upper()
     if not _SYMBOL.match(symbol):
         raise ConfigError(f"--symbol {args.symbol!r} is not BASE-QUOTE: write it like BTC-USDT")
@@ -237,19 +255,45 @@ def run_from_args(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--max-weight {args.max_weight} is not between {HISTORICAL_TRADES_WEIGHT} and {WEIGHT_LIMIT}"
         )
-    check_s3(args.mode, "--raw-root", args.raw_root)
-    rest = BinanceRest(base_url=args.base_url, max_weight=args.max_weight)
-    try:
-        summary = load(rest, symbol, start, end, args.raw_root)
-    except LoaderError as err:
-        print(f"coattail_jobs: {JOB}: {err}", file=sys.stderr)
-        return 1
-    print(
-        f"{JOB}: {summary.trades} {symbol} trades from {summary.start} to {summary.end} in {len(summary.files)} "
-        f"file(s) under {args.raw_root}/historical ({rest.stats.requests} requests, {rest.stats.weight_waits} "
-        f"weight waits, {summary.rejected} rejected)",
-        file=sys.stderr,
+    if args.commit_rows < 1:
+        raise ConfigError(f"--commit-rows {args.commit_rows} is not a positive number of trades")
+    return symbol, start, end
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Checks the arguments (ConfigError: exit 2), loads, prints the summary; 1 when the exchange stops the load."""
+    symbol, start, end = check_args(args)
+    base_url = _base_url(args.exchange, args.base_url)
+    source = (
+        binance_source(
+            BinanceRest(base_url=base_url, max_weight=args.max_weight, time_unit=args.binance_time_unit), symbol
+        )
+        if args.exchange == "binance"
+        else coinbase_source(CoinbaseRest(base_url=base_url), symbol)
     )
+    config = JobConfig(job=JOB, mode=args.mode, warehouse=args.warehouse)
+    spark, owned = batch_session(config, f"coattail-{JOB}")
+    try:
+        summary = load(spark, source, config.table("raw_trades"), start, end, commit_rows=args.commit_rows)
+    except LoaderError as err:
+        print(
+            f"coattail_jobs: {JOB}: {err} (what was committed before stays: run the same load again to finish it)",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if owned:
+            spark.stop()
+    print(summary_line(summary), file=sys.stderr)
     if args.json:
         print(json.dumps(asdict(summary)))
     return 0
+
+
+def summary_line(s: LoadSummary) -> str:
+    weight = f", weight {s.rest.get('weight_spent', 0)}" if s.exchange == "binance" else ""
+    return (
+        f"{JOB}: {s.trades} {s.exchange} {s.symbol} trades from {s.start} to {s.end} in {s.pages} pages; "
+        f"{s.inserted} inserted into {s.table}, {s.already_present} already there, {s.rejected} rejected "
+        f"({s.rest.get('requests', 0)} requests{weight}); snapshot {s.snapshot_id or '-'}"
+    )

@@ -282,8 +282,7 @@ CATALOG: tuple[Job, ...] = (
             ),
         ),
     ),
-    # historical-loader writes Parquet files into the raw zone ({raw_root}/historical/...), no table.
-    batch_job(historical_loader, historical_loader.JOB, historical_loader.HELP, ()),
+    batch_job(historical_loader, historical_loader.JOB, historical_loader.HELP, ("raw_trades",)),
     batch_job(reprocess, reprocess.JOB, reprocess.HELP, ("anomalies_reprocessed",), reprocess.SETTINGS),
     batch_job(schema_evolution, schema_evolution.JOB, schema_evolution.HELP, (schema_evolution.DEMO_TABLE,)),
 )

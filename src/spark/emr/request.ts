@@ -34,14 +34,12 @@ export interface SubmitSpec {
 }
 
 /**
- * What the job's entry point gets: --mode emr (the Glue catalog and S3, never the driver's own disk) and the
- * locations of this deployment the job writes to, then the job's own arguments (which come later and win).
+ * What the job's entry point gets: --mode emr (the Glue catalog and S3, never the driver's own disk) and, for a
+ * streaming job, the locations of this deployment it writes to, then the job's own arguments (which come later
+ * and win). A batch job's tables are in the Glue catalog its Spark configuration names.
  */
 export function jobArguments(spec: SubmitSpec): string[] {
-  if (jobMode(spec.job) === 'BATCH') {
-    const locations = spec.job === 'historical-loader' ? ['--raw-root', spec.layout.rawRoot] : [];
-    return [spec.job, '--mode', 'emr', ...locations, ...spec.passthrough];
-  }
+  if (jobMode(spec.job) === 'BATCH') return [spec.job, '--mode', 'emr', ...spec.passthrough];
   return [
     spec.job,
     '--mode',

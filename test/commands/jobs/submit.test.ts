@@ -158,7 +158,7 @@ describe('jobs submit: the StartJobRun request', () => {
     expect((entryPut!.args[0].input.Body as Buffer).toString()).toBe('main()\n');
   });
 
-  it('batch: BATCH mode, one attempt, a timeout, --mode emr and the raw zone, then the arguments after --; CloudWatch logs when asked', async () => {
+  it('batch: BATCH mode, one attempt, a timeout, --mode emr, then the arguments after --; CloudWatch logs when asked', async () => {
     const passthrough = ['--symbol', 'BTC-USDT', '--start', '2024-01-01'];
     const { code } = await submit({ job: 'historical-loader', args: passthrough, timeoutMinutes: '90', logGroup: '/coattail/emr' });
     expect(code).toBe(0);
@@ -169,7 +169,7 @@ describe('jobs submit: the StartJobRun request', () => {
     expect(input.executionTimeoutMinutes).toBe(90);
     expect(input.name).toBe('coattail-historical-loader');
     // On EMR the job must write to S3, not to the driver's disk that vanishes with the run.
-    const args = ['historical-loader', '--mode', 'emr', '--raw-root', 's3://my-coattail/coattail/raw', ...passthrough];
+    const args = ['historical-loader', '--mode', 'emr', ...passthrough];
     expect(input.jobDriver).toEqual({
       sparkSubmit: { entryPoint: `s3://my-coattail/coattail/bundles/${hash}/emr_main.py`, entryPointArguments: args },
     });
