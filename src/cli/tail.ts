@@ -42,6 +42,7 @@ export function tailCommand(parent: Command, action: Action): Command {
         'coattail tail --region eu-west-1 --symbols BTC-USDT,ETH-USDT --min-usd 100000',
         'coattail tail --from 2026-01-15T09:30:00Z --exit-at-end --json | jq -r .event_id',
         'coattail tail --from 15m --profile prod --stream coattail-trades-prod',
+        'coattail tail --local --state-dir .coattail/demo   # the stream of a running demo',
       ]),
     )
     .action(action);

@@ -9,6 +9,7 @@ import { CoattailError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { EMULATOR_STOP_GRACE_MS, ensureEmulatorResources, spawnEmulator, waitUntilListening } from '../local/emulators.js';
 import { freePort, stopProcess } from '../local/processes.js';
+import { writeLocalState, type LocalState } from '../local/state.js';
 import type { ChildGroups } from './children.js';
 
 export interface DemoEmulators {
@@ -22,6 +23,12 @@ export interface DemoEmulators {
 
 export interface EmulatorSettings {
   logDir: string;
+  /**
+   * Where the emulators are recorded as `coattail local up` records its own (state.json), so that
+   * `coattail tail --local --state-dir <dir>` and `watch --local --state-dir <dir>` read the demo's stream
+   * and alerts while it runs; the pids are cleared when the demo stops them.
+   */
+  stateDir: string;
   region: string;
   stream: string;
   shards: number;
@@ -48,6 +55,7 @@ export async function startEmulators(s: EmulatorSettings): Promise<DemoEmulators
   const kinesis = spawnEmulator('kinesis', { port: kinesisPort, tlsPort, logFile: kinesisLog, region: s.region });
   s.children.add(kinesis.pid, 'Kinesis emulator');
   let dynamo: ChildProcess | undefined;
+  let state: LocalState | undefined;
   const stop = async (): Promise<void> => {
     await Promise.all([
       kinesis.pid ? stopProcess(kinesis.pid, EMULATOR_STOP_GRACE_MS.kinesis) : undefined,
@@ -55,6 +63,8 @@ export async function startEmulators(s: EmulatorSettings): Promise<DemoEmulators
     ]);
     s.children.forget(kinesis.pid);
     s.children.forget(dynamo?.pid);
+    if (state)
+      writeLocalState(s.stateDir, { ...state, kinesis: { ...state.kinesis, pid: null }, dynamodb: { ...state.dynamodb, pid: null } });
   };
   try {
     dynamo = spawnEmulator('dynamodb', { port: dynamoPort, logFile: dynamoLog, region: s.region });
@@ -78,6 +88,26 @@ export async function startEmulators(s: EmulatorSettings): Promise<DemoEmulators
       stop,
     };
     await ensureEmulatorResources({ ...emulators, stream: s.stream, shards: s.shards, alertsTable: s.alertsTable, signal: s.signal });
+    const at = new Date().toISOString();
+    const entry = (pid: number | undefined, port: number, logFile: string) => ({
+      pid: pid ?? null,
+      port,
+      endpoint: `http://127.0.0.1:${port}`,
+      log_file: logFile,
+      data_dir: '', // in memory: a demo's stream and alerts start empty
+      started_at: at,
+    });
+    state = {
+      version: 1,
+      region: s.region,
+      stream: s.stream,
+      shards: s.shards,
+      tables: [s.alertsTable],
+      kinesis: { ...entry(kinesis.pid, kinesisPort, kinesisLog), tls_port: tlsPort },
+      dynamodb: entry(dynamo.pid, dynamoPort, dynamoLog),
+      updated_at: at,
+    };
+    writeLocalState(s.stateDir, state);
     return emulators;
   } catch (err) {
     await stop();

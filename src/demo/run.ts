@@ -98,6 +98,7 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
     logger.info('starting the local emulators (Kinesis, DynamoDB-compatible store)', { dir: plan.dir });
     emulators = await startEmulators({
       logDir: dirs.logs,
+      stateDir: plan.dir,
       region: plan.region,
       stream: plan.stream,
       // One shard: each micro-batch then reads the trades in the order they arrived. With two, a batch's
@@ -109,6 +110,9 @@ export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHo
       signal: ctx.signal,
       logger,
       children,
+    });
+    logger.info('the emulators run: read the trade stream with coattail tail, the alerts with coattail watch', {
+      tail: `coattail tail --local --state-dir ${plan.dir}`,
     });
     const store: DemoStoreEnv = {
       region: plan.region,

@@ -111,7 +111,7 @@ export function localEndpoints(stateDir: string, need: readonly EmulatorName[] =
     throw new CoattailError(
       'local emulators are not running',
       state ? `the ${which} recorded in ${statePath(stateDir)} ${down.length > 1 ? 'are' : 'is'} stopped` : `no state in ${stateDir}`,
-      "Run 'coattail local up'",
+      "Run 'coattail local up' (or, to read a running demo's, pass --state-dir with the demo's folder, .coattail/demo by default)",
     );
   }
   return {

@@ -182,7 +182,9 @@ describe('coattail ingest sinks', () => {
   it('--local without running emulators says to start them', async () => {
     const dir = tempDir('ingest');
     const err = await failure(options({ sink: 'kinesis', local: true, stateDir: path.join(dir, 'state') }));
-    expect(err.line()).toMatch(/^coattail: local emulators are not running: .+ Run 'coattail local up'$/);
+    expect(err.line()).toMatch(
+      /^coattail: local emulators are not running: .+ Run 'coattail local up' \(or, to read a running demo's, pass --state-dir with the demo's folder, \.coattail\/demo by default\)$/,
+    );
   });
 });
 

@@ -154,7 +154,9 @@ describe('coattail watch in-process', () => {
       'whales',
       options('t', { dynamodbEndpoint: undefined, local: true, stateDir: '/nonexistent/coattail-state' }),
     );
-    expect(err.line()).toBe("coattail: local emulators are not running: no state in /nonexistent/coattail-state. Run 'coattail local up'");
+    expect(err.line()).toBe(
+      "coattail: local emulators are not running: no state in /nonexistent/coattail-state. Run 'coattail local up' (or, to read a running demo's, pass --state-dir with the demo's folder, .coattail/demo by default)",
+    );
   });
 });
 

@@ -28,7 +28,9 @@
  *   raw_trades = every trade delivered to Kinesis.
  */
 import { QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,6 +38,7 @@ import { createDynamoClient } from '../../src/aws/dynamodb.js';
 import { demo, type DemoStoreEnv, type DemoSummary } from '../../src/commands/demo/demo.js';
 import { createLogger } from '../../src/core/logger.js';
 import { testContext } from '../helpers/context.js';
+import { BIN } from '../helpers/paths.js';
 import {
   anomalyAlertIds,
   emittedByEnd,
@@ -222,15 +225,23 @@ describe('coattail demo end to end', () => {
       const record = path.join(tmp, 'default.jsonl');
       const ctx = testContext({ cwd: path.resolve('.'), logger: createLogger(process.stderr, { level: 'info' }) });
       const store: Record<string, Item[]> = {};
-      const code = await demo(
-        { headless: true, json: true, duration: '180', dir: path.join(tmp, 'default'), fresh: true, record, drainTimeout: '240' },
-        ctx,
-        {
-          beforeStop: async (env) => {
-            for (const type of ['whale', 'spread', 'volume_anomaly']) store[type] = await readType(env, type);
-          },
+      const dir = path.join(tmp, 'default');
+      let tailed: Array<{ event_id: string; price: number; quantity: number; side: string }> = [];
+      const code = await demo({ headless: true, json: true, duration: '180', dir, fresh: true, record, drainTimeout: '240' }, ctx, {
+        beforeStop: async (env) => {
+          for (const type of ['whale', 'spread', 'volume_anomaly']) store[type] = await readType(env, type);
+          // What an operator sees with `coattail tail --local` pointed at the demo's folder: the stream, read back whole.
+          const { stdout } = await promisify(execFile)(
+            process.execPath,
+            [BIN, 'tail', '--local', '--state-dir', dir, '--from', 'trim-horizon', '--exit-at-end', '--json'],
+            { maxBuffer: 256 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
+          );
+          tailed = stdout
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as (typeof tailed)[number]);
         },
-      );
+      });
       expect(code).toBe(0);
       const summary = JSON.parse(ctx.out.text()) as DemoSummary;
       expect(summary.scenario).toBe('default');
@@ -251,6 +262,15 @@ describe('coattail demo end to end', () => {
       expect(trades.filter((t) => t.timeMs < opened - 600_000).length).toBeGreaterThan(1_000);
       expect(summary.trades_in).toBeGreaterThan(14_400);
       expect(summary.rows.raw_trades).toBe(summary.trades_in);
+      // `coattail tail --local` printed every trade the demo ingested, once each, as the simulator printed it.
+      expect(tailed).toHaveLength(summary.trades_in);
+      const byId = new Map(trades.map((t) => [`${t.exchange}:${t.symbol}:${t.tradeId}`, t]));
+      expect(new Set(tailed.map((t) => t.event_id)).size).toBe(tailed.length);
+      for (const t of tailed) {
+        const p = byId.get(t.event_id);
+        expect(p, t.event_id).toBeDefined();
+        expect([t.price, t.quantity, t.side]).toEqual([Number(p!.price), Number(p!.size), p!.takerSide]);
+      }
 
       const whales = whaleAlertIds(trades, 100_000);
       expect((store.whale ?? []).map((w) => w.alert_id).sort()).toEqual(whales.sort());

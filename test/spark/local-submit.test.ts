@@ -166,7 +166,7 @@ describe('jobs submit --local', () => {
     )) as CoattailError;
     expect(err).toBeInstanceOf(CoattailError);
     expect(err.line()).toBe(
-      `coattail: local emulators are not running: no state in ${path.join(cwd, '.coattail/local')}. Run 'coattail local up'`,
+      `coattail: local emulators are not running: no state in ${path.join(cwd, '.coattail/local')}. Run 'coattail local up' (or, to read a running demo's, pass --state-dir with the demo's folder, .coattail/demo by default)`,
     );
   });
 });
