@@ -17,7 +17,7 @@ import { CoattailError, usageError } from '../core/errors.js';
 import { positiveInt } from '../config/validate.js';
 import { submitToEmr, type EmrSubmitOptions } from '../spark/emr/submit.js';
 import type { JobsDeps } from '../spark/emr/settings.js';
-import { jobsPython, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
+import { jobsPython, lastJsonLine, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
 
 export const LOADER_JOB = 'historical-loader';
 export const BINANCE_REST_URL = 'https://api.binance.com';
@@ -185,21 +185,7 @@ export function renderSummary(s: LoadSummary): string {
 
 /** The summary line on stdout, checked; a CoattailError when the Python side printed something else. */
 export function parseSummary(stdout: string): { line: string; summary: LoadSummary } {
-  const line =
-    stdout
-      .split('\n')
-      .filter((l) => l.trim().length > 0)
-      .pop() ?? '';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch {
-    throw new CoattailError(
-      'the backfill printed no summary',
-      `its last line on stdout is not JSON: ${line.slice(0, 120) || '(nothing)'}`,
-      'run it again with --verbose and check jobs-py is up to date (make install-py)',
-    );
-  }
+  const { line, value: parsed } = lastJsonLine(stdout, 'the backfill printed no summary');
   const checked = LoadSummary.safeParse(parsed);
   if (!checked.success)
     throw new CoattailError(

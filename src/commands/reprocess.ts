@@ -24,7 +24,7 @@ import { checkS3Uri } from '../config/validate.js';
 import { awsFailure } from '../aws/errors.js';
 import { submitToEmr, type EmrSubmitOptions } from '../spark/emr/submit.js';
 import { resolveEmrSettings, s3Client, type JobsDeps } from '../spark/emr/settings.js';
-import { jobsPython, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
+import { jobsPython, lastJsonLine, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
 import { settingNames } from '../spark/jobs.js';
 
 export const REPROCESS_JOB = 'reprocess-anomalies';
@@ -171,21 +171,7 @@ export function renderComparison(r: ReprocessReport): string {
 
 /** The report line on stdout, checked; a CoattailError when the Python side printed something else. */
 export function parseReport(stdout: string): { line: string; report: ReprocessReport } {
-  const line =
-    stdout
-      .split('\n')
-      .filter((l) => l.trim().length > 0)
-      .pop() ?? '';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch {
-    throw new CoattailError(
-      'the reprocessing printed no report',
-      `its last line on stdout is not JSON: ${line.slice(0, 120) || '(nothing)'}`,
-      'run it again with --verbose and check jobs-py is up to date (make install-py)',
-    );
-  }
+  const { line, value: parsed } = lastJsonLine(stdout, 'the reprocessing printed no report');
   return { line, report: checkReport(parsed) };
 }
 

@@ -65,3 +65,24 @@ export function runJobsPython(
     ctx,
   );
 }
+
+/**
+ * The last non-empty line of a Python job's stdout as JSON (its summary or report), or a CoattailError
+ * saying `missing` ("the backfill printed no summary") when the job printed something else.
+ */
+export function lastJsonLine(stdout: string, missing: string): { line: string; value: unknown } {
+  const line =
+    stdout
+      .split('\n')
+      .filter((l) => l.trim().length > 0)
+      .pop() ?? '';
+  try {
+    return { line, value: JSON.parse(line) as unknown };
+  } catch {
+    throw new CoattailError(
+      missing,
+      `its last line on stdout is not JSON: ${line.slice(0, 120) || '(nothing)'}`,
+      'run it again with --verbose and check jobs-py is up to date (make install-py)',
+    );
+  }
+}
