@@ -56,7 +56,7 @@ export function demoCommand(parent: Command, actions: { demo: Action; schemaEvol
     .addOption(
       new Option(
         '--align <second>',
-        "start the simulator so that its second S falls on a whole minute (lines scripted events up with the jobs' windows)",
+        "start the simulator so that its second S falls on a whole minute (lines scripted events up with the jobs' windows; a scenario that opens at once, such as scripted)",
       ).env('COATTAIL_DEMO_ALIGN'),
     )
     .addOption(new Option('--record <file>', 'write every trade the simulator prints as NDJSON'))

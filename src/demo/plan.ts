@@ -132,6 +132,15 @@ export function planDemo(opts: DemoOptions, ctx: CommandContext, env: PlanEnv): 
       );
     }
   }
+  if (opts.align !== undefined && (live || scenario?.waitForClients || scenario?.history)) {
+    throw usageError(
+      '--align needs a scenario that opens at once',
+      live
+        ? 'the live exchanges keep their own clock'
+        : `scenario ${scenario?.name ?? ''} opens when its clients are there${scenario?.history ? ' and its history is printed' : ''}, not at a second that can be set`,
+      'drop --align, or use a scenario without waitForClients and history (e.g. --scenario scripted)',
+    );
+  }
   const durationMs = opts.duration === undefined ? undefined : durationOption('--duration', opts.duration, { ...SPAN, example: '3m' });
   const json = opts.json === true;
   const dir = path.resolve(ctx.cwd, opts.dir ?? DEFAULT_DEMO_DIR);

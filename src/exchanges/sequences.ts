@@ -54,7 +54,15 @@ interface SymbolState {
   newest: number;
   /** Trade time by id of the latest trades emitted: a repeat carries the same time, a new trade under an old id does not. */
   seen: Map<number, number>;
+  /**
+   * Missing ids no longer waited for (dropped to keep `missing` bounded, or left behind by a restarted
+   * sequence), as ranges: they can never be filled, and `stillMissing` still names them.
+   */
+  forgotten: Array<[number, number]>;
 }
+
+// At most this many forgotten ranges are kept (the oldest go first).
+const FORGOTTEN_RANGES = 1_000;
 
 /**
  * Per-symbol trade-id bookkeeping shared by all connections of one feed: drops trades already
@@ -107,6 +115,9 @@ export class TradeSequences {
     this.opts.onReset?.({ exchange: this.exchange, symbol, last: state.last, seq, why });
     const next = newState(seq, timeMs);
     next.newest = Math.max(next.newest, state.newest);
+    // The old sequence's missing ids cannot be fetched or filled any more: kept as forgotten, still missing.
+    next.forgotten = state.forgotten;
+    for (const id of [...state.missing].sort((a, b) => a - b)) forget(next, id);
     this.bySymbol.set(symbol, next);
     return true;
   }
@@ -131,8 +142,9 @@ export class TradeSequences {
     const state = this.bySymbol.get(symbol);
     const ranges: Array<[number, number]> = [];
     if (!state) return ranges;
+    const forgotten = state.forgotten.filter(([a, b]) => b >= from && a <= to);
     for (let id = from; id <= to; id++) {
-      if (!state.missing.has(id)) continue;
+      if (!state.missing.has(id) && !forgotten.some(([a, b]) => id >= a && id <= b)) continue;
       const last = ranges[ranges.length - 1];
       if (last && last[1] === id - 1) last[1] = id;
       else ranges.push([id, id]);
@@ -170,7 +182,8 @@ export class TradeSequences {
       let count = size;
       if (size <= TRACKED_WINDOW) {
         count = 0;
-        for (let id = gap.from; id <= gap.to; id++) if (state.missing.has(id)) count += 1;
+        const forgotten = state.forgotten.filter(([a, b]) => b >= gap.from && a <= gap.to);
+        for (let id = gap.from; id <= gap.to; id++) if (state.missing.has(id) || forgotten.some(([a, b]) => id >= a && id <= b)) count += 1;
       }
       if (count === 0) continue; // filled in time: no gap after all
       this.gapCount += 1;
@@ -187,14 +200,30 @@ export class TradeSequences {
     while (state.missing.size > TRACKED_WINDOW) {
       const oldest = state.missing.values().next().value as number;
       state.missing.delete(oldest);
+      forget(state, oldest);
     }
   }
 }
 
 function newState(seq: number, timeMs: number | undefined): SymbolState {
-  const state: SymbolState = { last: seq, missing: new Set(), pending: [], newest: Number.NEGATIVE_INFINITY, seen: new Map() };
+  const state: SymbolState = {
+    last: seq,
+    missing: new Set(),
+    pending: [],
+    newest: Number.NEGATIVE_INFINITY,
+    seen: new Map(),
+    forgotten: [],
+  };
   remember(state, seq, timeMs);
   return state;
+}
+
+/** One missing id given up on: added to the forgotten ranges (ids come in rising order, so runs join). */
+function forget(state: SymbolState, id: number): void {
+  const last = state.forgotten[state.forgotten.length - 1];
+  if (last && id === last[1] + 1) last[1] = id;
+  else state.forgotten.push([id, id]);
+  if (state.forgotten.length > FORGOTTEN_RANGES) state.forgotten.shift();
 }
 
 function remember(state: SymbolState, seq: number, timeMs: number | undefined): void {

@@ -276,6 +276,8 @@ describe('planDemo', () => {
     [{ seed: 'x' }, '--seed'],
     [{ align: '1.5' }, '--align'],
     [{ live: true, align: '10' }, '--align'],
+    // The default market waits for its clients and prints its history first: no second of it can be set.
+    [{ align: '10' }, 'scenario default opens when its clients are there and its history is printed'],
     [{ live: true, record: 'x.jsonl' }, '--record'],
     [{ symbols: 'DOGE-USDT' }, 'DOGE-USDT'],
     [{ sparkApps: '3' }, '--spark-apps'],

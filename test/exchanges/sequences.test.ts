@@ -181,4 +181,28 @@ describe('trade sequences', () => {
     expect(s.stillMissing('ETH-USDT', 1, 20_001)).toEqual([[1, 20_001]]); // beyond the tracked window: all of it
     expect(s.stillMissing('SOL-USDT', 1, 5)).toEqual([]);
   });
+
+  it('ids dropped to keep the bookkeeping bounded stay missing: never filled, still named', () => {
+    const { s } = tracker();
+    // Two gaps of 6,000: the set of missing ids keeps 10,000, so the first gap's oldest 2,000 (2..2001) are let go.
+    for (const id of [1, 6_002, 12_003]) s.accept('BTC-USDT', id, 0, 1_000 + id);
+    s.settle(100);
+    expect(s.totals().missingTrades).toBe(12_000);
+    expect(s.fill('BTC-USDT', 2, 1_002)).toBe(false);
+    expect(s.fill('BTC-USDT', 2_002, 3_002)).toBe(true);
+    expect(s.stillMissing('BTC-USDT', 2, 6_001)).toEqual([
+      [2, 2_001],
+      [2_003, 6_001],
+    ]);
+    expect(s.totals()).toMatchObject({ missingTrades: 11_999, backfilled: 1 });
+  });
+
+  it("a restarted sequence's missing ids cannot be filled any more and stay named", () => {
+    const { s } = tracker();
+    for (const id of [100, 105]) s.accept('BTC-USDT', id, 0, 1_000 + id);
+    expect(s.accept('BTC-USDT', 3, 10, 5_000)).toBe(true); // ids went back on a newer trade: a restart
+    expect(s.fill('BTC-USDT', 102, 1_102)).toBe(false);
+    expect(s.stillMissing('BTC-USDT', 101, 104)).toEqual([[101, 104]]);
+    expect(s.totals()).toMatchObject({ gaps: 1, missingTrades: 4, backfilled: 0, restarts: 1 });
+  });
 });
