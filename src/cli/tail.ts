@@ -14,7 +14,10 @@ export function tailCommand(parent: Command, action: Action): Command {
       ),
     )
     .addOption(
-      new Option('--from <position>', 'where to start: latest, trim-horizon (the oldest record kept), an ISO time, or a look-back like 15m')
+      new Option(
+        '--from <position>',
+        'where to start: latest, trim-horizon (the oldest record kept), an ISO time with its zone (2026-01-15T09:30:00Z; a bare date is midnight UTC), or a look-back like 15m',
+      )
         .env('COATTAIL_TAIL_FROM')
         .default('latest'),
     )

@@ -34,15 +34,30 @@ const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 /** How many records that are not trades are described one by one; the rest are only counted. */
 const DESCRIBED_INVALID = 5;
 
-/** `latest`, `trim-horizon`, an ISO-8601 time (AT_TIMESTAMP), or a look-back such as `15m` (that long before now). */
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const DATE_TIME_NO_ZONE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/i;
+const FROM_TIME_FIX = 'write it like 2026-01-15T09:30:00Z or 2026-01-15T10:30:00+01:00 (a bare date 2026-01-15 is midnight UTC)';
+
+/**
+ * `latest`, `trim-horizon`, an ISO-8601 time with its zone or a bare date (midnight UTC) (AT_TIMESTAMP), or a
+ * look-back such as `15m` (that long before now).
+ */
 export function parseFrom(text: string, now: number): StartPosition {
   const word = text.trim().toLowerCase().replace(/_/g, '-');
   if (word === 'latest') return { type: 'LATEST' };
   if (word === 'trim-horizon') return { type: 'TRIM_HORIZON' };
   if (/^\d+(\.\d+)?[smhd]?$/.test(word))
     return { type: 'AT_TIMESTAMP', timestamp: new Date(now - durationOption('--from', word, { ...SPAN, example: '15m' })) };
-  const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
-  const ms = iso.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  const trimmed = text.trim();
+  // A bare date is midnight UTC (as Date.parse reads it); a time must say its zone, or which instant is meant is a guess.
+  if (DATE_TIME_NO_ZONE.test(trimmed))
+    throw usageError(
+      `--from '${trimmed}' is a time without its zone`,
+      'it would be read in the zone of the machine that runs the tail',
+      FROM_TIME_FIX,
+    );
+  const ms = DATE.test(trimmed) || DATE_TIME.test(trimmed) ? Date.parse(trimmed) : NaN;
   if (Number.isNaN(ms)) {
     throw usageError(
       `--from '${text}' is not a position`,

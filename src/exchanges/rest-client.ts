@@ -64,33 +64,35 @@ export class RestClient {
         await sleep(wait, signal);
       }
       if (signal.aborted) throw new BackfillError(`stopped (${last || 'deadline reached'})`);
-      let res: Response;
       // One controller per request, its listener removed after: a long backfill adds none to the caller's signal.
+      // The timer runs until the body is read: a server that sends headers and then stalls is a timeout too.
       const request = new AbortController();
+      let timedOut = false;
       const abort = (): void => request.abort();
-      const timer = setTimeout(abort, this.o.requestTimeoutMs);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        abort();
+      }, this.o.requestTimeoutMs);
       signal.addEventListener('abort', abort, { once: true });
+      let res: Response | undefined;
+      let body: unknown;
+      let text = '';
       try {
         res = await fetch(url, { headers, signal: request.signal });
+        if (res.ok) body = await res.json();
+        else text = (await res.text().catch(() => '')).slice(0, 200);
       } catch (err) {
         if (signal.aborted) throw new BackfillError(`stopped (${last || 'deadline reached'})`);
-        last = `no answer from ${url}: ${causeOf(err)}`;
+        const within = `within ${this.o.requestTimeoutMs / 1000} s`;
+        if (res === undefined) last = `no answer from ${url}${timedOut ? ` ${within}` : `: ${causeOf(err)}`}`;
+        else last = timedOut ? `no complete answer from ${url} ${within}` : `unreadable answer from ${url}: ${errorMessage(err)}`;
         await this.backoff(attempt, last, signal);
         continue;
       } finally {
         clearTimeout(timer);
         signal.removeEventListener('abort', abort);
       }
-      if (res.ok) {
-        try {
-          return { body: await res.json(), headers: res.headers };
-        } catch (err) {
-          last = `unreadable answer from ${url}: ${errorMessage(err)}`;
-          await this.backoff(attempt, last, signal);
-          continue;
-        }
-      }
-      const text = (await res.text().catch(() => '')).slice(0, 200);
+      if (res.ok) return { body, headers: res.headers };
       last = `HTTP ${res.status} for ${url}${text ? `: ${text}` : ''}`;
       if (res.status === 429 || res.status === 418) {
         const seconds = Number(res.headers.get('retry-after'));

@@ -247,6 +247,8 @@ export class StreamFollower {
       }
       if (!out) return; // stopped
       const records = out.Records ?? [];
+      // Set before the records are handed on: a shard that closed is not caught up until its children are read.
+      state.caughtUp = !!out.NextShardIterator && records.length === 0 && (out.MillisBehindLatest ?? 0) === 0;
       const users: FollowedRecord[] = [];
       for (const r of records) {
         const unpacked = unpack(shardId, r);
@@ -262,26 +264,29 @@ export class StreamFollower {
         children = out.ChildShards?.map((c) => c.ShardId ?? '').filter((c) => c !== '');
         break;
       }
-      state.caughtUp = records.length === 0 && (out.MillisBehindLatest ?? 0) === 0;
       if (state.caughtUp) {
         if (this.o.exitAtEnd && this.allCaughtUp()) this.stop.abort();
         await sleep(this.o.idleMs, this.stop.signal);
       }
     }
     if (this.stop.signal.aborted) return;
-    state.status = 'done';
     this.stats.shardsFinished += 1;
-    await this.adoptChildren(shardId, children);
+    // Still reading (and not caught up) until its children are registered: --exit-at-end waits for them.
+    const adopted = await this.adoptChildren(shardId, children);
+    if (adopted === undefined) return; // stopped
+    state.status = 'done';
+    this.o.onEvent?.({ type: 'shard-end', shardId, children: adopted });
+    this.startReady(this.o.from.type === 'AT_TIMESTAMP' ? this.o.from : { type: 'TRIM_HORIZON' });
   }
 
-  /** A closed shard's children join the read: from their oldest record, or from the time asked for. */
-  private async adoptChildren(shardId: string, fromAnswer: string[] | undefined): Promise<void> {
+  /** Registers a closed shard's children, to be read from their oldest record or from the time asked for. */
+  private async adoptChildren(shardId: string, fromAnswer: string[] | undefined): Promise<string[] | undefined> {
     let children = fromAnswer;
     let parentsOf = new Map<string, string[]>();
     if (!children || children.length === 0 || children.some((c) => !this.shards.has(c))) {
       // ListShards knows every child's parents (GetRecords' ChildShards may be absent on older endpoints).
       const all = await this.call(`the children of shard ${shardId}`, () => listAllShards(this.o.client, this.o.stream, this.stop.signal));
-      if (!all) return;
+      if (!all) return undefined;
       parentsOf = new Map(all.map((s) => [s.ShardId ?? '', [s.ParentShardId, s.AdjacentParentShardId].filter((p): p is string => !!p)]));
       children = all.filter((s) => parentsOf.get(s.ShardId ?? '')?.includes(shardId)).map((s) => s.ShardId ?? '');
     }
@@ -291,8 +296,7 @@ export class StreamFollower {
       const parents = (parentsOf.get(c) ?? [shardId]).filter((p) => this.shards.has(p));
       this.shards.set(c, { parents, status: 'waiting', caughtUp: false });
     }
-    this.o.onEvent?.({ type: 'shard-end', shardId, children });
-    this.startReady(this.o.from.type === 'AT_TIMESTAMP' ? this.o.from : { type: 'TRIM_HORIZON' });
+    return children;
   }
 
   private allCaughtUp(): boolean {

@@ -134,6 +134,15 @@ describe('out-of-range options', () => {
     ]);
     expect(r.code).toBe(2);
   });
+
+  it('tail refuses a --from time without its zone, whatever the zone of the machine', async () => {
+    const r = await run(['tail', '--from', '2026-01-15T09:30:00'], { TZ: 'America/New_York' });
+    expect(r.stderr.split('\n')).toEqual([
+      "coattail: --from '2026-01-15T09:30:00' is a time without its zone: it would be read in the zone of the machine that runs the tail. Write it like 2026-01-15T09:30:00Z or 2026-01-15T10:30:00+01:00 (a bare date 2026-01-15 is midnight UTC)",
+      '',
+    ]);
+    expect(r.code).toBe(2);
+  });
 });
 
 describe('a duration past the timer limit', () => {

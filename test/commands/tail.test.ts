@@ -13,7 +13,7 @@ import {
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import { createKinesisClient } from '../../src/aws/kinesis.js';
-import { tail, type TailOptions } from '../../src/commands/tail.js';
+import { parseFrom, tail, type TailOptions } from '../../src/commands/tail.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import { encodeAggregated } from '../../src/kinesis/kpl.js';
@@ -149,6 +149,12 @@ describe('coattail tail', () => {
     [{ from: 'yesterday' }, "--from 'yesterday' is not a position"],
     [{ from: '2999-01-01T00:00:00Z' }, '--from 2999-01-01T00:00:00Z is in the future'],
     [{ from: '400d' }, '--from 400d is out of range'],
+    [
+      { from: '2026-01-15T09:30:00' },
+      "--from '2026-01-15T09:30:00' is a time without its zone: it would be read in the zone of the machine that runs the tail. " +
+        'Write it like 2026-01-15T09:30:00Z or 2026-01-15T10:30:00+01:00 (a bare date 2026-01-15 is midnight UTC)',
+    ],
+    [{ from: '2026-01-15 09:30' }, "--from '2026-01-15 09:30' is a time without its zone"],
     [{ symbols: 'BTCUSDT' }, "symbol 'BTCUSDT' is not BASE-QUOTE"],
     [{ symbols: ' , ' }, 'no symbols given'],
     [{ stream: 'trades/prod' }, "--stream 'trades/prod' is not a stream name"],
@@ -169,5 +175,19 @@ describe('coattail tail', () => {
     await tail(options(stream, { json: true, from: new Date().toISOString() }), now);
     expect(now.out.lines()).toHaveLength(0);
     expect(JSON.parse(now.err.lines().at(-1)!)).toMatchObject({ printed: 0, kinesis_records: 0 });
+  });
+});
+
+describe('--from as a time', () => {
+  const now = Date.parse('2026-03-01T00:00:00Z');
+  it.each([
+    // A bare date is midnight UTC; an offset is subtracted: 10:30 at +01:00 is 09:30 UTC, 04:00 at -05:30 is 09:30 UTC.
+    ['2026-01-15', '2026-01-15T00:00:00.000Z'],
+    ['2026-01-15T09:30:00Z', '2026-01-15T09:30:00.000Z'],
+    ['2026-01-15T10:30:00+01:00', '2026-01-15T09:30:00.000Z'],
+    ['2026-01-15T04:00:00.250-05:30', '2026-01-15T09:30:00.250Z'],
+  ])('%s is the instant %s', (text, instant) => {
+    const from = parseFrom(text, now);
+    expect(from.type === 'AT_TIMESTAMP' ? from.timestamp.toISOString() : from.type).toBe(instant);
   });
 });

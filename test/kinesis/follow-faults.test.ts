@@ -39,7 +39,7 @@ function records(seqs: number[], next: string | undefined): Partial<GetRecordsCo
   };
 }
 
-function follower(from: StartPosition, opts: { now?: () => number; maxTransientRetries?: number } = {}) {
+function follower(from: StartPosition, opts: { now?: () => number; maxTransientRetries?: number; exitAtEnd?: boolean } = {}) {
   const got: FollowedRecord[] = [];
   const events: FollowEvent[] = [];
   const f = new StreamFollower({
@@ -128,6 +128,57 @@ describe('throttling and expired iterators', () => {
       pte(79),
     ]);
     expect(f.stats.throttled).toBe(7);
+  });
+});
+
+describe('--exit-at-end across a reshard', () => {
+  it("reads a closed shard's children even when the other shard is caught up while they are being listed", async () => {
+    const range = (start: string, end: string) => ({ StartingHashKey: start, EndingHashKey: end });
+    const parent = {
+      ShardId: 'shardId-000000000000',
+      HashKeyRange: range('0', '99'),
+      SequenceNumberRange: { StartingSequenceNumber: '100' },
+    };
+    const other = {
+      ShardId: 'shardId-000000000001',
+      HashKeyRange: range('100', '199'),
+      SequenceNumberRange: { StartingSequenceNumber: '100' },
+    };
+    const closed = { ...parent, SequenceNumberRange: { StartingSequenceNumber: '100', EndingSequenceNumber: '101' } };
+    const child = {
+      ShardId: 'shardId-000000000002',
+      ParentShardId: parent.ShardId,
+      HashKeyRange: range('0', '99'),
+      SequenceNumberRange: { StartingSequenceNumber: '200' },
+    };
+    let lists = 0;
+    // The first list is the tail's start; the second, the closed shard's children, answers only after the other shard
+    // has polled (caught up) many times: without the wait for adoption, the tail would end here.
+    mock.on(ListShardsCommand).callsFake(async () => {
+      lists += 1;
+      if (lists === 1) return { Shards: [parent, other] };
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return { Shards: [closed, other, child] };
+    });
+    mock.on(GetShardIteratorCommand).callsFake((input: { ShardId: string }) => ({ ShardIterator: `it-${input.ShardId.slice(-1)}` }));
+    mock.on(GetRecordsCommand, { ShardIterator: 'it-0' }).resolves({
+      Records: [{ SequenceNumber: '101', PartitionKey: 'k', Data: Buffer.from('r101') }],
+      ChildShards: [{ ShardId: child.ShardId, ParentShards: [parent.ShardId], HashKeyRange: child.HashKeyRange }],
+    });
+    mock.on(GetRecordsCommand, { ShardIterator: 'it-1' }).resolves({ Records: [], NextShardIterator: 'it-1', MillisBehindLatest: 0 });
+    mock
+      .on(GetRecordsCommand, { ShardIterator: 'it-2' })
+      .resolves({
+        Records: [{ SequenceNumber: '200', PartitionKey: 'k', Data: Buffer.from('r200') }],
+        NextShardIterator: 'it-2b',
+        MillisBehindLatest: 0,
+      });
+    mock.on(GetRecordsCommand, { ShardIterator: 'it-2b' }).resolves({ Records: [], NextShardIterator: 'it-2b', MillisBehindLatest: 0 });
+    const { f, text } = follower({ type: 'TRIM_HORIZON' }, { exitAtEnd: true });
+    await f.run();
+    expect(text()).toEqual(['r101', 'r200']);
+    expect(lists).toBe(2);
+    expect(f.stats).toMatchObject({ shardsStarted: 3, shardsFinished: 1 });
   });
 });
 
