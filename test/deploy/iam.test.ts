@@ -25,6 +25,7 @@ const CALLER_BY_PATH: ReadonlyArray<[prefix: string, caller: Principal | 'local'
   ['src/spark/emr/', 'operator'],
   ['src/athena/', 'operator'],
   ['src/watch/', 'operator'],
+  ['src/kinesis/follow.ts', 'operator'],
   // local up / status / peek and the demo: the Kinesis emulator and dynalite, never AWS.
   ['src/local/', 'local'],
   ['src/demo/', 'local'],
