@@ -73,6 +73,8 @@ class FakeCoinbase:
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     """Answers for the next requests, in order, before any is served."""
+    repeat_cursor: bool = False
+    """CB-AFTER names the ``after`` asked with (when there is one): a server whose paging does not move on."""
 
     def answer(self, path: str, params: dict[str, str]) -> tuple[int, dict[str, str], str]:
         self.requests.append((path, params))
@@ -92,6 +94,8 @@ class FakeCoinbase:
             newest_first = [t for t in newest_first if t["trade_id"] > int(params["before"])][-limit:]
         page = newest_first[:limit]
         headers = {"CB-BEFORE": str(page[0]["trade_id"]), "CB-AFTER": str(page[-1]["trade_id"])} if page else {}
+        if self.repeat_cursor and page and "after" in params:
+            headers["CB-AFTER"] = params["after"]
         return 200, headers, json.dumps(page)
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coattail_jobs.batch.binance_rest import LoaderError, first_trade_id, to_unified
+from coattail_jobs.batch.binance_rest import LoaderError, first_trade_id, to_unified, trade_pages
 
 from .fake_binance import FakeBinance, FakeTime, Fault, ms, rest_client, running_exchange
 
@@ -16,6 +16,21 @@ from .fake_binance import FakeBinance, FakeTime, Fault, ms, rest_client, running
 @pytest.fixture
 def exchange() -> Iterator[tuple[FakeBinance, str]]:
     yield from running_exchange()
+
+
+def test_the_listing_name_given_is_asked_for_and_the_dash_dropped_only_without_one(
+    exchange: tuple[FakeBinance, str],
+) -> None:
+    state, url = exchange
+    start = datetime(2024, 1, 1, 23, 59, tzinfo=UTC)
+    end = start + timedelta(minutes=1)
+    # AR-BUSD is Binance's ARBUSD (its exchangeInfo says so; coattail backfill passes --exchange-symbol ARBUSD).
+    list(trade_pages(rest_client(url, FakeTime()), "AR-BUSD", ms(start), ms(end), listed_as="ARBUSD"))
+    assert {p["symbol"] for _, p in state.requests} == {"ARBUSD"}
+    # Without a name the old guess stays: the dash dropped.
+    state.requests.clear()
+    first_trade_id(rest_client(url, FakeTime()), "BTC-USDT", ms(start), ms(end))
+    assert {p["symbol"] for _, p in state.requests} == {"BTCUSDT"}
 
 
 def test_the_first_trade_probe_walks_empty_hours_with_windows_under_an_hour(exchange: tuple[FakeBinance, str]) -> None:

@@ -81,6 +81,20 @@ def test_an_unknown_product_or_a_bad_request_stops_with_one_line(exchange: tuple
         state_fault.trades("BTC-USD", None, 1)
 
 
+def test_a_cb_after_that_does_not_move_below_the_cursor_stops_the_load(exchange: tuple[FakeCoinbase, str]) -> None:
+    state, url = exchange
+    state.repeat_cursor = True  # CB-AFTER repeats the after asked with
+    pages = trade_pages(client(url, FakeTime()), "BTC-USD", epoch_micros(START), epoch_micros(END))
+    # The first page (after=2601: ids 2600..1601, see fake_coinbase.py) comes; its CB-AFTER is 2601 again.
+    page, _ = next(pages)
+    assert [t["trade_id"] for t in page] == list(range(2600, 1600, -1))
+    with pytest.raises(
+        LoaderError, match=r"^Coinbase's CB-AFTER 2601 for GET /products/BTC-USD/trades\?after=2601 is not"
+    ):
+        next(pages)
+    assert [p for _, p in state.requests if p.get("limit") == "1000"] == [{"limit": "1000", "after": "2601"}]
+
+
 def test_normalization_matches_the_producer() -> None:
     raw = {"time": "2014-11-07T22:19:28.578544Z", "trade_id": 74, "price": "10.00000000", "size": "0.01000000"}
     assert to_unified({**raw, "side": "buy"}, "BTC-USD", "2014-11-07T22:19:29.000Z") == {

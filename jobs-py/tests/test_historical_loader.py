@@ -23,10 +23,10 @@ from coattail_jobs.batch.historical_loader import binance_source, check_args, co
 from coattail_jobs.batch.lake import current_snapshot
 from coattail_jobs.batch.reprocess import Tables, parse_as_of, reprocess
 from coattail_jobs.config import ConfigError, JobConfig
-from coattail_jobs.jobs.raw_archiver import raw_trade_rows
+from coattail_jobs.jobs.raw_archiver import merge_raw_trades, raw_trade_rows
 from coattail_jobs.parse import parse_trades
 from coattail_jobs.schemas import TABLES_BY_NAME
-from coattail_jobs.writers import ensure_tables, merge_into_iceberg
+from coattail_jobs.writers import ensure_tables
 
 from . import fake_coinbase
 from .fake_binance import END, START, T0, FakeBinance, FakeTime, Fault, ms, rest_client, running_exchange
@@ -53,7 +53,7 @@ def archive_live(spark: SparkSession, table: str, record: dict[str, object], seq
     """One trade archived as raw-archiver archives it from Kinesis (its parse, its rows, its MERGE)."""
     ensure_tables(spark, [TABLES_BY_NAME["raw_trades"]], lambda _: table)
     df = spark.createDataFrame([(json.dumps(record), sequence_number)], "data string, sequence_number string")
-    merge_into_iceberg(raw_trade_rows(parse_trades(df)), TABLES_BY_NAME["raw_trades"], table)
+    merge_raw_trades(raw_trade_rows(parse_trades(df)), table)
 
 
 def live_binance_trade(trade_id: int, timestamp: str) -> dict[str, object]:
@@ -168,6 +168,22 @@ def test_microseconds_from_binance_meet_a_live_copy_in_milliseconds(
     assert rows[-1]["trade_time"] == at("2024-01-02T00:19:58.000393Z")
 
 
+def test_a_live_copy_in_microseconds_meets_a_trade_loaded_before_in_milliseconds(
+    spark: SparkSession, warehouse: Path, binance: tuple[FakeBinance, str]
+) -> None:
+    table = f"{NS}.raw_trades_loaded_first"
+    _, url = binance
+    summary = load(spark, binance_source(rest_client(url, FakeTime()), "BTC-USDT"), table, START, END)
+    assert (summary.trades, summary.inserted) == (1499, 1499)
+    # Then trade 3701 archived live in µs: 23:30:02 + 907 µs, past its loaded copy's 23:30:02.000 by 907 µs.
+    archive_live(spark, table, live_binance_trade(3701, "2024-01-01T23:30:02.000907Z"), "4960000000000000002")
+
+    rows = read_rows(warehouse, table)
+    assert len(rows) == 1499
+    copies = [r for r in rows if r["event_id"] == "binance:BTC-USDT:3701"]
+    assert [r["trade_time"] for r in copies] == [at("2024-01-01T23:30:02Z")]  # the loaded copy, alone
+
+
 def test_coinbase_history_pages_back_by_cursor_into_the_same_table(
     spark: SparkSession, warehouse: Path, coinbase: tuple[fake_coinbase.FakeCoinbase, str]
 ) -> None:
@@ -224,9 +240,9 @@ def test_a_load_stopped_half_way_keeps_its_commits_and_a_rerun_adds_the_rest(
 
 def namespace(**overrides: object) -> argparse.Namespace:
     args: dict[str, object] = {
-        "exchange": "binance", "symbol": "BTC-USDT", "start": "2024-01-01T23:30:01Z", "end": "2024-01-02T00:20:00Z",
-        "mode": "local", "warehouse": ".", "base_url": None, "binance_time_unit": "ms", "max_weight": 4800,
-        "commit_rows": 200_000, "json": False,
+        "exchange": "binance", "symbol": "BTC-USDT", "exchange_symbol": None, "start": "2024-01-01T23:30:01Z",
+        "end": "2024-01-02T00:20:00Z", "mode": "local", "warehouse": ".", "base_url": None, "binance_time_unit": "ms",
+        "max_weight": 4800, "commit_rows": 200_000, "json": False,
     }  # fmt: skip
     return argparse.Namespace(**{**args, **overrides})
 

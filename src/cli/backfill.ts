@@ -1,6 +1,6 @@
 /** `coattail backfill`: what it accepts. */
 import { Command, Option } from 'commander';
-import { emrCommon, examples, exchangeRestUrlOption, type Action } from './options.js';
+import { emrCommon, examples, exchangeRestUrlOption, symbolsCacheOption, type Action } from './options.js';
 
 export function backfillCommand(parent: Command, action: Action): Command {
   return emrCommon(parent.command('backfill'))
@@ -15,6 +15,7 @@ export function backfillCommand(parent: Command, action: Action): Command {
     )
     .addOption(exchangeRestUrlOption('binance'))
     .addOption(exchangeRestUrlOption('coinbase'))
+    .addOption(symbolsCacheOption())
     .addOption(
       new Option('--binance-time-unit <unit>', 'ask Binance for ms or us timestamps (as ingest does, so loaded and live trades match)')
         .choices(['ms', 'us'])

@@ -4,8 +4,10 @@
  * `event_id` (a re-run adds nothing twice; trades archived live are not duplicated).
  *
  * The work is the PySpark package's `python -m coattail_jobs historical-loader` (jobs-py/coattail_jobs/batch/
- * historical_loader.py). This handler checks the arguments first (a typo costs no Spark start), runs it on
- * local Spark with an argument array, lets its progress (pages, trades, request weight) through on stderr, and
+ * historical_loader.py). This handler checks the arguments first (a typo costs no Spark start), resolves the
+ * symbol against the exchange's listing as ingest does (src/symbols/resolve.ts: an unlisted symbol is one line
+ * naming the closest, exit 2; the job gets the exchange's own name, `--exchange-symbol`, so BTC-USDT is not
+ * guessed into a name another pair owns), runs it on local Spark with an argument array, lets its progress (pages, trades, request weight) through on stderr, and
  * renders the summary it prints (or passes the JSON on with --json). `--emr` submits the same job to EMR
  * Serverless through `jobs submit historical-loader` (same bundle and client token rules); the summary then
  * goes to the driver's stdout log.
@@ -18,6 +20,8 @@ import { positiveInt } from '../config/validate.js';
 import { submitToEmr, type EmrSubmitOptions } from '../spark/emr/submit.js';
 import type { JobsDeps } from '../spark/emr/settings.js';
 import { jobsPython, lastJsonLine, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
+import { DEFAULT_SYMBOLS_CACHE_DIR } from '../symbols/cache.js';
+import { resolveSymbols } from '../symbols/resolve.js';
 
 export const LOADER_JOB = 'historical-loader';
 export const BINANCE_REST_URL = 'https://api.binance.com';
@@ -32,6 +36,8 @@ export interface BackfillOptions extends EmrSubmitOptions {
   binanceRestUrl?: string;
   coinbaseRestUrl?: string;
   binanceTimeUnit?: string;
+  /** Where the listings are cached for a start without the network (as ingest's). */
+  symbolsCache?: string;
   maxWeight?: string;
   warehouse?: string;
   emr?: boolean;
@@ -47,6 +53,12 @@ export interface Backfill {
   restUrl: string;
   timeUnit: 'ms' | 'us';
   maxWeight: number;
+}
+
+/** What the job is given once the exchange's listing has said what the symbol is called there. */
+export interface ResolvedBackfill extends Backfill {
+  /** The exchange's own name for `symbol`: Binance's `BTCUSDT`, Coinbase's product id. */
+  exchangeSymbol: string;
 }
 
 const SYMBOL = /^[A-Z0-9]+-[A-Z0-9]+$/;
@@ -123,13 +135,32 @@ export function checkBackfill(opts: BackfillOptions): Backfill {
   return { exchange, symbol, start: opts.start!.trim(), end: opts.end!.trim(), restUrl, timeUnit, maxWeight };
 }
 
+/**
+ * The checked backfill with the exchange's own name for its symbol, from the exchange's listing (else the cached
+ * one, else Binance's built-in table) as ingest resolves `--symbols`: one line and exit 2 when it is not listed.
+ */
+export async function resolveBackfill(b: Backfill, opts: BackfillOptions, ctx: CommandContext): Promise<ResolvedBackfill> {
+  const directories = await resolveSymbols({
+    exchanges: [b.exchange],
+    symbols: [b.symbol],
+    // Only the exchange read is asked for: the other URL is never fetched.
+    restUrls: { binance: b.restUrl, coinbase: b.restUrl },
+    cacheDir: path.resolve(ctx.cwd, opts.symbolsCache ?? DEFAULT_SYMBOLS_CACHE_DIR),
+    logger: ctx.logger,
+    now: () => ctx.clock.now(),
+  });
+  return { ...b, exchangeSymbol: directories[b.exchange]?.get(b.symbol) ?? b.symbol };
+}
+
 /** The job's own arguments (after `historical-loader`), the same locally and on EMR. */
-export function loaderArgs(b: Backfill): string[] {
+export function loaderArgs(b: ResolvedBackfill): string[] {
   return [
     '--exchange',
     b.exchange,
     '--symbol',
     b.symbol,
+    '--exchange-symbol',
+    b.exchangeSymbol,
     '--start',
     b.start,
     '--end',
@@ -198,10 +229,10 @@ export function parseSummary(stdout: string): { line: string; summary: LoadSumma
 
 /** `coattail backfill`: 0 done, 2 bad usage (here or from the Python side), 1 the exchange stopped the load. */
 export async function backfill(opts: BackfillOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
-  const checked = checkBackfill(opts);
+  const checked = await resolveBackfill(checkBackfill(opts), opts, ctx);
   if (opts.emr) {
     const { symbol: _s, start: _a, end: _b, exchange: _e, binanceRestUrl: _u, coinbaseRestUrl: _c, binanceTimeUnit: _t, ...rest } = opts;
-    const { maxWeight: _w, warehouse: _h, emr: _m, ...submit } = rest;
+    const { maxWeight: _w, warehouse: _h, emr: _m, symbolsCache: _y, ...submit } = rest;
     return submitToEmr(LOADER_JOB, [], loaderArgs(checked), submit, ctx, deps);
   }
   const warehouse = path.resolve(ctx.cwd, opts.warehouse ?? '.coattail/warehouse');

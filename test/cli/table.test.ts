@@ -211,6 +211,7 @@ const TABLE: Record<string, Row> = {
       'exchange',
       'binanceRestUrl',
       'coinbaseRestUrl',
+      'symbolsCache',
       'binanceTimeUnit',
       'maxWeight',
       'warehouse',

@@ -1,13 +1,24 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EMRServerlessClient, StartJobRunCommand } from '@aws-sdk/client-emr-serverless';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfill, checkBackfill, checkInstant, parseSummary, renderSummary, type BackfillOptions } from '../../src/commands/backfill.js';
 import { CoattailError } from '../../src/core/errors.js';
+import { metadataRoutes } from '../../src/simulator/rest/metadata.js';
 import { tempDir, testContext } from '../helpers/context.js';
 import { standInPython, type StandInPython } from '../helpers/python.js';
+import { restServer, type TestRestServer } from '../helpers/rest-server.js';
+
+/** A real exchange stand-in listing BTC-USDT, BTC-USD and AR-BUSD (Binance's ARBUSD) and not ARB-USD. */
+let exchange: TestRestServer;
+beforeAll(async () => {
+  exchange = await restServer(
+    metadataRoutes(['BTC-USDT', 'BTC-USD', 'AR-BUSD'].map((symbol) => ({ symbol, priceDecimals: 2, sizeDecimals: 5 }))),
+  );
+});
+afterAll(() => exchange.close());
 
 function usageLine(fn: () => unknown): string {
   try {
@@ -170,7 +181,7 @@ describe('coattail backfill: local Spark', () => {
     const cwd = tempDir('backfill');
     const stand = fakePython(cwd, 0);
     const ctx = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } });
-    const opts = { ...RANGE, binanceRestUrl: 'http://127.0.0.1:9443', binanceTimeUnit: 'us', maxWeight: '3000', warehouse: 'wh' };
+    const opts = { ...RANGE, binanceRestUrl: exchange.url, binanceTimeUnit: 'us', maxWeight: '3000', warehouse: 'wh' };
     expect(await backfill(opts, ctx)).toBe(0);
     expect(stand.seen()).toEqual({
       argv: [
@@ -181,12 +192,14 @@ describe('coattail backfill: local Spark', () => {
         'binance',
         '--symbol',
         'BTC-USDT',
+        '--exchange-symbol',
+        'BTCUSDT',
         '--start',
         '2024-01-01',
         '--end',
         '2024-01-02',
         '--base-url',
-        'http://127.0.0.1:9443',
+        exchange.url,
         '--binance-time-unit',
         'us',
         '--max-weight',
@@ -201,7 +214,14 @@ describe('coattail backfill: local Spark', () => {
     expect(ctx.err.text()).toBe('historical-loader: binance BTC-USDT: 10 pages, 10000 trades\n');
 
     const json = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } });
-    const coinbase = { symbol: 'BTC-USD', start: '2024-01-01', end: '2024-01-01T06:00:00Z', exchange: 'coinbase', json: true };
+    const coinbase = {
+      symbol: 'BTC-USD',
+      start: '2024-01-01',
+      end: '2024-01-01T06:00:00Z',
+      exchange: 'coinbase',
+      coinbaseRestUrl: `${exchange.url}/coinbase`,
+      json: true,
+    };
     expect(await backfill(coinbase, json)).toBe(0);
     expect(stand.seen().argv.slice(2)).toEqual([
       'historical-loader',
@@ -209,12 +229,14 @@ describe('coattail backfill: local Spark', () => {
       'coinbase',
       '--symbol',
       'BTC-USD',
+      '--exchange-symbol',
+      'BTC-USD',
       '--start',
       '2024-01-01',
       '--end',
       '2024-01-01T06:00:00Z',
       '--base-url',
-      'https://api.exchange.coinbase.com',
+      `${exchange.url}/coinbase`,
       '--json',
       '--warehouse',
       path.join(cwd, '.coattail/warehouse'),
@@ -227,11 +249,41 @@ describe('coattail backfill: local Spark', () => {
     const cwd = tempDir('backfill');
     const stand = fakePython(cwd, 1);
     const ctx = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } });
-    expect(await backfill(RANGE, ctx)).toBe(1);
+    expect(await backfill({ ...RANGE, binanceRestUrl: exchange.url }, ctx)).toBe(1);
     expect(ctx.out.text()).toBe('');
     expect(ctx.err.lines().pop()).toBe(
       'coattail_jobs: historical-loader: Binance refused GET /api/v3/aggTrades: HTTP 400 -1121: Invalid symbol.',
     );
+  });
+});
+
+describe('coattail backfill: the symbol, resolved against the listing', () => {
+  it('refuses a symbol the exchange does not list in one line naming the closest, exit 2, before the job starts', async () => {
+    const cwd = tempDir('backfill');
+    const stand = fakePython(cwd, 0);
+    const ctx = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } });
+    // ARB-USD made into a Binance name is ARBUSD, which Binance lists as AR-BUSD: not the pair asked for.
+    const line = await backfill({ ...RANGE, symbol: 'ARB-USD', binanceRestUrl: exchange.url }, ctx).then(
+      () => 'no error',
+      (err: unknown) => {
+        expect(err).toBeInstanceOf(CoattailError);
+        expect((err as CoattailError).exitCode).toBe(2);
+        return (err as CoattailError).line();
+      },
+    );
+    expect(line).toMatch(
+      /^coattail: Binance does not list ARB-USD: no such pair in its exchangeInfo \(fetched .*\)\. The closest listed are AR-BUSD[,:]/,
+    );
+    expect(() => stand.seen()).toThrow();
+  });
+
+  it("passes the exchange's own name of a listed symbol to the job: AR-BUSD is ARBUSD", async () => {
+    const cwd = tempDir('backfill');
+    const stand = fakePython(cwd, 0);
+    const ctx = testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: stand.python } });
+    expect(await backfill({ ...RANGE, symbol: 'ar-busd', binanceRestUrl: exchange.url, symbolsCache: 'listings' }, ctx)).toBe(0);
+    expect(stand.seen().argv.slice(3, 9)).toEqual(['--exchange', 'binance', '--symbol', 'AR-BUSD', '--exchange-symbol', 'ARBUSD']);
+    expect(existsSync(path.join(cwd, 'listings'))).toBe(true); // the listing kept for a start without the network
   });
 });
 
@@ -263,6 +315,7 @@ describe('coattail backfill --emr', () => {
       ...RANGE,
       exchange: 'coinbase',
       symbol: 'btc-usd',
+      coinbaseRestUrl: `${exchange.url}/coinbase`,
       emr: true,
       applicationId: APP,
       executionRoleArn: ROLE,
@@ -288,14 +341,41 @@ describe('coattail backfill --emr', () => {
       'coinbase',
       '--symbol',
       'BTC-USD',
+      '--exchange-symbol',
+      'BTC-USD',
       '--start',
       '2024-01-01',
       '--end',
       '2024-01-02',
       '--base-url',
-      'https://api.exchange.coinbase.com',
+      `${exchange.url}/coinbase`,
       '--json',
     ]);
+  });
+
+  it('refuses an unlisted symbol before anything is sent, and sends the Binance name of a listed one', async () => {
+    const emr = new EMRServerlessClient({ region: 'eu-west-1' });
+    const s3 = new S3Client({ region: 'eu-west-1' });
+    const emrMock = mockClient(emr);
+    mockClient(s3).on(HeadObjectCommand).resolves({});
+    emrMock.on(StartJobRunCommand).resolves({ applicationId: APP, jobRunId: RUN, arn: 'arn' });
+    const deps = { emr, s3, root: fakeRoot(), sleep: async () => {}, pollMs: 1 };
+    const opts: BackfillOptions = {
+      ...RANGE,
+      binanceRestUrl: exchange.url,
+      emr: true,
+      applicationId: APP,
+      executionRoleArn: ROLE,
+      bucket: 'my-coattail',
+      region: 'eu-west-1',
+    };
+    await expect(backfill({ ...opts, symbol: 'ARB-USD' }, testContext({ cwd: tempDir('backfill') }), deps)).rejects.toThrow(
+      /^Binance does not list ARB-USD/,
+    );
+    expect(emrMock.calls()).toHaveLength(0);
+    expect(await backfill({ ...opts, symbol: 'AR-BUSD' }, testContext({ cwd: tempDir('backfill') }), deps)).toBe(0);
+    const args = emrMock.commandCalls(StartJobRunCommand)[0]!.args[0].input.jobDriver?.sparkSubmit?.entryPointArguments;
+    expect(args?.slice(3, 9)).toEqual(['--exchange', 'binance', '--symbol', 'AR-BUSD', '--exchange-symbol', 'ARBUSD']);
   });
 
   it('checks the range before anything is sent', async () => {

@@ -210,18 +210,23 @@ def _binance_error(body: bytes) -> str:
 # ---------------------------------------------------------------- trades
 
 
-def exchange_symbol(symbol: str) -> str:
-    """``BTC-USDT`` -> ``BTCUSDT``: the unified symbol names its base and quote, so no table is needed."""
-    return symbol.replace("-", "")
+def exchange_symbol(symbol: str, listed_as: str | None = None) -> str:
+    """Binance's name for ``symbol``: ``listed_as``, the name its exchangeInfo gives (``coattail backfill`` resolves
+    it, as ingest does, and passes ``--exchange-symbol``). Without it, a guess: ``BTC-USDT`` -> ``BTCUSDT``, the
+    dash dropped, which is wrong when another pair has the same letters (``ARB-USD`` -> ``ARBUSD`` is AR/BUSD)."""
+    return listed_as or symbol.replace("-", "")
 
 
-def first_trade_id(rest: BinanceRest, symbol: str, start_ms: int, end_ms: int) -> int | None:
-    """The id of the first trade at or after ``start_ms`` and before ``end_ms``; None when there is none."""
+def first_trade_id(
+    rest: BinanceRest, symbol: str, start_ms: int, end_ms: int, listed_as: str | None = None
+) -> int | None:
+    """The id of the first trade at or after ``start_ms`` and before ``end_ms``; None when there is none.
+    ``listed_as``: Binance's name for the symbol (see ``exchange_symbol``)."""
     probe = start_ms
     while probe < end_ms:
         until = min(probe + PROBE_MS, end_ms - 1)
         params: dict[str, str | int] = {
-            "symbol": exchange_symbol(symbol),
+            "symbol": exchange_symbol(symbol, listed_as),
             "startTime": probe,
             "endTime": until,
             "limit": 1,
@@ -234,9 +239,15 @@ def first_trade_id(rest: BinanceRest, symbol: str, start_ms: int, end_ms: int) -
 
 
 def trade_pages(
-    rest: BinanceRest, symbol: str, start_ms: int, end_ms: int, now: Callable[[], float] = time.time
+    rest: BinanceRest,
+    symbol: str,
+    start_ms: int,
+    end_ms: int,
+    now: Callable[[], float] = time.time,
+    listed_as: str | None = None,
 ) -> Iterator[tuple[list[dict[str, object]], int]]:
     """Pages of raw trades in ``[start_ms, end_ms)`` in id order, each with the epoch ms it arrived at.
+    ``listed_as``: Binance's name for the symbol (see ``exchange_symbol``).
 
     A trade whose time is not an integer is passed on (``to_unified`` rejects it, and the load counts it)
     unless it follows a trade at or past the end: ids are in time order, so it lies between its neighbours.
@@ -244,9 +255,13 @@ def trade_pages(
     """
     per_ms = 1000 if rest.time_unit == "us" else 1
     start_t, end_t = start_ms * per_ms, end_ms * per_ms
-    cursor = first_trade_id(rest, symbol, start_ms, end_ms)
+    cursor = first_trade_id(rest, symbol, start_ms, end_ms, listed_as)
     while cursor is not None:
-        params: dict[str, str | int] = {"symbol": exchange_symbol(symbol), "fromId": cursor, "limit": PAGE_LIMIT}
+        params: dict[str, str | int] = {
+            "symbol": exchange_symbol(symbol, listed_as),
+            "fromId": cursor,
+            "limit": PAGE_LIMIT,
+        }
         page = rest.get(HISTORICAL_TRADES, params, HISTORICAL_TRADES_WEIGHT)
         received_ms = int(now() * 1000)
         in_range: list[dict[str, object]] = []

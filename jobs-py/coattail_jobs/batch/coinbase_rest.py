@@ -206,7 +206,14 @@ def trade_pages(
         yield in_range, received_ms
         if not page or before_start:
             return
-        cursor = next_cursor if next_cursor is not None else min(_id(t) for t in page)
+        older = next_cursor if next_cursor is not None else min(_id(t) for t in page)
+        # A server that answers the same cursor (or a newer one) again would be followed forever.
+        if older >= cursor:
+            raise LoaderError(
+                f"Coinbase's CB-AFTER {older} for GET /products/{product}/trades?after={cursor} is not below "
+                f"the cursor: its paging does not move on, so the trades older than id {cursor} cannot be fetched"
+            )
+        cursor = older
         if cursor <= 1:
             return
 

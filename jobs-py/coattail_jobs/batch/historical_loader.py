@@ -74,9 +74,11 @@ class Source:
     """The request budget as it stands, for the progress lines."""
 
 
-def binance_source(rest: BinanceRest, symbol: str) -> Source:
+def binance_source(rest: BinanceRest, symbol: str, listed_as: str | None = None) -> Source:
+    """``listed_as``: Binance's own name for ``symbol`` (``--exchange-symbol``); without it, guessed from the symbol."""
+
     def pages(start_us: int, end_us: int, now: Callable[[], float]) -> RawPages:
-        return binance_rest.trade_pages(rest, symbol, start_us // 1000, -(-end_us // 1000), now)
+        return binance_rest.trade_pages(rest, symbol, start_us // 1000, -(-end_us // 1000), now, listed_as)
 
     return Source(
         "binance",
@@ -88,9 +90,11 @@ def binance_source(rest: BinanceRest, symbol: str) -> Source:
     )
 
 
-def coinbase_source(rest: CoinbaseRest, symbol: str) -> Source:
+def coinbase_source(rest: CoinbaseRest, symbol: str, listed_as: str | None = None) -> Source:
+    """``listed_as``: Coinbase's product id for ``symbol`` (``--exchange-symbol``); without it, the symbol itself."""
+
     def pages(start_us: int, end_us: int, now: Callable[[], float]) -> RawPages:
-        return coinbase_rest.trade_pages(rest, symbol, start_us, end_us, now)
+        return coinbase_rest.trade_pages(rest, listed_as or symbol, start_us, end_us, now)
 
     return Source(
         "coinbase",
@@ -209,6 +213,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--exchange", choices=EXCHANGES, default=env("COATTAIL_EXCHANGE", "binance"))
     p.add_argument("--symbol", required=True, help="BASE-QUOTE, e.g. BTC-USDT (Coinbase: its product, e.g. BTC-USD)")
+    p.add_argument(
+        "--exchange-symbol",
+        help="the exchange's own name for --symbol, from its listing (coattail backfill resolves it: Binance's "
+        "ARBUSD is AR-BUSD); without it Binance's is guessed by dropping the dash, Coinbase's is --symbol",
+    )
     p.add_argument("--start", required=True, help="range start, inclusive: 2024-01-01 (UTC) or an ISO time with zone")
     p.add_argument("--end", required=True, help="range end, exclusive: same forms")
     p.add_argument("--mode", choices=("local", "emr"), default=env("COATTAIL_MODE", "local"))
@@ -266,10 +275,12 @@ def run_from_args(args: argparse.Namespace) -> int:
     base_url = _base_url(args.exchange, args.base_url)
     source = (
         binance_source(
-            BinanceRest(base_url=base_url, max_weight=args.max_weight, time_unit=args.binance_time_unit), symbol
+            BinanceRest(base_url=base_url, max_weight=args.max_weight, time_unit=args.binance_time_unit),
+            symbol,
+            args.exchange_symbol,
         )
         if args.exchange == "binance"
-        else coinbase_source(CoinbaseRest(base_url=base_url), symbol)
+        else coinbase_source(CoinbaseRest(base_url=base_url), symbol, args.exchange_symbol)
     )
     config = JobConfig(job=JOB, mode=args.mode, warehouse=args.warehouse)
     spark, owned = batch_session(config, f"coattail-{JOB}")

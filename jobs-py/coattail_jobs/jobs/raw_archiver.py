@@ -22,6 +22,10 @@ from ..schemas import RAW_TRADES, TABLES_BY_NAME
 from ..writers import conform, merge_into_iceberg
 
 JOB = "raw-archiver"
+PRECISION_SLACK_US = 1000
+"""How far beyond its trades' times a MERGE into raw_trades looks for copies: one millisecond. A trade written
+once with millisecond times (a load, ingest in ms) and once with microseconds (the other) has two times up to
+999 µs apart; without the slack the second writer's MERGE would not read the first copy and would insert it again."""
 
 
 def raw_trade_rows(valid: DataFrame, archived_at: datetime | None = None) -> DataFrame:
@@ -41,6 +45,12 @@ def raw_trade_rows(valid: DataFrame, archived_at: datetime | None = None) -> Dat
     )
 
 
+def merge_raw_trades(rows: DataFrame, table: str) -> None:
+    """raw_trades rows MERGEd on ``event_id`` into ``table``, the time range widened by ``PRECISION_SLACK_US``:
+    the one MERGE of both writers, this job's micro-batches and historical-loader's commits (batch/lake.py)."""
+    merge_into_iceberg(rows, TABLES_BY_NAME["raw_trades"], table, slack_us=PRECISION_SLACK_US)
+
+
 def archive_batch(
     batch: DataFrame,
     batch_id: int,
@@ -53,7 +63,7 @@ def archive_batch(
     dead-letter queue (``failed_at`` from ``clock``), then the quality metrics published."""
     parsed = parse_trades(batch)
     with checker.validated(parsed, publish=False) as (valid, invalid, metrics):
-        merge_into_iceberg(raw_trade_rows(valid), TABLES_BY_NAME["raw_trades"], config.table("raw_trades"))
+        merge_raw_trades(raw_trade_rows(valid), config.table("raw_trades"))
         if metrics["RecordsFailed"] > 0:
             write_dlq(invalid, config.raw_root, config.job, batch_id, clock(), query_id=streaming_query_id(batch))
         # Published once the batch is written: a batch that fails here is replayed and counted once.
