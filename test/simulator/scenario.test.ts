@@ -40,7 +40,7 @@ describe('built-in scenarios', () => {
     }
   });
 
-  it('default: three USDT symbols on both exchanges, 20 trades/s after 12 minutes of history, whales, a spike and a ~1 % dislocation in the first minute, unbounded', () => {
+  it('default: three USDT symbols on both exchanges, 20 trades/s after 12 minutes of history, whales, a spike, a ~1 % dislocation and a disconnect in the first minute, unbounded', () => {
     const s = loadScenario('default');
     expect(s.name).toBe('default');
     expect(s.exchanges).toEqual(['binance', 'coinbase']);
@@ -56,6 +56,10 @@ describe('built-in scenarios', () => {
     expect(of('whale').filter((w) => w.quoteVolume > 100_000).length).toBeGreaterThanOrEqual(3);
     expect(of('volume_spike').some((v) => (v.at ?? Infinity) <= 60)).toBe(true);
     expect(of('dislocation').some((d) => Math.abs(d.pct) >= 0.9 && Math.abs(d.pct) <= 1.5 && (d.at ?? Infinity) <= 60)).toBe(true);
+    // A one-second cut of both exchanges in the first minute: the demo shows its gaps backfilled.
+    expect(of('disconnect').filter((d) => d.exchange === undefined && (d.at ?? Infinity) <= 60)).toEqual([
+      { type: 'disconnect', at: 30, downSeconds: 1 },
+    ]);
     // Ordinary trades stay under the whale threshold, so only the scripted whales alert.
     expect(s.maxNotional).toBeLessThanOrEqual(100_000);
   });
