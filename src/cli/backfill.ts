@@ -1,44 +1,35 @@
 /** `coattail backfill`: what it accepts. */
 import { Command, Option } from 'commander';
-import { emrCommon, examples, exchangeRestUrlOption, symbolsCacheOption, type Action } from './options.js';
+import { emrCommon, examples, localOrEmr, exchangeRestUrlOption, symbolsCacheOption, type Action } from './options.js';
 
 export function backfillCommand(parent: Command, action: Action): Command {
-  return emrCommon(parent.command('backfill'))
-    .description("Load one symbol's trades of a time range from the exchange's REST API into Iceberg raw_trades (MERGE on event_id)")
-    .addOption(new Option('--symbol <symbol>', 'BASE-QUOTE, e.g. BTC-USDT (Coinbase: its product, e.g. BTC-USD)').env('COATTAIL_SYMBOL'))
-    .addOption(
-      new Option('--start <time>', 'range start, inclusive: 2024-01-01 (UTC) or an ISO-8601 time with its zone').env('COATTAIL_START'),
-    )
-    .addOption(new Option('--end <time>', 'range end, exclusive: same forms').env('COATTAIL_END'))
-    .addOption(
-      new Option('--exchange <exchange>', 'whose history').choices(['binance', 'coinbase']).env('COATTAIL_EXCHANGE').default('binance'),
-    )
-    .addOption(exchangeRestUrlOption('binance'))
-    .addOption(exchangeRestUrlOption('coinbase'))
-    .addOption(symbolsCacheOption())
-    .addOption(
-      new Option('--binance-time-unit <unit>', 'ask Binance for ms or us timestamps (as ingest does, so loaded and live trades match)')
-        .choices(['ms', 'us'])
-        .env('COATTAIL_BINANCE_TIME_UNIT')
-        .default('ms'),
-    )
-    .addOption(
-      new Option('--max-weight <n>', 'Binance request weight a minute the load allows itself (25 to 6000)')
-        .env('COATTAIL_BINANCE_MAX_WEIGHT')
-        .default('4800'),
-    )
-    .addOption(new Option('--warehouse <dir>', 'local Iceberg warehouse').env('COATTAIL_WAREHOUSE'))
-    .addOption(new Option('--emr', 'run historical-loader on EMR Serverless instead of local Spark'))
-    .addOption(new Option('--execution-role-arn <arn>', '--emr: IAM role the job runs as').env('COATTAIL_EMR_ROLE_ARN'))
-    .addOption(new Option('--bucket <name>', '--emr: S3 bucket for the bundle and logs').env('COATTAIL_BUCKET'))
-    .addOption(new Option('--log-group <name>', '--emr: also send the logs to this CloudWatch Logs group').env('COATTAIL_EMR_LOG_GROUP'))
-    .addOption(new Option('--venv-archive <file>', '--emr: packed virtualenv for spark.archives').env('COATTAIL_EMR_VENV_ARCHIVE'))
-    .addOption(new Option('--emr-python <path>', "--emr: the image's Python when no --venv-archive").env('COATTAIL_EMR_PYTHON'))
-    .addOption(new Option('--timeout-minutes <n>', '--emr: execution timeout').env('COATTAIL_EMR_TIMEOUT_MINUTES'))
-    .addOption(new Option('--run-name <nonce>', '--emr: start a new run even when the same command ran before'))
-    .addOption(new Option('--wait', '--emr: follow the run to its end'))
-    .addOption(new Option('--cancel-on-interrupt', '--emr: with --wait, Ctrl-C cancels the run'))
-    .addOption(new Option('--dry-run', '--emr: print the exact StartJobRun request and stop'))
+  return localOrEmr(
+    emrCommon(parent.command('backfill'))
+      .description("Load one symbol's trades of a time range from the exchange's REST API into Iceberg raw_trades (MERGE on event_id)")
+      .addOption(new Option('--symbol <symbol>', 'BASE-QUOTE, e.g. BTC-USDT (Coinbase: its product, e.g. BTC-USD)').env('COATTAIL_SYMBOL'))
+      .addOption(
+        new Option('--start <time>', 'range start, inclusive: 2024-01-01 (UTC) or an ISO-8601 time with its zone').env('COATTAIL_START'),
+      )
+      .addOption(new Option('--end <time>', 'range end, exclusive: same forms').env('COATTAIL_END'))
+      .addOption(
+        new Option('--exchange <exchange>', 'whose history').choices(['binance', 'coinbase']).env('COATTAIL_EXCHANGE').default('binance'),
+      )
+      .addOption(exchangeRestUrlOption('binance'))
+      .addOption(exchangeRestUrlOption('coinbase'))
+      .addOption(symbolsCacheOption())
+      .addOption(
+        new Option('--binance-time-unit <unit>', 'ask Binance for ms or us timestamps (as ingest does, so loaded and live trades match)')
+          .choices(['ms', 'us'])
+          .env('COATTAIL_BINANCE_TIME_UNIT')
+          .default('ms'),
+      )
+      .addOption(
+        new Option('--max-weight <n>', 'Binance request weight a minute the load allows itself (25 to 6000)')
+          .env('COATTAIL_BINANCE_MAX_WEIGHT')
+          .default('4800'),
+      ),
+    'historical-loader',
+  )
     .addHelpText(
       'after',
       examples([

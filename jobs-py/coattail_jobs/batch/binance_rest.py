@@ -66,6 +66,17 @@ class LoaderError(RuntimeError):
     """Binance refused or kept failing: the run stops with one line, exit status 1."""
 
 
+def trades_array(path: str, body: bytes) -> list[dict[str, object]]:
+    """A 200 answer's body as the JSON array of trade objects both exchanges send, or a LoaderError."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise LoaderError(f"GET {path} answered 200 with no JSON: {body[:120]!r}") from None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise LoaderError(f"GET {path} answered 200 with {type(data).__name__}, not an array of trades")
+    return data
+
+
 # ---------------------------------------------------------------- REST client
 
 
@@ -115,7 +126,7 @@ class BinanceRest:
             if headers is not None:
                 self._note_weight(headers)
             if status == 200:
-                return self._array(path, body)
+                return trades_array(path, body)
             retry_after = retry_after_s(headers)
             if status == 429:
                 self.stats.rate_limited += 1
@@ -183,16 +194,6 @@ class BinanceRest:
     def _pause(self, seconds: float) -> None:
         self.stats.waited_s += seconds
         self.sleep(seconds)
-
-    @staticmethod
-    def _array(path: str, body: bytes) -> list[dict[str, object]]:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise LoaderError(f"GET {path} answered 200 with no JSON: {body[:120]!r}") from None
-        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-            raise LoaderError(f"GET {path} answered 200 with {type(data).__name__}, not an array of trades")
-        return data
 
 
 def _seconds(value: float | None) -> str:

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import quote, urlencode
 
-from .binance_rest import LoaderError, RestStats
+from .binance_rest import LoaderError, RestStats, trades_array
 from .common import epoch_micros
 from .http import http_get, retry_after_s
 
@@ -77,7 +77,7 @@ class CoinbaseRest:
             status, headers, body = http_get(url, {}, self.timeout_s)
             if status == 200:
                 cursor = headers.get("CB-AFTER") if headers is not None else None
-                return _array(path, body), int(cursor) if cursor and cursor.strip().isdigit() else None
+                return trades_array(path, body), int(cursor) if cursor and cursor.strip().isdigit() else None
             if status == 429:
                 self.stats.rate_limited += 1
                 given = retry_after_s(headers)
@@ -109,16 +109,6 @@ class CoinbaseRest:
     def _pause(self, seconds: float) -> None:
         self.stats.waited_s += seconds
         self.sleep(seconds)
-
-
-def _array(path: str, body: bytes) -> list[dict[str, object]]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise LoaderError(f"GET {path} answered 200 with no JSON: {body[:120]!r}") from None
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise LoaderError(f"GET {path} answered 200 with {type(data).__name__}, not an array of trades")
-    return data
 
 
 def _coinbase_error(body: bytes) -> str:
