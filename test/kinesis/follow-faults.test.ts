@@ -166,13 +166,11 @@ describe('--exit-at-end across a reshard', () => {
       ChildShards: [{ ShardId: child.ShardId, ParentShards: [parent.ShardId], HashKeyRange: child.HashKeyRange }],
     });
     mock.on(GetRecordsCommand, { ShardIterator: 'it-1' }).resolves({ Records: [], NextShardIterator: 'it-1', MillisBehindLatest: 0 });
-    mock
-      .on(GetRecordsCommand, { ShardIterator: 'it-2' })
-      .resolves({
-        Records: [{ SequenceNumber: '200', PartitionKey: 'k', Data: Buffer.from('r200') }],
-        NextShardIterator: 'it-2b',
-        MillisBehindLatest: 0,
-      });
+    mock.on(GetRecordsCommand, { ShardIterator: 'it-2' }).resolves({
+      Records: [{ SequenceNumber: '200', PartitionKey: 'k', Data: Buffer.from('r200') }],
+      NextShardIterator: 'it-2b',
+      MillisBehindLatest: 0,
+    });
     mock.on(GetRecordsCommand, { ShardIterator: 'it-2b' }).resolves({ Records: [], NextShardIterator: 'it-2b', MillisBehindLatest: 0 });
     const { f, text } = follower({ type: 'TRIM_HORIZON' }, { exitAtEnd: true });
     await f.run();
