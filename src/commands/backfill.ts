@@ -148,6 +148,7 @@ export async function resolveBackfill(b: Backfill, opts: BackfillOptions, ctx: C
     cacheDir: path.resolve(ctx.cwd, opts.symbolsCache ?? DEFAULT_SYMBOLS_CACHE_DIR),
     logger: ctx.logger,
     now: () => ctx.clock.now(),
+    option: '--symbol',
   });
   return { ...b, exchangeSymbol: directories[b.exchange]?.get(b.symbol) ?? b.symbol };
 }

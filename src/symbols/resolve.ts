@@ -26,6 +26,8 @@ export interface ResolveOptions {
   logger: Logger;
   now: () => number;
   timeoutMs?: number;
+  /** The option the symbols came from, named in the refusal (default `--symbols`). */
+  option?: string;
 }
 
 /** Where the listing that decided came from, for the messages; `say` logs it (once the symbols are all found). */
@@ -36,7 +38,7 @@ export async function resolveSymbols(o: ResolveOptions): Promise<SymbolDirectori
   const directories: SymbolDirectories = {};
   // A symbol not listed ends the start with its one line (which says where the listing came from), so the
   // logs about the listings come after every symbol is found.
-  for (const [exchange, provenance] of found) directories[exchange] = directoryOf(exchange, provenance, o.symbols);
+  for (const [exchange, provenance] of found) directories[exchange] = directoryOf(exchange, provenance, o.symbols, o.option ?? '--symbols');
   for (const [exchange, provenance] of found) {
     provenance.say();
     for (const s of o.symbols) {
@@ -96,16 +98,16 @@ function builtInBinanceListing(now: number): Listing {
   return { exchange: 'binance', fetchedAtMs: now, symbols };
 }
 
-function directoryOf(exchange: Exchange, provenance: Provenance, symbols: readonly string[]): SymbolDirectory {
+function directoryOf(exchange: Exchange, provenance: Provenance, symbols: readonly string[], option: string): SymbolDirectory {
   const { listing } = provenance;
   if (!listing) return new Map(symbols.map((s) => [s, s]));
   const byUnified = new Map(listing.symbols.map((s) => [s.unified, s]));
   const unknown = symbols.filter((s) => !byUnified.has(s));
-  if (unknown.length > 0) throw notListed(exchange, provenance, unknown, byUnified.keys());
+  if (unknown.length > 0) throw notListed(exchange, provenance, unknown, byUnified.keys(), option);
   return new Map(symbols.map((s) => [s, byUnified.get(s)!.exchangeSymbol]));
 }
 
-function notListed(exchange: Exchange, provenance: Provenance, unknown: string[], listed: Iterable<string>): Error {
+function notListed(exchange: Exchange, provenance: Provenance, unknown: string[], listed: Iterable<string>, option: string): Error {
   const name = displayName(exchange);
   const source = LISTING_ENDPOINTS[exchange].name;
   const why =
@@ -117,7 +119,13 @@ function notListed(exchange: Exchange, provenance: Provenance, unknown: string[]
     const near = closest(s, names).join(', ');
     return unknown.length === 1 ? `the closest listed are ${near}` : `closest to ${s}: ${near}`;
   });
-  return usageError(`${name} does not list ${unknown.join(', ')}`, why, `${suggestions.join('; ')}: pick one or drop it from --symbols`);
+  return usageError(
+    `${name} does not list ${unknown.join(', ')}`,
+    why,
+    option === '--symbols'
+      ? `${suggestions.join('; ')}: pick one or drop it from --symbols`
+      : `${suggestions.join('; ')}: pass one of those to ${option}`,
+  );
 }
 
 function iso(ms: number): string {

@@ -272,7 +272,7 @@ describe('coattail backfill: the symbol, resolved against the listing', () => {
       },
     );
     expect(line).toMatch(
-      /^coattail: Binance does not list ARB-USD: no such pair in its exchangeInfo \(fetched .*\)\. The closest listed are AR-BUSD[,:]/,
+      /^coattail: Binance does not list ARB-USD: no such pair in its exchangeInfo \(fetched .*\)\. The closest listed are AR-BUSD[,:].*: pass one of those to --symbol$/,
     );
     expect(() => stand.seen()).toThrow();
   });
