@@ -5,7 +5,8 @@
  *
  * The fake holds trades with ids 100 + k, k = 0..599, one every 6 s from 2024-03-01T23:30:00Z. The range
  * [2024-03-01T23:45:00Z, 2024-03-02T00:15:00Z) holds k = 150 (23:45:00) .. 449 (00:14:54): 300 trades, ids
- * 250..549, in 30 one-minute windows. One aggTrades probe (weight 4) finds id 250; one historicalTrades page
+ * 250..549, in 30 one-minute windows. The command first checks BTC-USDT against the listing (exchangeInfo,
+ * BTCUSDT only); then the job's one aggTrades probe (weight 4) finds id 250; one historicalTrades page
  * (weight 25) from 250 holds ids 250..699, fewer than 1000, so it is the last.
  */
 import { createServer, type Server } from 'node:http';
@@ -41,7 +42,14 @@ beforeAll(async () => {
     requests.push(`${u.pathname}?${u.searchParams.toString()}`);
     const q = (name: string): number => Number(u.searchParams.get(name));
     let body: unknown;
-    if (u.pathname === '/api/v3/aggTrades' && u.searchParams.get('symbol') === 'BTCUSDT') {
+    if (u.pathname === '/api/v3/exchangeInfo') {
+      // The listing the command checks --symbol against first: the one pair, as Binance writes it.
+      body = {
+        timezone: 'UTC',
+        serverTime: FIRST,
+        symbols: [{ symbol: 'BTCUSDT', status: 'TRADING', baseAsset: 'BTC', quoteAsset: 'USDT' }],
+      };
+    } else if (u.pathname === '/api/v3/aggTrades' && u.searchParams.get('symbol') === 'BTCUSDT') {
       used += 4;
       body = trades
         .filter((t) => t.time >= q('startTime') && t.time <= q('endTime'))
@@ -86,6 +94,7 @@ describe('coattail backfill → raw_trades → coattail reprocess --as-of', () =
       rest: { requests: 2, weight_spent: 29, max_used_weight: 29 },
     });
     expect(requests).toEqual([
+      '/api/v3/exchangeInfo?',
       `/api/v3/aggTrades?symbol=BTCUSDT&startTime=${Date.UTC(2024, 2, 1, 23, 45)}&endTime=${Date.UTC(2024, 2, 2, 0, 15) - 1}&limit=1`,
       '/api/v3/historicalTrades?symbol=BTCUSDT&fromId=250&limit=1000',
     ]);
