@@ -1,16 +1,8 @@
-/** The Athena client (COATTAIL_ATHENA_ENDPOINT sets an endpoint: a VPC endpoint, or a local stand-in in tests). */
+/** The Athena client (COATTAIL_ATHENA_ENDPOINT or AWS_ENDPOINT_URL_ATHENA sets an endpoint: a VPC endpoint, or a local stand-in in tests). */
 import { AthenaClient } from '@aws-sdk/client-athena';
-import { standInCredentials } from './credentials.js';
+import { baseClientConfig } from './client-config.js';
 import { httpHandler, type ClientOptions } from './clients.js';
 
 export function createAthenaClient(opts: ClientOptions, env: NodeJS.ProcessEnv): AthenaClient {
-  const endpoint = env.COATTAIL_ATHENA_ENDPOINT;
-  const credentials = standInCredentials({ endpoint }, env);
-  return new AthenaClient({
-    ...(opts.region ? { region: opts.region } : {}),
-    ...(endpoint ? { endpoint } : {}),
-    ...(credentials ? { credentials } : {}),
-    maxAttempts: 3,
-    requestHandler: httpHandler(),
-  });
+  return new AthenaClient({ ...baseClientConfig('athena', opts, env), maxAttempts: 3, requestHandler: httpHandler() });
 }

@@ -1,7 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { standInCredentials } from './credentials.js';
-import type { AwsClientOptions } from './kinesis.js';
+import { baseClientConfig, type AwsClientOptions } from './client-config.js';
 
 /**
  * A DynamoDB client for AWS or, with an endpoint, the local DynamoDB-compatible store (dynalite).
@@ -9,11 +8,8 @@ import type { AwsClientOptions } from './kinesis.js';
  * a call instead of hanging the command.
  */
 export function createDynamoClient(opts: AwsClientOptions, env: NodeJS.ProcessEnv = process.env): DynamoDBClient {
-  const credentials = standInCredentials(opts, env);
   return new DynamoDBClient({
-    region: opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-    ...(credentials ? { credentials } : {}),
+    ...baseClientConfig('dynamodb', opts, env),
     maxAttempts: opts.maxAttempts ?? 3,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 5_000,

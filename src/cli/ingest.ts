@@ -5,13 +5,14 @@ import {
   examples,
   exchangeRestUrlOption,
   exchangeUrlOption,
+  awsTargetOptions,
   stateDirOption,
   symbolsCacheOption,
   type Action,
 } from './options.js';
 
 export function ingestCommand(parent: Command, action: Action): Command {
-  return parent
+  const command = parent
     .command('ingest')
     .description('Exchanges → normalize → Kinesis (or --sink stdout: NDJSON unified trades on stdout)')
     .addOption(new Option('--exchanges <list>', 'comma-separated exchanges').env('COATTAIL_EXCHANGES').default('binance,coinbase'))
@@ -20,8 +21,9 @@ export function ingestCommand(parent: Command, action: Action): Command {
         .env('COATTAIL_SYMBOLS')
         .default(DEFAULT_SYMBOLS),
     )
-    .addOption(new Option('--stream <name>', 'Kinesis stream').env('COATTAIL_STREAM').default('coattail-trades'))
-    .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
+    .addOption(
+      new Option('--stream <name>', 'Kinesis stream (default: "stream" in the config file, else coattail-trades)').env('COATTAIL_STREAM'),
+    )
     .addOption(new Option('--kinesis-endpoint <url>', 'Kinesis endpoint (a local emulator)').env('COATTAIL_KINESIS_ENDPOINT'))
     .addOption(new Option('--local', "use the emulators started by 'coattail local up'").env('COATTAIL_LOCAL'))
     .addOption(stateDirOption())
@@ -87,4 +89,5 @@ export function ingestCommand(parent: Command, action: Action): Command {
       ]),
     )
     .action(action);
+  return awsTargetOptions(command);
 }

@@ -47,12 +47,31 @@ export function symbolsCacheOption(): Option {
     .default(DEFAULT_SYMBOLS_CACHE_DIR);
 }
 
-/** What every AWS-facing command takes: the region, the settings file, and (unless `json` is false) `--json`. */
+/**
+ * Where an AWS-facing command acts (src/aws/target.ts): the region, the profile, the config file and its
+ * environment. The region is the first of --region, AWS_REGION, AWS_DEFAULT_REGION, the profile's, the file's.
+ */
+export function awsTargetOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--region <region>', 'AWS region (else AWS_DEFAULT_REGION, the profile\'s region, "region" in the config file)').env(
+        'AWS_REGION',
+      ),
+    )
+    .addOption(new Option('--profile <name>', 'AWS profile to sign with, and whose region to use (~/.aws/config)').env('AWS_PROFILE'))
+    .addOption(
+      new Option('--config <file>', 'config file (default: the nearest coattail.config.json upwards, then ~/.config/coattail/)').env(
+        'COATTAIL_CONFIG',
+      ),
+    )
+    .addOption(new Option('--env <name>', 'the config file\'s environment to use ("environments": {"<name>": {...}})').env('COATTAIL_ENV'));
+}
+
+/** What every AWS-facing command takes: where it acts, `--save-config`, and (unless `json` is false) `--json`. */
 export function awsCommon(cmd: Command, json = true): Command {
-  cmd
-    .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
-    .addOption(new Option('--config <file>', 'settings file (default: coattail.config.json here)').env('COATTAIL_CONFIG'))
-    .addOption(new Option('--save-config', 'remember the settings given in the config file'));
+  awsTargetOptions(cmd).addOption(
+    new Option('--save-config', "remember the settings given in the config file (in --env's environment, if given)"),
+  );
   return json ? cmd.addOption(new Option('--json', 'machine-readable output on stdout')) : cmd;
 }
 

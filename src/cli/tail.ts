@@ -1,17 +1,18 @@
 /** `coattail tail`: what it accepts. */
 import { Command, Option } from 'commander';
-import { examples, stateDirOption, type Action } from './options.js';
+import { awsTargetOptions, examples, stateDirOption, type Action } from './options.js';
 
 export function tailCommand(parent: Command, action: Action): Command {
-  return parent
+  const command = parent
     .command('tail')
     .description(
       'Read the trade stream: every shard (splits and merges followed), KPL aggregates unpacked, unified trades as NDJSON on stdout (a table on a terminal)',
     )
     .addOption(
-      new Option('--stream <name>', "Kinesis stream (default: coattail-trades; with --local, the one 'coattail local up' created)").env(
-        'COATTAIL_STREAM',
-      ),
+      new Option(
+        '--stream <name>',
+        "Kinesis stream (default: the config file's, else coattail-trades; with --local, the one 'coattail local up' created)",
+      ).env('COATTAIL_STREAM'),
     )
     .addOption(
       new Option(
@@ -32,11 +33,9 @@ export function tailCommand(parent: Command, action: Action): Command {
     .addOption(new Option('--json', 'NDJSON on stdout even on a terminal, and the summary as one JSON line on stderr'))
     .addOption(new Option('--local', "read the stream of the emulator started by 'coattail local up'").env('COATTAIL_LOCAL'))
     .addOption(stateDirOption())
-    .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
     .addOption(
       new Option('--kinesis-endpoint <url>', 'Kinesis endpoint (a local emulator, a VPC endpoint)').env('COATTAIL_KINESIS_ENDPOINT'),
     )
-    .addOption(new Option('--profile <name>', 'AWS profile to sign with (from ~/.aws/config)').env('AWS_PROFILE'))
     .addHelpText(
       'after',
       examples([
@@ -49,4 +48,5 @@ export function tailCommand(parent: Command, action: Action): Command {
       ]),
     )
     .action(action);
+  return awsTargetOptions(command);
 }

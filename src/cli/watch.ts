@@ -1,9 +1,9 @@
 /** `coattail watch`: what it accepts. */
 import { Argument, Command, Option } from 'commander';
-import { examples, stateDirOption, type Action } from './options.js';
+import { awsTargetOptions, examples, stateDirOption, type Action } from './options.js';
 
 export function watchCommand(parent: Command, action: Action): Command {
-  return parent
+  const command = parent
     .command('watch')
     .description('Live terminal view of alerts from DynamoDB, newest first (NDJSON when stdout is not a terminal, or --json)')
     .addArgument(new Argument('<what>', 'which alerts').choices(['whales', 'anomalies', 'spreads']))
@@ -22,9 +22,12 @@ export function watchCommand(parent: Command, action: Action): Command {
     .addOption(new Option('--json', 'NDJSON on stdout, one alert a line, even on a terminal'))
     .addOption(new Option('--local', "use the store started by 'coattail local up'").env('COATTAIL_LOCAL'))
     .addOption(stateDirOption())
-    .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
     .addOption(new Option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (a local store)').env('COATTAIL_DYNAMODB_ENDPOINT'))
-    .addOption(new Option('--table <name>', 'alert table').env('COATTAIL_ALERTS_TABLE').default('coattail-alerts'))
+    .addOption(
+      new Option('--table <name>', 'alert table (default: "alertsTable" in the config file, else coattail-alerts)').env(
+        'COATTAIL_ALERTS_TABLE',
+      ),
+    )
     .addOption(
       new Option('--interval-ms <ms>', 'poll interval while alerts arrive, in ms (50 to 3600000; waits grow to 4x when none do)')
         .env('COATTAIL_WATCH_INTERVAL_MS')
@@ -41,4 +44,5 @@ export function watchCommand(parent: Command, action: Action): Command {
       ]),
     )
     .action(action);
+  return awsTargetOptions(command);
 }

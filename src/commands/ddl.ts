@@ -9,8 +9,9 @@ import type { AthenaClient } from '@aws-sdk/client-athena';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { CommandContext } from '../core/context.js';
 import { bucketLayout } from '../config/layout.js';
-import { configPath, pick, readConfigFile, required } from '../config/settings.js';
-import { checkBucket, checkRegion, checkS3Uri, checkWorkGroup } from '../config/validate.js';
+import { loadConfig, pick, required } from '../config/settings.js';
+import { checkBucket, checkS3Uri, checkWorkGroup } from '../config/validate.js';
+import { resolveAwsTarget } from '../aws/target.js';
 import { applyPending, athenaEngine, type Engine } from '../athena/apply.js';
 import { createAthenaClient } from '../aws/athena.js';
 import { localEngine } from '../athena/local.js';
@@ -73,8 +74,6 @@ function printPlan(statuses: PlanStatus[], store: LedgerStore, ctx: CommandConte
 }
 
 export async function ddlApply(opts: DdlOptions, ctx: CommandContext, deps: DdlDeps = {}): Promise<number> {
-  const file = configPath(ctx.cwd, opts.config);
-  const saved = readConfigFile(file);
   const root = deps.root ?? repoRoot();
   const ddlDir = path.resolve(ctx.cwd, opts.ddlDir ?? path.join(root, 'ddl'));
 
@@ -82,6 +81,8 @@ export async function ddlApply(opts: DdlOptions, ctx: CommandContext, deps: DdlD
   let engine: () => Engine;
   let bucket: string;
   if (opts.local) {
+    // The file is still read, so a broken one or an unknown --env fails here as it does everywhere.
+    loadConfig(ctx.cwd, ctx.env, { config: opts.config, env: opts.env });
     bucket = LOCAL_BUCKET;
     const warehouse = path.resolve(ctx.cwd, opts.warehouse ?? '.coattail/warehouse');
     store = new FileLedgerStore(path.join(warehouse, LOCAL_LEDGER));
@@ -92,26 +93,28 @@ export async function ddlApply(opts: DdlOptions, ctx: CommandContext, deps: DdlD
         ctx,
       );
   } else {
+    const target = await resolveAwsTarget(opts, ctx);
+    const saved = target.config.settings;
+    const place = { region: target.region!.value, profile: target.profile?.value };
     bucket = checkBucket(required(pick(opts.bucket, saved, 'bucket'), '--bucket', 'COATTAIL_BUCKET', 'bucket'));
-    const regionText = pick(opts.region, saved, 'region');
-    const region = regionText === undefined ? undefined : checkRegion(regionText);
     const workGroup = checkWorkGroup(pick(opts.workGroup, saved, 'workGroup', DEFAULT_WORK_GROUP)!);
     const layout = bucketLayout(bucket);
     const outputLocation = pick(opts.outputLocation, saved, 'athenaOutput', layout.athenaOutput)!;
     checkS3Uri(outputLocation, '--output-location');
     // What was given, not the defaults, so a later default change still applies.
     if (opts.saveConfig)
-      saveSettings(ctx, file, {
-        region,
+      saveSettings(ctx, target.config, {
+        region: opts.region,
+        profile: opts.profile,
         bucket,
         workGroup: pick(opts.workGroup, saved, 'workGroup'),
         athenaOutput: pick(opts.outputLocation, saved, 'athenaOutput'),
       });
-    const s3 = deps.s3 ?? createS3Client({ region }, ctx.env);
+    const s3 = deps.s3 ?? createS3Client(place, ctx.env);
     store = new S3LedgerStore(s3, bucket, layout.ledgerKey, ctx.env);
     engine = () =>
       athenaEngine(
-        deps.athena ?? createAthenaClient({ region }, ctx.env),
+        deps.athena ?? createAthenaClient(place, ctx.env),
         { workGroup, outputLocation },
         { sleep: deps.sleep ?? realSleep, pollMs: deps.pollMs ?? DEFAULT_POLL_MS, env: ctx.env },
         ctx.signal,

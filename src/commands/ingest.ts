@@ -14,13 +14,21 @@ import type { TradeSink } from '../ingest/sink.js';
 import { StdoutSink } from '../ingest/stdout-sink.js';
 import { keepUndelivered } from '../ingest/undelivered-file.js';
 import { localEndpoints } from '../local/state.js';
+import { resolveEndpoint } from '../aws/endpoint.js';
+import { resolveAwsTarget, resolveLocalTarget } from '../aws/target.js';
+
+const DEFAULT_STREAM = 'coattail-trades';
 
 /** Options as commander hands them over (strings; environment variables already applied). */
 export interface IngestOptions {
   exchanges: string;
   symbols: string;
-  stream: string;
+  /** Unset: the config file's `stream`, else coattail-trades. */
+  stream?: string;
   region?: string;
+  profile?: string;
+  config?: string;
+  env?: string;
   kinesisEndpoint?: string;
   local?: boolean;
   stateDir: string;
@@ -164,25 +172,27 @@ async function checkStream(client: KinesisClient, stream: string, where: string)
 
 async function createSink(opts: IngestOptions, ctx: CommandContext): Promise<{ sink: TradeSink; target: string }> {
   if (opts.sink === 'stdout') return { sink: new StdoutSink(ctx.stdout), target: 'stdout' };
-  let endpoint = opts.kinesisEndpoint;
-  let region = opts.region;
+  const target = opts.local ? resolveLocalTarget(opts, ctx) : await resolveAwsTarget(opts, ctx, false);
+  const stream = opts.stream ?? target.config.settings.stream ?? DEFAULT_STREAM;
+  let endpoint = resolveEndpoint('kinesis', opts.kinesisEndpoint, ctx.env)?.value;
+  let region = target.region?.value;
   if (opts.local && !endpoint) {
     const local = localEndpoints(path.resolve(ctx.cwd, opts.stateDir), ['kinesis']);
     endpoint = local.kinesisEndpoint;
     region = region ?? local.region;
   }
-  const client = createKinesisClient({ region, endpoint, local: opts.local === true }, ctx.env);
+  const client = createKinesisClient({ region, endpoint, local: opts.local === true, profile: target.profile?.value }, ctx.env);
   const where = endpoint ?? `region ${await client.config.region()}`;
-  await checkStream(client, opts.stream, where);
+  await checkStream(client, stream, where);
   const sink = openKinesisSink({
     client,
-    streamName: opts.stream,
+    streamName: stream,
     ...writerLimits(opts),
     aggregate: opts.aggregate === true,
     logger: ctx.logger.child({ sink: 'kinesis' }),
     clock: ctx.clock,
   });
-  return { sink, target: `Kinesis stream ${opts.stream} at ${where}` };
+  return { sink, target: `Kinesis stream ${stream} at ${where}` };
 }
 
 /** `coattail ingest`: exchanges → normalize → Kinesis or stdout. */

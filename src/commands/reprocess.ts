@@ -238,7 +238,7 @@ async function reprocessOnEmr(
     );
   }
   const { asOf: _asOf, set: _set, report: _report, emr: _emr, warehouse: _warehouse, ...submit } = opts;
-  const resolved = resolveEmrSettings(submit, ctx, { role: true, bucket: true });
+  const resolved = await resolveEmrSettings(submit, ctx, { role: true, bucket: true });
   const report = opts.report ?? `${bucketLayout(resolved.bucket!).reprocessRoot}/${reportName(asOf)}`;
   const args = ['--as-of', asOf, '--report', report, ...settings.flatMap((s) => ['--set', s])];
   const code = await submitToEmr(REPROCESS_JOB, [], args, submit, ctx, deps);
@@ -247,7 +247,7 @@ async function reprocessOnEmr(
     ctx.logger.info('the comparison will be written when the run ends', { report });
     return code;
   }
-  const text = await readS3Text(s3Client(deps, resolved.region, ctx), report, ctx);
+  const text = await readS3Text(s3Client(deps, resolved, ctx), report, ctx);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { awsFailure } from '../aws/errors.js';
 import { createKinesisClient } from '../aws/kinesis.js';
+import { resolveEndpoint } from '../aws/endpoint.js';
+import { resolveAwsTarget, resolveLocalTarget } from '../aws/target.js';
 import { positiveInt } from '../config/validate.js';
 import { useColor, type CommandContext } from '../core/context.js';
 import { durationOption, SPAN } from '../core/duration.js';
@@ -23,6 +25,8 @@ export interface TailOptions {
   region?: string;
   kinesisEndpoint?: string;
   profile?: string;
+  config?: string;
+  env?: string;
 }
 
 export const DEFAULT_STREAM = 'coattail-trades';
@@ -108,9 +112,10 @@ export async function tail(opts: TailOptions, ctx: CommandContext): Promise<numb
   const filter: TradeFilter = { symbols: parseTailSymbols(opts.symbols), minUsd: parseMinUsd(opts.minUsd) };
   const max = opts.max === undefined ? undefined : positiveInt(opts.max, '--max', MAX_TRADES);
 
-  let endpoint = opts.kinesisEndpoint;
-  let region = opts.region;
-  let stream = opts.stream;
+  const target = opts.local ? resolveLocalTarget(opts, ctx) : await resolveAwsTarget(opts, ctx, false);
+  let endpoint = resolveEndpoint('kinesis', opts.kinesisEndpoint, ctx.env)?.value;
+  let region = target.region?.value;
+  let stream = opts.stream ?? (opts.local ? undefined : target.config.settings.stream);
   if (opts.local) {
     const local = localEndpoints(path.resolve(ctx.cwd, opts.stateDir), ['kinesis']);
     endpoint = endpoint ?? local.kinesisEndpoint;
@@ -124,7 +129,7 @@ export async function tail(opts: TailOptions, ctx: CommandContext): Promise<numb
       'a Kinesis stream name is 1-128 letters, digits, _ . and -',
       'pass e.g. --stream coattail-trades',
     );
-  const client = createKinesisClient({ endpoint, region, local: opts.local === true, profile: opts.profile }, ctx.env);
+  const client = createKinesisClient({ endpoint, region, local: opts.local === true, profile: target.profile?.value }, ctx.env);
   let where = `at ${endpoint}`;
   if (!endpoint) {
     try {

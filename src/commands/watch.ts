@@ -4,6 +4,10 @@ import type { CommandContext } from '../core/context.js';
 import { durationOption, HOUR, SPAN } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
 import { localEndpoints } from '../local/state.js';
+import { resolveEndpoint } from '../aws/endpoint.js';
+import { resolveAwsTarget, resolveLocalTarget } from '../aws/target.js';
+
+const DEFAULT_ALERTS_TABLE = 'coattail-alerts';
 import { WATCH_KINDS, minUsdApplies, type WatchKind } from '../watch/kinds.js';
 import { watchView } from '../watch/view.js';
 
@@ -16,8 +20,12 @@ export interface WatchOptions {
   local?: boolean;
   stateDir: string;
   region?: string;
+  profile?: string;
+  config?: string;
+  env?: string;
   dynamodbEndpoint?: string;
-  table: string;
+  /** Unset: the config file's `alertsTable`, else coattail-alerts. */
+  table?: string;
   intervalMs: string;
 }
 
@@ -93,8 +101,9 @@ export async function watch(kindText: string, opts: WatchOptions, ctx: CommandCo
   }
   const intervalMs = parseInterval(opts.intervalMs);
 
-  let endpoint = opts.dynamodbEndpoint;
-  let region = opts.region;
+  const target = opts.local ? resolveLocalTarget(opts, ctx) : await resolveAwsTarget(opts, ctx, false);
+  let endpoint = resolveEndpoint('dynamodb', opts.dynamodbEndpoint, ctx.env)?.value;
+  let region = target.region?.value;
   if (opts.local && !endpoint) {
     const local = localEndpoints(path.resolve(ctx.cwd, opts.stateDir), ['dynamodb']);
     endpoint = local.dynamodbEndpoint;
@@ -107,9 +116,10 @@ export async function watch(kindText: string, opts: WatchOptions, ctx: CommandCo
       symbols,
       minUsd,
       intervalMs,
-      table: opts.table,
+      table: opts.table ?? target.config.settings.alertsTable ?? DEFAULT_ALERTS_TABLE,
       endpoint,
       region,
+      profile: target.profile?.value,
       local: opts.local === true,
       json: opts.json === true,
     },

@@ -1,20 +1,24 @@
 /**
- * Settings that every AWS-facing command shares, from (in this order) flags, environment variables, the
- * config file, then defaults. commander has already merged a flag with its environment variable; this adds
- * the config file (`coattail.config.json` in the working folder, or `--config FILE` / COATTAIL_CONFIG) and
- * `--save-config`, which writes the settings in force back to it. The file never holds credentials: its
- * schema has no place for them and refuses unknown keys.
+ * The config file: settings that every AWS-facing command shares. Commands take (in this order) flags,
+ * environment variables, the file, then defaults; commander has already merged a flag with its variable.
+ * The file in use is `--config FILE` / COATTAIL_CONFIG, else the nearest `coattail.config.json` from the
+ * working folder upwards (as git and eslint find theirs), else the per-user one (~/.config/coattail/).
+ * `"environments": {"prod": {...}}` holds named sets whose keys override the top-level ones (`--env prod`).
+ * The file never holds credentials: its schema has no place for them and refuses unknown keys.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CoattailError, errorMessage, usageError } from '../core/errors.js';
+import { userConfigDir } from '../core/dirs.js';
 
 export const CONFIG_FILE = 'coattail.config.json';
 
-export const ConfigFileSchema = z
+const SettingsSchema = z
   .object({
     region: z.string(),
+    /** The AWS profile (~/.aws/config) to sign with: its name only, never its keys. */
+    profile: z.string(),
     bucket: z.string(),
     applicationId: z.string(),
     executionRoleArn: z.string(),
@@ -27,16 +31,86 @@ export const ConfigFileSchema = z
   .partial()
   .strict();
 
-export type FileSettings = z.infer<typeof ConfigFileSchema>;
-export type SettingName = keyof FileSettings;
+const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-/** The config file in use: `--config`/COATTAIL_CONFIG, else coattail.config.json in the working folder. */
-export function configPath(cwd: string, explicit: string | undefined): string {
-  return path.resolve(cwd, explicit ?? CONFIG_FILE);
+export const ConfigFileSchema = SettingsSchema.extend({
+  environments: z.record(z.string().regex(ENV_NAME, 'an environment name is letters, digits, _ . and -'), SettingsSchema),
+})
+  .partial()
+  .strict();
+
+export type FileSettings = z.infer<typeof SettingsSchema>;
+export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+export type SettingName = keyof FileSettings;
+export const SETTING_NAMES = Object.keys(SettingsSchema.shape) as SettingName[];
+
+/** The config file in force: where it is (or would be created), whether it exists, the environment chosen. */
+export interface LoadedConfig {
+  path: string;
+  exists: boolean;
+  /** How it was found: `--config`, COATTAIL_CONFIG, searched upwards, the per-user folder, or none (the one --save-config creates). */
+  how: 'explicit' | 'search' | 'user' | 'none';
+  envName?: string | undefined;
+  /** The top-level settings with the environment's over them. */
+  settings: FileSettings;
+  /** Which of them the environment gave. */
+  envKeys: SettingName[];
 }
 
-/** The file's settings; none when it does not exist. A file that does not parse is an error. */
-export function readConfigFile(file: string): FileSettings {
+export interface ConfigChoice {
+  /** `--config`/COATTAIL_CONFIG. */
+  config?: string | undefined;
+  /** `--env`/COATTAIL_ENV. */
+  env?: string | undefined;
+}
+
+/** The file in use: the explicit one, else the nearest coattail.config.json upwards, else the per-user one. */
+export function findConfigFile(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  explicit: string | undefined,
+): Omit<LoadedConfig, 'settings' | 'envName' | 'envKeys'> {
+  if (explicit !== undefined && explicit !== '') {
+    const file = path.resolve(cwd, explicit);
+    return { path: file, exists: existsSync(file), how: 'explicit' };
+  }
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, CONFIG_FILE);
+    if (existsSync(file)) return { path: file, exists: true, how: 'search' };
+    if (path.dirname(dir) === dir) break;
+  }
+  const user = path.join(userConfigDir(env), CONFIG_FILE);
+  if (existsSync(user)) return { path: user, exists: true, how: 'user' };
+  return { path: path.resolve(cwd, CONFIG_FILE), exists: false, how: 'none' };
+}
+
+/** The settings in force from the config file, with `--env`'s environment applied. */
+export function loadConfig(cwd: string, env: NodeJS.ProcessEnv, choice: ConfigChoice): LoadedConfig {
+  const found = findConfigFile(cwd, env, choice.config);
+  const file = found.exists ? readConfigFile(found.path) : {};
+  const { environments = {}, ...top } = file;
+  const envName = choice.env === '' ? undefined : choice.env;
+  if (envName === undefined) return { ...found, settings: top, envKeys: [] };
+  const chosen = environments[envName];
+  if (!chosen) {
+    const known = Object.keys(environments);
+    throw usageError(
+      `--env '${envName}' is not an environment of ${found.exists ? found.path : 'any config file'}`,
+      known.length > 0 ? `the environments there are ${known.join(', ')}` : 'it defines no "environments"',
+      `pass one of those, or add "environments": {"${envName}": {...}} to the file`,
+    );
+  }
+  return { ...found, envName, settings: { ...top, ...chosen }, envKeys: Object.keys(chosen) as SettingName[] };
+}
+
+/** Where a setting came from, as `config show` prints it: `file (path)` or `file (path, env prod)`. */
+export function fileSource(config: LoadedConfig, name?: SettingName): string {
+  const inEnv = config.envName !== undefined && (name === undefined || config.envKeys.includes(name));
+  return `file (${config.path}${inEnv ? `, env ${config.envName}` : ''})`;
+}
+
+/** The file's content; none when it does not exist. A file that does not parse is an error. */
+export function readConfigFile(file: string): ConfigFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -57,21 +131,42 @@ export function readConfigFile(file: string): FileSettings {
     throw usageError(
       `${file} is not a coattail config`,
       `${where}${issue?.message ?? 'unexpected content'}`,
-      `keep only ${Object.keys(ConfigFileSchema.shape).join(', ')} (strings; never credentials)`,
+      `keep only ${SETTING_NAMES.join(', ')} and environments (strings; never credentials)`,
     );
   }
   return parsed.data;
 }
 
-/** Merges `settings` into the file (keys sorted, written whole through a rename so a reader never sees half). */
-export function saveConfigFile(file: string, settings: FileSettings): FileSettings {
-  const merged = { ...readConfigFile(file), ...definedOnly(settings) };
-  const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
+/**
+ * Merges `settings` into the file, or into its environment `envName` (keys sorted, written whole through
+ * a rename so a reader never sees half). Returns what the file (or environment) now holds.
+ */
+export function saveConfigFile(file: string, settings: FileSettings, envName?: string): FileSettings {
+  const current = readConfigFile(file);
+  const given = definedOnly(settings);
+  let next: ConfigFile;
+  let saved: FileSettings;
+  if (envName === undefined) {
+    saved = sortKeys({ ...withoutEnvironments(current), ...given });
+    next = { ...saved, ...(current.environments ? { environments: current.environments } : {}) };
+  } else {
+    saved = sortKeys({ ...current.environments?.[envName], ...given });
+    next = { ...withoutEnvironments(current), environments: sortKeys({ ...current.environments, [envName]: saved }) };
+  }
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(sorted, null, 2)}\n`);
+  writeFileSync(tmp, `${JSON.stringify(next, null, 2)}\n`);
   renameSync(tmp, file);
-  return sorted;
+  return saved;
+}
+
+function withoutEnvironments(file: ConfigFile): FileSettings {
+  const { environments: _e, ...top } = file;
+  return top;
+}
+
+function sortKeys<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b))) as T;
 }
 
 export function definedOnly<T extends object>(o: T): Partial<T> {

@@ -28,6 +28,7 @@ export interface WatchViewProps {
   /** The store's endpoint (a local one, or a VPC endpoint); AWS when unset. */
   endpoint?: string | undefined;
   region?: string | undefined;
+  profile?: string | undefined;
   /** The local store: stand-in credentials, never the user's. */
   local: boolean;
   json: boolean;
@@ -37,7 +38,7 @@ export async function watchView(p: WatchViewProps, ctx: CommandContext): Promise
   const { kind, sinceMs, minUsd, intervalMs, endpoint, region } = p;
   const symbols = [...p.symbols];
   // A short request timeout: a hung store fails one poll (and is retried) instead of freezing the view.
-  const client = createDynamoClient({ region, endpoint, requestTimeoutMs: 10_000, local: p.local }, ctx.env);
+  const client = createDynamoClient({ region, endpoint, profile: p.profile, requestTimeoutMs: 10_000, local: p.local }, ctx.env);
   const target: WatchTarget = {
     table: p.table,
     where: endpoint ?? `region ${await client.config.region()}`,

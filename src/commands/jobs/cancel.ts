@@ -8,9 +8,9 @@ import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_SUCCESS, watchRun } from '../../spa
 
 /** Cancels the run and (unless --no-wait) waits until it ends: 0 once CANCELLED (or when it had already ended), 1 when it ended otherwise before the cancellation took. */
 export async function jobsCancel(opts: RunOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
-  const settings = resolveEmrSettings(opts, ctx);
+  const settings = await resolveEmrSettings(opts, ctx);
   const runId = checkRunId(opts.runId ?? '');
-  const emr = emrClient(deps, settings.region, ctx);
+  const emr = emrClient(deps, settings, ctx);
   const before = await getRun(emr, settings.applicationId, runId, ctx.env);
   if (isTerminal(before.state)) {
     ctx.stderr.write(`job run ${runId} already ended ${before.state}: nothing to cancel\n`);
@@ -24,7 +24,7 @@ export async function jobsCancel(opts: RunOptions, ctx: CommandContext, deps: Jo
     const run = await watchRun(
       {
         emr,
-        s3: s3Client(deps, settings.region, ctx),
+        s3: s3Client(deps, settings, ctx),
         applicationId: settings.applicationId,
         jobRunId: runId,
         label: before.name ?? 'job run',

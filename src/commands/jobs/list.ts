@@ -13,11 +13,11 @@ export interface ListOptions extends EmrOptions {
 }
 
 export async function jobsList(opts: ListOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
-  const settings = resolveEmrSettings(opts, ctx);
+  const settings = await resolveEmrSettings(opts, ctx);
   const states = parseStates(opts.state);
   const job = opts.job === undefined ? undefined : checkJob(opts.job);
   const limit = positiveInt(opts.limit ?? '20', '--limit', 1000);
-  const runs = await listRuns(emrClient(deps, settings.region, ctx), settings.applicationId, { states, job, limit }, ctx.env);
+  const runs = await listRuns(emrClient(deps, settings, ctx), settings.applicationId, { states, job, limit }, ctx.env);
   if (opts.json) {
     ctx.stdout.write(`${JSON.stringify(runs.map(runJson))}\n`);
     return 0;

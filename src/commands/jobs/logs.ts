@@ -69,14 +69,14 @@ class LogPrinter {
 }
 
 export async function jobsLogs(opts: LogsOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
-  const settings = resolveEmrSettings(opts, ctx);
+  const settings = await resolveEmrSettings(opts, ctx);
   const runId = checkRunId(opts.runId ?? '');
   const which = whichLogs(opts.log);
   const tail = opts.tail === undefined ? undefined : positiveInt(opts.tail, '--tail', 1_000_000);
-  const emr = emrClient(deps, settings.region, ctx);
+  const emr = emrClient(deps, settings, ctx);
   let run = await getRun(emr, settings.applicationId, runId, ctx.env);
   const loc = driverLogLocation(run);
-  const printer = new LogPrinter(s3Client(deps, settings.region, ctx), loc, which, ctx, tail);
+  const printer = new LogPrinter(s3Client(deps, settings, ctx), loc, which, ctx, tail);
   if (!opts.follow) {
     if ((await printer.poll()) === 0) {
       throw new CoattailError(

@@ -16,9 +16,9 @@ function logLocation(run: Parameters<typeof driverLogLocation>[0]): string | und
 }
 
 export async function jobsStatus(opts: RunOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
-  const settings = resolveEmrSettings(opts, ctx);
+  const settings = await resolveEmrSettings(opts, ctx);
   const runId = checkRunId(opts.runId ?? '');
-  const run = await getRun(emrClient(deps, settings.region, ctx), settings.applicationId, runId, ctx.env);
+  const run = await getRun(emrClient(deps, settings, ctx), settings.applicationId, runId, ctx.env);
   if (opts.json)
     ctx.stdout.write(
       `${JSON.stringify({ ...runJson(run), releaseLabel: run.releaseLabel ?? null, logs: logLocation(run) ?? null, durationSeconds: run.totalExecutionDurationSeconds ?? null })}\n`,

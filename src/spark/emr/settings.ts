@@ -5,23 +5,24 @@
 import type { EMRServerlessClient } from '@aws-sdk/client-emr-serverless';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { CommandContext } from '../../core/context.js';
-import { errorMessage, usageError } from '../../core/errors.js';
-import { checkApplicationId, checkBucket, checkRegion, checkRoleArn } from '../../config/validate.js';
-import { configPath, definedOnly, pick, readConfigFile, required, saveConfigFile, type FileSettings } from '../../config/settings.js';
+import { checkApplicationId, checkBucket, checkRoleArn } from '../../config/validate.js';
+import { definedOnly, pick, required, saveConfigFile, type FileSettings, type LoadedConfig } from '../../config/settings.js';
 import { createEmrClient, createS3Client } from '../../aws/clients.js';
+import { resolveAwsTarget, type AwsTargetOptions } from '../../aws/target.js';
 import type { Sleep } from './sleep.js';
 
 export const DEFAULT_STREAM = 'coattail-trades';
 export const DEFAULT_ALERTS_TABLE = 'coattail-alerts';
 
 /** Options every AWS-facing `jobs` command takes, as commander hands them over. */
-export interface AwsOptions {
+export interface AwsOptions extends AwsTargetOptions {
   region?: string;
+  profile?: string;
   config?: string;
+  env?: string;
   saveConfig?: boolean;
   json?: boolean;
 }
-
 export interface EmrOptions extends AwsOptions {
   applicationId?: string;
   executionRoleArn?: string;
@@ -47,9 +48,15 @@ export interface RunOptions extends EmrOptions {
   wait?: boolean;
 }
 
-export interface EmrSettings {
+/** Where the clients go: the region (by the one rule, src/aws/region.ts) and the profile to sign with. */
+export interface AwsPlace {
+  region: string;
+  profile?: string | undefined;
+}
+
+export interface EmrSettings extends AwsPlace {
   file: string;
-  region?: string | undefined;
+  config: LoadedConfig;
   applicationId: string;
   executionRoleArn?: string | undefined;
   bucket?: string | undefined;
@@ -58,18 +65,23 @@ export interface EmrSettings {
   alertsTable: string;
 }
 
-export function resolveEmrSettings(opts: EmrOptions, ctx: CommandContext, need: { role?: boolean; bucket?: boolean } = {}): EmrSettings {
-  const file = configPath(ctx.cwd, opts.config);
-  const saved = readConfigFile(file);
-  const region = pick(opts.region, saved, 'region');
+export async function resolveEmrSettings(
+  opts: EmrOptions,
+  ctx: CommandContext,
+  need: { role?: boolean; bucket?: boolean } = {},
+): Promise<EmrSettings> {
+  const target = await resolveAwsTarget(opts, ctx);
+  const saved = target.config.settings;
   const applicationId = checkApplicationId(
     required(pick(opts.applicationId, saved, 'applicationId'), '--application-id', 'COATTAIL_EMR_APPLICATION_ID', 'applicationId'),
   );
   const role = pick(opts.executionRoleArn, saved, 'executionRoleArn');
   const bucket = pick(opts.bucket, saved, 'bucket');
   const settings: EmrSettings = {
-    file,
-    region: region === undefined ? undefined : checkRegion(region),
+    file: target.config.path,
+    config: target.config,
+    region: target.region!.value,
+    profile: target.profile?.value,
     applicationId,
     executionRoleArn: need.role
       ? checkRoleArn(required(role, '--execution-role-arn', 'COATTAIL_EMR_ROLE_ARN', 'executionRoleArn'))
@@ -81,38 +93,32 @@ export function resolveEmrSettings(opts: EmrOptions, ctx: CommandContext, need: 
   };
   // Defaults are not written: only what was given, so a later default change still applies.
   if (opts.saveConfig)
-    saveSettings(ctx, file, {
+    saveSettings(ctx, target.config, {
       ...settings,
+      region: opts.region,
+      profile: opts.profile,
       stream: pick(opts.stream, saved, 'stream'),
       alertsTable: pick(opts.alertsTable, saved, 'alertsTable'),
     });
   return settings;
 }
 
-export function saveSettings(ctx: CommandContext, file: string, settings: FileSettings): void {
-  const { region, bucket, applicationId, executionRoleArn, logGroup, workGroup, athenaOutput, stream, alertsTable } = settings;
+/** `--save-config`: into the file in use (or a new ./coattail.config.json), and into `--env`'s environment when one is chosen. */
+export function saveSettings(ctx: CommandContext, config: LoadedConfig, settings: FileSettings): void {
+  const { region, profile, bucket, applicationId, executionRoleArn, logGroup, workGroup, athenaOutput, stream, alertsTable } = settings;
   const saved = saveConfigFile(
-    file,
-    definedOnly({ region, bucket, applicationId, executionRoleArn, logGroup, workGroup, athenaOutput, stream, alertsTable }),
+    config.path,
+    definedOnly({ region, profile, bucket, applicationId, executionRoleArn, logGroup, workGroup, athenaOutput, stream, alertsTable }),
+    config.envName,
   );
-  ctx.logger.info(`saved settings to ${file}`, { keys: Object.keys(saved).join(',') });
+  const where = config.envName === undefined ? config.path : `${config.path} (env ${config.envName})`;
+  ctx.logger.info(`saved settings to ${where}`, { keys: Object.keys(saved).join(',') });
 }
 
-export function emrClient(deps: JobsDeps, region: string | undefined, ctx: CommandContext): EMRServerlessClient {
-  return deps.emr ?? createEmrClient({ region }, ctx.env);
+export function emrClient(deps: JobsDeps, place: AwsPlace, ctx: CommandContext): EMRServerlessClient {
+  return deps.emr ?? createEmrClient(place, ctx.env);
 }
 
-export function s3Client(deps: JobsDeps, region: string | undefined, ctx: CommandContext): S3Client {
-  return deps.s3 ?? createS3Client({ region }, ctx.env);
-}
-
-/** The region in force: the settings', else the SDK's own chain (AWS_DEFAULT_REGION, the profile). */
-export async function effectiveRegion(settings: { region?: string | undefined }, emr: EMRServerlessClient): Promise<string> {
-  if (settings.region) return settings.region;
-  const none = (why: string) => usageError('no AWS region', why, 'pass --region (add --save-config to remember it)');
-  const region = await emr.config.region().catch((err: unknown) => {
-    throw none(errorMessage(err));
-  });
-  if (!region) throw none('none is given by --region, AWS_REGION, the config file or the AWS profile');
-  return checkRegion(region);
+export function s3Client(deps: JobsDeps, place: AwsPlace, ctx: CommandContext): S3Client {
+  return deps.s3 ?? createS3Client(place, ctx.env);
 }

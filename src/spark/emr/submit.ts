@@ -14,7 +14,7 @@ import { awsFailure } from '../../aws/errors.js';
 import type { JobName } from '../jobs.js';
 import { startJobRunRequest, type SubmitSpec } from './request.js';
 import { DEFAULT_EMR_PYTHON, loadEmrSparkConf, type EmrPython } from './spark-conf.js';
-import { effectiveRegion, emrClient, resolveEmrSettings, s3Client, type EmrOptions, type JobsDeps } from './settings.js';
+import { emrClient, resolveEmrSettings, s3Client, type EmrOptions, type JobsDeps } from './settings.js';
 import { waitForOutcome } from './wait.js';
 import { repoRoot } from '../python.js';
 
@@ -39,13 +39,13 @@ export async function submitToEmr(
   ctx: CommandContext,
   deps: JobsDeps = {},
 ): Promise<number> {
-  const settings = resolveEmrSettings(opts, ctx, { role: true, bucket: true });
+  const settings = await resolveEmrSettings(opts, ctx, { role: true, bucket: true });
   const runNonce = opts.runName === undefined ? undefined : checkRunName(opts.runName);
   const retriesPerHour = positiveInt(opts.retriesPerHour ?? '5', '--retries-per-hour', 10);
   const timeoutMinutes = positiveInt(opts.timeoutMinutes ?? '720', '--timeout-minutes', 10_080);
   const layout = bucketLayout(settings.bucket!);
-  const emr = emrClient(deps, settings.region, ctx);
-  const region = await effectiveRegion(settings, emr);
+  const emr = emrClient(deps, settings, ctx);
+  const region = settings.region;
 
   const root = deps.root ?? repoRoot();
   const bundle = buildBundle(path.join(root, 'jobs-py'));
@@ -84,7 +84,7 @@ export async function submitToEmr(
       `the jobs run on the image's ${python.path}; if it lacks pandas, pyarrow or boto3, make an archive with coattail jobs pack-env and pass --venv-archive (docs/DEPLOY.md)`,
     );
 
-  const s3 = s3Client(deps, region, ctx);
+  const s3 = s3Client(deps, settings, ctx);
   const uploaded = await uploadBundle(s3, layout, bundle, ctx.env);
   ctx.logger.info(uploaded.zip === 'present' ? 'bundle already in S3' : 'bundle uploaded', { bundle: uploaded.zipUri });
   if (venvFile) {
