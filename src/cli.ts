@@ -5,8 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { backfillCommand } from './cli/backfill.js';
+import { configCommand } from './cli/config.js';
 import { ddlCommand } from './cli/ddl.js';
 import { demoCommand } from './cli/demo.js';
+import { doctorCommand } from './cli/doctor.js';
 import { ingestCommand } from './cli/ingest.js';
 import { jobsCommand } from './cli/jobs.js';
 import { localCommand } from './cli/local.js';
@@ -57,6 +59,8 @@ export function handlerActions(global: () => GlobalOptions): Actions {
     'ddl apply': async (opts) => run(async (ctx) => (await import('./commands/ddl.js')).ddlApply(opts, ctx)),
     reprocess: async (opts) => run(async (ctx) => (await import('./commands/reprocess.js')).reprocess(opts, ctx)),
     backfill: async (opts) => run(async (ctx) => (await import('./commands/backfill.js')).backfill(opts, ctx)),
+    'config show': async (opts) => run(async (ctx) => (await import('./commands/config/show.js')).configShow(opts, ctx)),
+    doctor: async (opts) => run(async (ctx) => (await import('./commands/doctor.js')).doctor(opts, ctx)),
   };
 }
 
@@ -105,6 +109,8 @@ export function buildProgram(actions?: Actions): Command {
   ddlCommand(program, { apply: act('ddl apply') });
   reprocessCommand(program, act('reprocess'));
   backfillCommand(program, act('backfill'));
+  configCommand(program, { show: act('config show') });
+  doctorCommand(program, act('doctor'));
   return program;
 }
 

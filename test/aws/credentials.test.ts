@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLoopbackEndpoint } from '../../src/aws/credentials.js';
+import { resolveRegion } from '../../src/aws/region.js';
 import { createDynamoClient } from '../../src/aws/dynamodb.js';
 import { createKinesisClient } from '../../src/aws/kinesis.js';
 import { createAthenaClient } from '../../src/aws/athena.js';
@@ -184,7 +185,9 @@ describe('--profile (coattail tail)', () => {
 
   it("signs with the profile's credentials and takes its region when none is given", async () => {
     profileFiles();
-    const client = createKinesisClient({ profile: 'prod' }, process.env);
+    const region = await resolveRegion({ profile: { value: 'prod', source: 'flag' } }, process.env);
+    expect(region).toEqual({ value: 'eu-west-3', source: 'profile (prod)' });
+    const client = createKinesisClient({ profile: 'prod', region: region!.value }, process.env);
     expect(await client.config.region()).toBe('eu-west-3');
     expect(await resolved(client)).toMatchObject({ accessKeyId: 'AKIAPRODEXAMPLE00001', secretAccessKey: 'prod-secret' });
   });

@@ -287,17 +287,20 @@ describe('jobs submit: the StartJobRun request', () => {
     expect(t.s3Mock.calls()).toHaveLength(0);
   });
 
-  it('no region from the flags, the config file or the SDK: one line, exit code 2, before any AWS call', async () => {
-    const emr = new EMRServerlessClient({ region: async () => '' }); // the SDK's own chain found nothing
+  it('no region from the flags, the variables, the profile or the config file: one line, exit code 2, before any AWS call', async () => {
+    const emr = new EMRServerlessClient({ region: 'eu-west-1' });
     const emrMock = mockClient(emr);
+    const cwd = tempDir();
+    const { AWS_REGION: _r, AWS_DEFAULT_REGION: _d, AWS_PROFILE: _p, ...env } = process.env;
     const err = await jobsSubmit(
       { job: 'whale-detector', applicationId: APP, executionRoleArn: ROLE, bucket: BUCKET },
-      testContext({ cwd: tempDir() }),
+      testContext({ cwd, env: { ...env, AWS_CONFIG_FILE: path.join(cwd, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, 'none') } }),
       { ...t.deps, emr },
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CoattailError);
-    // The reason is the SDK's own (here: the empty region it was given), then the fix.
-    expect((err as CoattailError).line()).toMatch(/^coattail: no AWS region: .+\. Pass --region \(add --save-config to remember it\)$/);
+    expect((err as CoattailError).line()).toMatch(
+      /^coattail: no AWS region: .+\. Pass --region \(e\.g\. --region eu-west-1; add --save-config to remember it\)/,
+    );
     expect((err as CoattailError).exitCode).toBe(2);
     expect(emrMock.calls()).toHaveLength(0);
     expect(t.s3Mock.calls()).toHaveLength(0);
