@@ -16,8 +16,7 @@ import { keepUndelivered } from '../ingest/undelivered-file.js';
 import { localEndpoints } from '../local/state.js';
 import { resolveEndpoint } from '../aws/endpoint.js';
 import { resolveAwsTarget, resolveLocalTarget } from '../aws/target.js';
-
-const DEFAULT_STREAM = 'coattail-trades';
+import { DEFAULT_STREAM } from '../config/defaults.js';
 
 /** Options as commander hands them over (strings; environment variables already applied). */
 export interface IngestOptions {

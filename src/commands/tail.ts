@@ -2,6 +2,7 @@ import path from 'node:path';
 import { awsFailure } from '../aws/errors.js';
 import { createKinesisClient } from '../aws/kinesis.js';
 import { resolveEndpoint } from '../aws/endpoint.js';
+import { DEFAULT_STREAM } from '../config/defaults.js';
 import { resolveAwsTarget, resolveLocalTarget } from '../aws/target.js';
 import { positiveInt } from '../config/validate.js';
 import { useColor, type CommandContext } from '../core/context.js';
@@ -29,7 +30,7 @@ export interface TailOptions {
   env?: string;
 }
 
-export const DEFAULT_STREAM = 'coattail-trades';
+export { DEFAULT_STREAM } from '../config/defaults.js';
 /** More than any trade's quote value, and as many trades as anyone would print: larger is a typo. */
 const MAX_MIN_USD = 1_000_000_000_000;
 const MAX_TRADES = 1_000_000_000_000;

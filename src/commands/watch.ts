@@ -6,8 +6,7 @@ import { usageError } from '../core/errors.js';
 import { localEndpoints } from '../local/state.js';
 import { resolveEndpoint } from '../aws/endpoint.js';
 import { resolveAwsTarget, resolveLocalTarget } from '../aws/target.js';
-
-const DEFAULT_ALERTS_TABLE = 'coattail-alerts';
+import { DEFAULT_ALERTS_TABLE } from '../config/defaults.js';
 import { WATCH_KINDS, minUsdApplies, type WatchKind } from '../watch/kinds.js';
 import { watchView } from '../watch/view.js';
 

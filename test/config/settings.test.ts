@@ -9,7 +9,7 @@ import { writeConfig } from '../helpers/aws-home.js';
 
 describe('which file', () => {
   it('the nearest coattail.config.json upwards from the working folder', () => {
-    const root = tempDir();
+    const root = tempDir('config');
     const top = writeConfig(root, { region: 'eu-west-1' });
     const near = writeConfig(path.join(root, 'a'), { region: 'eu-west-2' });
     const deep = path.join(root, 'a', 'b', 'c');
@@ -20,7 +20,7 @@ describe('which file', () => {
   });
 
   it('then the per-user one (XDG_CONFIG_HOME/coattail), then none: ./coattail.config.json is where --save-config would write', () => {
-    const root = tempDir();
+    const root = tempDir('config');
     const cwd = path.join(root, 'work');
     mkdirSync(cwd);
     const env = { HOME: root, XDG_CONFIG_HOME: path.join(root, 'xdg') };
@@ -30,7 +30,7 @@ describe('which file', () => {
   });
 
   it('--config names one file, even one that does not exist yet', () => {
-    const root = tempDir();
+    const root = tempDir('config');
     writeConfig(root, { region: 'eu-west-1' });
     expect(findConfigFile(root, {}, 'other.json')).toEqual({ path: path.join(root, 'other.json'), exists: false, how: 'explicit' });
   });
@@ -44,7 +44,7 @@ describe('--env', () => {
   };
 
   it("the environment's keys override the top-level ones", () => {
-    const cwd = tempDir();
+    const cwd = tempDir('config');
     writeConfig(cwd, content);
     const prod = loadConfig(cwd, {}, { env: 'prod' });
     expect(prod.settings).toEqual({ region: 'eu-central-1', stream: 'trades', bucket: 'prod-bucket' });
@@ -53,7 +53,7 @@ describe('--env', () => {
   });
 
   it('an unknown name is one line listing the known ones, exit 2', () => {
-    const cwd = tempDir();
+    const cwd = tempDir('config');
     const file = writeConfig(cwd, content);
     let err: unknown;
     try {
@@ -68,7 +68,7 @@ describe('--env', () => {
   });
 
   it('credentials have no place in the file, nor in an environment', () => {
-    const cwd = tempDir();
+    const cwd = tempDir('config');
     writeConfig(cwd, { environments: { prod: { aws_secret_access_key: 'x' } } });
     expect(() => loadConfig(cwd, {}, { env: 'prod' })).toThrow(/is not a coattail config: 'environments\.prod': /);
   });
@@ -76,7 +76,7 @@ describe('--env', () => {
 
 describe('--save-config', () => {
   it('writes into the environment chosen, keeping the rest', () => {
-    const cwd = tempDir();
+    const cwd = tempDir('config');
     const file = writeConfig(cwd, { region: 'eu-west-1', environments: { prod: { bucket: 'b1' } } });
     saveConfigFile(file, { region: 'eu-central-1', applicationId: '00abc' }, 'prod');
     saveConfigFile(file, { stream: 'top' });

@@ -64,14 +64,12 @@ const byName = <T extends { AttributeName?: string; IndexName?: string }>(xs: re
 describe("names are the code's defaults", () => {
   it('the stream', () => {
     expect(paramDefault('StreamName')).toBe(DEFAULT_STREAM);
-    expect(paramDefault('StreamName')).toBe(optionDefault(command('ingest'), '--stream'));
     expect(resource('TradeStream').Name).toEqual({ Ref: 'StreamName' });
   });
 
   it('the alert table', () => {
     expect(paramDefault('AlertsTableName')).toBe(ALERTS_TABLE);
     expect(paramDefault('AlertsTableName')).toBe(DEFAULT_ALERTS_TABLE);
-    expect(paramDefault('AlertsTableName')).toBe(optionDefault(command('watch'), '--table'));
     expect(resource('AlertsTable').TableName).toEqual({ Ref: 'AlertsTableName' });
   });
 

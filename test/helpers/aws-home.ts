@@ -3,10 +3,10 @@
  * through HOME, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE in process.env (the SDK's credential
  * chain reads process.env), with every other source of region or credentials cleared.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { vi } from 'vitest';
+import { tempDir } from './context.js';
 
 /** Secrets that must never appear in any output. */
 export const SECRETS = { default: 'DefaultSecretKeyNeverShown0000000000000', prod: 'ProdSecretKeyNeverShown000000000000000000' };
@@ -56,7 +56,7 @@ export interface AwsHome {
 
 /** Stubs process.env (vitest's unstubAllEnvs restores it) and returns the temporary home. */
 export function useAwsHome(): AwsHome {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'coattail-home-'));
+  const home = tempDir('aws-home');
   mkdirSync(path.join(home, '.aws'));
   writeFileSync(
     path.join(home, '.aws', 'config'),

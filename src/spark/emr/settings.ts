@@ -11,8 +11,9 @@ import { createEmrClient, createS3Client } from '../../aws/clients.js';
 import { resolveAwsTarget, type AwsTargetOptions } from '../../aws/target.js';
 import type { Sleep } from './sleep.js';
 
-export const DEFAULT_STREAM = 'coattail-trades';
-export const DEFAULT_ALERTS_TABLE = 'coattail-alerts';
+import { DEFAULT_ALERTS_TABLE, DEFAULT_STREAM } from '../../config/defaults.js';
+
+export { DEFAULT_ALERTS_TABLE, DEFAULT_STREAM } from '../../config/defaults.js';
 
 /** Options every AWS-facing `jobs` command takes, as commander hands them over. */
 export interface AwsOptions extends AwsTargetOptions {
