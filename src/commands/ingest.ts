@@ -169,8 +169,14 @@ async function checkStream(client: KinesisClient, stream: string, where: string)
   }
 }
 
-async function createSink(opts: IngestOptions, ctx: CommandContext): Promise<{ sink: TradeSink; target: string }> {
-  if (opts.sink === 'stdout') return { sink: new StdoutSink(ctx.stdout), target: 'stdout' };
+interface KinesisTarget {
+  client: KinesisClient;
+  stream: string;
+  where: string;
+}
+
+/** Where the trades go on Kinesis: settled before anything connects, so a missing region is the first thing said. */
+async function kinesisTarget(opts: IngestOptions, ctx: CommandContext): Promise<KinesisTarget> {
   const target = opts.local ? resolveLocalTarget(opts, ctx) : await resolveAwsTarget(opts, ctx, false);
   const stream = opts.stream ?? target.config.settings.stream ?? DEFAULT_STREAM;
   let endpoint = resolveEndpoint('kinesis', opts.kinesisEndpoint, ctx.env)?.value;
@@ -181,7 +187,16 @@ async function createSink(opts: IngestOptions, ctx: CommandContext): Promise<{ s
     region = region ?? local.region;
   }
   const client = createKinesisClient({ region, endpoint, local: opts.local === true, profile: target.profile?.value }, ctx.env);
-  const where = endpoint ?? `region ${await client.config.region()}`;
+  return { client, stream, where: endpoint ?? `region ${await client.config.region()}` };
+}
+
+async function createSink(
+  opts: IngestOptions,
+  kinesis: KinesisTarget | undefined,
+  ctx: CommandContext,
+): Promise<{ sink: TradeSink; target: string }> {
+  if (!kinesis) return { sink: new StdoutSink(ctx.stdout), target: 'stdout' };
+  const { client, stream, where } = kinesis;
   await checkStream(client, stream, where);
   const sink = openKinesisSink({
     client,
@@ -202,8 +217,9 @@ export async function ingest(opts: IngestOptions, ctx: CommandContext): Promise<
   const statsIntervalMs = durationOption('--stats-interval', opts.statsInterval, { min: 100, max: DAY, zeroIsOff: true, example: '10s' });
   const shutdownTimeoutMs = durationOption('--shutdown-timeout', opts.shutdownTimeout, { min: SECOND, max: HOUR, example: '20s' });
   writerLimits(opts);
+  const kinesis = opts.sink === 'stdout' ? undefined : await kinesisTarget(opts, ctx);
   const feeds = await feedsOf(opts, request, ctx);
-  const { sink, target } = await createSink(opts, ctx);
+  const { sink, target } = await createSink(opts, kinesis, ctx);
   const { spill, places, forget } = keepUndelivered(sink, {
     dir: path.resolve(ctx.cwd, opts.undeliveredDir ?? DEFAULT_UNDELIVERED_DIR),
     startedAtMs: ctx.clock.now(),
