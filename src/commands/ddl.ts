@@ -106,9 +106,9 @@ export async function ddlApply(opts: DdlOptions, ctx: CommandContext, deps: DdlD
       saveSettings(ctx, target.config, {
         region: opts.region,
         profile: opts.profile,
-        bucket,
-        workGroup: pick(opts.workGroup, saved, 'workGroup'),
-        athenaOutput: pick(opts.outputLocation, saved, 'athenaOutput'),
+        bucket: opts.bucket,
+        workGroup: opts.workGroup,
+        athenaOutput: opts.outputLocation,
       });
     const s3 = deps.s3 ?? createS3Client(place, ctx.env);
     store = new S3LedgerStore(s3, bucket, layout.ledgerKey, ctx.env);

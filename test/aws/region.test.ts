@@ -2,6 +2,7 @@
  * The one region rule (--region → AWS_REGION → AWS_DEFAULT_REGION → the profile's region → the config
  * file), the profile, and what the clients built with them really resolve, from a temporary ~/.aws.
  */
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveAwsTarget } from '../../src/aws/target.js';
@@ -11,6 +12,7 @@ import { createAthenaClient } from '../../src/aws/athena.js';
 import { createEmrClient, createS3Client, createStsClient } from '../../src/aws/clients.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { testContext } from '../helpers/context.js';
+import { BIN } from '../helpers/paths.js';
 import { KEY_IDS, PROFILE_REGIONS, SECRETS, useAwsHome, writeConfig } from '../helpers/aws-home.js';
 import { vi } from 'vitest';
 
@@ -180,4 +182,22 @@ describe("every client factory: the region and the credentials of the target's p
     expect(await client.config.credentials()).toMatchObject({ accessKeyId: 'local' });
     client.destroy();
   });
+});
+
+describe('through the binary', () => {
+  it.each([['tail'], ['watch', 'whales'], ['ingest', '--max-trades', '1'], ['jobs', 'list', '--application-id', '00fabc']])(
+    'coattail %s with no region anywhere: one line on stderr, exit 2, nothing on stdout',
+    (...args) => {
+      const { cwd } = useAwsHome();
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        AWS_CONFIG_FILE: path.join(cwd, 'none'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, 'none'),
+      };
+      const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^coattail: no AWS region: .+ Pass --region/)]);
+    },
+  );
 });

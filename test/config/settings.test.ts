@@ -3,8 +3,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findConfigFile, loadConfig, saveConfigFile } from '../../src/config/settings.js';
+import { resolveEmrSettings } from '../../src/spark/emr/settings.js';
+import { tempDir, testContext } from '../helpers/context.js';
 import { CoattailError } from '../../src/core/errors.js';
-import { tempDir } from '../helpers/context.js';
 import { writeConfig } from '../helpers/aws-home.js';
 
 describe('which file', () => {
@@ -85,5 +86,26 @@ describe('--save-config', () => {
       stream: 'top',
       environments: { prod: { applicationId: '00abc', bucket: 'b1', region: 'eu-central-1' } },
     });
+  });
+});
+
+describe('a command with --save-config and --env', () => {
+  it('writes what was given into that environment of the file found upwards, and reads it back from there', async () => {
+    const root = tempDir('config');
+    const file = writeConfig(root, { stream: 'top', environments: { prod: {} } });
+    const cwd = path.join(root, 'sub');
+    mkdirSync(cwd);
+    const env = { HOME: root, XDG_CONFIG_HOME: path.join(root, 'xdg'), AWS_CONFIG_FILE: path.join(root, 'none') };
+    const given = await resolveEmrSettings(
+      { applicationId: '00fprod', region: 'eu-central-1', bucket: 'prod-bucket', env: 'prod', saveConfig: true },
+      testContext({ cwd, env }),
+    );
+    expect(given.file).toBe(file);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      stream: 'top',
+      environments: { prod: { applicationId: '00fprod', bucket: 'prod-bucket', region: 'eu-central-1' } },
+    });
+    const later = await resolveEmrSettings({ env: 'prod' }, testContext({ cwd, env }));
+    expect(later).toMatchObject({ applicationId: '00fprod', bucket: 'prod-bucket', region: 'eu-central-1', stream: 'top' });
   });
 });

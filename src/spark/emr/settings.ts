@@ -92,14 +92,18 @@ export async function resolveEmrSettings(
     stream: pick(opts.stream, saved, 'stream', DEFAULT_STREAM)!,
     alertsTable: pick(opts.alertsTable, saved, 'alertsTable', DEFAULT_ALERTS_TABLE)!,
   };
-  // Defaults are not written: only what was given, so a later default change still applies.
+  // Only what was given (flags and their variables), never defaults nor what the file already holds: a later
+  // default change still applies, and nothing from the top level is copied into an environment.
   if (opts.saveConfig)
     saveSettings(ctx, target.config, {
-      ...settings,
       region: opts.region,
       profile: opts.profile,
-      stream: pick(opts.stream, saved, 'stream'),
-      alertsTable: pick(opts.alertsTable, saved, 'alertsTable'),
+      applicationId: opts.applicationId,
+      executionRoleArn: opts.executionRoleArn,
+      bucket: opts.bucket,
+      logGroup: opts.logGroup,
+      stream: opts.stream,
+      alertsTable: opts.alertsTable,
     });
   return settings;
 }
