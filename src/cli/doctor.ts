@@ -6,6 +6,7 @@ export function doctorCommand(parent: Command, action: Action): Command {
   return awsTargetOptions(
     parent
       .command('doctor')
+      .summary('Check this machine and the AWS side, each problem with its fix')
       .description(
         "Check this machine and the AWS side: Node, Python 3.11 and the jobs' environment, Java 17, the jar cache, the local emulators, AWS credentials, the stream, the alert table, the EMR application, the bucket. Exit 1 when a check fails",
       ),
