@@ -28,8 +28,23 @@ export async function resolveRegion(input: RegionInput, env: NodeJS.ProcessEnv):
     flagOrEnv(input.flag, 'AWS_REGION', env) ?? flagOrEnv(undefined, 'AWS_DEFAULT_REGION', env) ?? (await fromProfile(input, env));
   const fromFile = input.config?.settings.region;
   const region = found ?? (fromFile && input.config ? { value: fromFile, source: fileSource(input.config, 'region') } : undefined);
-  if (region) checkRegion(region.value);
+  if (region?.source === 'flag') checkRegion(region.value);
+  else if (region && !isRegion(region.value))
+    throw usageError(
+      `the region '${region.value}' from ${region.source} is not valid`,
+      'an AWS region looks like eu-west-1',
+      'correct it there, or pass --region',
+    );
   return region;
+}
+
+function isRegion(value: string): boolean {
+  try {
+    checkRegion(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function fromProfile(input: RegionInput, env: NodeJS.ProcessEnv): Promise<Sourced | undefined> {

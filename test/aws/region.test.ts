@@ -128,6 +128,15 @@ describe('the region rule, case by case', () => {
     expect(elsewhere.region).toBeUndefined();
   });
 
+  it("a profile's region that is not one is refused naming where it came from", async () => {
+    const { cwd } = useAwsHome();
+    const file = writeConfig(cwd, { region: 'Europe' });
+    const err = await resolveAwsTarget({ profile: 'bare' }, testContext({ cwd, env: { ...process.env } })).catch((e: unknown) => e);
+    expect((err as CoattailError).line()).toBe(
+      `coattail: the region 'Europe' from file (${file}) is not valid: an AWS region looks like eu-west-1. Correct it there, or pass --region`,
+    );
+  });
+
   it('a region that is not one is refused in one line', async () => {
     const { cwd } = useAwsHome();
     const err = await resolveAwsTarget({ region: 'mars' }, testContext({ cwd, env: { ...process.env } })).catch((e: unknown) => e);
