@@ -9,21 +9,17 @@ import { checkApplicationId, checkBucket, checkRoleArn } from '../../config/vali
 import { definedOnly, pick, required, saveConfigFile, type FileSettings, type LoadedConfig } from '../../config/settings.js';
 import { createEmrClient, createS3Client } from '../../aws/clients.js';
 import { resolveAwsTarget, type AwsTargetOptions } from '../../aws/target.js';
-import type { Sleep } from './sleep.js';
-
 import { DEFAULT_ALERTS_TABLE, DEFAULT_STREAM } from '../../config/defaults.js';
+import type { Sleep } from './sleep.js';
 
 export { DEFAULT_ALERTS_TABLE, DEFAULT_STREAM } from '../../config/defaults.js';
 
 /** Options every AWS-facing `jobs` command takes, as commander hands them over. */
 export interface AwsOptions extends AwsTargetOptions {
-  region?: string;
-  profile?: string;
-  config?: string;
-  env?: string;
   saveConfig?: boolean;
   json?: boolean;
 }
+
 export interface EmrOptions extends AwsOptions {
   applicationId?: string;
   executionRoleArn?: string;
