@@ -25,6 +25,8 @@ import type { TailOptions } from '../../src/commands/tail.js';
 import type { WatchOptions } from '../../src/commands/watch.js';
 import type { DemoOptions } from '../../src/demo/plan.js';
 import type { RunOptions } from '../../src/spark/emr/settings.js';
+import type { ConfigShowOptions } from '../../src/commands/config/show.js';
+import type { DoctorOptions } from '../../src/commands/doctor.js';
 
 /** Keys of a handler's options: the compiler refuses one the handler does not declare. */
 const keys =
@@ -38,7 +40,9 @@ interface Row {
   options: readonly string[];
 }
 
-const EMR = ['region', 'config', 'saveConfig', 'applicationId'] as const;
+const EMR = ['region', 'profile', 'config', 'env', 'saveConfig', 'applicationId'] as const;
+/** Where an AWS-facing command acts (src/cli/options.ts awsTargetOptions). */
+const TARGET = ['region', 'profile', 'config', 'env'] as const;
 
 const TABLE: Record<string, Row> = {
   ingest: {
@@ -47,7 +51,7 @@ const TABLE: Record<string, Row> = {
       'exchanges',
       'symbols',
       'stream',
-      'region',
+      ...TARGET,
       'kinesisEndpoint',
       'local',
       'stateDir',
@@ -81,7 +85,7 @@ const TABLE: Record<string, Row> = {
       'json',
       'local',
       'stateDir',
-      'region',
+      ...TARGET,
       'dynamodbEndpoint',
       'table',
       'intervalMs',
@@ -99,9 +103,8 @@ const TABLE: Record<string, Row> = {
       'json',
       'local',
       'stateDir',
-      'region',
+      ...TARGET,
       'kinesisEndpoint',
-      'profile',
     ]),
   },
   'local up': { args: [], options: keys<LocalUpOptions>()(['stateDir', 'kinesisPort', 'dynamodbPort', 'stream', 'shards', 'json']) },
@@ -165,8 +168,7 @@ const TABLE: Record<string, Row> = {
   'ddl apply': {
     args: [],
     options: keys<DdlOptions>()([
-      'region',
-      'config',
+      ...TARGET,
       'saveConfig',
       'json',
       'bucket',
@@ -228,6 +230,8 @@ const TABLE: Record<string, Row> = {
       'dryRun',
     ]),
   },
+  'config show': { args: [], options: keys<ConfigShowOptions>()([...TARGET, 'json']) },
+  doctor: { args: [], options: keys<DoctorOptions>()([...TARGET, 'local', 'stateDir', 'timeout', 'json']) },
 };
 
 /** Runs the command line with actions that only keep what the handler would get. */
