@@ -178,6 +178,21 @@ describe('the AWS checks (SDK mocked at its boundary)', () => {
     expect(sts.calls()).toHaveLength(0);
   });
 
+  it('as text: one line per check, ✓ / ✗ / - for skipped, the fix under each ✗, then the count', async () => {
+    const { cwd } = useAwsHome();
+    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('expired'), { name: 'ExpiredToken' }));
+    const ctx = testContext({ cwd, env: { ...process.env, JAVA_HOME: path.join(cwd, 'no-java') } });
+    expect(await doctor({ stateDir: path.join(cwd, 'no-state'), region: 'eu-west-1' }, ctx)).toBe(1);
+    const lines = ctx.out.lines();
+    const at = (check: string): number => lines.findIndex((l) => new RegExp(`^[✓✗-] ${check}\\s`).test(l));
+    expect(lines[at('aws credentials')]).toMatch(/^✗ aws credentials\s+ExpiredToken: expired$/);
+    expect(lines[at('aws credentials') + 1]).toMatch(/^\s+fix: run aws configure, set AWS_PROFILE, or pass --profile$/);
+    expect(lines[at('java')]).toMatch(/^✗ java\s+/);
+    expect(lines[at('stream')]).toMatch(/^- stream\s+skipped: no credentials \(the default credentials\)$/);
+    expect(lines[at('node')]).toMatch(/^✓ node\s+Node /);
+    expect(lines.at(-1)).toMatch(/^\d+ check\(s\) failed$/);
+  });
+
   it('--local: no AWS call at all', async () => {
     const { cwd } = useAwsHome();
     const { byName } = await runDoctor({ local: true, region: 'eu-west-1' }, cwd);
