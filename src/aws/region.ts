@@ -53,13 +53,6 @@ async function fromProfile(input: RegionInput, env: NodeJS.ProcessEnv): Promise<
   return region ? { value: region, source: `profile (${name})` } : undefined;
 }
 
-/** The region, or the one line that says how to set one. */
-export async function requireRegion(input: RegionInput, env: NodeJS.ProcessEnv): Promise<Sourced> {
-  const region = await resolveRegion(input, env);
-  if (!region) throw noRegion();
-  return region;
-}
-
 export function noRegion(): CoattailError {
   return usageError(
     'no AWS region',

@@ -177,7 +177,7 @@ interface KinesisTarget {
 
 /** Where the trades go on Kinesis: settled before anything connects, so a missing region is the first thing said. */
 async function kinesisTarget(opts: IngestOptions, ctx: CommandContext): Promise<KinesisTarget> {
-  const target = opts.local ? resolveLocalTarget(opts, ctx) : await resolveAwsTarget(opts, ctx, false);
+  const target = opts.local ? resolveLocalTarget(opts, ctx) : await resolveAwsTarget(opts, ctx, 'optional');
   const stream = opts.stream ?? target.config.settings.stream ?? DEFAULT_STREAM;
   let endpoint = resolveEndpoint('kinesis', opts.kinesisEndpoint, ctx.env)?.value;
   let region = target.region?.value;

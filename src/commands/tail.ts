@@ -113,7 +113,7 @@ export async function tail(opts: TailOptions, ctx: CommandContext): Promise<numb
   const filter: TradeFilter = { symbols: parseTailSymbols(opts.symbols), minUsd: parseMinUsd(opts.minUsd) };
   const max = opts.max === undefined ? undefined : positiveInt(opts.max, '--max', MAX_TRADES);
 
-  const target = opts.local ? resolveLocalTarget(opts, ctx) : await resolveAwsTarget(opts, ctx, false);
+  const target = opts.local ? resolveLocalTarget(opts, ctx) : await resolveAwsTarget(opts, ctx, 'optional');
   let endpoint = resolveEndpoint('kinesis', opts.kinesisEndpoint, ctx.env)?.value;
   let region = target.region?.value;
   let stream = opts.stream ?? (opts.local ? undefined : target.config.settings.stream);

@@ -100,7 +100,7 @@ export async function watch(kindText: string, opts: WatchOptions, ctx: CommandCo
   }
   const intervalMs = parseInterval(opts.intervalMs);
 
-  const target = opts.local ? resolveLocalTarget(opts, ctx) : await resolveAwsTarget(opts, ctx, false);
+  const target = opts.local ? resolveLocalTarget(opts, ctx) : await resolveAwsTarget(opts, ctx, 'optional');
   let endpoint = resolveEndpoint('dynamodb', opts.dynamodbEndpoint, ctx.env)?.value;
   let region = target.region?.value;
   if (opts.local && !endpoint) {

@@ -38,7 +38,7 @@ export interface EffectiveSettings {
 }
 
 export async function effectiveSettings(opts: AwsTargetOptions, ctx: CommandContext): Promise<EffectiveSettings> {
-  const target = await resolveAwsTarget(opts, ctx, false);
+  const target = await resolveAwsTarget(opts, ctx, 'inspect');
   const { config } = target;
   const values = new Map<SettingName, Sourced>();
   for (const { name, variable, fallback } of FILE_SETTINGS) {

@@ -122,10 +122,23 @@ describe('the region rule, case by case', () => {
     const elsewhere = await resolveAwsTarget(
       { profile: 'prod' },
       testContext({ cwd, env: { ...process.env, AWS_PROFILE: 'prod' } }),
-      false,
+      'optional',
     );
     expect(elsewhere.profile).toEqual({ value: 'prod', source: 'env (AWS_PROFILE)' });
     expect(elsewhere.region).toBeUndefined();
+  });
+
+  it('a profile defined nowhere, with no region: one line naming it and where it came from, rather than "no region"', async () => {
+    const { cwd, home } = useAwsHome();
+    const err = await resolveAwsTarget({ profile: 'prdo' }, testContext({ cwd, env: { ...process.env } }), 'optional').catch(
+      (e: unknown) => e,
+    );
+    expect((err as CoattailError).exitCode).toBe(2);
+    expect((err as CoattailError).line()).toBe(
+      `coattail: the AWS profile 'prdo' (from flag) is not defined: neither ${path.join(home, '.aws', 'config')} nor ${path.join(home, '.aws', 'credentials')} has it. Create it with aws configure --profile prdo (or aws configure sso), or choose another with --profile`,
+    );
+    // Only reported by config show and doctor.
+    expect((await resolveAwsTarget({ profile: 'prdo' }, testContext({ cwd, env: { ...process.env } }), 'inspect')).region).toBeUndefined();
   });
 
   it("a profile's region that is not one is refused naming where it came from", async () => {
