@@ -43,6 +43,34 @@ export function jobsCommand(
       ),
     )
     .addOption(new Option('--timeout-minutes <n>', 'batch: execution timeout').env('COATTAIL_EMR_TIMEOUT_MINUTES'))
+    .addOption(
+      new Option('--conf <key=value>', 'a Spark property for the run, into sparkSubmitParameters (repeatable)')
+        .env('COATTAIL_EMR_CONF')
+        // Values hold no spaces (sparkSubmitParameters is one string), so the variable takes several, space-separated.
+        .argParser((v: string, prev: string[]) => [...prev, ...v.split(/\s+/).filter((s) => s.length > 0)])
+        .default([]),
+    )
+    .addOption(new Option('--driver-cores <n>', "the driver's vCPUs: 1, 2, 4, 8 or 16").env('COATTAIL_EMR_DRIVER_CORES'))
+    .addOption(new Option('--driver-memory <size>', "the driver's memory, e.g. 14g or 7168m").env('COATTAIL_EMR_DRIVER_MEMORY'))
+    .addOption(new Option('--executor-cores <n>', "each executor's vCPUs: 1, 2, 4, 8 or 16").env('COATTAIL_EMR_EXECUTOR_CORES'))
+    .addOption(new Option('--executor-memory <size>', "each executor's memory, e.g. 14g or 7168m").env('COATTAIL_EMR_EXECUTOR_MEMORY'))
+    .addOption(new Option('--executors <n>', 'executors to start with (spark.executor.instances)').env('COATTAIL_EMR_EXECUTORS'))
+    .addOption(
+      new Option('--max-executors <n>', 'at most this many executors (spark.dynamicAllocation.maxExecutors)').env(
+        'COATTAIL_EMR_MAX_EXECUTORS',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--replace',
+        "streaming: cancel the job's running run, wait until it has ended, then start this one (no variable: one-shot)",
+      ),
+    )
+    .addOption(
+      new Option('--replace-timeout-minutes <n>', '--replace: how long to wait for the old run to end').env(
+        'COATTAIL_EMR_REPLACE_TIMEOUT_MINUTES',
+      ),
+    )
     .addOption(new Option('--wait', 'follow the run to its end (exit 0 SUCCESS, 1 FAILED, 3 CANCELLED, 130 Ctrl-C)'))
     .addOption(new Option('--cancel-on-interrupt', 'with --wait: Ctrl-C cancels the run instead of leaving it running'))
     .addOption(new Option('--dry-run', 'print the exact StartJobRun request (with --local: the spark-submit command) and stop'))
@@ -59,6 +87,8 @@ export function jobsCommand(
         'coattail jobs submit volume-anomaly --set threshold=3.0 --wait',
         'coattail jobs submit historical-loader -- --symbol BTC-USDT --start 2024-01-01 --end 2024-01-02',
         'coattail jobs submit whale-detector --dry-run | jq .configurationOverrides',
+        'coattail jobs submit volume-anomaly --executor-cores 2 --executor-memory 12g --conf spark.sql.shuffle.partitions=32',
+        'coattail jobs submit whale-detector --replace --wait',
         'coattail jobs submit whale-detector --local',
       ]),
     )
