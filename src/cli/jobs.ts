@@ -60,21 +60,20 @@ export function jobsCommand(
         'COATTAIL_EMR_MAX_EXECUTORS',
       ),
     )
-    .addOption(
-      new Option(
-        '--replace',
-        "streaming: cancel the job's running run, wait until it has ended, then start this one (no variable: one-shot)",
-      ),
-    )
+    .addOption(new Option('--replace', "streaming: cancel the job's running run, wait until it has ended, then start this one"))
     .addOption(
       new Option('--replace-timeout-minutes <n>', '--replace: how long to wait for the old run to end').env(
         'COATTAIL_EMR_REPLACE_TIMEOUT_MINUTES',
       ),
     )
-    .addOption(new Option('--wait', 'follow the run to its end (exit 0 SUCCESS, 1 FAILED, 3 CANCELLED, 130 Ctrl-C)'))
-    .addOption(new Option('--cancel-on-interrupt', 'with --wait: Ctrl-C cancels the run instead of leaving it running'))
+    .addOption(new Option('--wait', 'follow the run to its end (exit 0 SUCCESS, 1 FAILED, 3 CANCELLED, 130 Ctrl-C)').env('COATTAIL_WAIT'))
+    .addOption(
+      new Option('--cancel-on-interrupt', 'with --wait: Ctrl-C cancels the run instead of leaving it running').env(
+        'COATTAIL_CANCEL_ON_INTERRUPT',
+      ),
+    )
     .addOption(new Option('--dry-run', 'print the exact StartJobRun request (with --local: the spark-submit command) and stop'))
-    .addOption(new Option('--local', 'run the job with spark-submit on local Spark and the local emulators'))
+    .addOption(new Option('--local', 'run the job with spark-submit on local Spark and the local emulators').env('COATTAIL_LOCAL'))
     .addOption(stateDirOption("--local: where 'coattail local up' keeps its state", false))
     .addOption(new Option('--kinesis-endpoint <url>', '--local: Kinesis emulator').env('COATTAIL_KINESIS_ENDPOINT'))
     .addOption(new Option('--dynamodb-endpoint <url>', '--local: DynamoDB-compatible store').env('COATTAIL_DYNAMODB_ENDPOINT'))
@@ -131,8 +130,13 @@ export function jobsCommand(
     .command('pack-env')
     .description("Pack the jobs' packages (pandas, pyarrow, boto3; pinned) for EMR Serverless: the archive for submit --venv-archive")
     .requiredOption('--out <file>', 'the archive to write, e.g. venv.tar.gz')
-    .addOption(new Option('--arch <arch>', "the EMR application's architecture").choices(['x86_64', 'aarch64']).default('x86_64'))
-    .addOption(new Option('--interpreter <path>', "the image's Python 3.11 (default /usr/bin/python3.11)"))
+    .addOption(
+      new Option('--arch <arch>', "the EMR application's architecture")
+        .choices(['x86_64', 'aarch64'])
+        .default('x86_64')
+        .env('COATTAIL_EMR_ARCH'),
+    )
+    .addOption(new Option('--interpreter <path>', "the image's Python 3.11 (default /usr/bin/python3.11)").env('COATTAIL_EMR_PYTHON'))
     .addHelpText(
       'after',
       examples(['coattail jobs pack-env --out venv.tar.gz', 'coattail jobs submit volume-anomaly --venv-archive venv.tar.gz']),
