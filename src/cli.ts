@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { backfillCommand } from './cli/backfill.js';
+import { completionCommand } from './cli/completion.js';
 import { ddlCommand } from './cli/ddl.js';
 import { demoCommand } from './cli/demo.js';
 import { ingestCommand } from './cli/ingest.js';
@@ -59,6 +60,8 @@ export function handlerActions(global: () => GlobalOptions): Actions {
     'ddl apply': async (opts) => run(async (ctx) => (await import('./commands/ddl.js')).ddlApply(opts, ctx)),
     reprocess: async (opts) => run(async (ctx) => (await import('./commands/reprocess.js')).reprocess(opts, ctx)),
     backfill: async (opts) => run(async (ctx) => (await import('./commands/backfill.js')).backfill(opts, ctx)),
+    completion: async (shell: string, _opts, command: Command) =>
+      run(async (ctx) => (await import('./commands/completion.js')).completion({ shell, program: command.parent! }, ctx)),
   };
 }
 
@@ -109,6 +112,7 @@ export function buildProgram(actions?: Actions): Command {
   ddlCommand(program, { apply: act('ddl apply') });
   reprocessCommand(program, act('reprocess'));
   backfillCommand(program, act('backfill'));
+  completionCommand(program, act('completion'));
   helpCommand(program);
   markFlagOnly(program);
   return program;
