@@ -44,7 +44,6 @@ export const FLAG_ONLY: Readonly<Record<string, string>> = {
   '--fresh': 'deletes the demo data: never implied by the environment',
   '--list': 'an action (list the scenarios), not a setting',
   '--record': 'where this run records; a variable would overwrite one file on every run',
-  '--out': 'where this run writes its archive',
   '--set': 'job settings of one run; a deployment keeps its own in the config file',
   '--no-wait': 'a question for one cancel',
   '--state': 'a filter for one listing',

@@ -129,7 +129,10 @@ export function jobsCommand(
   jobs
     .command('pack-env')
     .description("Pack the jobs' packages (pandas, pyarrow, boto3; pinned) for EMR Serverless: the archive for submit --venv-archive")
-    .requiredOption('--out <file>', 'the archive to write, e.g. venv.tar.gz')
+    .addOption(
+      // The same variable as submit's --venv-archive: pack-env writes the file that submit then uploads.
+      new Option('--out <file>', 'the archive to write, e.g. venv.tar.gz').env('COATTAIL_EMR_VENV_ARCHIVE').makeOptionMandatory(),
+    )
     .addOption(
       new Option('--arch <arch>', "the EMR application's architecture")
         .choices(['x86_64', 'aarch64'])
