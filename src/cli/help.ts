@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CoattailError } from '../core/errors.js';
+import { examples } from './options.js';
 
 /** The command a path of names leads to, and how far the names matched. */
 export function findCommand(root: Command, names: readonly string[]): { command: Command; matched: number } {
@@ -26,6 +27,7 @@ export function helpCommand(program: Command): Command {
     .command('help')
     .description('show the help of a command, e.g. coattail help jobs submit')
     .argument('[command...]', 'the command, with its subcommands')
+    .addHelpText('after', examples(['coattail help jobs submit', 'coattail help local up']))
     .action((names: string[]) => {
       const { command, matched } = findCommand(program, names);
       if (matched < names.length) {

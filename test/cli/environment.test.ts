@@ -62,6 +62,22 @@ describe('environment variables', () => {
     ]);
   });
 
+  it('COATTAIL_EMR_CONF holds several Spark properties, space-separated; --conf on the command line wins', async () => {
+    const seen: unknown[] = [];
+    const program = (): Command =>
+      buildProgram({
+        'jobs submit': (_job: string, _args: string[], opts: { conf?: string[] }) => void seen.push(opts.conf),
+      });
+    process.env.COATTAIL_EMR_CONF = ' spark.speculation=true   spark.sql.shuffle.partitions=32 ';
+    try {
+      await program().parseAsync(['node', 'coattail', 'jobs', 'submit', 'whale-detector']);
+      await program().parseAsync(['node', 'coattail', 'jobs', 'submit', 'whale-detector', '--conf', 'spark.task.maxFailures=8']);
+    } finally {
+      delete process.env.COATTAIL_EMR_CONF;
+    }
+    expect(seen).toEqual([['spark.speculation=true', 'spark.sql.shuffle.partitions=32'], ['spark.task.maxFailures=8']]);
+  });
+
   it("the README's reference is the rendering of the command tree (npm run options-doc rewrites it)", () => {
     const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
     const start = readme.indexOf(REFERENCE_START);
