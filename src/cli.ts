@@ -3,8 +3,9 @@
  * (one file per command group); the handlers are in src/commands/ and each is imported only when its
  * command runs, so `coattail --help` loads no AWS SDK, no React and no WebSocket code.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { backfillCommand } from './cli/backfill.js';
+import { completionCommand } from './cli/completion.js';
 import { configCommand } from './cli/config.js';
 import { ddlCommand } from './cli/ddl.js';
 import { demoCommand } from './cli/demo.js';
@@ -12,6 +13,8 @@ import { doctorCommand } from './cli/doctor.js';
 import { ingestCommand } from './cli/ingest.js';
 import { jobsCommand } from './cli/jobs.js';
 import { localCommand } from './cli/local.js';
+import { environmentHelp, markFlagOnly } from './cli/environment.js';
+import { helpCommand, usageExitCode } from './cli/help.js';
 import { examples, type Action } from './cli/options.js';
 import { replayCommand } from './cli/replay.js';
 import { reprocessCommand } from './cli/reprocess.js';
@@ -61,6 +64,8 @@ export function handlerActions(global: () => GlobalOptions): Actions {
     backfill: async (opts) => run(async (ctx) => (await import('./commands/backfill.js')).backfill(opts, ctx)),
     'config show': async (opts) => run(async (ctx) => (await import('./commands/config/show.js')).configShow(opts, ctx)),
     doctor: async (opts) => run(async (ctx) => (await import('./commands/doctor.js')).doctor(opts, ctx)),
+    completion: async (shell: string, _opts, command: Command) =>
+      run(async (ctx) => (await import('./commands/completion.js')).completion({ shell, program: command.parent! }, ctx)),
   };
 }
 
@@ -74,6 +79,8 @@ export function buildProgram(actions?: Actions): Command {
     // A usage error is one line and exit 2, like every other bad option (main() turns it into the exit).
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(usageLine(text)) })
+    // -v and -q in every command's help, not only the root's (subcommands inherit this setting).
+    .configureHelp({ showGlobalOptions: true })
     .addHelpText(
       'after',
       examples([
@@ -82,7 +89,7 @@ export function buildProgram(actions?: Actions): Command {
         'coattail simulate --scenario default',
         'coattail ingest --local --max-trades 1000',
         'coattail ingest --sink stdout --duration 10',
-      ]),
+      ]) + environmentHelp(),
     );
   program.hook('preAction', (_program, command) => readFlagsFromEnv(command));
   const a = actions ?? handlerActions(() => program.opts<GlobalOptions>());
@@ -111,6 +118,9 @@ export function buildProgram(actions?: Actions): Command {
   backfillCommand(program, act('backfill'));
   configCommand(program, { show: act('config show') });
   doctorCommand(program, act('doctor'));
+  completionCommand(program, act('completion'));
+  helpCommand(program);
+  markFlagOnly(program);
   return program;
 }
 
@@ -151,11 +161,10 @@ export function readFlagsFromEnv(command: Command): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
   } catch (err) {
-    if (!(err instanceof CommanderError)) throw err;
-    // Help and --version end with 0; a usage error (already printed as one line) with 2.
-    process.exit(err.exitCode === 0 ? 0 : 2);
+    process.exit(usageExitCode(program, argv.slice(2), err, process.stderr));
   }
 }

@@ -15,7 +15,7 @@ export function ddlCommand(parent: Command, actions: { apply: Action }): Command
     )
     .addOption(new Option('--ddl-dir <dir>', 'the DDL folder (default: ddl/ of the checkout)').env('COATTAIL_DDL_DIR'))
     .addOption(new Option('--dry-run', 'print the plan: what would be applied, what is already'))
-    .addOption(new Option('--local', 'apply to the local Iceberg warehouse through Spark SQL'))
+    .addOption(new Option('--local', 'apply to the local Iceberg warehouse through Spark SQL').env('COATTAIL_LOCAL'))
     .addOption(new Option('--warehouse <dir>', '--local: Iceberg warehouse folder').env('COATTAIL_WAREHOUSE'))
     .addHelpText(
       'after',

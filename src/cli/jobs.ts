@@ -43,10 +43,37 @@ export function jobsCommand(
       ),
     )
     .addOption(new Option('--timeout-minutes <n>', 'batch: execution timeout').env('COATTAIL_EMR_TIMEOUT_MINUTES'))
-    .addOption(new Option('--wait', 'follow the run to its end (exit 0 SUCCESS, 1 FAILED, 3 CANCELLED, 130 Ctrl-C)'))
-    .addOption(new Option('--cancel-on-interrupt', 'with --wait: Ctrl-C cancels the run instead of leaving it running'))
+    .addOption(
+      new Option('--conf <key=value>', 'a Spark property for the run, into sparkSubmitParameters (repeatable)')
+        .env('COATTAIL_EMR_CONF')
+        // Values hold no spaces (sparkSubmitParameters is one string), so the variable takes several, space-separated.
+        .argParser((v: string, prev: string[]) => [...prev, ...v.split(/\s+/).filter((s) => s.length > 0)])
+        .default([]),
+    )
+    .addOption(new Option('--driver-cores <n>', "the driver's vCPUs: 1, 2, 4, 8 or 16").env('COATTAIL_EMR_DRIVER_CORES'))
+    .addOption(new Option('--driver-memory <size>', "the driver's memory, e.g. 14g or 7168m").env('COATTAIL_EMR_DRIVER_MEMORY'))
+    .addOption(new Option('--executor-cores <n>', "each executor's vCPUs: 1, 2, 4, 8 or 16").env('COATTAIL_EMR_EXECUTOR_CORES'))
+    .addOption(new Option('--executor-memory <size>', "each executor's memory, e.g. 14g or 7168m").env('COATTAIL_EMR_EXECUTOR_MEMORY'))
+    .addOption(new Option('--executors <n>', 'executors to start with (spark.executor.instances)').env('COATTAIL_EMR_EXECUTORS'))
+    .addOption(
+      new Option('--max-executors <n>', 'at most this many executors (spark.dynamicAllocation.maxExecutors)').env(
+        'COATTAIL_EMR_MAX_EXECUTORS',
+      ),
+    )
+    .addOption(new Option('--replace', "streaming: cancel the job's running run, wait until it has ended, then start this one"))
+    .addOption(
+      new Option('--replace-timeout-minutes <n>', '--replace: how long to wait for the old run to end').env(
+        'COATTAIL_EMR_REPLACE_TIMEOUT_MINUTES',
+      ),
+    )
+    .addOption(new Option('--wait', 'follow the run to its end (exit 0 SUCCESS, 1 FAILED, 3 CANCELLED, 130 Ctrl-C)').env('COATTAIL_WAIT'))
+    .addOption(
+      new Option('--cancel-on-interrupt', 'with --wait: Ctrl-C cancels the run instead of leaving it running').env(
+        'COATTAIL_CANCEL_ON_INTERRUPT',
+      ),
+    )
     .addOption(new Option('--dry-run', 'print the exact StartJobRun request (with --local: the spark-submit command) and stop'))
-    .addOption(new Option('--local', 'run the job with spark-submit on local Spark and the local emulators'))
+    .addOption(new Option('--local', 'run the job with spark-submit on local Spark and the local emulators').env('COATTAIL_LOCAL'))
     .addOption(stateDirOption("--local: where 'coattail local up' keeps its state", false))
     .addOption(new Option('--kinesis-endpoint <url>', '--local: Kinesis emulator').env('COATTAIL_KINESIS_ENDPOINT'))
     .addOption(new Option('--dynamodb-endpoint <url>', '--local: DynamoDB-compatible store').env('COATTAIL_DYNAMODB_ENDPOINT'))
@@ -59,6 +86,8 @@ export function jobsCommand(
         'coattail jobs submit volume-anomaly --set threshold=3.0 --wait',
         'coattail jobs submit historical-loader -- --symbol BTC-USDT --start 2024-01-01 --end 2024-01-02',
         'coattail jobs submit whale-detector --dry-run | jq .configurationOverrides',
+        'coattail jobs submit volume-anomaly --executor-cores 2 --executor-memory 12g --conf spark.sql.shuffle.partitions=32',
+        'coattail jobs submit whale-detector --replace --wait',
         'coattail jobs submit whale-detector --local',
       ]),
     )
@@ -100,9 +129,17 @@ export function jobsCommand(
   jobs
     .command('pack-env')
     .description("Pack the jobs' packages (pandas, pyarrow, boto3; pinned) for EMR Serverless: the archive for submit --venv-archive")
-    .requiredOption('--out <file>', 'the archive to write, e.g. venv.tar.gz')
-    .addOption(new Option('--arch <arch>', "the EMR application's architecture").choices(['x86_64', 'aarch64']).default('x86_64'))
-    .addOption(new Option('--interpreter <path>', "the image's Python 3.11 (default /usr/bin/python3.11)"))
+    .addOption(
+      // The same variable as submit's --venv-archive: pack-env writes the file that submit then uploads.
+      new Option('--out <file>', 'the archive to write, e.g. venv.tar.gz').env('COATTAIL_EMR_VENV_ARCHIVE').makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--arch <arch>', "the EMR application's architecture")
+        .choices(['x86_64', 'aarch64'])
+        .default('x86_64')
+        .env('COATTAIL_EMR_ARCH'),
+    )
+    .addOption(new Option('--interpreter <path>', "the image's Python 3.11 (default /usr/bin/python3.11)").env('COATTAIL_EMR_PYTHON'))
     .addHelpText(
       'after',
       examples(['coattail jobs pack-env --out venv.tar.gz', 'coattail jobs submit volume-anomaly --venv-archive venv.tar.gz']),

@@ -86,7 +86,7 @@ export function emrCommon(cmd: Command, json = true): Command {
 export function localOrEmr(cmd: Command, job: string): Command {
   return cmd
     .addOption(new Option('--warehouse <dir>', 'local Iceberg warehouse').env('COATTAIL_WAREHOUSE'))
-    .addOption(new Option('--emr', `run ${job} on EMR Serverless instead of local Spark`))
+    .addOption(new Option('--emr', `run ${job} on EMR Serverless instead of local Spark`).env('COATTAIL_EMR'))
     .addOption(new Option('--execution-role-arn <arn>', '--emr: IAM role the job runs as').env('COATTAIL_EMR_ROLE_ARN'))
     .addOption(new Option('--bucket <name>', '--emr: S3 bucket for the bundle and logs').env('COATTAIL_BUCKET'))
     .addOption(new Option('--log-group <name>', '--emr: also send the logs to this CloudWatch Logs group').env('COATTAIL_EMR_LOG_GROUP'))
@@ -94,8 +94,8 @@ export function localOrEmr(cmd: Command, job: string): Command {
     .addOption(new Option('--emr-python <path>', "--emr: the image's Python when no --venv-archive").env('COATTAIL_EMR_PYTHON'))
     .addOption(new Option('--timeout-minutes <n>', '--emr: execution timeout').env('COATTAIL_EMR_TIMEOUT_MINUTES'))
     .addOption(new Option('--run-name <nonce>', '--emr: start a new run even when the same command ran before'))
-    .addOption(new Option('--wait', '--emr: follow the run to its end'))
-    .addOption(new Option('--cancel-on-interrupt', '--emr: with --wait, Ctrl-C cancels the run'))
+    .addOption(new Option('--wait', '--emr: follow the run to its end').env('COATTAIL_WAIT'))
+    .addOption(new Option('--cancel-on-interrupt', '--emr: with --wait, Ctrl-C cancels the run').env('COATTAIL_CANCEL_ON_INTERRUPT'))
     .addOption(new Option('--dry-run', '--emr: print the exact StartJobRun request and stop'));
 }
 

@@ -149,6 +149,15 @@ const TABLE: Record<string, Row> = {
       'emrPython',
       'retriesPerHour',
       'timeoutMinutes',
+      'conf',
+      'driverCores',
+      'driverMemory',
+      'executorCores',
+      'executorMemory',
+      'executors',
+      'maxExecutors',
+      'replace',
+      'replaceTimeoutMinutes',
       'wait',
       'cancelOnInterrupt',
       'dryRun',
@@ -165,6 +174,7 @@ const TABLE: Record<string, Row> = {
   'jobs logs': { args: ['00fabc123'], options: keys<LogsOptions>()([...EMR, 'log', 'follow', 'tail']) },
   'jobs cancel': { args: ['00fabc123'], options: keys<RunOptions>()([...EMR, 'json', 'wait']) },
   'jobs pack-env': { args: [], options: keys<PackEnvOptions>()(['out', 'arch', 'interpreter']) },
+  completion: { args: ['bash'], options: [] },
   'ddl apply': {
     args: [],
     options: keys<DdlOptions>()([
@@ -315,7 +325,7 @@ describe('the command line reaches the handlers', () => {
     it.runIf(withEnv.length > 0).each(withEnv.map((o) => [o.envVar!, o] as const))('%s reaches the handler', async (envVar, option) => {
       const s = sample(option);
       process.env[envVar] = s.env;
-      const required = path === 'jobs pack-env' ? ['--out', 'v.tar.gz'] : [];
+      const required = path === 'jobs pack-env' && option.long !== '--out' ? ['--out', 'v.tar.gz'] : [];
       const { opts } = await parse([...path.split(' '), ...row.args, ...required]);
       expect(opts[option.attributeName()]).toEqual(s.expected);
     });

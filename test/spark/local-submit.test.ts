@@ -132,11 +132,22 @@ describe('jobs submit --local', () => {
     const cwd = tempDir('local-submit');
     const ctx = testContext({ cwd, env: env(bin) });
     const code = await jobsSubmit(
-      { job: 'raw-archiver', local: true, dryRun: true, kinesisEndpoint: 'http://127.0.0.1:1', dynamodbEndpoint: 'http://127.0.0.1:2' },
+      {
+        job: 'raw-archiver',
+        local: true,
+        dryRun: true,
+        kinesisEndpoint: 'http://127.0.0.1:1',
+        dynamodbEndpoint: 'http://127.0.0.1:2',
+        // EMR-only options (e.g. from an EMR deployment's variables) are named as ignored, not refused.
+        executorMemory: '8g',
+        replace: true,
+        conf: [],
+      },
       ctx,
       { root: ROOT },
     );
     expect(code).toBe(0);
+    expect(ctx.err.text()).toContain('--executor-memory, --replace: for runs on EMR Serverless; local Spark ignores them');
     const printed = JSON.parse(ctx.out.text()) as { command: string; args: string[] };
     expect(printed.command).toBe(path.join(bin, 'spark-submit'));
     const entry = printed.args.indexOf(path.join(ROOT, 'jobs-py', 'emr_main.py'));

@@ -18,6 +18,18 @@ export interface SubmitOptions extends EmrSubmitOptions, LocalOptions {
   local?: boolean;
 }
 
+/** The options that shape an EMR Serverless run only. */
+const EMR_ONLY: ReadonlyArray<readonly [keyof SubmitOptions, string]> = [
+  ['conf', '--conf'],
+  ['driverCores', '--driver-cores'],
+  ['driverMemory', '--driver-memory'],
+  ['executorCores', '--executor-cores'],
+  ['executorMemory', '--executor-memory'],
+  ['executors', '--executors'],
+  ['maxExecutors', '--max-executors'],
+  ['replace', '--replace'],
+];
+
 const SETTING = /^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?=/;
 
 export function checkSettings(job: JobName, sets: readonly string[]): string[] {
@@ -43,6 +55,14 @@ export async function jobsSubmit(opts: SubmitOptions, ctx: CommandContext, deps:
   const job = checkJob(opts.job);
   const sets = checkSettings(job, opts.set ?? []);
   const passthrough = opts.args ?? [];
-  if (opts.local) return submitLocal(job, sets, passthrough, opts, ctx, deps);
+  if (opts.local) {
+    // Said, not refused: the variables of an EMR deployment may well be set in the shell that runs --local.
+    const emrOnly = EMR_ONLY.filter(([key]) => {
+      const v = opts[key];
+      return Array.isArray(v) ? v.length > 0 : v !== undefined && v !== false;
+    }).map(([, flag]) => flag);
+    if (emrOnly.length > 0) ctx.logger.warn(`${emrOnly.join(', ')}: for runs on EMR Serverless; local Spark ignores them`);
+    return submitLocal(job, sets, passthrough, opts, ctx, deps);
+  }
   return submitToEmr(job, sets, passthrough, opts, ctx, deps);
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { StartJobRunCommandInput } from '@aws-sdk/client-emr-serverless';
 import type { BucketLayout } from '../../config/layout.js';
 import { jobMode, runName, type JobName } from '../jobs.js';
+import { sparkSubmitParameters } from './resources.js';
 import { pythonProperties, renderSparkConf, type EmrPython } from './spark-conf.js';
 
 export interface SubmitSpec {
@@ -31,6 +32,12 @@ export interface SubmitSpec {
   python: EmrPython;
   /** sha256 of the virtualenv archive, when one is used (part of the client token). */
   venvHash?: string | undefined;
+  /** The resource flags' `spark.*` settings (src/spark/emr/resources.ts). */
+  resources?: Readonly<Record<string, string>> | undefined;
+  /** `--conf key=value` pairs, checked, for sparkSubmitParameters. */
+  confs?: ReadonlyArray<readonly [string, string]> | undefined;
+  /** `--replace`: the runs this one replaces (part of the client token, so it is not answered with the old run). */
+  replaces?: readonly string[] | undefined;
 }
 
 /**
@@ -66,6 +73,10 @@ export interface TokenInput {
   venvHash?: string | undefined;
   args: readonly string[];
   runNonce?: string | undefined;
+  /** The Spark settings the operator chose (resources, --conf): a run with other settings is another run. */
+  sparkSettings?: ReadonlyArray<readonly [string, string]> | undefined;
+  /** The runs a `--replace` ended: the same command after a replacement must start a new run. */
+  replaces?: readonly string[] | undefined;
 }
 
 /**
@@ -74,7 +85,12 @@ export interface TokenInput {
  * run instead of starting another; `--run-name` changes it on purpose.
  */
 export function clientToken(t: TokenInput): string {
-  const canonical = JSON.stringify([t.applicationId, t.job, t.bundleHash, t.venvHash ?? null, [...t.args], t.runNonce ?? null]);
+  const base = [t.applicationId, t.job, t.bundleHash, t.venvHash ?? null, [...t.args], t.runNonce ?? null];
+  const settings = t.sparkSettings ?? [];
+  const replaces = t.replaces ?? [];
+  // Only when there are any, so a command without them keeps the token it always had.
+  const extra = settings.length > 0 || replaces.length > 0 ? [{ spark: settings.map(([k, v]) => [k, v]), replaces: [...replaces] }] : [];
+  const canonical = JSON.stringify([...base, ...extra]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -83,6 +99,7 @@ export function sparkProperties(template: Record<string, string>, spec: SubmitSp
     ...renderSparkConf(template, spec.layout.bucket),
     'spark.submit.pyFiles': spec.bundle.zipUri,
     ...pythonProperties(spec.python),
+    ...spec.resources,
   };
   return Object.fromEntries(Object.entries(props).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -90,6 +107,7 @@ export function sparkProperties(template: Record<string, string>, spec: SubmitSp
 export function startJobRunRequest(spec: SubmitSpec, template: Record<string, string>): StartJobRunCommandInput {
   const args = jobArguments(spec);
   const streaming = jobMode(spec.job) === 'STREAMING';
+  const submitParameters = sparkSubmitParameters(spec.confs ?? []);
   return {
     applicationId: spec.applicationId,
     clientToken: clientToken({
@@ -99,6 +117,8 @@ export function startJobRunRequest(spec: SubmitSpec, template: Record<string, st
       venvHash: spec.venvHash,
       args,
       runNonce: spec.runNonce,
+      sparkSettings: [...Object.entries(spec.resources ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), ...(spec.confs ?? [])],
+      replaces: spec.replaces,
     }),
     executionRoleArn: spec.executionRoleArn,
     name: runName(spec.job, spec.runNonce),
@@ -108,7 +128,13 @@ export function startJobRunRequest(spec: SubmitSpec, template: Record<string, st
     ...(streaming
       ? { retryPolicy: { maxFailedAttemptsPerHour: spec.retriesPerHour }, executionTimeoutMinutes: 0 }
       : { retryPolicy: { maxAttempts: 1 }, executionTimeoutMinutes: spec.timeoutMinutes }),
-    jobDriver: { sparkSubmit: { entryPoint: spec.bundle.entryUri, entryPointArguments: args } },
+    jobDriver: {
+      sparkSubmit: {
+        entryPoint: spec.bundle.entryUri,
+        entryPointArguments: args,
+        ...(submitParameters ? { sparkSubmitParameters: submitParameters } : {}),
+      },
+    },
     configurationOverrides: {
       applicationConfiguration: [{ classification: 'spark-defaults', properties: sparkProperties(template, spec) }],
       monitoringConfiguration: {

@@ -181,11 +181,18 @@ describe('no command prints credentials', () => {
       stderr: /dry run: nothing uploaded/,
     },
     {
-      args: ['-v', 'jobs', 'submit', 'whale-detector', '--save-config'],
+      // whale-detector runs (the listing below): volume-anomaly does not, so its start is attempted.
+      args: ['-v', 'jobs', 'submit', 'volume-anomaly', '--save-config'],
       code: 1,
       stdout: /^$/,
       stderr:
-        /coattail: cannot start coattail-whale-detector on application 00fleaktest1234: AccessDeniedException: User: arn:aws:iam::123456789012:user\/ci is not authorized to perform: emr-serverless:StartJobRun\. Check/,
+        /coattail: cannot start coattail-volume-anomaly on application 00fleaktest1234: AccessDeniedException: User: arn:aws:iam::123456789012:user\/ci is not authorized to perform: emr-serverless:StartJobRun\. Check/,
+    },
+    {
+      args: ['-v', 'jobs', 'submit', 'whale-detector'],
+      code: 2,
+      stdout: /^$/,
+      stderr: /coattail: whale-detector is already running on this application: job run 00frunok \(RUNNING since /,
     },
     { args: ['jobs', 'list'], code: 0, stdout: /│ 00frunok +│ whale-detector +│ STREAMING +│ RUNNING/, stderr: /^$/ },
     { args: ['jobs', 'list', '--json'], code: 0, stdout: /^\[\{"id":"00frunok"/, stderr: /^$/ },

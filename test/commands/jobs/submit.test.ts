@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   CancelJobRunCommand,
@@ -12,58 +11,17 @@ import {
   type JobRun,
   type StartJobRunCommandInput,
 } from '@aws-sdk/client-emr-serverless';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { jobsSubmit, type SubmitOptions } from '../../../src/commands/jobs/submit.js';
-import type { JobsDeps } from '../../../src/spark/emr/settings.js';
 import { CoattailError } from '../../../src/core/errors.js';
 import { Progress } from '../../../src/spark/emr/progress.js';
 import { Capture, testContext } from '../../helpers/context.js';
+import { APP, AWS_FLAGS, BUCKET, ROLE, RUN, submitSetup, tempDir } from '../../helpers/emr-submit.js';
 
-const tempDirs: string[] = [];
-afterAll(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'coattail-submit-'));
-  tempDirs.push(dir);
-  return dir;
-}
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
-
-/** A repository with a tiny jobs-py: the package, the entry script and an EMR SparkConf template. */
-function fakeRoot(): string {
-  const root = tempDir();
-  mkdirSync(path.join(root, 'jobs-py', 'coattail_jobs'), { recursive: true });
-  writeFileSync(path.join(root, 'jobs-py', 'coattail_jobs', '__init__.py'), 'VERSION = 1\n');
-  writeFileSync(path.join(root, 'jobs-py', 'emr_main.py'), 'main()\n');
-  writeFileSync(
-    path.join(root, 'jobs-py', 'emr-spark-conf.json'),
-    JSON.stringify({
-      'spark.jars': '/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar',
-      'spark.sql.catalog.coattail.warehouse': 's3://${bucket}/warehouse',
-    }),
-  );
-  return root;
-}
-
-const APP = '00fabc123def4567';
-const ROLE = 'arn:aws:iam::123456789012:role/coattail-emr';
-const BUCKET = 'my-coattail';
-const RUN = '00fr1234abcd';
-const AWS_FLAGS = { applicationId: APP, executionRoleArn: ROLE, bucket: BUCKET, region: 'eu-west-1' };
-
-function setup() {
-  const emr = new EMRServerlessClient({ region: 'eu-west-1' });
-  const s3 = new S3Client({ region: 'eu-west-1' });
-  const emrMock = mockClient(emr);
-  const s3Mock = mockClient(s3);
-  const root = fakeRoot();
-  const cwd = tempDir();
-  const deps: JobsDeps = { emr, s3, root, sleep: async () => {}, pollMs: 1 };
-  return { emr, s3, emrMock, s3Mock, root, cwd, deps };
-}
+const setup = submitSetup;
 
 const notFound = (): Error => Object.assign(new Error('UnknownError'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
 
@@ -216,6 +174,56 @@ describe('jobs submit: the StartJobRun request', () => {
     const { code, ctx } = await submit({ set: ['threshold=250000'], dryRun: true });
     expect(code).toBe(0);
     expect(JSON.parse(ctx.out.text()) as StartJobRunCommandInput).toEqual(sent);
+    expect(t.emrMock.calls()).toHaveLength(0);
+    expect(t.s3Mock.calls()).toHaveLength(0);
+  });
+
+  it('--conf goes into sparkSubmitParameters, the resource flags into spark-defaults; both change the token; --dry-run shows them', async () => {
+    await submit({});
+    const plain = t.emrMock.commandCalls(StartJobRunCommand)[0]!.args[0].input;
+    const tuned = {
+      conf: ['spark.sql.shuffle.partitions=32', 'spark.speculation=true'],
+      executorCores: '2',
+      executorMemory: '12g',
+      driverMemory: '7168m',
+      maxExecutors: '10',
+    };
+    const { ctx } = await submit({ ...tuned, dryRun: true });
+    const input = JSON.parse(ctx.out.text()) as StartJobRunCommandInput;
+    expect(input.jobDriver?.sparkSubmit?.sparkSubmitParameters).toBe(
+      '--conf spark.sql.shuffle.partitions=32 --conf spark.speculation=true',
+    );
+    expect(input.configurationOverrides!.applicationConfiguration![0]!.properties).toEqual({
+      ...plain.configurationOverrides!.applicationConfiguration![0]!.properties,
+      'spark.driver.memory': '7168m',
+      'spark.executor.cores': '2',
+      'spark.executor.memory': '12g',
+      'spark.dynamicAllocation.maxExecutors': '10',
+    });
+    const args = input.jobDriver!.sparkSubmit!.entryPointArguments!;
+    const spark = [
+      ['spark.driver.memory', '7168m'],
+      ['spark.dynamicAllocation.maxExecutors', '10'],
+      ['spark.executor.cores', '2'],
+      ['spark.executor.memory', '12g'],
+      ['spark.sql.shuffle.partitions', '32'],
+      ['spark.speculation', 'true'],
+    ];
+    expect(input.clientToken).toBe(
+      sha256(JSON.stringify([APP, 'whale-detector', uploadedZipHash(), null, args, null, { spark, replaces: [] }])),
+    );
+    expect(input.clientToken).not.toBe(plain.clientToken);
+    // A real submit sends exactly that.
+    await submit(tuned);
+    expect(t.emrMock.commandCalls(StartJobRunCommand)[1]!.args[0].input).toEqual(input);
+  });
+
+  it('--conf refuses a key coattail sets for the run, before any call', async () => {
+    const err = (await submit({ conf: ['spark.sql.catalog.coattail.warehouse=s3://elsewhere/wh'] }).catch(
+      (e: unknown) => e,
+    )) as CoattailError;
+    expect(err.exitCode).toBe(2);
+    expect(err.line()).toContain('--conf spark.sql.catalog.coattail.warehouse is set by coattail');
     expect(t.emrMock.calls()).toHaveLength(0);
     expect(t.s3Mock.calls()).toHaveLength(0);
   });
