@@ -33,7 +33,7 @@ describe('usage errors through the binary: one line, exit 2', () => {
     [['tail', '--bogus'], "coattail: unknown option '--bogus'. Run with --help for usage\n"],
     [
       ['help', 'nosuch'],
-      "coattail: unknown command 'nosuch' (coattail has ingest, simulate, replay, watch, tail, local, demo, jobs, ddl, reprocess, backfill, completion). Run with --help for usage\n",
+      "coattail: unknown command 'nosuch' (coattail has ingest, simulate, replay, watch, tail, local, demo, jobs, ddl, reprocess, backfill, config, doctor, completion). Run with --help for usage\n",
     ],
     [
       ['help', 'jobs', 'nosuch'],
