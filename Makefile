@@ -5,7 +5,7 @@ NODE_STAMP := node_modules/.installed
 BUILD_STAMP := dist/.built
 TS_SOURCES := $(shell find src bench -name '*.ts' -o -name '*.tsx' 2>/dev/null) tsconfig.json
 
-.PHONY: help install install-py jars lock catalog tools build test test-ts test-py lint lint-deploy format typecheck demo bench bench-replay clean
+.PHONY: help install install-py jars lock catalog tools build test test-ts test-py lint lint-deploy format typecheck mypy pytest checks demo bench bench-replay clean
 PY_VENV := jobs-py/.venv
 PY_STAMP := $(PY_VENV)/.installed
 
@@ -78,10 +78,21 @@ lock:
 catalog: $(PY_STAMP)
 	cd jobs-py && .venv/bin/python -m coattail_jobs catalog --json --out ../src/spark/jobs-catalog.json
 
-test-py: install-py
-	cd jobs-py && .venv/bin/mypy && .venv/bin/pytest -q
+test-py: mypy pytest
 
-test: build lint typecheck test-ts test-py
+mypy: $(PY_STAMP)
+	cd jobs-py && .venv/bin/mypy
+
+pytest: install-py
+	cd jobs-py && .venv/bin/pytest -q
+
+# The static checks, two at a time: each of eslint, tsc and mypy keeps one core busy for a minute or so,
+# and none of them starts a server or depends on timing. The tests then run one suite after the other
+# (both start Spark, and two Spark applications at once starve each other on a small machine).
+checks: $(NODE_STAMP) $(PY_STAMP)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck mypy
+
+test: build checks test-ts pytest
 
 # The whole pipeline locally (coattail demo): the live view on a terminal, a summary otherwise.
 # More flags with DEMO_ARGS, e.g. make demo DEMO_ARGS="--headless --duration 120".
