@@ -65,15 +65,24 @@ export async function createDataEnv(dir: string, root: string, ctx: CommandConte
     return;
   }
   task.stop();
-  const said = lines
-    .filter((l) => l.startsWith('coattail: '))
-    .pop()
-    ?.slice('coattail: '.length);
+  const said = lines.filter((l) => l.startsWith('coattail: ')).pop();
+  if (said) throw new ScriptError(said);
   throw new CoattailError(
     "cannot create the jobs' Python environment",
-    said?.replace(/\.$/, '') ?? `${script} exited with status ${code}`,
-    said ? 'then run the command again' : `see ${path.join(state, 'python-env.log')}`,
+    `${script} exited with status ${code}`,
+    `see ${path.join(state, 'python-env.log')}`,
   );
+}
+
+/** python-env.sh's own one line (what is missing and how to get it), passed on as it is. */
+export class ScriptError extends CoattailError {
+  constructor(private readonly said: string) {
+    super("cannot create the jobs' Python environment", said.slice('coattail: '.length), 'see the line above');
+  }
+
+  override line(): string {
+    return this.said;
+  }
 }
 
 /** Runs the script; its stderr lines are kept, and "waiting for…" lines shown as they come. */
