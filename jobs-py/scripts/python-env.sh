@@ -5,9 +5,10 @@
 #   python-env.sh uv     print the path of the pinned uv (installed first if needed)
 #   python-env.sh install DIR
 #                        an installed coattail's environment: DIR = the jobs and their locked dependencies
-#                        (no dev extra), built from a copy of the sources so nothing is written beside them
-#                        (the package folder may be read-only); DIR/.complete marks it whole. Needs
-#                        COATTAIL_PYENV_STATE, the writable folder for uv, the log and the lock.
+#                        with the pack extra (pip, for jobs pack-env), not the dev one; built from a copy of
+#                        the sources, so nothing is written beside them (the package folder may be
+#                        read-only); DIR/.complete marks it whole. Needs COATTAIL_PYENV_STATE, the writable
+#                        folder for uv, the log and the lock.
 # uv itself is pinned, hash-checked (scripts/uv-requirements.txt), in jobs-py/.tools (or the state folder).
 # Python 3.11 is taken from COATTAIL_BASE_PYTHON, else python3.11, else python3; uv never downloads an
 # interpreter. Errors are one line on stderr (the tools' own output goes to the log, jobs-py/.python-env.log).
@@ -89,7 +90,7 @@ install_env() {
   # The sources' copy is what uv builds (and setuptools writes egg-info/ and build/ into): never the package.
   cp "$JOBS_PY/pyproject.toml" "$JOBS_PY/uv.lock" "$build/"
   (cd "$JOBS_PY" && find coattail_jobs -name '*.py' -print0) | (cd "$JOBS_PY" && xargs -0 tar cf -) | (cd "$build" && tar xf -)
-  (cd "$build" && UV_PROJECT_ENVIRONMENT="$target" "$TOOLS/bin/uv" sync --frozen --no-editable --python "$python") >>"$LOG" 2>&1 ||
+  (cd "$build" && UV_PROJECT_ENVIRONMENT="$target" "$TOOLS/bin/uv" sync --frozen --no-editable --extra pack --python "$python") >>"$LOG" 2>&1 ||
     fail "cannot create the jobs' Python environment in $target ($(last_words)). Log: $LOG"
   rm -rf "$build"
   touch "$target/.complete"

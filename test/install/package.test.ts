@@ -173,6 +173,10 @@ describe('the installed package', () => {
       const paths = (JSON.parse(jars.stdout) as { jars: string[] }).jars;
       expect(paths.map((p) => path.dirname(p))).toEqual([env.COATTAIL_JARS_DIR, env.COATTAIL_JARS_DIR]);
 
+      // pip is in it, for jobs pack-env (the pack extra).
+      const pip = spawnSync(python, ['-m', 'pip', '--version'], { cwd: outside, env, encoding: 'utf8' });
+      expect(pip.status, pip.stderr).toBe(0);
+
       // A second use finds it complete: the same interpreter, nothing created again.
       const again = testContext({ cwd: outside, env });
       again.logger = createLogger(again.err, { level: 'info' });
