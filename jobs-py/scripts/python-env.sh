@@ -78,11 +78,9 @@ with open(sys.argv[1], "a") as f:
 ' "$lock" "$@"
 }
 
-# The environment of an installed coattail in $1, unless it is already complete (checked under the lock).
+# The environment of an installed coattail in $1, from scratch.
 install_env() {
   local target=$1 python=$2 build
-  if [ -f "$target/.complete" ]; then return 0; fi
-  : >"$LOG"
   rm -rf "$target"
   build="$target.build"
   rm -rf "$build"
@@ -99,8 +97,10 @@ install_env() {
 main() {
   local command=${1:-sync} python
   if [ "$command" = install-locked ]; then
-    # Re-entered by with_lock: the tools and the log are ours now.
+    # Re-entered by with_lock: the tools and the log are ours now. Another coattail may have built it meanwhile.
     python="$2"
+    if [ -f "$3/.complete" ]; then return 0; fi
+    : >"$LOG"
     ensure_uv "$python"
     # The default link mode (hardlinks from uv's cache where it can) keeps a first use quick and small.
     export UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
