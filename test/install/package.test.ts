@@ -99,6 +99,14 @@ describe('the installed package', () => {
     expect(version.stdout.trim()).toBe(VERSION);
   });
 
+  it('finds its own files from anywhere: the built-in scenarios', () => {
+    const r = spawnSync(bin, ['simulate', '--list', '--json'], { cwd: outside, env: runEnv(), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const names = (JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name);
+    const shipped = readdirSync(path.join(REPO_ROOT, 'scenarios')).map((f) => f.replace(/\.json$/, ''));
+    expect(names.sort()).toEqual(shipped.sort());
+  });
+
   describe('ingest --sink stdout against the simulator', () => {
     let sim: SimulatorHandle;
     beforeAll(async () => {
