@@ -35,6 +35,20 @@ export function chooseJobsPython(env: NodeJS.ProcessEnv, root: string = packageR
 }
 
 /**
+ * The Python that runs the jobs as it is now, without creating anything (for checks such as doctor's):
+ * throws when the data-folder environment is not created yet.
+ */
+export function jobsPython(env: NodeJS.ProcessEnv, root: () => string = () => packageRoot()): string {
+  const choice = chooseJobsPython(env, root());
+  if (choice.source !== 'data' || choice.ready) return choice.python;
+  throw new CoattailError(
+    "the jobs' Python environment is not created yet",
+    `no ${choice.dir}`,
+    'any command that runs the jobs creates it on first use (coattail replay, demo, reprocess, backfill), or set COATTAIL_PYTHON',
+  );
+}
+
+/**
  * The Python that runs the jobs, ready to use: the data-folder environment is created first when it is
  * missing. With `spark`, Java is checked first (one line when missing), before anything long starts.
  */

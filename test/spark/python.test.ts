@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CoattailError } from '../../src/core/errors.js';
 import { javaMajor, requireJava } from '../../src/spark/java.js';
-import { chooseJobsPython, ensureJobsPython } from '../../src/spark/python.js';
+import { chooseJobsPython, ensureJobsPython, jobsPython } from '../../src/spark/python.js';
 import { jobsEnvKey } from '../../src/spark/python-env.js';
 import { tempDir, testContext } from '../helpers/context.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -79,6 +79,19 @@ describe('which Python runs the jobs', () => {
     expect(chooseJobsPython({ HOME: '/home/op' }, root).python).toBe(
       path.join('/home/op/.local/share/coattail/python', jobsEnvKey(root), 'bin/python'),
     );
+  });
+
+  it('as it is now, for checks: the data-folder environment only once it is complete, else one line saying how it comes', () => {
+    const root = packageFolder();
+    const data = tempDir('data');
+    const dir = path.join(data, 'coattail', 'python', jobsEnvKey(root));
+    expect(() => jobsPython({ XDG_DATA_HOME: data }, () => root)).toThrow(
+      `the jobs' Python environment is not created yet: no ${dir}. any command that runs the jobs creates it on first use (coattail replay, demo, reprocess, backfill), or set COATTAIL_PYTHON`,
+    );
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, '.complete'), '');
+    expect(jobsPython({ XDG_DATA_HOME: data }, () => root)).toBe(path.join(dir, 'bin', 'python'));
+    expect(jobsPython({ COATTAIL_PYTHON: '/opt/py/bin/python' }, () => root)).toBe('/opt/py/bin/python');
   });
 
   it("a new lock or a changed job gets a new environment; Python's caches do not", () => {
