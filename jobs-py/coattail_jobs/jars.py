@@ -10,7 +10,9 @@ folder is always whole. Applications then name the files in ``spark.jars``; noth
 
 Settings: ``COATTAIL_MAVEN_REPO`` (one or more Maven repository URLs, comma-separated, tried in order: a
 company mirror or a proxy's repository; default Maven Central) and ``COATTAIL_JARS_DIR`` (default
-``jobs-py/.jars``). HTTP(S) proxies come from the usual ``https_proxy``/``http_proxy``/``no_proxy``.
+``jobs-py/.jars`` in a checkout; for an installed coattail the per-user data folder's ``jars``, as
+src/core/dirs.ts ``userDataDir`` has it: ``$XDG_DATA_HOME/coattail/jars``, else ``~/.local/share/coattail/jars``).
+HTTP(S) proxies come from the usual ``https_proxy``/``http_proxy``/``no_proxy``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ ICEBERG_RUNTIME = f"org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:{ICEBERG_V
 LOCAL_KINESIS_PACKAGE = "com.qubole.spark:spark-sql-kinesis_2.12:1.2.0_spark-3.0"
 
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / ".jars"
+JOBS_PY = Path(__file__).resolve().parents[1]
 CHUNK = 1 << 16
 TIMEOUT_S = 30.0
 
@@ -71,9 +73,18 @@ class JarsError(RuntimeError):
         self.what, self.why, self.fix = what, why, fix
 
 
+def default_dir() -> Path:
+    if (JOBS_PY / "pyproject.toml").is_file():  # a checkout (or an editable install of one)
+        return JOBS_PY / ".jars"
+    # Installed into site-packages: nothing is written beside the package; the user's data folder holds the jars.
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "coattail" / "jars"
+
+
 def jars_dir() -> Path:
     configured = os.environ.get("COATTAIL_JARS_DIR")
-    return Path(configured).expanduser().resolve() if configured else DEFAULT_DIR
+    return Path(configured).expanduser().resolve() if configured else default_dir()
 
 
 def repositories() -> list[str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from coattail_jobs import jars
 from coattail_jobs.jars import JARS, MAVEN_CENTRAL, ensure_jars
 
 # The jars as Maven Central publishes them, checked here against what the code pins: these sizes and
@@ -251,3 +252,24 @@ def test_a_jars_folder_that_cannot_be_written_is_one_line_exit_1(tmp_path: Path)
         f"coattail: cannot write the Spark jars folder {folder}: Is a directory. "
         "Set COATTAIL_JARS_DIR to a writable folder with 70 MB free"
     ]
+
+
+def test_the_default_folder_is_jobs_py_jars_in_a_checkout_and_the_user_data_folder_once_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COATTAIL_JARS_DIR", raising=False)
+    checkout = tmp_path / "jobs-py"
+    checkout.mkdir()
+    (checkout / "pyproject.toml").write_text("")
+    monkeypatch.setattr(jars, "JOBS_PY", checkout)
+    assert jars.jars_dir() == checkout / ".jars"
+
+    site_packages = tmp_path / "site-packages"  # an installed coattail_jobs: no pyproject.toml beside it
+    site_packages.mkdir()
+    monkeypatch.setattr(jars, "JOBS_PY", site_packages)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert jars.jars_dir() == tmp_path / "data" / "coattail" / "jars"
+    # XDG_DATA_HOME must be absolute (the XDG specification ignores a relative one): then ~/.local/share.
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert jars.jars_dir() == tmp_path / "home" / ".local" / "share" / "coattail" / "jars"

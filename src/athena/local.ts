@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import type { CommandContext } from '../core/context.js';
 import { CoattailError, errorMessage } from '../core/errors.js';
 import { ensureSparkJars } from '../spark/jars.js';
+import { JOBS_PYTHON_FIX } from '../spark/python.js';
 import type { Engine, EngineOutcome } from './apply.js';
 import type { PlannedStatement } from './plan.js';
 
@@ -61,9 +62,7 @@ export function localEngine(python: string, warehouse: string, ctx: CommandConte
           });
         });
       });
-      child.once('error', (err) =>
-        reject(new CoattailError(`cannot run ${python}`, errorMessage(err), 'run make install-py (or set COATTAIL_PYTHON)')),
-      );
+      child.once('error', (err) => reject(new CoattailError(`cannot run ${python}`, errorMessage(err), JOBS_PYTHON_FIX)));
       child.once('close', (code) => {
         void chain.then(() => {
           if (failed) return reject(failed);

@@ -66,7 +66,7 @@ export function planDdl(dir: string, bucket: string): PlannedStatement[] {
     throw usageError(
       `the DDL folder ${dir} does not exist`,
       'ddl apply reads ddl/*.sql and ddl/migrations/*.sql',
-      'run it from the repository checkout or pass --ddl-dir',
+      'pass --ddl-dir, or reinstall coattail (it ships ddl/)',
     );
   const tableFiles = readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isFile() && e.name.endsWith('.sql'))

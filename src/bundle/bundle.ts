@@ -55,7 +55,7 @@ export function buildBundle(jobsPyDir: string): JobsBundle {
     throw new CoattailError(
       `cannot bundle the jobs in ${jobsPyDir}`,
       errorMessage(err),
-      'run coattail from its repository checkout (jobs-py/ holds the jobs)',
+      'reinstall coattail (its jobs-py/ holds the jobs), or in a checkout restore jobs-py/',
     );
   }
 }

@@ -19,7 +19,7 @@ import { CoattailError, usageError } from '../core/errors.js';
 import { positiveInt } from '../config/validate.js';
 import { submitToEmr, type EmrSubmitOptions } from '../spark/emr/submit.js';
 import type { JobsDeps } from '../spark/emr/settings.js';
-import { jobsPython, lastJsonLine, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
+import { ensureJobsPython, lastJsonLine, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
 import { DEFAULT_SYMBOLS_CACHE_DIR } from '../symbols/cache.js';
 import { resolveSymbols } from '../symbols/resolve.js';
 
@@ -237,7 +237,7 @@ export async function backfill(opts: BackfillOptions, ctx: CommandContext, deps:
     return submitToEmr(LOADER_JOB, [], loaderArgs(checked), submit, ctx, deps);
   }
   const warehouse = path.resolve(ctx.cwd, opts.warehouse ?? '.coattail/warehouse');
-  const python = jobsPython(ctx.env);
+  const python = await ensureJobsPython(ctx, { spark: true });
   const args = [...PYTHON_JOBS_ENTRY, LOADER_JOB, ...loaderArgs(checked), '--warehouse', warehouse];
   ctx.logger.debug('starting the backfill', { python, args: args.join(' ') });
   const { code, stdout } = await runJobsPython(python, args, ctx, true);

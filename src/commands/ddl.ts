@@ -20,7 +20,8 @@ import { planDdl } from '../athena/plan.js';
 import { createS3Client } from '../aws/clients.js';
 import { sleep as realSleep, type Sleep } from '../spark/emr/sleep.js';
 import { saveSettings, type AwsOptions } from '../spark/emr/settings.js';
-import { jobsPython, repoRoot } from '../spark/python.js';
+import { packageRoot } from '../core/dirs.js';
+import { ensureJobsPython } from '../spark/python.js';
 
 export interface DdlOptions extends AwsOptions {
   bucket?: string;
@@ -74,7 +75,7 @@ function printPlan(statuses: PlanStatus[], store: LedgerStore, ctx: CommandConte
 }
 
 export async function ddlApply(opts: DdlOptions, ctx: CommandContext, deps: DdlDeps = {}): Promise<number> {
-  const root = deps.root ?? repoRoot();
+  const root = deps.root ?? packageRoot();
   const ddlDir = path.resolve(ctx.cwd, opts.ddlDir ?? path.join(root, 'ddl'));
 
   let store: LedgerStore;
@@ -86,12 +87,8 @@ export async function ddlApply(opts: DdlOptions, ctx: CommandContext, deps: DdlD
     bucket = LOCAL_BUCKET;
     const warehouse = path.resolve(ctx.cwd, opts.warehouse ?? '.coattail/warehouse');
     store = new FileLedgerStore(path.join(warehouse, LOCAL_LEDGER));
-    engine = () =>
-      localEngine(
-        jobsPython(ctx.env, () => root),
-        warehouse,
-        ctx,
-      );
+    const python = await ensureJobsPython(ctx, { root, spark: true });
+    engine = () => localEngine(python, warehouse, ctx);
   } else {
     const target = await resolveAwsTarget(opts, ctx);
     const saved = target.config.settings;

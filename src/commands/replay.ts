@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { CommandContext } from '../core/context.js';
 import { usageError } from '../core/errors.js';
 import { REPLAY_JOBS, type JobName } from '../spark/jobs.js';
-import { jobsPython, runJobsPython } from '../spark/python.js';
+import { ensureJobsPython, runJobsPython } from '../spark/python.js';
 
 /** How the package entry point runs a replay: `python -m coattail_jobs replay <job> ...`. */
 export const PYTHON_REPLAY_ENTRY: readonly string[] = ['-m', 'coattail_jobs', 'replay'];
@@ -95,7 +95,7 @@ export async function replay(opts: ReplayOptions, ctx: CommandContext, entry: re
   const input = checkInput(ctx.cwd, opts.input);
   const out = checkOut(ctx.cwd, opts.out);
   const settings = checkSettings(opts.set ?? []);
-  const python = jobsPython(ctx.env);
+  const python = await ensureJobsPython(ctx, { spark: true });
   const args = replayArgs(job, input, out, settings, opts.json === true, entry);
   ctx.logger.debug('starting the replay', { python, args: args.join(' ') });
   // stdout is the --json summary (data), stderr Spark's and the replay's lines (people): both as they come.

@@ -24,7 +24,7 @@ import { checkS3Uri } from '../config/validate.js';
 import { awsFailure } from '../aws/errors.js';
 import { submitToEmr, type EmrSubmitOptions } from '../spark/emr/submit.js';
 import { resolveEmrSettings, s3Client, type JobsDeps } from '../spark/emr/settings.js';
-import { jobsPython, lastJsonLine, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
+import { ensureJobsPython, lastJsonLine, PYTHON_JOBS_ENTRY, runJobsPython } from '../spark/python.js';
 import { settingNames } from '../spark/jobs.js';
 
 export const REPROCESS_JOB = 'reprocess-anomalies';
@@ -199,7 +199,7 @@ export async function reprocess(opts: ReprocessOptions, ctx: CommandContext, dep
 
   const warehouse = path.resolve(ctx.cwd, opts.warehouse ?? '.coattail/warehouse');
   const report = opts.report === undefined || opts.report.startsWith('s3://') ? opts.report : path.resolve(ctx.cwd, opts.report);
-  const python = jobsPython(ctx.env);
+  const python = await ensureJobsPython(ctx, { spark: true });
   const args = reprocessArgs(asOf, settings, warehouse, report);
   ctx.logger.debug('starting the reprocessing', { python, args: args.join(' ') });
   const { code, stdout } = await runJobsPython(python, args, ctx, true);

@@ -33,7 +33,7 @@ import { openMarket, type Market } from './market.js';
 import type { DemoPlan } from './plan.js';
 import type { DemoSummary } from './summary.js';
 import { INTERRUPTED, runUntilStop } from './until-stop.js';
-import { jobsPython } from '../spark/python.js';
+import { ensureJobsPython } from '../spark/python.js';
 
 export type { DemoHooks, DemoStoreEnv, DemoUiEnv } from './hooks.js';
 
@@ -43,7 +43,7 @@ export interface DemoResult {
   problems: CoattailError[];
 }
 
-function checkPrerequisites(ctx: CommandContext): string {
+async function checkPrerequisites(ctx: CommandContext): Promise<string> {
   if (!existsSync(dynaliteServerScript())) {
     throw new CoattailError(
       'cannot start the DynamoDB-compatible store',
@@ -51,7 +51,7 @@ function checkPrerequisites(ctx: CommandContext): string {
       "Run 'make build' (or 'npm run build') first",
     );
   }
-  return jobsPython(ctx.env);
+  return ensureJobsPython(ctx, { spark: true });
 }
 
 interface ReadAlerts {
@@ -77,7 +77,7 @@ async function readAlerts(env: DemoStoreEnv, marketStartedAtMs: number): Promise
 }
 
 export async function runDemo(plan: DemoPlan, ctx: CommandContext, hooks: DemoHooks = {}): Promise<DemoResult> {
-  const python = checkPrerequisites(ctx);
+  const python = await checkPrerequisites(ctx);
   // Before any application starts (the demo starts two at once), with the download's progress on screen.
   await ensureSparkJars(python, ctx);
   const dirs = prepareFolders(plan);

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../core/dirs.js';
 import { CoattailError, errorMessage } from '../core/errors.js';
 import { issuePath, ScenarioSchema, type Scenario } from './scenario.js';
 
@@ -10,25 +10,17 @@ export interface ScenarioListing {
   file: string;
 }
 
-/**
- * The built-in scenarios folder: `scenarios/` at the package root, found by walking up from this
- * module, so it works from the TypeScript sources (tests) and from the build in `dist/`.
- */
+/** The built-in scenarios folder: `scenarios/` in the package (a checkout or an installed coattail). */
 export function scenariosDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'scenarios');
-    if (existsSync(path.join(candidate, 'default.json'))) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) {
-      throw new CoattailError(
-        'cannot find the built-in scenarios',
-        `no scenarios/default.json above ${path.dirname(fileURLToPath(import.meta.url))}`,
-        'Reinstall coattail, or pass a scenario file path with --scenario',
-      );
-    }
-    dir = parent;
+  const dir = path.join(packageRoot(), 'scenarios');
+  if (!existsSync(path.join(dir, 'default.json'))) {
+    throw new CoattailError(
+      'cannot find the built-in scenarios',
+      `no ${path.join(dir, 'default.json')}`,
+      'Reinstall coattail, or pass a scenario file path with --scenario',
+    );
   }
+  return dir;
 }
 
 /** Validates a scenario object; a bad field becomes one CoattailError line naming it. */

@@ -7,6 +7,7 @@
 import { runChild } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
 import { CoattailError } from '../core/errors.js';
+import { JOBS_PYTHON_FIX } from './python.js';
 
 interface JarsAnswer {
   jars?: string[];
@@ -21,7 +22,7 @@ export async function ensureSparkJars(python: string, ctx: CommandContext): Prom
       args: ['-m', 'coattail_jobs.jars', '--json'],
       captureStdout: true,
       what: 'fetching the Spark jars',
-      cannotRunFix: 'run make install-py (or set COATTAIL_PYTHON)',
+      cannotRunFix: JOBS_PYTHON_FIX,
       killedFix: 'run the command again',
     },
     ctx,

@@ -15,7 +15,8 @@ import { localEndpoints } from '../local/state.js';
 import { buildBundle, BUNDLE_ZIP, ENTRY_SCRIPT } from '../bundle/bundle.js';
 import { jobMode, runName, type JobName } from './jobs.js';
 import { DEFAULT_ALERTS_TABLE, DEFAULT_STREAM, type JobsDeps } from './emr/settings.js';
-import { jobsPython, repoRoot } from './python.js';
+import { packageRoot } from '../core/dirs.js';
+import { ensureJobsPython, JOBS_PYTHON_FIX } from './python.js';
 
 export interface LocalOptions {
   stateDir?: string;
@@ -29,8 +30,8 @@ export interface LocalOptions {
   dryRun?: boolean;
 }
 
-/** spark-submit: --spark-submit/COATTAIL_SPARK_SUBMIT, else the first on PATH, else the one pyspark ships in jobs-py/.venv. */
-export function findSparkSubmit(explicit: string | undefined, env: NodeJS.ProcessEnv, root: string): string {
+/** spark-submit: --spark-submit/COATTAIL_SPARK_SUBMIT, else the first on PATH, else the one pyspark ships beside the jobs' Python. */
+export function findSparkSubmit(explicit: string | undefined, env: NodeJS.ProcessEnv, python: string): string {
   if (explicit) return explicit;
   for (const dir of (env.PATH ?? '').split(path.delimiter).filter((d) => d.length > 0)) {
     const candidate = path.join(dir, 'spark-submit');
@@ -41,12 +42,12 @@ export function findSparkSubmit(explicit: string | undefined, env: NodeJS.Proces
       // not here (or not executable): the next folder of PATH
     }
   }
-  const venv = path.join(root, 'jobs-py', '.venv', 'bin', 'spark-submit');
-  if (existsSync(venv)) return venv;
+  const beside = path.join(path.dirname(python), 'spark-submit');
+  if (existsSync(beside)) return beside;
   throw new CoattailError(
     'spark-submit not found',
-    'it is not on PATH, and jobs-py/.venv has none',
-    'run make install-py (pyspark brings spark-submit), or pass --spark-submit PATH',
+    `it is not on PATH, nor beside the jobs' Python (${python})`,
+    'pass --spark-submit PATH (pyspark brings one)',
   );
 }
 
@@ -100,9 +101,7 @@ function capture(program: string, args: string[], ctx: CommandContext): Promise<
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.once('error', (e) =>
-      reject(new CoattailError(`cannot run ${program}`, errorMessage(e), 'run make install-py (or set COATTAIL_PYTHON)')),
-    );
+    child.once('error', (e) => reject(new CoattailError(`cannot run ${program}`, errorMessage(e), JOBS_PYTHON_FIX)));
     child.once('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
       else
@@ -110,7 +109,7 @@ function capture(program: string, args: string[], ctx: CommandContext): Promise<
           new CoattailError(
             `${path.basename(program)} ${args.join(' ')} failed`,
             Buffer.concat(err).toString('utf8').trim().split('\n').pop() || `exit status ${code}`,
-            'run make install-py',
+            JOBS_PYTHON_FIX,
           ),
         );
     });
@@ -131,7 +130,7 @@ export async function submitLocal(
   ctx: CommandContext,
   deps: JobsDeps,
 ): Promise<number> {
-  const root = deps.root ?? repoRoot();
+  const root = deps.root ?? packageRoot();
   const streaming = jobMode(job) === 'STREAMING';
   let kinesisEndpoint = opts.kinesisEndpoint;
   let dynamodbEndpoint = opts.dynamodbEndpoint;
@@ -145,7 +144,7 @@ export async function submitLocal(
     stream ??= local.stream;
   }
   const warehouse = path.resolve(ctx.cwd, opts.warehouse ?? '.coattail/warehouse');
-  const python = jobsPython(ctx.env, () => root);
+  const python = await ensureJobsPython(ctx, { root, spark: true });
   const conf = await localSparkConf(python, warehouse, ctx);
 
   // The same bundle as on EMR, kept under its hash beside the local state.
@@ -166,7 +165,7 @@ export async function submitLocal(
     checkpointRoot: path.resolve(ctx.cwd, '.coattail', 'checkpoints'),
     rawRoot: path.resolve(ctx.cwd, '.coattail', 'raw'),
   });
-  const sparkSubmit = findSparkSubmit(opts.sparkSubmit, ctx.env, root);
+  const sparkSubmit = findSparkSubmit(opts.sparkSubmit, ctx.env, python);
   const args = [
     '--name',
     runName(job),
@@ -191,7 +190,7 @@ async function runSparkSubmit(program: string, args: string[], env: NodeJS.Proce
       program,
       args,
       env,
-      cannotRunFix: 'pass --spark-submit PATH or run make install-py',
+      cannotRunFix: 'pass --spark-submit PATH',
       what: path.basename(program),
       killedFix: 'run it again; give Spark more memory if it keeps happening',
     },

@@ -1,44 +1,64 @@
 /**
- * The jobs' Python, found and run: the repository's `jobs-py/` (walked up to from this module), its
- * interpreter (`COATTAIL_PYTHON`, else `jobs-py/.venv`), and a run of `python -m coattail_jobs ...` with an
- * argument array, never a shell string.
+ * The jobs' Python, found and run: `COATTAIL_PYTHON`, else a checkout's `jobs-py/.venv` (make install-py),
+ * else the per-user environment an installed coattail creates on first use (python-env.ts); and a run of
+ * `python -m coattail_jobs ...` with an argument array, never a shell string.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runChild } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
+import { packageRoot } from '../core/dirs.js';
 import { CoattailError } from '../core/errors.js';
+import { requireJava } from './java.js';
+import { createDataEnv, dataEnvDir, dataEnvReady } from './python-env.js';
 
 /** How the interpreter runs the jobs' entry point: `python -m coattail_jobs <command> ...`. */
 export const PYTHON_JOBS_ENTRY: readonly string[] = ['-m', 'coattail_jobs'];
 
-/** The repository root: the folder holding jobs-py/, found by walking up from this module (src/ or dist/). */
-export function repoRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'jobs-py', 'pyproject.toml'))) return dir;
-    if (path.dirname(dir) === dir) {
-      throw new CoattailError(
-        'cannot find the Spark jobs (jobs-py/)',
-        `no jobs-py/pyproject.toml above ${from}`,
-        'run coattail from its repository checkout, or set COATTAIL_PYTHON to a Python with coattail_jobs installed',
-      );
-    }
-  }
+/** What to do when the jobs' Python cannot be run. */
+export const JOBS_PYTHON_FIX = 'set COATTAIL_PYTHON to a Python with coattail_jobs installed, or unset it to use the one coattail creates';
+
+/** Which Python runs the jobs, and where that choice came from. */
+export type JobsPythonChoice =
+  | { source: 'COATTAIL_PYTHON'; python: string }
+  | { source: 'checkout'; python: string }
+  | { source: 'data'; python: string; dir: string; ready: boolean };
+
+/** The order: COATTAIL_PYTHON, else the checkout's jobs-py/.venv when it exists, else the data-folder environment. */
+export function chooseJobsPython(env: NodeJS.ProcessEnv, root: string = packageRoot()): JobsPythonChoice {
+  const configured = env.COATTAIL_PYTHON;
+  if (configured) return { source: 'COATTAIL_PYTHON', python: configured };
+  const venv = path.join(root, 'jobs-py', '.venv', 'bin', 'python');
+  if (existsSync(venv)) return { source: 'checkout', python: venv };
+  const dir = dataEnvDir(env, root);
+  return { source: 'data', python: path.join(dir, 'bin', 'python'), dir, ready: dataEnvReady(dir) };
 }
 
-/** The Python that runs the jobs: COATTAIL_PYTHON, else jobs-py/.venv/bin/python in the repository. */
-export function jobsPython(env: NodeJS.ProcessEnv, root: () => string = () => repoRoot()): string {
-  const configured = env.COATTAIL_PYTHON;
-  if (configured) return configured;
-  const venv = path.join(root(), 'jobs-py', '.venv', 'bin', 'python');
-  if (!existsSync(venv))
-    throw new CoattailError(
-      "the Spark jobs' Python environment is missing",
-      `no ${venv}`,
-      'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)',
-    );
-  return venv;
+/**
+ * The Python that runs the jobs as it is now, without creating anything (for checks such as doctor's):
+ * throws when the data-folder environment is not created yet.
+ */
+export function jobsPython(env: NodeJS.ProcessEnv, root: () => string = () => packageRoot()): string {
+  const choice = chooseJobsPython(env, root());
+  if (choice.source !== 'data' || choice.ready) return choice.python;
+  throw new CoattailError(
+    "the jobs' Python environment is not created yet",
+    `no ${choice.dir}`,
+    'any command that runs the jobs creates it on first use (coattail replay, demo, reprocess, backfill), or set COATTAIL_PYTHON',
+  );
+}
+
+/**
+ * The Python that runs the jobs, ready to use: the data-folder environment is created first when it is
+ * missing. With `spark`, Java is checked first (one line when missing), before anything long starts.
+ */
+export async function ensureJobsPython(ctx: CommandContext, opts: { root?: string; spark?: boolean } = {}): Promise<string> {
+  const root = opts.root ?? packageRoot();
+  const choice = chooseJobsPython(ctx.env, root);
+  if (opts.spark) requireJava(ctx.env);
+  if (choice.source === 'data' && !choice.ready) await createDataEnv(choice.dir, root, ctx);
+  if (choice.source === 'COATTAIL_PYTHON' || existsSync(choice.python)) return choice.python;
+  throw new CoattailError("the jobs' Python is missing", `no ${choice.python}`, JOBS_PYTHON_FIX);
 }
 
 /**
@@ -58,7 +78,7 @@ export function runJobsPython(
       program: python,
       args,
       captureStdout,
-      cannotRunFix: 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)',
+      cannotRunFix: JOBS_PYTHON_FIX,
       what: labels.what ?? (args.slice(2, 3).join('') || 'the job'),
       killedFix: labels.killedFix ?? 'run it again; if it keeps happening, give Spark more memory',
     },
@@ -82,7 +102,7 @@ export function lastJsonLine(stdout: string, missing: string): { line: string; v
     throw new CoattailError(
       missing,
       `its last line on stdout is not JSON: ${line.slice(0, 120) || '(nothing)'}`,
-      'run it again with --verbose and check jobs-py is up to date (make install-py)',
+      'run it again with --verbose; in a checkout, check jobs-py/.venv is up to date (make install-py)',
     );
   }
 }

@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planDdl } from '../../src/athena/plan.js';
-import { repoRoot } from '../../src/spark/python.js';
+import { packageRoot } from '../../src/core/dirs.js';
 
-const ROOT = repoRoot();
+const ROOT = packageRoot();
 const JOBS_PY = path.join(ROOT, 'jobs-py');
 const PYTHON = path.join(JOBS_PY, '.venv', 'bin', 'python');
 const BUCKET = 'my-coattail';

@@ -10,11 +10,11 @@ import { uploadBundle } from '../../src/bundle/upload.js';
 import { crc32, storedZip } from '../../src/bundle/zip.js';
 import { bucketLayout } from '../../src/config/layout.js';
 import { CoattailError } from '../../src/core/errors.js';
-import { repoRoot } from '../../src/spark/python.js';
+import { packageRoot } from '../../src/core/dirs.js';
 import { tempDir } from '../helpers/context.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-const ROOT = repoRoot();
+const ROOT = packageRoot();
 const VENV_PYTHON = path.join(ROOT, 'jobs-py', '.venv', 'bin', 'python');
 
 /** The same archive written by Python's zipfile (sorted, stored, 1980-01-01, mode 0644): an independent reference. */

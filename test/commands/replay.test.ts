@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { replay, replayArgs, type ReplayOptions } from '../../src/commands/replay.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { testContext } from '../helpers/context.js';
-import { jobsPython, repoRoot } from '../../src/spark/python.js';
+import { packageRoot } from '../../src/core/dirs.js';
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -81,26 +81,14 @@ describe('coattail replay arguments', () => {
     expect(err.exitCode).toBe(2);
   });
 
-  it('asks for make install-py when the jobs have no Python environment', () => {
-    const root = tempDir();
-    expect(() => jobsPython({}, () => root)).toThrow(CoattailError);
-    try {
-      jobsPython({}, () => root);
-    } catch (err) {
-      expect((err as CoattailError).line()).toBe(
-        `coattail: the Spark jobs' Python environment is missing: no ${path.join(root, 'jobs-py/.venv/bin/python')}. Run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)`,
-      );
-      expect((err as CoattailError).exitCode).toBe(1);
-    }
-    expect(jobsPython({ COATTAIL_PYTHON: '/opt/py/bin/python' }, () => root)).toBe('/opt/py/bin/python');
-  });
-
   it('fails with one line when COATTAIL_PYTHON cannot be run', async () => {
     const err = await failure(
       { job: 'whale-detector', input: recording, out: path.join(dir, 'out') },
       { ...process.env, COATTAIL_PYTHON: path.join(dir, 'no-python') },
     );
-    expect(err.line()).toMatch(/^coattail: cannot run .*no-python: .*ENOENT.*\. Run make install-py/);
+    expect(err.line()).toMatch(
+      /^coattail: cannot run .*no-python: .*ENOENT.*\. Set COATTAIL_PYTHON to a Python with coattail_jobs installed/,
+    );
   });
 
   it('runs python -m coattail_jobs replay with an argument array, each setting its own --set', () => {
@@ -123,7 +111,7 @@ describe('coattail replay arguments', () => {
 });
 
 describe('coattail replay runs the Python replay', () => {
-  const venv = path.join(repoRoot(), 'jobs-py', '.venv', 'bin', 'python');
+  const venv = path.join(packageRoot(), 'jobs-py', '.venv', 'bin', 'python');
 
   it('writes the whale-detector files and passes the exit status through', { timeout: 300_000 }, async () => {
     expect(existsSync(venv), 'the jobs need their Python environment: run make install-py').toBe(true);

@@ -22,7 +22,7 @@ import {
 } from '../../src/commands/reprocess.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { tempDir, testContext } from '../helpers/context.js';
-import { repoRoot } from '../../src/spark/python.js';
+import { packageRoot } from '../../src/core/dirs.js';
 import { standInPython, type StandInPython } from '../helpers/python.js';
 
 function usageLine(fn: () => unknown): string {
@@ -398,7 +398,7 @@ describe('coattail reprocess --emr', () => {
 });
 
 describe('coattail reprocess with the real jobs', () => {
-  const venv = path.join(repoRoot(), 'jobs-py', '.venv', 'bin', 'python');
+  const venv = path.join(packageRoot(), 'jobs-py', '.venv', 'bin', 'python');
 
   // A whole reprocessing (a warehouse with two snapshots, Spark, Iceberg) is proven by jobs-py/tests/
   // test_reprocess.py; here one real Spark start checks the wiring: the arguments, the warehouse, the one

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { jobsSubmit } from '../../src/commands/jobs/submit.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { tempDir, testContext } from '../helpers/context.js';
-import { repoRoot } from '../../src/spark/python.js';
+import { packageRoot } from '../../src/core/dirs.js';
 
-const ROOT = repoRoot();
+const ROOT = packageRoot();
 const PYTHON = path.join(ROOT, 'jobs-py', '.venv', 'bin', 'python');
 
 /** A spark-submit stand-in on PATH that records its arguments and the Python it was told to use. */

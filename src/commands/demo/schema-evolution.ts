@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import type { CommandContext } from '../../core/context.js';
-import { jobsPython, PYTHON_JOBS_ENTRY, runJobsPython } from '../../spark/python.js';
+import { ensureJobsPython, PYTHON_JOBS_ENTRY, runJobsPython } from '../../spark/python.js';
 
 export const SCHEMA_EVOLUTION_JOB = 'schema-evolution-demo';
 
@@ -24,7 +24,7 @@ export function schemaEvolutionArgs(warehouse: string, json: boolean, entry: rea
 
 export async function schemaEvolutionDemo(opts: SchemaEvolutionOptions, ctx: CommandContext): Promise<number> {
   const warehouse = path.resolve(ctx.cwd, opts.warehouse ?? '.coattail/warehouse');
-  const python = jobsPython(ctx.env);
+  const python = await ensureJobsPython(ctx, { spark: true });
   const args = schemaEvolutionArgs(warehouse, opts.json === true);
   ctx.logger.debug('starting the schema evolution demo', { python, args: args.join(' ') });
   const { code } = await runJobsPython(python, args, ctx, false);

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import type { CommandContext } from '../../core/context.js';
 import { usageError } from '../../core/errors.js';
-import { jobsPython, PYTHON_JOBS_ENTRY, runJobsPython } from '../../spark/python.js';
+import { ensureJobsPython, PYTHON_JOBS_ENTRY, runJobsPython } from '../../spark/python.js';
 
 export const PACK_ENV = 'pack-env';
 export const ARCHES = ['x86_64', 'aarch64'] as const;
@@ -39,7 +39,7 @@ export async function jobsPackEnv(opts: PackEnvOptions, ctx: CommandContext): Pr
     );
   }
   const out = path.resolve(ctx.cwd, opts.out);
-  const python = jobsPython(ctx.env);
+  const python = await ensureJobsPython(ctx);
   const args = packEnvArgs(out, arch, opts.interpreter);
   ctx.logger.info("packing the jobs' packages for EMR Serverless (pip fetches the wheels)", { arch, out });
   const { code } = await runJobsPython(python, args, ctx, false);

@@ -19,7 +19,7 @@ import { checkConfs, resourceProperties, type ResourceOptions } from './resource
 import { DEFAULT_EMR_PYTHON, loadEmrSparkConf, type EmrPython } from './spark-conf.js';
 import { emrClient, resolveEmrSettings, s3Client, type EmrOptions, type JobsDeps } from './settings.js';
 import { waitForOutcome } from './wait.js';
-import { repoRoot } from '../python.js';
+import { packageRoot } from '../../core/dirs.js';
 
 /** The EMR side of `jobs submit` (and of `reprocess --emr`), as commander hands them over. */
 export interface EmrSubmitOptions extends EmrOptions, ResourceOptions {
@@ -68,7 +68,7 @@ export async function submitToEmr(
   const emr = emrClient(deps, settings, ctx);
   const region = settings.region;
 
-  const root = deps.root ?? repoRoot();
+  const root = deps.root ?? packageRoot();
   const bundle = buildBundle(path.join(root, 'jobs-py'));
   const template = loadEmrSparkConf(root);
   const venvFile = opts.venvArchive ? path.resolve(ctx.cwd, opts.venvArchive) : undefined;

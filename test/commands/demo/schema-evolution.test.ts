@@ -48,6 +48,8 @@ describe('coattail demo schema-evolution', () => {
       testContext({ cwd, env: { ...process.env, COATTAIL_PYTHON: path.join(cwd, 'no-python') } }),
     ).catch((e: unknown) => e)) as CoattailError;
     expect(err).toBeInstanceOf(CoattailError);
-    expect(err.line()).toMatch(/^coattail: cannot run .*no-python: .*ENOENT.*\. Run make install-py/);
+    expect(err.line()).toMatch(
+      /^coattail: cannot run .*no-python: .*ENOENT.*\. Set COATTAIL_PYTHON to a Python with coattail_jobs installed/,
+    );
   });
 });

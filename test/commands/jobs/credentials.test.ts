@@ -12,9 +12,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../../src/spark/python.js';
+import { packageRoot } from '../../../src/core/dirs.js';
 
-const ROOT = repoRoot();
+const ROOT = packageRoot();
 const KEY_ID = 'AKIAFAKELEAKTEST7Q2Z';
 const SECRET = 'fAkeSecretLeakTest/9x8y7w6v5u4t3s2r1q0pXYZ';
 const TOKEN = 'FwoFakeSessionTokenLeakTest//////////wEaDFAKEFAKEFAKE';
