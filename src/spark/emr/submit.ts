@@ -85,10 +85,10 @@ export async function submitToEmr(
     );
 
   const s3 = s3Client(deps, region, ctx);
-  const uploaded = await uploadBundle(s3, layout, bundle, ctx.env);
+  const uploaded = await uploadBundle(s3, layout, bundle, ctx.env, { progress: ctx });
   ctx.logger.info(uploaded.zip === 'present' ? 'bundle already in S3' : 'bundle uploaded', { bundle: uploaded.zipUri });
   if (venvFile) {
-    const venv = await uploadVenvArchive(s3, layout, venvFile, ctx.env);
+    const venv = await uploadVenvArchive(s3, layout, venvFile, ctx.env, { progress: ctx });
     ctx.logger.info(venv.outcome === 'present' ? 'virtualenv archive already in S3' : 'virtualenv archive uploaded', { archive: venv.uri });
   }
   const started = await startRun(request, emr, ctx);

@@ -18,8 +18,9 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { jobsSubmit, type SubmitOptions } from '../../../src/commands/jobs/submit.js';
 import type { JobsDeps } from '../../../src/spark/emr/settings.js';
 import { CoattailError } from '../../../src/core/errors.js';
-import { Progress } from '../../../src/spark/emr/progress.js';
-import { Capture, testContext } from '../../helpers/context.js';
+import { createLogger } from '../../../src/core/logger.js';
+import { Capture, testContext, waitFor } from '../../helpers/context.js';
+import { FakeTerminal } from '../../helpers/terminal.js';
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -454,25 +455,60 @@ describe('jobs submit --wait', () => {
   });
 });
 
-describe('the progress spinner', () => {
-  it('draws on a terminal and clears itself; off a terminal it prints lines only', async () => {
-    const tty = new Capture();
-    tty.isTTY = true;
-    const p = new Progress(tty, 5);
-    p.spin('whale-detector RUNNING 3s');
-    await new Promise((r) => setTimeout(r, 30));
-    p.line('a transition');
-    p.stop();
-    expect(tty.text()).toContain('\r\x1b[2K⠋ whale-detector RUNNING 3s');
-    expect(['⠙', '⠹', '⠸'].some((f) => tty.text().includes(`\r\x1b[2K${f} whale-detector RUNNING 3s`))).toBe(true); // it turned
-    expect(tty.text()).toContain('\r\x1b[2Ka transition\n');
-    expect(tty.text().endsWith('\r\x1b[2K')).toBe(true);
+describe('the progress of jobs submit --wait', () => {
+  let t: ReturnType<typeof setup>;
+  beforeEach(() => {
+    t = setup();
+    t.s3Mock.on(HeadObjectCommand).resolves({});
+    t.emrMock.on(StartJobRunCommand).resolves({ applicationId: APP, jobRunId: RUN, arn: 'arn' });
+    t.emrMock.on(GetDashboardForJobRunCommand).resolves({ url: 'https://ui.example/shs/' });
+  });
 
-    const pipe = new Capture();
-    const q = new Progress(pipe, 5);
-    q.spin('whale-detector RUNNING 3s');
-    q.line('a transition');
-    q.stop();
-    expect(pipe.text()).toBe('a transition\n');
+  it('on a terminal draws a spinner with the state and the time spent, the transitions as lines above it', async () => {
+    const tty = new FakeTerminal();
+    let now = Date.UTC(2026, 0, 5, 12, 0, 0);
+    const ctx = testContext({
+      cwd: t.cwd,
+      stderr: tty,
+      env: { TERM: 'xterm' },
+      logger: createLogger(tty, { level: 'info' }),
+      clock: { now: () => now },
+    });
+    t.emrMock
+      .on(GetJobRunCommand)
+      .callsFakeOnce(() => {
+        now += 83_000; // the run is RUNNING 83 s after the wait began
+        return run('RUNNING');
+      })
+      .resolvesOnce(run('SUCCESS'));
+    // The next poll waits until the spinner has drawn what it says then.
+    t.deps.sleep = async () => {
+      await waitFor(() => tty.text().includes(`whale-detector ${RUN} RUNNING 1m23s`), 10_000, 'the spinner to draw');
+    };
+    const code = await jobsSubmit({ job: 'whale-detector', ...AWS_FLAGS, wait: true }, ctx, t.deps);
+    expect(code).toBe(0);
+    const text = tty.text();
+    expect(text).toContain('\x1b['); // drawn in place
+    expect(text).toContain(`12:01:23 whale-detector ${RUN}: RUNNING\n`);
+    expect(text).toContain('Spark UI: https://ui.example/shs/\n');
+    expect(text).toContain(`whale-detector ${RUN} ended SUCCESS\n`);
+    expect(ctx.out.text()).toBe(`${RUN}\n`);
+  });
+
+  it('off a terminal writes the transitions as plain lines and the state as a log line, no escape codes', async () => {
+    const err = new Capture();
+    const ctx = testContext({ cwd: t.cwd, stderr: err, logger: createLogger(err, { level: 'info', clock: () => 0 }) });
+    t.emrMock.on(GetJobRunCommand).resolvesOnce(run('PENDING')).resolvesOnce(run('SUCCESS'));
+    const code = await jobsSubmit({ job: 'whale-detector', ...AWS_FLAGS, wait: true }, ctx, t.deps);
+    expect(code).toBe(0);
+    expect(err.text()).not.toContain('\x1b');
+    const lines = err.lines().map((l) => l.replace(/^\d\d:\d\d:\d\d(\.\d+ info )? */, ''));
+    expect(lines.slice(-5)).toEqual([
+      `whale-detector ${RUN} submitted`,
+      `whale-detector ${RUN}: PENDING`,
+      `whale-detector ${RUN}: PENDING → SUCCESS`,
+      'Spark UI: https://ui.example/shs/',
+      `whale-detector ${RUN} ended SUCCESS`,
+    ]);
   });
 });
