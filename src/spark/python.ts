@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { runChild } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
 import { CoattailError } from '../core/errors.js';
+import { runSpark, type SparkRun } from './spark-log.js';
 
 /** How the interpreter runs the jobs' entry point: `python -m coattail_jobs <command> ...`. */
 export const PYTHON_JOBS_ENTRY: readonly string[] = ['-m', 'coattail_jobs'];
@@ -44,26 +45,26 @@ export function jobsPython(env: NodeJS.ProcessEnv, root: () => string = () => re
 /**
  * Runs the jobs' Python with an argument array (never a shell string); stderr goes through as it comes.
  * stdout goes through too, or, with `captureStdout`, is kept and returned. SIGINT/SIGTERM of the command
- * stop the child; the result is its exit status (130 when stopped that way).
+ * stop the child; the result is its exit status (130 when stopped that way). With `spark`, a run that starts
+ * local Spark: Spark's own output goes to a log file unless -v (src/spark/spark-log.ts).
  */
 export function runJobsPython(
   python: string,
   args: readonly string[],
   ctx: CommandContext,
   captureStdout: boolean,
-  labels: { what?: string; killedFix?: string } = {},
+  labels: { what?: string; killedFix?: string; spark?: SparkRun; onStderrLine?: (line: string) => void } = {},
 ): Promise<{ code: number; stdout: string }> {
-  return runChild(
-    {
-      program: python,
-      args,
-      captureStdout,
-      cannotRunFix: 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)',
-      what: labels.what ?? (args.slice(2, 3).join('') || 'the job'),
-      killedFix: labels.killedFix ?? 'run it again; if it keeps happening, give Spark more memory',
-    },
-    ctx,
-  );
+  const child = {
+    ...(labels.onStderrLine ? { onStderrLine: labels.onStderrLine } : {}),
+    program: python,
+    args,
+    captureStdout,
+    cannotRunFix: 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)',
+    what: labels.what ?? (args.slice(2, 3).join('') || 'the job'),
+    killedFix: labels.killedFix ?? 'run it again; if it keeps happening, give Spark more memory',
+  };
+  return labels.spark ? runSpark(child, labels.spark, ctx) : runChild(child, ctx);
 }
 
 /**
