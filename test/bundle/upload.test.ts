@@ -18,7 +18,8 @@ import { createS3Client } from '../../src/aws/clients.js';
 import { bucketLayout } from '../../src/config/layout.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
-import { Capture, tempDir } from '../helpers/context.js';
+import { Capture, tempDir, waitFor } from '../helpers/context.js';
+import { FakeTerminal } from '../helpers/terminal.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -127,6 +128,27 @@ describe('the multipart upload of a large archive', () => {
       'uploading venv.tar.gz: 20.0 MiB of 20.0 MiB (100%)',
     ]);
     expect(stderr.text()).not.toContain('\x1b');
+  });
+
+  it('on a terminal draws the bytes sent in a spinner, and clears it when done', async () => {
+    const { file } = archive();
+    const tty = new FakeTerminal();
+    mock.on(HeadObjectCommand).rejects(notFound());
+    mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'up-4' });
+    // Part 2 waits until the spinner has drawn what part 1 sent.
+    mock.on(UploadPartCommand).callsFake(async (input: { PartNumber: number }) => {
+      if (input.PartNumber === 2)
+        await waitFor(() => tty.text().includes('uploading venv.tar.gz: 8.0 MiB of 20.0 MiB (40%)'), 10_000, 'the spinner');
+      return { ETag: `"etag-${input.PartNumber}"` };
+    });
+    mock.on(CompleteMultipartUploadCommand).resolves({});
+    const logger = createLogger(tty, { level: 'info' });
+
+    await uploadVenvArchive(s3, layout, file, {}, { progress: { stderr: tty, env: { TERM: 'xterm' }, logger }, queueSize: 1 });
+
+    expect(tty.text()).toContain('uploading venv.tar.gz (20.0 MiB)');
+    expect(tty.text()).toContain('\x1b[');
+    expect(tty.text()).not.toContain('\n'); // no line stays: the command reports the outcome itself
   });
 });
 

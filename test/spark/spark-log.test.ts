@@ -1,20 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reprocess } from '../../src/commands/reprocess.js';
 import { createLogger } from '../../src/core/logger.js';
 import { repoRoot } from '../../src/spark/python.js';
-import { commandLogPath } from '../../src/core/log-file.js';
-import { showSparkLogTail, sparkLog, stageOf } from '../../src/spark/spark-log.js';
+import { sparkLog, stageOf } from '../../src/spark/spark-log.js';
 import { Capture, tempDir, testContext } from '../helpers/context.js';
 
 describe("Spark's log file", () => {
-  it('is named after the command and the time, under .coattail/logs of the working folder', () => {
-    expect(commandLogPath('replay', '/work/x', Date.UTC(2026, 11, 7, 23, 15, 0, 250))).toBe(
-      '/work/x/.coattail/logs/replay-20261207T231500Z.log',
-    );
-  });
-
   it('is named in one line and handed to the jobs; with -v there is none and the environment is untouched', () => {
     const cwd = tempDir('spark-log');
     const err = new Capture();
@@ -34,23 +27,6 @@ describe("Spark's log file", () => {
 
     const verbose = testContext({ cwd, env: { A: '1' }, logger: createLogger(new Capture(), { level: 'debug' }) });
     expect(sparkLog('backfill', verbose)).toEqual({ file: undefined, env: { A: '1' } });
-  });
-
-  it('shows its last lines with its path after a failure, and nothing when Spark wrote nothing', () => {
-    const cwd = tempDir('spark-log');
-    const file = path.join(cwd, '.coattail/logs/replay.log');
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, Array.from({ length: 30 }, (_, i) => `line ${i + 1}`).join('\n') + '\n\n');
-    const ctx = testContext({ cwd });
-    showSparkLogTail({ file, env: {} }, ctx);
-    expect(ctx.err.lines()).toEqual([
-      "last 20 lines of Spark's log (.coattail/logs/replay.log):",
-      ...Array.from({ length: 20 }, (_, i) => `line ${i + 11}`),
-    ]);
-    writeFileSync(file, '');
-    const empty = testContext({ cwd });
-    showSparkLogTail({ file, env: {} }, empty);
-    expect(empty.err.text()).toBe('');
   });
 
   it("takes the stage from the message of a job's log line", () => {
