@@ -6,6 +6,8 @@
  * fails, the log's last lines are shown with its path. A batch run (reprocess, backfill) also gets a spinner
  * saying its stage: the message of the job's latest log line.
  */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { runChild, type ChildRun } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
 import { commandLogPath, showLogTail, shownPath } from '../core/log-file.js';
@@ -25,6 +27,7 @@ export interface SparkLog {
 export function sparkLog(command: string, ctx: CommandContext): SparkLog {
   if (ctx.logger.enabled('debug')) return { file: undefined, env: ctx.env };
   const file = commandLogPath(command, ctx.cwd, ctx.clock.now());
+  mkdirSync(path.dirname(file), { recursive: true });
   ctx.logger.info(`Spark's own output goes to ${shownPath(file, ctx.cwd)} (-v shows it here)`);
   return { file, env: { ...ctx.env, [SPARK_LOG_ENV]: file } };
 }

@@ -1,11 +1,13 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reprocess } from '../../src/commands/reprocess.js';
 import { createLogger } from '../../src/core/logger.js';
 import { repoRoot } from '../../src/spark/python.js';
-import { sparkLog, stageOf } from '../../src/spark/spark-log.js';
-import { Capture, tempDir, testContext } from '../helpers/context.js';
+import type { ChildRun } from '../../src/core/child.js';
+import { runSpark, sparkLog, stageOf } from '../../src/spark/spark-log.js';
+import { Capture, tempDir, testContext, waitFor } from '../helpers/context.js';
+import { FakeTerminal } from '../helpers/terminal.js';
 
 describe("Spark's log file", () => {
   it('is named in one line and handed to the jobs; with -v there is none and the environment is untouched', () => {
@@ -32,6 +34,57 @@ describe("Spark's log file", () => {
   it("takes the stage from the message of a job's log line", () => {
     expect(stageOf('2026-12-07 23:15:00,123 INFO coattail_jobs.batch.reprocess read 120 alerts')).toBe('read 120 alerts');
     expect(stageOf('coattail: Spark jars ready in 3 s')).toBe('coattail: Spark jars ready in 3 s');
+  });
+});
+
+describe('a local Spark run with a stage', () => {
+  /** A stand-in for the jobs' Python: a log line, Spark's line into its log, then (once `go` exists) the result. */
+  function child(dir: string, exitCode: number): { run: ChildRun; go: string } {
+    const go = path.join(dir, 'go');
+    const script = `const fs = require('node:fs');
+process.stderr.write('2026-12-07 23:15:00,123 INFO coattail_jobs.batch.reprocess read 120 alerts\\n');
+if (process.env.COATTAIL_SPARK_LOG) fs.writeFileSync(process.env.COATTAIL_SPARK_LOG, 'WARN NativeCodeLoader: no native-hadoop\\n');
+const t = setInterval(() => {
+  if (!fs.existsSync(${JSON.stringify(go)})) return;
+  clearInterval(t);
+  process.stdout.write('{"rows":3}\\n');
+  process.exit(${exitCode});
+}, 20);`;
+    return {
+      go,
+      run: { program: process.execPath, args: ['-e', script], captureStdout: true, cannotRunFix: 'x', what: 'the job', killedFix: 'y' },
+    };
+  }
+
+  it('on a terminal draws the stage, the latest log line, in a spinner with the lines above it', async () => {
+    const cwd = tempDir('spark-stage');
+    const tty = new FakeTerminal();
+    const ctx = testContext({ cwd, env: { TERM: 'xterm' }, stderr: tty, logger: createLogger(tty, { level: 'info' }) });
+    const { run, go } = child(cwd, 0);
+    const running = runSpark(run, { command: 'reprocess', stage: 'reprocessing' }, ctx);
+    await waitFor(() => tty.text().includes('reprocessing: read 120 alerts'), 10_000, 'the spinner to draw the stage');
+    writeFileSync(go, '');
+    expect(await running).toEqual({ code: 0, stdout: '{"rows":3}\n' });
+    expect(tty.text()).toContain('2026-12-07 23:15:00,123 INFO coattail_jobs.batch.reprocess read 120 alerts\n');
+    expect(tty.text()).not.toContain('NativeCodeLoader');
+  });
+
+  it("off a terminal passes the job's lines as they are; a failure shows the tail of Spark's log", async () => {
+    const cwd = tempDir('spark-stage');
+    const err = new Capture();
+    const ctx = testContext({ cwd, stderr: err, logger: createLogger(err, { level: 'info', clock: () => 0 }) });
+    const { run, go } = child(cwd, 1);
+    writeFileSync(go, '');
+    expect((await runSpark(run, { command: 'reprocess', stage: 'reprocessing' }, ctx)).code).toBe(1);
+    const lines = err.lines().map((l) => l.replace(/^\S+ info\s+/, ''));
+    expect(err.text()).not.toContain('\x1b');
+    expect(lines[0]).toMatch(/^Spark's own output goes to \.coattail\/logs\/reprocess-\d{8}T\d{6}Z\.log \(-v shows it here\)$/);
+    expect(lines.slice(1, 3)).toEqual([
+      'reprocessing: starting Spark',
+      '2026-12-07 23:15:00,123 INFO coattail_jobs.batch.reprocess read 120 alerts',
+    ]);
+    expect(lines[3]).toMatch(/^last 1 lines of Spark's log \(\.coattail\/logs\/reprocess-\d{8}T\d{6}Z\.log\):$/);
+    expect(lines.slice(4)).toEqual(['WARN NativeCodeLoader: no native-hadoop']);
   });
 });
 
