@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runChild } from '../core/child.js';
+import { runChild, type ChildRun } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
 import { CoattailError } from '../core/errors.js';
 import { runSpark, type SparkRun } from './spark-log.js';
@@ -55,16 +55,20 @@ export function runJobsPython(
   captureStdout: boolean,
   labels: { what?: string; killedFix?: string; spark?: SparkRun; onStderrLine?: (line: string) => void } = {},
 ): Promise<{ code: number; stdout: string }> {
-  const child = {
-    ...(labels.onStderrLine ? { onStderrLine: labels.onStderrLine } : {}),
-    program: python,
-    args,
-    captureStdout,
-    cannotRunFix: 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)',
-    what: labels.what ?? (args.slice(2, 3).join('') || 'the job'),
-    killedFix: labels.killedFix ?? 'run it again; if it keeps happening, give Spark more memory',
-  };
-  return labels.spark ? runSpark(child, labels.spark, ctx) : runChild(child, ctx);
+  const spark = labels.spark;
+  const run = spark ? (child: ChildRun, c: CommandContext) => runSpark(child, spark, c) : runChild;
+  return run(
+    {
+      program: python,
+      args,
+      captureStdout,
+      cannotRunFix: 'run make install-py (or set COATTAIL_PYTHON to a Python with coattail_jobs installed)',
+      what: labels.what ?? (args.slice(2, 3).join('') || 'the job'),
+      killedFix: labels.killedFix ?? 'run it again; if it keeps happening, give Spark more memory',
+      ...(labels.onStderrLine ? { onStderrLine: labels.onStderrLine } : {}),
+    },
+    ctx,
+  );
 }
 
 /**
