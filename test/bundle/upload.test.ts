@@ -19,6 +19,7 @@ import { bucketLayout } from '../../src/config/layout.js';
 import { CoattailError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import { Capture, tempDir, waitFor } from '../helpers/context.js';
+import { modelProblems } from '../helpers/service-model.js';
 import { FakeTerminal } from '../helpers/terminal.js';
 
 const MiB = 1024 * 1024;
@@ -81,6 +82,11 @@ describe('the multipart upload of a large archive', () => {
       },
     });
     expect(mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
+    // Each request as S3's own model (botocore's) has it; a body is checked for presence.
+    expect(modelProblems('s3', 'CreateMultipartUpload', created[0]!)).toBe('');
+    for (const part of parts) expect(modelProblems('s3', 'UploadPart', { ...part, Body: 'part' })).toBe('');
+    expect(modelProblems('s3', 'CompleteMultipartUpload', completed[0]!)).toBe('');
+    expect(modelProblems('s3', 'UploadPart', { ...parts[0], PartNumber: undefined, Body: 'part' })).toContain('PartNumber'); // it can fail
   });
 
   it('aborts the upload when a part keeps failing, and fails with one line', async () => {
@@ -106,6 +112,7 @@ describe('the multipart upload of a large archive', () => {
     expect(mock.commandCalls(AbortMultipartUploadCommand).map((c) => c.args[0].input)).toEqual([
       { Bucket: 'my-coattail', Key: key, UploadId: 'up-2' },
     ]);
+    expect(modelProblems('s3', 'AbortMultipartUpload', mock.commandCalls(AbortMultipartUploadCommand)[0]!.args[0].input)).toBe('');
     expect(mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
   });
 
