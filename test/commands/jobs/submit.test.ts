@@ -18,9 +18,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { jobsSubmit, type SubmitOptions } from '../../../src/commands/jobs/submit.js';
 import type { JobsDeps } from '../../../src/spark/emr/settings.js';
 import { CoattailError } from '../../../src/core/errors.js';
-import { createLogger } from '../../../src/core/logger.js';
-import { Capture, testContext, waitFor } from '../../helpers/context.js';
-import { FakeTerminal } from '../../helpers/terminal.js';
+import { Capture, testContext } from '../../helpers/context.js';
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -452,63 +450,5 @@ describe('jobs submit --wait', () => {
     expect(lines).toContain(`cancelling job run ${RUN} (--cancel-on-interrupt); Ctrl-C again to stop waiting`);
     expect(lines).toContain(`whale-detector ${RUN}: RUNNING → CANCELLING`);
     expect(lines.pop()).toBe(`whale-detector ${RUN} ended CANCELLED`);
-  });
-});
-
-describe('the progress of jobs submit --wait', () => {
-  let t: ReturnType<typeof setup>;
-  beforeEach(() => {
-    t = setup();
-    t.s3Mock.on(HeadObjectCommand).resolves({});
-    t.emrMock.on(StartJobRunCommand).resolves({ applicationId: APP, jobRunId: RUN, arn: 'arn' });
-    t.emrMock.on(GetDashboardForJobRunCommand).resolves({ url: 'https://ui.example/shs/' });
-  });
-
-  it('on a terminal draws a spinner with the state and the time spent, the transitions as lines above it', async () => {
-    const tty = new FakeTerminal();
-    let now = Date.UTC(2026, 0, 5, 12, 0, 0);
-    const ctx = testContext({
-      cwd: t.cwd,
-      stderr: tty,
-      env: { TERM: 'xterm' },
-      logger: createLogger(tty, { level: 'info' }),
-      clock: { now: () => now },
-    });
-    t.emrMock
-      .on(GetJobRunCommand)
-      .callsFakeOnce(() => {
-        now += 83_000; // the run is RUNNING 83 s after the wait began
-        return run('RUNNING');
-      })
-      .resolvesOnce(run('SUCCESS'));
-    // The next poll waits until the spinner has drawn what it says then.
-    t.deps.sleep = async () => {
-      await waitFor(() => tty.text().includes(`whale-detector ${RUN} RUNNING 1m23s`), 10_000, 'the spinner to draw');
-    };
-    const code = await jobsSubmit({ job: 'whale-detector', ...AWS_FLAGS, wait: true }, ctx, t.deps);
-    expect(code).toBe(0);
-    const text = tty.text();
-    expect(text).toContain('\x1b['); // drawn in place
-    expect(text).toContain(`12:01:23 whale-detector ${RUN}: RUNNING\n`);
-    expect(text).toContain('Spark UI: https://ui.example/shs/\n');
-    expect(text).toContain(`whale-detector ${RUN} ended SUCCESS\n`);
-    expect(ctx.out.text()).toBe(`${RUN}\n`);
-  });
-
-  it('off a terminal writes the transitions as plain lines and the state as a log line, no escape codes', async () => {
-    const err = new Capture();
-    const ctx = testContext({ cwd: t.cwd, stderr: err, logger: createLogger(err, { level: 'info', clock: () => 0 }) });
-    t.emrMock.on(GetJobRunCommand).resolvesOnce(run('PENDING')).resolvesOnce(run('SUCCESS'));
-    const code = await jobsSubmit({ job: 'whale-detector', ...AWS_FLAGS, wait: true }, ctx, t.deps);
-    expect(code).toBe(0);
-    expect(err.text()).not.toContain('\x1b');
-    const lines = err.lines().map((l) => l.replace(/^\d\d:\d\d:\d\d(\.\d+ info )? */, ''));
-    expect(lines.slice(-5)).toEqual([
-      `whale-detector ${RUN} submitted`,
-      `whale-detector ${RUN}: PENDING`,
-      `whale-detector ${RUN}: PENDING → SUCCESS`,
-      'Spark UI: https://ui.example/shs/',
-      `whale-detector ${RUN} ended SUCCESS`,
-    ]);
   });
 });
