@@ -74,7 +74,7 @@ export function buildProgram(actions?: Actions): Command {
   const program = new Command('coattail')
     .description("Coat Tail Capital's trade pipeline: Binance and Coinbase trades → Kinesis → Spark → alerts and Iceberg.")
     .version('0.1.0')
-    .option('-v, --verbose', 'debug logs on stderr')
+    .option('-v, --verbose', "debug logs on stderr, and local Spark's own output (else in .coattail/logs/)")
     .option('-q, --quiet', 'only warnings and errors on stderr')
     // A usage error is one line and exit 2, like every other bad option (main() turns it into the exit).
     .exitOverride()

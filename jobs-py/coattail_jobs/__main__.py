@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import jars, pack_env
+from . import jars, pack_env, spark_log
 from .config import ConfigError, JobConfig, check_locations, emr_spark_conf, local_spark_conf
 from .ddl import write_all
 from .jobs.catalog import BATCH, CATALOG, STREAMING_JOBS, catalog_json, catalog_text, names, streaming_job_named
@@ -250,6 +250,8 @@ def _print_catalog(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before logging takes sys.stderr: the job's own lines keep the terminal, Spark's go to the log file.
+    spark_log.divert_spark_output()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)  # its connection chatter is not ours to show
     parser = argparse.ArgumentParser(

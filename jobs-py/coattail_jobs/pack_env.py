@@ -29,8 +29,9 @@ import sys
 import tarfile
 import tempfile
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from .config import ConfigError
 
@@ -101,7 +102,8 @@ def platforms(arch: str) -> list[str]:
 
 def pip_command(target: Path, arch: str, requirements: Sequence[str]) -> list[str]:
     """The pip install of the pinned wheels for the target platform, as an argument list."""
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # Not --quiet: its "Collecting NAME" lines tell the progress, and its output goes to the log.
+    command = [sys.executable, "-m", "pip", "install", "--progress-bar", "off", "--disable-pip-version-check"]
     command += ["--target", str(target), "--no-deps", "--no-compile", "--only-binary=:all:"]
     command += ["--implementation", "cp", "--python-version", PYTHON_VERSION]
     for tag in platforms(arch):
@@ -144,27 +146,59 @@ def write_archive(root: Path, out: Path) -> str:
     return hashlib.sha256(data.getvalue()).hexdigest()
 
 
+def _no_progress(_: str) -> None:
+    pass
+
+
+def run_pip(command: Sequence[str], arch: str, total: int, log: TextIO | None, say: Callable[[str], None]) -> None:
+    """Runs pip; its output goes to ``log`` (stdout as it comes, then stderr); ``say`` hears which package
+    it is at. A failure is raised with the last line of pip's stderr (its reason)."""
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as errors:
+        process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=errors, text=True)
+        assert process.stdout is not None  # stdout=PIPE
+        fetched = 0
+        for line in process.stdout:
+            if log is not None:
+                log.write(line)
+            if line.startswith("Collecting "):
+                fetched += 1
+                say(f"fetching {fetched}/{total}: {line.split()[1]}")
+            elif line.startswith("Installing collected packages"):
+                say(f"installing {total} packages")
+        code = process.wait()
+        errors.seek(0)
+        text = errors.read()
+    if log is not None:
+        log.write(text)
+    if code != 0:
+        reason = (text.strip().splitlines() or ["(no output)"])[-1]
+        raise PackError(f"pip could not install the packages for {arch}: {reason}")
+
+
 def pack(
     out: Path,
     arch: str = "x86_64",
     interpreter: str = DEFAULT_INTERPRETER,
     requirements: Sequence[str] | None = None,
+    log: TextIO | None = None,
+    say: Callable[[str], None] = _no_progress,
 ) -> str:
-    """Builds the archive at ``out``; returns its sha256. A pip failure is raised with pip's own words."""
+    """Builds the archive at ``out``; returns its sha256. A pip failure is raised with pip's own words.
+    pip's output goes to ``log``; ``say`` hears each step (creating the environment, each package, packing)."""
     platforms(arch)
     check_interpreter(interpreter)
     if requirements is None:
         requirements = emr_requirements(arch)
     with tempfile.TemporaryDirectory(prefix="coattail-pack-env-") as tmp:
+        say(f"creating the environment for {arch}")
         root = Path(tmp) / "env"
         (root / "bin").mkdir(parents=True)
         wrapper = root / "bin" / "python"
         wrapper.write_text(WRAPPER.format(interpreter=interpreter))
         wrapper.chmod(0o755)
-        result = subprocess.run(pip_command(root / "lib", arch, requirements), capture_output=True, text=True)
-        if result.returncode != 0:
-            reason = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise PackError(f"pip could not install the packages for {arch}: {reason}")
+        say(f"fetching {len(requirements)} packages for {arch} (pip)")
+        run_pip(pip_command(root / "lib", arch, requirements), arch, len(requirements), log, say)
+        say(f"packing {out.name}")
         return write_archive(root, out)
 
 
@@ -184,11 +218,29 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--requirement", action="append", metavar="NAME==VERSION", help="pack these instead of the jobs' pins"
     )
+    p.add_argument(
+        "--log",
+        type=Path,
+        help="write pip's output to this file and each step to stderr as a 'progress: ' line (coattail's spinner)",
+    )
+
+
+PROGRESS_PREFIX = "progress: "
+
+
+def _say(step: str) -> None:
+    print(f"{PROGRESS_PREFIX}{step}", file=sys.stderr, flush=True)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
+    requirements = tuple(args.requirement) if args.requirement else None
     try:
-        digest = pack(args.out, args.arch, args.interpreter, tuple(args.requirement) if args.requirement else None)
+        if args.log is None:
+            digest = pack(args.out, args.arch, args.interpreter, requirements)
+        else:
+            args.log.parent.mkdir(parents=True, exist_ok=True)
+            with args.log.open("w", encoding="utf-8") as log:
+                digest = pack(args.out, args.arch, args.interpreter, requirements, log, _say)
     except PackError as err:
         print(f"coattail_jobs: {err}", file=sys.stderr)
         return 1

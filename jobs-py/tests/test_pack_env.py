@@ -4,6 +4,7 @@ with the archive's packages — the compiled extension of a binary wheel include
 
 from __future__ import annotations
 
+import io
 import platform
 import re
 import subprocess
@@ -18,7 +19,7 @@ from packaging.markers import Marker, default_environment
 from packaging.utils import canonicalize_name
 
 from coattail_jobs.__main__ import main
-from coattail_jobs.pack_env import emr_requirements, pack
+from coattail_jobs.pack_env import emr_requirements, pack, run_pip
 
 JOBS_PY = Path(__file__).resolve().parents[1]
 # Small stand-ins for the jobs' pins: a pure-Python wheel and one with a C extension (libyaml).
@@ -148,3 +149,38 @@ def test_a_package_pip_cannot_get_is_one_line_exit_1_and_no_archive(
     assert err[0].startswith("coattail_jobs: pip could not install the packages for x86_64: ")
     assert "coattail-no-such-package" in err[0]
     assert not out.exists()
+
+
+def test_with_a_log_pips_output_goes_there_and_each_step_is_a_progress_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "e.tar.gz"
+    log = tmp_path / "logs" / "pack-env.log"
+    argv = ["pack-env", "--out", str(out), "--requirement", "coattail-no-such-package==0.0.1", "--log", str(log)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[:2] == [
+        "progress: creating the environment for x86_64",
+        "progress: fetching 1 packages for x86_64 (pip)",
+    ]
+    assert err[2].startswith("coattail_jobs: pip could not install the packages for x86_64: ")
+    assert len(err) == 3
+    assert "No matching distribution found for coattail-no-such-package==0.0.1" in log.read_text()
+    assert not out.exists()
+
+
+def test_pips_collecting_lines_say_which_package_it_is_at(tmp_path: Path) -> None:
+    # A stand-in for pip printing what pip prints, and a reason on stderr.
+    fake_pip = [
+        sys.executable,
+        "-c",
+        "import sys; print('Collecting a==1'); print('  Downloading a-1.whl'); print('Collecting b==2'); "
+        "print('Installing collected packages: a, b'); print('done', file=sys.stderr)",
+    ]
+    said: list[str] = []
+    log = io.StringIO()
+    run_pip(fake_pip, "x86_64", 2, log, said.append)
+    assert said == ["fetching 1/2: a==1", "fetching 2/2: b==2", "installing 2 packages"]
+    assert log.getvalue() == (
+        "Collecting a==1\n  Downloading a-1.whl\nCollecting b==2\nInstalling collected packages: a, b\ndone\n"
+    )

@@ -1,8 +1,9 @@
 /**
  * The local engine of `ddl apply --local`: the pending statements go, as a JSON plan on stdin, to
  * `python -m coattail_jobs ddl-apply-local` (jobs-py/coattail_jobs/ddl_local.py), which translates each to
- * Spark SQL on the local Iceberg warehouse and answers one JSON line per statement. Spark's own chatter on
- * stderr is kept back and shown only if the process fails without saying why.
+ * Spark SQL on the local Iceberg warehouse and answers one JSON line per statement. Spark's own chatter goes
+ * to its log file (src/spark/spark-log.ts; the terminal with -v); the Python's own stderr is kept back and its
+ * last line, with the log's tail, shown only if the process fails without saying why.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -10,6 +11,7 @@ import type { CommandContext } from '../core/context.js';
 import { CoattailError, errorMessage } from '../core/errors.js';
 import { ensureSparkJars } from '../spark/jars.js';
 import { JOBS_PYTHON_FIX } from '../spark/python.js';
+import { showSparkLogTail, sparkLog } from '../spark/spark-log.js';
 import type { Engine, EngineOutcome } from './apply.js';
 import type { PlannedStatement } from './plan.js';
 
@@ -23,10 +25,11 @@ export function localEngine(python: string, warehouse: string, ctx: CommandConte
   return async (pending, onOutcome) => {
     // Spark's output is held back below: the jars' first download shows its progress here instead.
     await ensureSparkJars(python, ctx);
+    const log = sparkLog('ddl-apply', ctx);
     return new Promise<void>((resolve, reject) => {
       const child = spawn(python, ['-m', 'coattail_jobs', 'ddl-apply-local', '--warehouse', warehouse], {
         cwd: ctx.cwd,
-        env: ctx.env,
+        env: log.env,
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       const byKey = new Map<string, PlannedStatement>(pending.map((st) => [st.key, st]));
@@ -69,6 +72,7 @@ export function localEngine(python: string, warehouse: string, ctx: CommandConte
           // A failed statement was reported through onOutcome; anything else short of all answered is a crash.
           if (sawFailure || (code === 0 && answered === pending.length)) return resolve();
           const why = stderrTail.filter((l) => l.trim()).pop() ?? `exit status ${code}`;
+          showSparkLogTail(log, ctx);
           reject(
             new CoattailError(
               'the local DDL apply failed',

@@ -240,7 +240,7 @@ export async function backfill(opts: BackfillOptions, ctx: CommandContext, deps:
   const python = await ensureJobsPython(ctx, { spark: true });
   const args = [...PYTHON_JOBS_ENTRY, LOADER_JOB, ...loaderArgs(checked), '--warehouse', warehouse];
   ctx.logger.debug('starting the backfill', { python, args: args.join(' ') });
-  const { code, stdout } = await runJobsPython(python, args, ctx, true);
+  const { code, stdout } = await runJobsPython(python, args, ctx, true, { spark: { command: 'backfill', stage: 'backfilling' } });
   if (code !== 0) return code;
   const { line, summary } = parseSummary(stdout);
   ctx.stdout.write(opts.json ? `${line}\n` : renderSummary(summary));

@@ -101,6 +101,7 @@ export async function replay(opts: ReplayOptions, ctx: CommandContext, entry: re
   // stdout is the --json summary (data), stderr Spark's and the replay's lines (people): both as they come.
   const { code } = await runJobsPython(python, args, ctx, false, {
     what: 'the replay',
+    spark: { command: 'replay' },
     killedFix: 'run it again; if it keeps happening, give Spark more memory or a smaller recording',
   });
   return code;

@@ -202,7 +202,7 @@ export async function reprocess(opts: ReprocessOptions, ctx: CommandContext, dep
   const python = await ensureJobsPython(ctx, { spark: true });
   const args = reprocessArgs(asOf, settings, warehouse, report);
   ctx.logger.debug('starting the reprocessing', { python, args: args.join(' ') });
-  const { code, stdout } = await runJobsPython(python, args, ctx, true);
+  const { code, stdout } = await runJobsPython(python, args, ctx, true, { spark: { command: 'reprocess', stage: 'reprocessing' } });
   if (code !== 0) return code;
   const parsed = parseReport(stdout);
   ctx.stdout.write(opts.json ? `${parsed.line}\n` : renderComparison(parsed.report));

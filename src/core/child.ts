@@ -4,6 +4,7 @@
  * it with SIGTERM. Resolves with its exit status (130 when stopped that way).
  */
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { CommandContext } from './context.js';
 import { CoattailError, errorMessage } from './errors.js';
 
@@ -20,6 +21,8 @@ export interface ChildRun {
   what: string;
   /** What to do when that happens. */
   killedFix: string;
+  /** Each line of its stderr goes here instead of straight through (a progress spinner shows it above itself). */
+  onStderrLine?: (line: string) => void;
 }
 
 export function runChild(run: ChildRun, ctx: CommandContext): Promise<{ code: number; stdout: string }> {
@@ -28,7 +31,9 @@ export function runChild(run: ChildRun, ctx: CommandContext): Promise<{ code: nu
     const out: Buffer[] = [];
     if (run.captureStdout) child.stdout.on('data', (b: Buffer) => out.push(b));
     else child.stdout.pipe(ctx.stdout, { end: false });
-    child.stderr.pipe(ctx.stderr, { end: false });
+    const onLine = run.onStderrLine;
+    if (onLine) createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (l) => onLine(l));
+    else child.stderr.pipe(ctx.stderr, { end: false });
     const stop = (): void => {
       child.kill('SIGTERM');
     };

@@ -31,6 +31,11 @@ export interface TaskOptions {
   /** Off a terminal, the least time between two lines from `update`; the first always shows. */
   plainEveryMs?: number;
   now?: () => number;
+  /**
+   * `line` writes its text to stderr as it is, at any log level, instead of as a log record: for lines that
+   * are the command's report rather than its log (a job run's state transitions).
+   */
+  rawLines?: boolean;
 }
 
 /** A spinner only where a person watches: stderr is a terminal that can redraw, and the logs are at info. */
@@ -73,7 +78,7 @@ function plainTask(target: ProgressTarget, text: string, opts: TaskOptions): Tas
       shownAt = now();
       log.info(t);
     },
-    line: (t) => log.info(t),
+    line: (t) => (opts.rawLines ? void target.stderr.write(`${t}\n`) : log.info(t)),
     succeed: (t) => log.info(t ?? last),
     fail: (t) => log.error(t),
     stop: () => {},

@@ -5,12 +5,13 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { runChild } from '../core/child.js';
+import { runChild, type ChildRun } from '../core/child.js';
 import type { CommandContext } from '../core/context.js';
 import { packageRoot } from '../core/dirs.js';
 import { CoattailError } from '../core/errors.js';
 import { requireJava } from './java.js';
 import { createDataEnv, dataEnvDir, dataEnvReady } from './python-env.js';
+import { runSpark, type SparkRun } from './spark-log.js';
 
 /** How the interpreter runs the jobs' entry point: `python -m coattail_jobs <command> ...`. */
 export const PYTHON_JOBS_ENTRY: readonly string[] = ['-m', 'coattail_jobs'];
@@ -64,16 +65,19 @@ export async function ensureJobsPython(ctx: CommandContext, opts: { root?: strin
 /**
  * Runs the jobs' Python with an argument array (never a shell string); stderr goes through as it comes.
  * stdout goes through too, or, with `captureStdout`, is kept and returned. SIGINT/SIGTERM of the command
- * stop the child; the result is its exit status (130 when stopped that way).
+ * stop the child; the result is its exit status (130 when stopped that way). With `spark`, a run that starts
+ * local Spark: Spark's own output goes to a log file unless -v (src/spark/spark-log.ts).
  */
 export function runJobsPython(
   python: string,
   args: readonly string[],
   ctx: CommandContext,
   captureStdout: boolean,
-  labels: { what?: string; killedFix?: string } = {},
+  labels: { what?: string; killedFix?: string; spark?: SparkRun; onStderrLine?: (line: string) => void } = {},
 ): Promise<{ code: number; stdout: string }> {
-  return runChild(
+  const spark = labels.spark;
+  const run = spark ? (child: ChildRun, c: CommandContext) => runSpark(child, spark, c) : runChild;
+  return run(
     {
       program: python,
       args,
@@ -81,6 +85,7 @@ export function runJobsPython(
       cannotRunFix: JOBS_PYTHON_FIX,
       what: labels.what ?? (args.slice(2, 3).join('') || 'the job'),
       killedFix: labels.killedFix ?? 'run it again; if it keeps happening, give Spark more memory',
+      ...(labels.onStderrLine ? { onStderrLine: labels.onStderrLine } : {}),
     },
     ctx,
   );

@@ -56,6 +56,15 @@ describe('progress', () => {
     expect(out()).toContain('broke');
   });
 
+  it('with rawLines writes the lines as they are, at any log level, off a terminal', () => {
+    const { t, out } = target(false, 'warn');
+    const task = startTask(t, 'following', { rawLines: true });
+    task.update('RUNNING 3s');
+    task.line('12:00:00 whale-detector: PENDING → RUNNING');
+    task.stop();
+    expect(out()).toBe('12:00:00 whale-detector: PENDING → RUNNING\n');
+  });
+
   it('formats bytes in binary units', () => {
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(90 * 1024 * 1024)).toBe('90.0 MiB');

@@ -57,7 +57,8 @@ const ALLOWANCE: Record<Principal, Record<string, string>> = {
     's3:GetBucketLocation': "Athena writes query results with the caller's credentials",
     's3:ListBucketMultipartUploads': "Athena writes query results with the caller's credentials",
     's3:ListMultipartUploadParts': "Athena writes query results with the caller's credentials",
-    's3:AbortMultipartUpload': "Athena writes query results with the caller's credentials",
+    's3:AbortMultipartUpload':
+      "Athena writes query results with the caller's credentials; a failed multipart upload of the bundle or a virtualenv is aborted (lib-storage's Upload)",
     'glue:CreateDatabase': 'Athena runs CREATE DATABASE IF NOT EXISTS against Glue as the caller (and needs it on `default`)',
     'glue:GetDatabase': 'Athena runs the DDL against Glue as the caller',
     'glue:CreateTable': 'Athena runs CREATE TABLE against Glue as the caller',

@@ -27,6 +27,6 @@ export async function schemaEvolutionDemo(opts: SchemaEvolutionOptions, ctx: Com
   const python = await ensureJobsPython(ctx, { spark: true });
   const args = schemaEvolutionArgs(warehouse, opts.json === true);
   ctx.logger.debug('starting the schema evolution demo', { python, args: args.join(' ') });
-  const { code } = await runJobsPython(python, args, ctx, false);
+  const { code } = await runJobsPython(python, args, ctx, false, { spark: { command: 'schema-evolution' } });
   return code;
 }

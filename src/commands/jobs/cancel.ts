@@ -1,10 +1,9 @@
 /** `coattail jobs cancel <run>`: cancels a job run and follows it to its end. */
 import type { CommandContext } from '../../core/context.js';
 import { checkRunId } from '../../config/validate.js';
-import { Progress } from '../../spark/emr/progress.js';
 import { cancelRun, getRun, isTerminal } from '../../spark/emr/runs.js';
 import { emrClient, resolveEmrSettings, s3Client, type JobsDeps, type RunOptions } from '../../spark/emr/settings.js';
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_SUCCESS, watchRun } from '../../spark/emr/wait.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_SUCCESS, runProgress, watchRun } from '../../spark/emr/wait.js';
 
 /** Cancels the run and (unless --no-wait) waits until it ends: 0 once CANCELLED (or when it had already ended), 1 when it ended otherwise before the cancellation took. */
 export async function jobsCancel(opts: RunOptions, ctx: CommandContext, deps: JobsDeps = {}): Promise<number> {
@@ -19,7 +18,7 @@ export async function jobsCancel(opts: RunOptions, ctx: CommandContext, deps: Jo
   await cancelRun(emr, settings.applicationId, runId, ctx.env);
   ctx.stderr.write(`cancellation of job run ${runId} requested\n`);
   if (opts.wait === false) return EXIT_SUCCESS;
-  const progress = new Progress(ctx.stderr);
+  const progress = runProgress(ctx, `waiting for job run ${runId} to end`);
   try {
     const run = await watchRun(
       {

@@ -113,10 +113,10 @@ export async function submitToEmr(
   if (inTheWay.length > 0 && !opts.replace) throw refusal(job, inTheWay);
 
   const s3 = s3Client(deps, settings, ctx);
-  const uploaded = await uploadBundle(s3, layout, bundle, ctx.env);
+  const uploaded = await uploadBundle(s3, layout, bundle, ctx.env, { progress: ctx });
   ctx.logger.info(uploaded.zip === 'present' ? 'bundle already in S3' : 'bundle uploaded', { bundle: uploaded.zipUri });
   if (venvFile) {
-    const venv = await uploadVenvArchive(s3, layout, venvFile, ctx.env);
+    const venv = await uploadVenvArchive(s3, layout, venvFile, ctx.env, { progress: ctx });
     ctx.logger.info(venv.outcome === 'present' ? 'virtualenv archive already in S3' : 'virtualenv archive uploaded', { archive: venv.uri });
   }
   if (inTheWay.length > 0) {

@@ -1,7 +1,8 @@
 /**
  * Following a job run to its end for `jobs submit --wait` and `jobs cancel`: state transitions as lines
- * on stderr (a spinner under them on a terminal), the Spark UI's URL once the run runs, and on FAILED the
- * state details and the tail of the driver's stderr. Ctrl-C stops following and leaves the run going,
+ * on stderr (under them a spinner with the state and the time spent on a terminal, a line a minute
+ * elsewhere), the Spark UI's URL once the run runs, and on FAILED the state details and the tail of the
+ * driver's stderr. Ctrl-C stops following and leaves the run going,
  * unless `--cancel-on-interrupt`, which cancels it and waits for the cancellation.
  */
 import type { EMRServerlessClient, JobRun } from '@aws-sdk/client-emr-serverless';
@@ -9,7 +10,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { CommandContext } from '../../core/context.js';
 import { CoattailError } from '../../core/errors.js';
 import { driverLogLocation, lastLines, logUri, readDriverLog } from './logs.js';
-import { Progress } from './progress.js';
+import { startTask, type Task } from '../../core/progress.js';
 import { cancelRun, dashboardUrl, followRun } from './runs.js';
 import { sleep as realSleep } from './sleep.js';
 import type { JobsDeps } from './settings.js';
@@ -20,6 +21,13 @@ export const EXIT_CANCELLED = 3;
 export const EXIT_INTERRUPTED = 130;
 export const DEFAULT_POLL_MS = 5_000;
 export const FAILURE_TAIL_LINES = 40;
+/** Off a terminal, a line saying the state and the time spent at most once a minute: a heartbeat in CI logs. */
+export const PLAIN_STATE_EVERY_MS = 60_000;
+
+/** Where a run's transitions go (lines, at any log level) with the spinner (state + elapsed) under them. */
+export function runProgress(ctx: CommandContext, text: string): Task {
+  return startTask(ctx, text, { rawLines: true, plainEveryMs: PLAIN_STATE_EVERY_MS });
+}
 
 export function exitCodeOf(state: string | undefined): number {
   if (state === 'SUCCESS') return EXIT_SUCCESS;
@@ -49,7 +57,7 @@ export interface WaitContext {
 }
 
 /** Follows the run until a terminal state; prints transitions; returns the final run, or undefined when interrupted. */
-export async function watchRun(w: WaitContext, progress: Progress, signal: AbortSignal | undefined): Promise<JobRun | undefined> {
+export async function watchRun(w: WaitContext, progress: Task, signal: AbortSignal | undefined): Promise<JobRun | undefined> {
   const { ctx } = w;
   const started = ctx.clock.now();
   let previous: string | undefined;
@@ -74,13 +82,13 @@ export async function watchRun(w: WaitContext, progress: Progress, signal: Abort
         });
         if (url) progress.line(`Spark UI: ${url}`);
       }
-      progress.spin(`${w.label} ${w.jobRunId} ${state}${attempt} ${elapsed(started, ctx.clock.now())}`);
+      progress.update(`${w.label} ${w.jobRunId} ${state}${attempt} ${elapsed(started, ctx.clock.now())}`);
     },
   });
 }
 
 /** What a FAILED run said: its state details and the last lines of the driver's stderr. */
-export async function reportFailure(w: WaitContext, run: JobRun, progress: Progress): Promise<void> {
+export async function reportFailure(w: WaitContext, run: JobRun, progress: Task): Promise<void> {
   progress.line(`${w.label} ${w.jobRunId} FAILED: ${run.stateDetails || 'no state details given'}`);
   const loc = driverLogLocation(run);
   const text = await readDriverLog(w.s3, loc, 'stderr', w.ctx.env);
@@ -99,7 +107,7 @@ export interface WaitOutcome {
 
 /** `--wait`: follow to the end; the exit code tells the outcome (0 SUCCESS, 1 FAILED, 3 CANCELLED, 130 interrupted). */
 export async function waitForOutcome(w: WaitContext, cancelOnInterrupt: boolean): Promise<WaitOutcome> {
-  const progress = new Progress(w.ctx.stderr);
+  const progress = runProgress(w.ctx, `${w.label} ${w.jobRunId} submitted`);
   try {
     const run = await watchRun(w, progress, w.ctx.signal);
     if (run) {

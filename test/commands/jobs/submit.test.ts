@@ -16,7 +16,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { jobsSubmit, type SubmitOptions } from '../../../src/commands/jobs/submit.js';
 import { CoattailError } from '../../../src/core/errors.js';
-import { Progress } from '../../../src/spark/emr/progress.js';
 import { Capture, testContext } from '../../helpers/context.js';
 import { APP, AWS_FLAGS, BUCKET, ROLE, RUN, submitSetup, tempDir } from '../../helpers/emr-submit.js';
 
@@ -462,28 +461,5 @@ describe('jobs submit --wait', () => {
     expect(lines).toContain(`cancelling job run ${RUN} (--cancel-on-interrupt); Ctrl-C again to stop waiting`);
     expect(lines).toContain(`whale-detector ${RUN}: RUNNING → CANCELLING`);
     expect(lines.pop()).toBe(`whale-detector ${RUN} ended CANCELLED`);
-  });
-});
-
-describe('the progress spinner', () => {
-  it('draws on a terminal and clears itself; off a terminal it prints lines only', async () => {
-    const tty = new Capture();
-    tty.isTTY = true;
-    const p = new Progress(tty, 5);
-    p.spin('whale-detector RUNNING 3s');
-    await new Promise((r) => setTimeout(r, 30));
-    p.line('a transition');
-    p.stop();
-    expect(tty.text()).toContain('\r\x1b[2K⠋ whale-detector RUNNING 3s');
-    expect(['⠙', '⠹', '⠸'].some((f) => tty.text().includes(`\r\x1b[2K${f} whale-detector RUNNING 3s`))).toBe(true); // it turned
-    expect(tty.text()).toContain('\r\x1b[2Ka transition\n');
-    expect(tty.text().endsWith('\r\x1b[2K')).toBe(true);
-
-    const pipe = new Capture();
-    const q = new Progress(pipe, 5);
-    q.spin('whale-detector RUNNING 3s');
-    q.line('a transition');
-    q.stop();
-    expect(pipe.text()).toBe('a transition\n');
   });
 });
