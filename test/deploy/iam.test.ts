@@ -26,6 +26,9 @@ const CALLER_BY_PATH: ReadonlyArray<[prefix: string, caller: Principal | 'local'
   ['src/athena/', 'operator'],
   ['src/watch/', 'operator'],
   ['src/kinesis/follow.ts', 'operator'],
+  // doctor: its AWS checks as the operator; its local ones ask the emulators of coattail local up.
+  ['src/doctor/local.ts', 'local'],
+  ['src/doctor/', 'operator'],
   // local up / status / peek and the demo: the Kinesis emulator and dynalite, never AWS.
   ['src/local/', 'local'],
   ['src/demo/', 'local'],
@@ -39,12 +42,18 @@ const SERVICE_OF_PACKAGE: Record<string, string> = {
   s3: 's3',
   athena: 'athena',
   'emr-serverless': 'emr-serverless',
+  sts: 'sts',
 };
+
+/** Operations IAM does not authorize: anyone signed in may call them (STS API reference, GetCallerIdentity). */
+const NEEDS_NO_PERMISSION = new Set(['sts:GetCallerIdentity']);
 
 /** API operations that IAM authorizes under another action's name. */
 const ACTION_OF_OPERATION: Record<string, string> = {
   // HEAD needs the permission of GET (S3 user guide, HeadObject).
   's3:HeadObject': 's3:GetObject',
+  // HeadBucket needs s3:ListBucket (S3 API reference, HeadBucket).
+  's3:HeadBucket': 's3:ListBucket',
 };
 
 /** Actions a policy holds that no call in our sources shows, and why. Nothing else may be there. */
@@ -52,8 +61,6 @@ const ALLOWANCE: Record<Principal, Record<string, string>> = {
   ingest: {},
   operator: {
     'iam:PassRole': 'StartJobRun hands the execution role to EMR Serverless',
-    's3:ListBucket':
-      'without it S3 answers 403 instead of 404 for a missing key: the bundle upload, the first ledger read and logs not written yet rely on the 404',
     's3:GetBucketLocation': "Athena writes query results with the caller's credentials",
     's3:ListBucketMultipartUploads': "Athena writes query results with the caller's credentials",
     's3:ListMultipartUploadParts': "Athena writes query results with the caller's credentials",
@@ -126,6 +133,7 @@ function sdkCallSites(): CallSite[] {
       const service = SERVICE_OF_PACKAGE[pkg];
       if (!service) throw new Error(`${file}: @aws-sdk/client-${pkg} has no IAM service prefix in this test: add it`);
       const operation = `${service}:${m[1]!.replace(/Command$/, '')}`;
+      if (NEEDS_NO_PERMISSION.has(operation)) continue;
       sites.push({ file, action: ACTION_OF_OPERATION[operation] ?? operation });
     }
   }
