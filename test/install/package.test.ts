@@ -4,7 +4,7 @@
  * packed with --ignore-scripts: the global setup has just built dist/, which is what prepack would do.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,62 @@ describe('the installed package', () => {
     const names = (JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name);
     const shipped = readdirSync(path.join(REPO_ROOT, 'scenarios')).map((f) => f.replace(/\.json$/, ''));
     expect(names.sort()).toEqual(shipped.sort());
+  });
+
+  it('config show finds the config file above the working folder and names where each setting came from', () => {
+    // A project folder with its config file, and a working folder two levels below it.
+    const project = path.join(outside, 'project');
+    const deep = path.join(project, 'a', 'b');
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(
+      path.join(project, 'coattail.config.json'),
+      JSON.stringify({ region: 'eu-west-1', stream: 'trades-x', environments: { prod: { region: 'eu-central-1' } } }),
+    );
+    const r = spawnSync(bin, ['config', 'show', '--json', '--env', 'prod'], {
+      cwd: deep,
+      env: runEnv(),
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as { setting: string; value?: string; source: string }[];
+    const row = (name: string) => rows.find((x) => x.setting === name);
+    expect(row('region')?.value).toBe('eu-central-1');
+    expect(row('region')?.source).toContain('env prod');
+    expect(row('stream')?.value).toBe('trades-x');
+    expect(row('stream')?.source).toContain(path.join(project, 'coattail.config.json'));
+  });
+
+  it('doctor --local --json checks this machine: one result per check, the exit code saying whether any failed', () => {
+    const r = spawnSync(bin, ['doctor', '--local', '--json', '--state-dir', path.join(outside, 'no-state')], {
+      cwd: outside,
+      env: runEnv(),
+      encoding: 'utf8',
+    });
+    const results = JSON.parse(r.stdout) as { check: string; ok: boolean; skipped?: boolean }[];
+    const checks = results.map((x) => x.check);
+    for (const c of ['node', 'python', 'java']) expect(checks).toContain(c);
+    expect(results.find((x) => x.check === 'node')?.ok).toBe(true);
+    expect(r.status, r.stderr).toBe(results.every((x) => x.ok) ? 0 : 1);
+  });
+
+  it('completion bash gives a script a real bash loads, completing the command names', () => {
+    const script = spawnSync(bin, ['completion', 'bash'], { cwd: outside, env: runEnv(), encoding: 'utf8' });
+    expect(script.status, script.stderr).toBe(0);
+    const file = path.join(outside, 'coattail.bash');
+    writeFileSync(file, script.stdout);
+    // What bash does on TAB after `coattail doc`: the completion function fills COMPREPLY.
+    const probe = `
+source ${JSON.stringify(file)}
+complete -p coattail
+COMP_WORDS=(coattail doc)
+COMP_CWORD=1
+COMPREPLY=()
+$(complete -p coattail | sed -E 's/.*-F ([^ ]+).*/\\1/')
+printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const r = spawnSync('bash', ['--norc', '-c', probe], { cwd: outside, env: runEnv(), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('complete -F');
+    expect(r.stdout.trim().split('\n').slice(1)).toEqual(['doctor']);
   });
 
   describe('ingest --sink stdout against the simulator', () => {
