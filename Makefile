@@ -50,11 +50,14 @@ lint-deploy: $(PY_STAMP)
 typecheck: $(NODE_STAMP)
 	npx tsc -p tsconfig.test.json --noEmit
 
-# The terminal test of `coattail watch` drives a real terminal through tmux.
+# The terminal test of `coattail watch` drives a real terminal through tmux; the completion tests run the
+# scripts of `coattail completion` in real zsh and fish. What is missing is installed with apt, in one go.
+TOOLS_NEEDED := tmux zsh fish
 tools:
-	@command -v tmux >/dev/null || { echo "installing tmux (the terminal test of coattail watch needs it)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tmux; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq tmux; fi; }
+	@missing=""; for t in $(TOOLS_NEEDED); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing (the watch terminal test and the completion tests need them)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq $$missing; fi; fi
 
 test-ts: build tools install-py
 	npx vitest run
