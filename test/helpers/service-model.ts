@@ -41,6 +41,10 @@ def walk(value, shape, where):
             problems.append(f'{where}: more than {meta["max"]} items')
         for i, v in enumerate(value):
             walk(v, shape.member, f'{where}[{i}]')
+    elif shape.type_name == 'map':
+        for k, v in value.items():
+            walk(k, shape.key, f'{where} key')
+            walk(v, shape.value, f'{where}[{k}]')
     elif shape.type_name in ('integer', 'long'):
         if 'max' in meta and value > meta['max']:
             problems.append(f'{where}: above {meta["max"]}')

@@ -2,62 +2,16 @@
  * The StartJobRun request held to EMR Serverless's own service model (botocore's, from the jobs' virtualenv):
  * required members, types, lengths and patterns, with every optional part coattail can add switched on.
  */
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bucketLayout } from '../../../src/config/layout.js';
 import { startJobRunRequest, type SubmitSpec } from '../../../src/spark/emr/request.js';
 import { checkConfs, resourceProperties } from '../../../src/spark/emr/resources.js';
-import { REPO_ROOT } from '../../helpers/paths.js';
+import { modelProblems } from '../../helpers/service-model.js';
 
-const PYTHON = path.join(REPO_ROOT, 'jobs-py', '.venv', 'bin', 'python');
-
-/** Validates stdin's JSON as StartJobRun's input; prints the problems and exits 1 when there are any. */
-const VALIDATE = `
-import json, re, sys
-import botocore.session
-from botocore.validate import ParamValidator
-
-model = botocore.session.get_session().get_service_model('emr-serverless')
-shape = model.operation_model('StartJobRun').input_shape
-params = json.load(sys.stdin)
-problems = []
-report = ParamValidator().validate(params, shape)
-if report.has_errors():
-    problems.append(report.generate_report())
-
-def walk(value, shape, where):
-    # ParamValidator checks types and minimums; the maximums and patterns are checked here.
-    meta = shape.metadata
-    if shape.type_name == 'string':
-        if 'max' in meta and len(value) > meta['max']:
-            problems.append(f'{where}: longer than {meta["max"]}')
-        if 'pattern' in meta and not re.fullmatch(meta['pattern'], value, re.S):
-            problems.append(f'{where}: does not match {meta["pattern"]}')
-    elif shape.type_name == 'structure':
-        for k, v in value.items():
-            walk(v, shape.members[k], f'{where}.{k}')
-    elif shape.type_name == 'list':
-        if 'max' in meta and len(value) > meta['max']:
-            problems.append(f'{where}: more than {meta["max"]} items')
-        for i, v in enumerate(value):
-            walk(v, shape.member, f'{where}[{i}]')
-    elif shape.type_name == 'map':
-        for k, v in value.items():
-            walk(k, shape.key, f'{where} key')
-            walk(v, shape.value, f'{where}[{k}]')
-    elif shape.type_name in ('integer', 'long'):
-        if 'max' in meta and value > meta['max']:
-            problems.append(f'{where}: above {meta["max"]}')
-
-walk(params, shape, 'StartJobRun')
-print('\\n'.join(problems))
-sys.exit(1 if problems else 0)
-`;
-
-function validate(request: unknown): { status: number | null; problems: string } {
-  const r = spawnSync(PYTHON, ['-c', VALIDATE], { input: JSON.stringify(request), encoding: 'utf8' });
-  return { status: r.status, problems: `${r.stdout}${r.stderr}`.trim() };
+/** botocore's verdict on a StartJobRun request: exit status 0 and no problems, or 1 and what is wrong. */
+function validate(request: object): { status: number; problems: string } {
+  const problems = modelProblems('emr-serverless', 'StartJobRun', request);
+  return { status: problems === '' ? 0 : 1, problems };
 }
 
 const layout = bucketLayout('my-coattail');
