@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EMRServerlessClient, ListJobRunsCommand } from '@aws-sdk/client-emr-serverless';
+import { EMRServerlessClient, ListJobRunsCommand, type JobRun } from '@aws-sdk/client-emr-serverless';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll } from 'vitest';
@@ -53,4 +53,26 @@ export function submitSetup() {
   const cwd = tempDir();
   const deps: JobsDeps = { emr, s3, root, sleep: async () => {}, pollMs: 1 };
   return { emr, s3, emrMock, s3Mock, root, cwd, deps };
+}
+
+/** GetJobRun's answer for our whale-detector run in `state`. */
+export function jobRunOutput(state: string, extra: Partial<JobRun> = {}): { jobRun: JobRun } {
+  return {
+    jobRun: {
+      applicationId: APP,
+      jobRunId: RUN,
+      name: 'coattail-whale-detector',
+      arn: 'arn',
+      createdBy: 'me',
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+      updatedAt: new Date('2026-01-01T00:01:00Z'),
+      executionRole: ROLE,
+      state: state as JobRun['state'],
+      stateDetails: '',
+      releaseLabel: 'emr-7.12.0',
+      jobDriver: { sparkSubmit: { entryPoint: 's3://x/emr_main.py' } },
+      configurationOverrides: { monitoringConfiguration: { s3MonitoringConfiguration: { logUri: 's3://my-coattail/coattail/logs/' } } },
+      ...extra,
+    },
+  };
 }

@@ -8,7 +8,6 @@ import {
   GetDashboardForJobRunCommand,
   GetJobRunCommand,
   StartJobRunCommand,
-  type JobRun,
   type StartJobRunCommandInput,
 } from '@aws-sdk/client-emr-serverless';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
@@ -17,7 +16,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { jobsSubmit, type SubmitOptions } from '../../../src/commands/jobs/submit.js';
 import { CoattailError } from '../../../src/core/errors.js';
 import { Capture, testContext } from '../../helpers/context.js';
-import { APP, AWS_FLAGS, BUCKET, ROLE, RUN, submitSetup, tempDir } from '../../helpers/emr-submit.js';
+import { APP, AWS_FLAGS, BUCKET, jobRunOutput, ROLE, RUN, submitSetup, tempDir } from '../../helpers/emr-submit.js';
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const setup = submitSetup;
@@ -327,27 +326,6 @@ describe('jobs submit: the StartJobRun request', () => {
   });
 });
 
-function run(state: string, extra: Partial<JobRun> = {}): { jobRun: JobRun } {
-  return {
-    jobRun: {
-      applicationId: APP,
-      jobRunId: RUN,
-      name: 'coattail-whale-detector',
-      arn: 'arn',
-      createdBy: 'me',
-      createdAt: new Date('2026-01-01T00:00:00Z'),
-      updatedAt: new Date('2026-01-01T00:01:00Z'),
-      executionRole: ROLE,
-      state: state as JobRun['state'],
-      stateDetails: '',
-      releaseLabel: 'emr-7.12.0',
-      jobDriver: { sparkSubmit: { entryPoint: 's3://x/emr_main.py' } },
-      configurationOverrides: { monitoringConfiguration: { s3MonitoringConfiguration: { logUri: 's3://my-coattail/coattail/logs/' } } },
-      ...extra,
-    },
-  };
-}
-
 /** stderr lines without their HH:MM:SS prefix. */
 function progressLines(err: Capture): string[] {
   return err.lines().map((l) => l.replace(/^\d\d:\d\d:\d\d /, ''));
@@ -367,12 +345,12 @@ describe('jobs submit --wait', () => {
   it('shows each state transition once, the Spark UI once, and exits 0 on SUCCESS', async () => {
     t.emrMock
       .on(GetJobRunCommand)
-      .resolvesOnce(run('SUBMITTED'))
-      .resolvesOnce(run('PENDING'))
-      .resolvesOnce(run('PENDING'))
-      .resolvesOnce(run('RUNNING'))
-      .resolvesOnce(run('RUNNING'))
-      .resolvesOnce(run('SUCCESS'));
+      .resolvesOnce(jobRunOutput('SUBMITTED'))
+      .resolvesOnce(jobRunOutput('PENDING'))
+      .resolvesOnce(jobRunOutput('PENDING'))
+      .resolvesOnce(jobRunOutput('RUNNING'))
+      .resolvesOnce(jobRunOutput('RUNNING'))
+      .resolvesOnce(jobRunOutput('SUCCESS'));
     const ctx = quiet();
     const code = await jobsSubmit({ job: 'whale-detector', ...AWS_FLAGS, wait: true }, ctx, t.deps);
     expect(code).toBe(0);
@@ -398,9 +376,9 @@ describe('jobs submit --wait', () => {
     const stderr = Array.from({ length: 50 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
     t.emrMock
       .on(GetJobRunCommand)
-      .resolvesOnce(run('RUNNING'))
+      .resolvesOnce(jobRunOutput('RUNNING'))
       .resolvesOnce(
-        run('FAILED', { stateDetails: 'Job failed, please check complete logs in configured logging destination. ExitCode: 1.' }),
+        jobRunOutput('FAILED', { stateDetails: 'Job failed, please check complete logs in configured logging destination. ExitCode: 1.' }),
       );
     t.s3Mock.on(GetObjectCommand).resolves({ Body: body(gzipSync(stderr)) });
     const ctx = quiet();
@@ -421,12 +399,12 @@ describe('jobs submit --wait', () => {
   });
 
   it('exits 3 when the run ends CANCELLED', async () => {
-    t.emrMock.on(GetJobRunCommand).resolvesOnce(run('CANCELLING')).resolvesOnce(run('CANCELLED'));
+    t.emrMock.on(GetJobRunCommand).resolvesOnce(jobRunOutput('CANCELLING')).resolvesOnce(jobRunOutput('CANCELLED'));
     expect(await jobsSubmit({ job: 'whale-detector', ...AWS_FLAGS, wait: true }, quiet(), t.deps)).toBe(3);
   });
 
   it('Ctrl-C stops waiting without asking and leaves the run going (exit 130)', async () => {
-    t.emrMock.on(GetJobRunCommand).resolves(run('RUNNING'));
+    t.emrMock.on(GetJobRunCommand).resolves(jobRunOutput('RUNNING'));
     const ctx = quiet();
     let sleeps = 0;
     t.deps.sleep = async () => {
@@ -444,10 +422,10 @@ describe('jobs submit --wait', () => {
   it('with --cancel-on-interrupt, Ctrl-C cancels the run and waits until it is cancelled', async () => {
     t.emrMock
       .on(GetJobRunCommand)
-      .resolvesOnce(run('RUNNING'))
-      .resolvesOnce(run('RUNNING'))
-      .resolvesOnce(run('CANCELLING'))
-      .resolvesOnce(run('CANCELLED'));
+      .resolvesOnce(jobRunOutput('RUNNING'))
+      .resolvesOnce(jobRunOutput('RUNNING'))
+      .resolvesOnce(jobRunOutput('CANCELLING'))
+      .resolvesOnce(jobRunOutput('CANCELLED'));
     t.emrMock.on(CancelJobRunCommand).resolves({ applicationId: APP, jobRunId: RUN });
     const ctx = quiet();
     let sleeps = 0;

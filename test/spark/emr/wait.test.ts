@@ -2,7 +2,7 @@
  * Following a job run (`jobs submit --wait`, `jobs cancel`): the transitions as lines, under them a spinner with
  * the state and the time spent on a terminal, plain lines elsewhere. EMR Serverless at the SDK boundary.
  */
-import { EMRServerlessClient, GetDashboardForJobRunCommand, GetJobRunCommand, type JobRun } from '@aws-sdk/client-emr-serverless';
+import { EMRServerlessClient, GetDashboardForJobRunCommand, GetJobRunCommand } from '@aws-sdk/client-emr-serverless';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -11,29 +11,8 @@ import { createLogger } from '../../../src/core/logger.js';
 import type { JobsDeps } from '../../../src/spark/emr/settings.js';
 import { waitForOutcome } from '../../../src/spark/emr/wait.js';
 import { Capture, testContext, waitFor } from '../../helpers/context.js';
+import { APP, jobRunOutput, RUN } from '../../helpers/emr-submit.js';
 import { FakeTerminal } from '../../helpers/terminal.js';
-
-const APP = '00fabc123def4567';
-const RUN = '00fr1234abcd';
-
-function run(state: string): { jobRun: JobRun } {
-  return {
-    jobRun: {
-      applicationId: APP,
-      jobRunId: RUN,
-      name: 'coattail-whale-detector',
-      arn: 'arn',
-      createdBy: 'me',
-      createdAt: new Date('2026-01-01T00:00:00Z'),
-      updatedAt: new Date('2026-01-01T00:01:00Z'),
-      executionRole: 'arn:aws:iam::123456789012:role/coattail-emr',
-      state: state as JobRun['state'],
-      stateDetails: '',
-      releaseLabel: 'emr-7.12.0',
-      jobDriver: { sparkSubmit: { entryPoint: 's3://x/emr_main.py' } },
-    },
-  };
-}
 
 describe('the progress of a followed job run', () => {
   const emr = new EMRServerlessClient({ region: 'eu-west-1' });
@@ -61,9 +40,9 @@ describe('the progress of a followed job run', () => {
       .on(GetJobRunCommand)
       .callsFakeOnce(() => {
         now += 83_000; // the run is RUNNING 83 s after the wait began
-        return run('RUNNING');
+        return jobRunOutput('RUNNING');
       })
-      .resolvesOnce(run('SUCCESS'));
+      .resolvesOnce(jobRunOutput('SUCCESS'));
     // The next poll waits until the spinner has drawn what it says then.
     deps.sleep = async () => {
       await waitFor(() => tty.text().includes(`whale-detector ${RUN} RUNNING 1m23s`), 10_000, 'the spinner to draw');
@@ -80,7 +59,7 @@ describe('the progress of a followed job run', () => {
   it('off a terminal writes the transitions as plain lines and the state as a log line, no escape codes', async () => {
     const err = new Capture();
     const ctx = testContext({ stderr: err, logger: createLogger(err, { level: 'info', clock: () => 0 }) });
-    emrMock.on(GetJobRunCommand).resolvesOnce(run('PENDING')).resolvesOnce(run('SUCCESS'));
+    emrMock.on(GetJobRunCommand).resolvesOnce(jobRunOutput('PENDING')).resolvesOnce(jobRunOutput('SUCCESS'));
     expect((await follow(ctx)).code).toBe(0);
     expect(err.text()).not.toContain('\x1b');
     const lines = err.lines().map((l) => l.replace(/^\d\d:\d\d:\d\d(\.\d+ info )? */, ''));
