@@ -38,6 +38,9 @@ export function helpCommand(program: Command): Command {
         });
       }
       command.outputHelp();
+      // Ends as --help does (main() exits 0 at once), so a reader that has closed the pipe (`| head`) cannot
+      // turn the rest of the page into an EPIPE error.
+      throw new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)');
     });
 }
 

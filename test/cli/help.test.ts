@@ -118,6 +118,15 @@ describe('help', () => {
     expect(r.stdout).toMatch(/^Usage: coattail jobs submit \[options\] <job> \[args\.\.\.\]/);
   });
 
+  it('a reader that closes the pipe early (| head -1) ends it quietly, exit 0', () => {
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" help jobs submit | head -1; echo "status=\${PIPESTATUS[0]}" >&2`], {
+      env: process.env,
+      encoding: 'utf8',
+    });
+    expect(r.stdout).toMatch(/^Usage: coattail jobs submit /);
+    expect(r.stderr).toBe('status=0\n');
+  });
+
   it('every command shows -v/--verbose and -q/--quiet', () => {
     const program = buildProgram({});
     const pages: Array<[string, string]> = [];
