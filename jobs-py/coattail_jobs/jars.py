@@ -137,6 +137,8 @@ def _download(jar: Jar, repo: str, target: Path, out: TextIO) -> None:
     got = 0
     shown = -1
     live = out.isatty()
+    # Off a terminal, coattail's own progress asks for whole lines instead (a line per 10 %, "progress: ...").
+    lines = not live and os.environ.get("COATTAIL_PROGRESS_LINES") == "1"
     try:
         try:
             f = draft.open("wb")
@@ -156,6 +158,9 @@ def _download(jar: Jar, repo: str, target: Path, out: TextIO) -> None:
                 if live and percent != shown and percent <= 100:
                     shown = percent
                     print(f"\r  {jar.file_name} {percent:3d}%", end="", file=out, flush=True)
+                elif lines and percent // 10 != shown // 10 and percent <= 100:
+                    shown = percent
+                    print(f"progress: {jar.file_name} {percent}%", file=out, flush=True)
         if live:
             print(file=out, flush=True)
         if got != jar.size or digest.hexdigest() != jar.sha256:

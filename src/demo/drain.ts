@@ -46,6 +46,7 @@ export function localPending(q: QueryState, warehouse: string): string | undefin
     const current = currentSnapshotId(path.join(warehouse, DATABASE, table));
     if (current !== undefined && q.snapshotId !== current) return `${q.query}: ${table} has a snapshot it has not read`;
   }
+  if (q.shardsBeingWritten) return `${q.query}: its shard positions are being written`;
   if (q.shards && q.shards.length === 0) return `${q.query}: has not read Kinesis yet`;
   return undefined;
 }

@@ -28,6 +28,8 @@ export interface QueryState {
   shards: ShardPosition[] | undefined;
   /** Queries reading an Iceberg table: the snapshot the committed batch read up to (as text: a 64-bit id). */
   snapshotId: string | undefined;
+  /** A shard file of that batch was still being written (empty or cut short) when it was read: look again. */
+  shardsBeingWritten?: true;
 }
 
 function batchIds(dir: string): number[] {
@@ -65,7 +67,16 @@ function field(line: string | undefined, name: string): string | undefined {
   return line ? new RegExp(`"${name}"\\s*:\\s*"?(-?\\d+)`).exec(line)?.[1] : undefined;
 }
 
-function shardPositions(dir: string, upTo: number): ShardPosition[] | undefined {
+/** A shard file of the connector, or undefined while it is being written (it is not written atomically). */
+function shardFile(file: string): { iteratorType?: string; iteratorPosition?: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { iteratorType?: string; iteratorPosition?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+function shardPositions(dir: string, upTo: number): ShardPosition[] | undefined | 'being written' {
   const commitsDir = path.join(dir, 'sources', '0', 'shard-commit');
   if (!existsSync(commitsDir)) return undefined;
   // A batch with no new data runs no read task, so the newest batch that read (up to the committed one) counts.
@@ -74,13 +85,15 @@ function shardPositions(dir: string, upTo: number): ShardPosition[] | undefined 
     .pop();
   if (batch === undefined) return [];
   const folder = path.join(commitsDir, String(batch));
-  return readdirSync(folder)
+  const positions: ShardPosition[] = [];
+  for (const shardId of readdirSync(folder)
     .filter((n) => !n.startsWith('.'))
-    .sort()
-    .map((shardId) => {
-      const info = JSON.parse(readFileSync(path.join(folder, shardId), 'utf8')) as { iteratorType?: string; iteratorPosition?: string };
-      return { shardId, iteratorType: info.iteratorType ?? 'TRIM_HORIZON', iteratorPosition: info.iteratorPosition || undefined };
-    });
+    .sort()) {
+    const info = shardFile(path.join(folder, shardId));
+    if (!info) return 'being written';
+    positions.push({ shardId, iteratorType: info.iteratorType ?? 'TRIM_HORIZON', iteratorPosition: info.iteratorPosition || undefined });
+  }
+  return positions;
 }
 
 export function readQueryState(root: string, query: string): QueryState {
@@ -98,7 +111,10 @@ export function readQueryState(root: string, query: string): QueryState {
       .map((l) => field(l, 'snapshot_id'))
       .find((id) => id !== undefined);
   }
-  return { query, started, committed, watermarkSettled, shards: shardPositions(dir, committed), snapshotId };
+  const shards = shardPositions(dir, committed);
+  if (shards === 'being written')
+    return { query, started, committed, watermarkSettled, shards: undefined, snapshotId, shardsBeingWritten: true };
+  return { query, started, committed, watermarkSettled, shards, snapshotId };
 }
 
 /** Every query under `<root>/<job>/<query>/`. */

@@ -149,6 +149,26 @@ describe('progress from the checkpoints', () => {
     expect(localPending(readQueryState(root, q), warehouse)).toBeUndefined();
   });
 
+  it('a shard file caught while the connector writes it (empty, or cut short) is looked at again, not an error', () => {
+    const root = path.join(tmp, 'cp3');
+    const q = 'whale-detector/whales';
+    offsets(root, q, 0, '0', kinesisOffset);
+    commit(root, q, 0, '0');
+    shardCommit(root, q, 0, 'shardId-000000000000', 'AFTER_SEQUENCE_NUMBER', SEQ_A);
+    const file = path.join(root, q, 'sources', '0', 'shard-commit', '0', 'shardId-000000000001');
+    for (const partial of ['', '{"shardId":"shardId-000000000001","iteratorTy']) {
+      write(file, partial);
+      const state = readQueryState(root, q);
+      expect(state.shardsBeingWritten).toBe(true);
+      expect(localPending(state, tmp)).toBe(`${q}: its shard positions are being written`);
+    }
+    shardCommit(root, q, 0, 'shardId-000000000001', 'TRIM_HORIZON');
+    const whole = readQueryState(root, q);
+    expect(whole.shardsBeingWritten).toBeUndefined();
+    expect(whole.shards?.map((s) => s.shardId)).toEqual(['shardId-000000000000', 'shardId-000000000001']);
+    expect(localPending(whole, tmp)).toBeUndefined();
+  });
+
   it('no checkpoint yet: no queries', () => {
     expect(readQueries(path.join(tmp, 'missing'))).toEqual([]);
   });
