@@ -4,6 +4,7 @@
  * They are separate from `coattail local up`'s, so a demo never disturbs (or is disturbed by) those.
  */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CoattailError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -36,7 +37,12 @@ export interface EmulatorSettings {
   signal: AbortSignal;
   logger: Logger;
   children: ChildGroups;
+  /** Gives a free port (tests hand out a taken one first). */
+  pickPort?: () => Promise<number>;
 }
+
+/** Starts with new ports this many times when another process took a port between its pick and its use. */
+const PORT_ATTEMPTS = 3;
 
 export function interrupted(): CoattailError {
   return new CoattailError(
@@ -47,9 +53,38 @@ export function interrupted(): CoattailError {
   );
 }
 
-/** Starts both emulators, creates the stream and the alert table; on any failure stops what it started. */
+/**
+ * Starts both emulators, creates the stream and the alert table; on any failure stops what it started. A port
+ * is free when picked but may be taken by another process before the emulator listens on it (EADDRINUSE in its
+ * log): then both start again on new ports.
+ */
 export async function startEmulators(s: EmulatorSettings): Promise<DemoEmulators> {
-  const [kinesisPort, tlsPort, dynamoPort] = [await freePort(), await freePort(), await freePort()];
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startEmulatorsOnce(s);
+    } catch (err) {
+      const taken = err instanceof CoattailError && portTaken(err);
+      if (!taken || attempt >= PORT_ATTEMPTS || s.signal.aborted) throw err;
+      s.logger.warn('an emulator port was taken by another process before it could listen: starting on new ports', { port: taken });
+    }
+  }
+}
+
+/** The port of an emulator that could not listen because another process had it, else undefined. */
+function portTaken(err: CoattailError): number | undefined {
+  const m = /did not start on port (\d+)/.exec(err.what);
+  const log = /^See its log (.+)$/.exec(err.fix)?.[1];
+  if (!m || !log) return undefined;
+  try {
+    return /EADDRINUSE|address already in use/i.test(readFileSync(log, 'utf8')) ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function startEmulatorsOnce(s: EmulatorSettings): Promise<DemoEmulators> {
+  const pick = s.pickPort ?? freePort;
+  const [kinesisPort, tlsPort, dynamoPort] = [await pick(), await pick(), await pick()];
   const kinesisLog = path.join(s.logDir, 'kinesis.log');
   const dynamoLog = path.join(s.logDir, 'dynamodb.log');
   const kinesis = spawnEmulator('kinesis', { port: kinesisPort, tlsPort, logFile: kinesisLog, region: s.region });
